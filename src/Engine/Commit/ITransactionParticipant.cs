@@ -1,0 +1,31 @@
+namespace Khonsu.Engine.Commit;
+
+/// <summary>
+/// One backend's local transaction inside a Khonsu transaction, as the coordinator drives it.
+/// </summary>
+public interface ITransactionParticipant
+{
+    /// <summary>The backend's name in the connection string.</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// Checks the versions the transaction read and wrote and makes the local transaction
+    /// durable-but-undecided where the database can (PostgreSQL: PREPARE TRANSACTION). Throws
+    /// <see cref="SerializationConflictException"/> when a version changed underneath; any
+    /// exception is a no vote.
+    /// </summary>
+    ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
+
+    /// <summary>Commits a prepared participant, writing its applied-marker in the same local transaction.</summary>
+    ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);
+
+    /// <summary>Rolls back, whether or not the participant prepared. Must not throw when there is nothing to undo.</summary>
+    ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Lets go of the local transaction without deciding it, after a prepare whose outcome the
+    /// log could not confirm. A prepared PostgreSQL transaction stays prepared; SQLite's local
+    /// transaction is dropped, and redone from the log if the decision turns out to be commit.
+    /// </summary>
+    ValueTask AbandonAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using Khonsu.Engine.Commit;
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Engine.Coordination;
+
+/// <summary>
+/// Runs the two-phase commit of one Khonsu transaction: prepare every participant, log the
+/// decision (the commit point), finish the participants, log the end. Presumed abort: a
+/// transaction with no decision in the log never committed.
+/// </summary>
+public sealed class CommitCoordinator
+{
+    private readonly ICommitLog _log;
+    private readonly string _nodeId;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<TransactionId, byte> _inFlight = new();
+
+    public CommitCoordinator(ICommitLog log, string nodeId, TimeProvider? time = null)
+    {
+        _log = log;
+        _nodeId = nodeId;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Called at each step of the protocol; crash tests stop the process there.</summary>
+    internal Func<CommitStep, TransactionId, ValueTask>? StepObserver { get; set; }
+
+    /// <summary>
+    /// Whether this process is committing the transaction right now, so recovery leaves it alone.
+    /// </summary>
+    public bool IsInFlight(TransactionId transactionId) => _inFlight.ContainsKey(transactionId);
+
+    /// <summary>
+    /// Commits the transaction on every participant or on none. Returns once the decision is
+    /// logged and the participants are finished (a participant that fails to finish is left to
+    /// recovery: the transaction is committed all the same).
+    /// </summary>
+    public async ValueTask CommitAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, CancellationToken cancellationToken)
+    {
+        if (participants.Count == 0)
+        {
+            return;
+        }
+
+        _inFlight[transaction.Id] = 0;
+        try
+        {
+            await StepAsync(CommitStep.BeforePrepare, transaction.Id).ConfigureAwait(false);
+            var votes = await PrepareAllAsync(transaction, participants, cancellationToken).ConfigureAwait(false);
+            await StepAsync(CommitStep.AfterAllPrepared, transaction.Id).ConfigureAwait(false);
+
+            if (votes.All(vote => vote.ReadOnly))
+            {
+                // Read-only: nothing to make atomic, so nothing goes to the log.
+                await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+
+            // Only participants that wrote have anything for recovery to finish.
+            votes = votes.Where(vote => !vote.ReadOnly).ToList();
+            await LogCommitDecisionAsync(transaction, participants, votes, cancellationToken).ConfigureAwait(false);
+            await StepAsync(CommitStep.AfterDecisionLogged, transaction.Id).ConfigureAwait(false);
+
+            // The decision is durable: finishing must not be cancelled halfway.
+            var finished = await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
+            if (finished)
+            {
+                await StepAsync(CommitStep.BeforeEndRecord, transaction.Id).ConfigureAwait(false);
+                await TryAppendAsync(NewRecord(LogRecordKind.End, transaction, votes)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _inFlight.TryRemove(transaction.Id, out _);
+        }
+    }
+
+    /// <summary>Rolls every participant back. Nothing is logged: presumed abort.</summary>
+    public async ValueTask RollbackAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        List<Exception>? errors = null;
+        foreach (var participant in participants)
+        {
+            try
+            {
+                await participant.RollbackAsync(transactionId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                (errors ??= []).Add(error);
+            }
+        }
+
+        if (errors is not null)
+        {
+            throw errors.Count == 1 ? errors[0] : new AggregateException(errors);
+        }
+    }
+
+    private async ValueTask<IReadOnlyList<ParticipantVote>> PrepareAllAsync(
+        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, CancellationToken cancellationToken)
+    {
+        // Prepared one after the other so that each crash point leaves a known set prepared.
+        var votes = new List<ParticipantVote>(participants.Count);
+        try
+        {
+            foreach (var participant in participants)
+            {
+                votes.Add(await participant.PrepareAsync(transaction.Id, cancellationToken).ConfigureAwait(false));
+                await StepAsync(CommitStep.AfterParticipantPrepared, transaction.Id).ConfigureAwait(false);
+            }
+        }
+        catch (Exception error)
+        {
+            await AbortAsync(transaction, participants, Describe(error)).ConfigureAwait(false);
+            ExceptionDispatchInfo.Capture(error).Throw();
+        }
+
+        return votes;
+    }
+
+    private async ValueTask LogCommitDecisionAsync(
+        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes, CancellationToken cancellationToken)
+    {
+        LogRecordKind? decision;
+        try
+        {
+            decision = (await _log.AppendAsync(NewRecord(LogRecordKind.Commit, transaction, votes), cancellationToken).ConfigureAwait(false)).Decision;
+        }
+        catch (Exception appendError)
+        {
+            decision = await SettleUnknownDecisionAsync(transaction, participants, appendError).ConfigureAwait(false);
+        }
+
+        if (decision != LogRecordKind.Commit)
+        {
+            const string reason = "another process aborted it first after its lease ran out";
+            await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
+            throw new TransactionAbortedException(transaction.Id, reason);
+        }
+    }
+
+    /// <summary>
+    /// The commit record may or may not have reached the log. An abort record appended now
+    /// settles it: the first decision in log order wins, whichever it is.
+    /// </summary>
+    private async ValueTask<LogRecordKind?> SettleUnknownDecisionAsync(
+        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, Exception appendError)
+    {
+        try
+        {
+            var abort = NewRecord(LogRecordKind.Abort, transaction, []) with { Reason = "the commit record could not be confirmed: " + appendError.Message };
+            var settled = await _log.AppendAsync(abort, CancellationToken.None).ConfigureAwait(false);
+            if (settled.Decision == LogRecordKind.Abort)
+            {
+                await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
+                ExceptionDispatchInfo.Capture(appendError).Throw();
+            }
+
+            return settled.Decision;
+        }
+        catch (Exception settleError) when (settleError != appendError)
+        {
+            foreach (var participant in participants)
+            {
+                try
+                {
+                    await participant.AbandonAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Recovery settles it from the log; the caller learns only that the outcome is unknown.
+                }
+            }
+
+            throw new CommitOutcomeUnknownException(transaction.Id, appendError);
+        }
+    }
+
+    private async ValueTask<bool> FinishAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, CancellationToken cancellationToken)
+    {
+        var allFinished = true;
+        foreach (var participant in participants)
+        {
+            try
+            {
+                await participant.CommitAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                // Committed in the log: recovery finishes this participant later.
+                allFinished = false;
+                await NoteQuietlyAsync(transaction.Id, participant.Name, ParticipantStatus.InDoubt, Describe(error)).ConfigureAwait(false);
+            }
+
+            await StepAsync(CommitStep.AfterParticipantFinished, transaction.Id).ConfigureAwait(false);
+        }
+
+        return allFinished;
+    }
+
+    private async ValueTask AbortAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, string reason)
+    {
+        await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
+        var votes = participants.Select(p => new ParticipantVote(p.Name, false, [])).ToList();
+        await TryAppendAsync(NewRecord(LogRecordKind.Abort, transaction, votes) with { Reason = reason }).ConfigureAwait(false);
+    }
+
+    private async ValueTask RollbackQuietlyAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId)
+    {
+        foreach (var participant in participants)
+        {
+            try
+            {
+                await participant.RollbackAsync(transactionId, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // A participant that cannot roll back now is rolled back by recovery (no decision: presumed abort).
+            }
+        }
+    }
+
+    /// <summary>Appends a record that the protocol does not depend on (abort under presumed abort, end).</summary>
+    private async ValueTask TryAppendAsync(LogRecord record)
+    {
+        try
+        {
+            await _log.AppendAsync(record, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Recovery writes the end record later; a missing abort record means abort all the same.
+        }
+    }
+
+    private async ValueTask NoteQuietlyAsync(TransactionId transactionId, string participant, ParticipantStatus status, string reason)
+    {
+        try
+        {
+            await _log.NoteParticipantStatusAsync(transactionId, participant, status, reason, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Only a note for DBAs.
+        }
+    }
+
+    private LogRecord NewRecord(LogRecordKind kind, TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes) => new()
+    {
+        Kind = kind,
+        TransactionId = transaction.Id,
+        NodeId = _nodeId,
+        Timestamp = _time.GetUtcNow(),
+        StartedAt = transaction.StartedAt,
+        Operation = transaction.Operation,
+        Participants = votes,
+    };
+
+    private ValueTask StepAsync(CommitStep step, TransactionId transactionId)
+        => StepObserver?.Invoke(step, transactionId) ?? ValueTask.CompletedTask;
+
+    private static string Describe(Exception error) => error.GetType().Name + ": " + error.Message;
+}

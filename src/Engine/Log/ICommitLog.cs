@@ -1,0 +1,29 @@
+namespace Khonsu.Engine.Log;
+
+/// <summary>
+/// The durable, totally ordered log of commit decisions. Implementations: the embedded log
+/// (a local SQLite file with group commit) and, later, Kafka.
+/// </summary>
+public interface ICommitLog : IAsyncDisposable
+{
+    /// <summary>
+    /// Appends a record and returns once it is durable. Concurrent appends share syncs.
+    /// </summary>
+    ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>The first decision (commit or abort) logged for a transaction, or null if none: presumed abort.</summary>
+    ValueTask<LoggedRecord?> GetDecisionAsync(TransactionId transactionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Decision records that have no end record yet: what recovery must finish.</summary>
+    IAsyncEnumerable<LoggedRecord> ReadUnfinishedAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every record from a position on, in log order.</summary>
+    IAsyncEnumerable<LoggedRecord> ReadFromAsync(LogPosition from, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records that a participant's status changed outside the commit path (recovery found it
+    /// in doubt, or could not reach it), so transaction_log shows it. Not part of the protocol.
+    /// </summary>
+    ValueTask NoteParticipantStatusAsync(
+        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,32 @@
+using Khonsu.Engine.Commit;
+
+namespace Khonsu.Engine.Log;
+
+/// <summary>
+/// One record of the commit log. A commit record carries every participant's vote (with the
+/// row images SQLite needs for redo), so the log alone is enough to finish the transaction.
+/// </summary>
+public sealed record LogRecord
+{
+    public required LogRecordKind Kind { get; init; }
+
+    public required TransactionId TransactionId { get; init; }
+
+    /// <summary>The process that wrote the record (see <see cref="NodeId"/>).</summary>
+    public required string NodeId { get; init; }
+
+    /// <summary>When the record was written.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>When the transaction began, for transaction_log.started_at.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>Participants' votes (commit), or the participants involved (abort, end).</summary>
+    public IReadOnlyList<ParticipantVote> Participants { get; init; } = [];
+
+    /// <summary>What the transaction did, as statement summaries without parameter values.</summary>
+    public string? Operation { get; init; }
+
+    /// <summary>Why the transaction aborted (abort records only).</summary>
+    public string? Reason { get; init; }
+}

@@ -1,0 +1,14 @@
+namespace Khonsu.Engine.Log;
+
+/// <summary>The kinds of record in the commit log.</summary>
+public enum LogRecordKind : byte
+{
+    /// <summary>The decision to commit: every participant prepared. Its log position is the commit order.</summary>
+    Commit = 1,
+
+    /// <summary>The decision to abort. Optional under presumed abort, written so DBAs see why.</summary>
+    Abort = 2,
+
+    /// <summary>Every participant finished the decided outcome; recovery has nothing left to do.</summary>
+    End = 3,
+}

@@ -1,0 +1,4 @@
+namespace Khonsu.Engine.Log;
+
+/// <summary>A record together with the position the log gave it.</summary>
+public sealed record LoggedRecord(LogPosition Position, LogRecord Record);

@@ -1,0 +1,41 @@
+using System.Data;
+using System.Data.Common;
+using Khonsu.Data.Backends;
+using Khonsu.Engine;
+using Khonsu.Engine.Recovery;
+using Npgsql;
+
+namespace Khonsu.Data.Postgres;
+
+/// <summary>A PostgreSQL database as a Khonsu backend.</summary>
+internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, KhonsuBackendOptions options) : KhonsuBackend(name, options)
+{
+    public override string Kind => "Postgres";
+
+    public override DbConnection CreateConnection() => dataSource.CreateConnection();
+
+    public override ValueTask OpenConnectionAsync(DbConnection connection, CancellationToken cancellationToken)
+        => new(connection.OpenAsync(cancellationToken));
+
+    public override ValueTask InstallSchemaAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
+        => PostgresSchemaInstaller.InstallAsync((NpgsqlConnection)connection, inTransaction: transaction is not null, Options.VersionColumn, cancellationToken);
+
+    public override ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
+        => PostgresCatalogReader.ReadAsync((NpgsqlConnection)connection, Options.VersionColumn, cancellationToken);
+
+    public override async ValueTask<BackendTransaction> BeginTransactionAsync(
+        DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken)
+    {
+        // REPEATABLE READ: one snapshot for the whole transaction, and first-updater-wins on rows.
+        // The tx id, local to the transaction, tells the capture trigger whose writes these are.
+        await InnerCommands.ExecuteAsync(
+            connection,
+            null,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT set_config('khonsu.tx_id', @id, true)",
+            cancellationToken,
+            ("id", transactionId.ToString())).ConfigureAwait(false);
+        return new PostgresBackendTransaction(this, (NpgsqlConnection)connection, transactionId);
+    }
+
+    public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);
+}

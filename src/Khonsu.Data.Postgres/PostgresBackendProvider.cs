@@ -1,0 +1,25 @@
+using Khonsu.Data.Backends;
+using Khonsu.Data.Postgres;
+using Npgsql;
+
+[assembly: KhonsuBackendProvider(typeof(PostgresBackendProvider))]
+
+namespace Khonsu.Data.Postgres;
+
+/// <summary>Creates PostgreSQL backends: <c>Khonsu:Postgres:Host=...</c> or <c>Postgres.name="Host=..."</c>.</summary>
+public sealed class PostgresBackendProvider : KhonsuBackendProvider
+{
+    public override string Kind => "Postgres";
+
+    public override KhonsuBackend CreateBackend(string name, string connectionString, KhonsuBackendOptions options)
+    {
+        // Throws ArgumentException naming the bad keyword.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (string.IsNullOrWhiteSpace(builder.Host))
+        {
+            throw new ArgumentException("it names no Host.");
+        }
+
+        return new PostgresBackend(name, NpgsqlDataSource.Create(builder), options);
+    }
+}

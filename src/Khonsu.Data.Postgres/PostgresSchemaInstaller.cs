@@ -1,0 +1,99 @@
+using System.Text;
+using Khonsu.Data.Backends;
+using Npgsql;
+using static Khonsu.Data.Postgres.PostgresSql;
+
+namespace Khonsu.Data.Postgres;
+
+/// <summary>
+/// Installs Khonsu's schema in a PostgreSQL database, idempotently: the khonsu schema with its
+/// capture and applied-marker tables and trigger functions, a version column on every user table
+/// (an existing one is adopted), a BEFORE UPDATE trigger that bumps it for every writer, and an
+/// AFTER trigger that records the rows a Khonsu transaction changes.
+/// </summary>
+internal static class PostgresSchemaInstaller
+{
+    public static async ValueTask InstallAsync(NpgsqlConnection connection, bool inTransaction, string versionColumn, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder();
+        if (!inTransaction)
+        {
+            sql.Append("BEGIN;\n");
+        }
+
+        // Several processes may open at once: one installs, the others wait and find it done.
+        sql.Append("SELECT pg_advisory_xact_lock(hashtext('khonsu.install'));\n");
+        sql.Append(FixedObjects(versionColumn));
+        await InnerCommands.ExecuteAsync(connection, null, sql.ToString(), cancellationToken).ConfigureAwait(false);
+
+        var catalog = await PostgresCatalogReader.ReadAsync(connection, versionColumn, cancellationToken).ConfigureAwait(false);
+        var tables = new StringBuilder();
+        foreach (var table in catalog.Tables)
+        {
+            AppendTableObjects(tables, table, versionColumn);
+        }
+
+        if (!inTransaction)
+        {
+            tables.Append("COMMIT;");
+        }
+
+        if (tables.Length > 0)
+        {
+            await InnerCommands.ExecuteAsync(connection, null, tables.ToString(), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string FixedObjects(string versionColumn) => $$"""
+        CREATE SCHEMA IF NOT EXISTS {{Schema}};
+        CREATE UNLOGGED TABLE IF NOT EXISTS {{Schema}}.capture (
+            tx_id text NOT NULL, tbl text NOT NULL, key jsonb NOT NULL,
+            first_op "char" NOT NULL, last_op "char" NOT NULL, old_version bigint, new_version bigint,
+            PRIMARY KEY (tx_id, tbl, key));
+        CREATE TABLE IF NOT EXISTS {{Schema}}.applied (tx_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+        CREATE OR REPLACE FUNCTION {{Schema}}.{{Quote("bump_" + versionColumn)}}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN
+            -- A writer (or redo) that sets the version itself keeps its value.
+            IF NEW.{{Quote(versionColumn)}} IS NOT DISTINCT FROM OLD.{{Quote(versionColumn)}} THEN
+                NEW.{{Quote(versionColumn)}} := OLD.{{Quote(versionColumn)}} + 1;
+            END IF;
+            RETURN NEW;
+        END $fn$;
+        CREATE OR REPLACE FUNCTION {{Schema}}.capture() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        DECLARE
+            tx text := current_setting('khonsu.tx_id', true);
+            version_column text := TG_ARGV[0];
+            old_row jsonb;
+            new_row jsonb;
+            key_row jsonb;
+            k jsonb := '[]'::jsonb;
+            op "char" := left(TG_OP, 1);
+        BEGIN
+            IF tx IS NULL OR tx = '' THEN
+                RETURN NULL; -- not a Khonsu transaction: nothing to capture
+            END IF;
+            IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
+            IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
+            key_row := coalesce(old_row, new_row);
+            FOR i IN 1 .. TG_NARGS - 1 LOOP
+                k := k || jsonb_build_array(key_row -> TG_ARGV[i]);
+            END LOOP;
+            INSERT INTO {{Schema}}.capture AS c (tx_id, tbl, key, first_op, last_op, old_version, new_version)
+            VALUES (tx, TG_TABLE_NAME, k, op, op,
+                    CASE WHEN version_column <> '' THEN (old_row ->> version_column)::bigint END,
+                    CASE WHEN version_column <> '' THEN (new_row ->> version_column)::bigint END)
+            ON CONFLICT (tx_id, tbl, key) DO UPDATE SET last_op = EXCLUDED.last_op, new_version = EXCLUDED.new_version;
+            RETURN NULL;
+        END $fn$;
+
+        """;
+
+    private static void AppendTableObjects(StringBuilder sql, TableInfo table, string versionColumn)
+    {
+        var name = Qualified(table.Schema, table.Name);
+        var arguments = string.Join(", ", new[] { versionColumn }.Concat(table.KeyColumns).Select(Literal));
+        sql.Append($"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {Quote(versionColumn)} bigint NOT NULL DEFAULT 1;\n");
+        sql.Append($"CREATE OR REPLACE TRIGGER khonsu_version BEFORE UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION {Schema}.{Quote("bump_" + versionColumn)}();\n");
+        sql.Append($"CREATE OR REPLACE TRIGGER khonsu_capture AFTER INSERT OR UPDATE OR DELETE ON {name} FOR EACH ROW EXECUTE FUNCTION {Schema}.capture({arguments});\n");
+    }
+}

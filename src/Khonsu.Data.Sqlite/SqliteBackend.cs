@@ -1,0 +1,78 @@
+using System.Data;
+using System.Data.Common;
+using Khonsu.Data.Backends;
+using Khonsu.Engine;
+using Khonsu.Engine.Recovery;
+using Microsoft.Data.Sqlite;
+
+namespace Khonsu.Data.Sqlite;
+
+/// <summary>A SQLite database file as a Khonsu backend.</summary>
+internal sealed class SqliteBackend : KhonsuBackend
+{
+    private readonly string _connectionString;
+    private readonly string _dataSource;
+    private volatile CatalogState _catalog = new(new BackendCatalog([]), 0);
+
+    public SqliteBackend(string name, string connectionString, string dataSource, KhonsuBackendOptions options)
+        : base(name, options)
+    {
+        _connectionString = connectionString;
+        _dataSource = dataSource;
+        StatementAnalyzer = new SqliteStatementAnalyzer();
+    }
+
+    public override string Kind => "Sqlite";
+
+    public override string? DatabaseFilePath => _dataSource.Equals(":memory:", StringComparison.OrdinalIgnoreCase) ? null : _dataSource;
+
+    internal SqliteStatementAnalyzer StatementAnalyzer { get; }
+
+    internal CatalogState Catalog => _catalog;
+
+    public override DbConnection CreateConnection() => new SqliteConnection(_connectionString);
+
+    public override async ValueTask OpenConnectionAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+        // SQLite's own busy handler waits in small steps; Microsoft.Data.Sqlite's retry loop sleeps far longer.
+        await InnerCommands.ExecuteAsync(connection, null, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;", cancellationToken).ConfigureAwait(false);
+        await SqliteCapture.EnsureSessionAsync(connection, cancellationToken).ConfigureAwait(false);
+    }
+
+    public override ValueTask InstallSchemaAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
+        => SqliteSchemaInstaller.InstallAsync((SqliteConnection)connection, (SqliteTransaction?)transaction?.InnerTransaction, Options.VersionColumn, cancellationToken);
+
+    public override async ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var catalog = await SqliteCatalogReader.ReadAsync((SqliteConnection)connection, (SqliteTransaction?)transaction?.InnerTransaction, Options.VersionColumn, cancellationToken).ConfigureAwait(false);
+        _catalog = new CatalogState(catalog, _catalog.Version + 1);
+        return catalog;
+    }
+
+    public override async ValueTask<BackendTransaction> BeginTransactionAsync(
+        DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken)
+    {
+        var sqlite = (SqliteConnection)connection;
+
+        // Deferred: the snapshot starts at the first read, the write lock at the first write.
+        var local = sqlite.BeginTransaction(deferred: true);
+        try
+        {
+            await SqliteCapture.StartAsync(sqlite, local, _catalog, Options.VersionColumn, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await local.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return new SqliteBackendTransaction(this, sqlite, local, transactionId);
+    }
+
+    public override IRecoverableResource CreateRecoveryResource() => new SqliteRecoveryResource(this, _connectionString);
+
+    /// <summary>The catalog with a version number, so each pooled handle knows when its capture triggers are stale.</summary>
+    internal sealed record CatalogState(BackendCatalog Catalog, int Version);
+}

@@ -1,0 +1,165 @@
+using System.Data.Common;
+using System.Globalization;
+using Khonsu.Data.Backends;
+using Khonsu.Engine;
+using Khonsu.Engine.Commit;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Khonsu.Data.Sqlite;
+
+/// <summary>
+/// A SQLite local transaction as a participant. SQLite cannot prepare durably, so "prepared"
+/// means: the transaction holds the database's write lock (so what it read and wrote is still
+/// current) and its row images are in the commit record, to be redone if a crash loses them.
+/// </summary>
+internal sealed class SqliteBackendTransaction : BackendTransaction
+{
+    private readonly SqliteBackend _backend;
+    private readonly SqliteConnection _connection;
+    private readonly SqliteTransaction _local;
+    private bool _hasSnapshot;
+    private bool _holdsWriteLock;
+    private bool _finished;
+
+    public SqliteBackendTransaction(SqliteBackend backend, SqliteConnection connection, SqliteTransaction local, TransactionId transactionId)
+        : base(backend, connection, transactionId)
+    {
+        _backend = backend;
+        _connection = connection;
+        _local = local;
+    }
+
+    public override DbTransaction? InnerTransaction => _local;
+
+    /// <summary>
+    /// A transaction that has read holds a snapshot; its first write must upgrade it to the write
+    /// lock. If another connection committed since the snapshot, SQLite refuses (SQLITE_BUSY_SNAPSHOT)
+    /// and Microsoft.Data.Sqlite would retry that until the command timeout. Upgrading here
+    /// first turns it into an immediate serialization failure.
+    /// </summary>
+    public override ValueTask BeforeStatementAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        if (_holdsWriteLock || _backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
+        {
+            _hasSnapshot = true;
+            return ValueTask.CompletedTask;
+        }
+
+        if (_hasSnapshot)
+        {
+            UpgradeToWriter();
+        }
+
+        _hasSnapshot = _holdsWriteLock = true;
+        return ValueTask.CompletedTask;
+    }
+
+    public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        if (!_holdsWriteLock)
+        {
+            return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
+        }
+
+        var captured = await SqliteCapture.ReadAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
+        var writes = new List<RowWrite>(captured.Count);
+        var tables = _backend.Catalog.Catalog.Tables.ToDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
+        foreach (var row in captured)
+        {
+            if (!tables.TryGetValue(row.Table, out var table))
+            {
+                throw new KhonsuException($"SQLite backend '{Name}': table '{row.Table}' changed in transaction {transactionId} is no longer in the catalog.");
+            }
+
+            var write = await DescribeAsync(table, row, cancellationToken).ConfigureAwait(false);
+            if (write is not null)
+            {
+                writes.Add(write);
+            }
+        }
+
+        return new ParticipantVote(Name, NeedsRedo: true, writes);
+    }
+
+    public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        if (_holdsWriteLock)
+        {
+            // The applied-marker commits with the writes: recovery then knows not to redo them.
+            await InnerCommands.ExecuteAsync(
+                _connection,
+                _local,
+                $"INSERT INTO {SqliteSchemaInstaller.AppliedTable} (tx_id, applied_at) VALUES ($id, $at)",
+                cancellationToken,
+                ("$id", transactionId.ToString()),
+                ("$at", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture))).ConfigureAwait(false);
+        }
+
+        await SqliteCapture.StopAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
+        await _local.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await FinishAsync().ConfigureAwait(false);
+    }
+
+    public override async ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        // Rolling back also turns capture off: the flag was set inside this transaction.
+        await _local.RollbackAsync(cancellationToken).ConfigureAwait(false);
+        await FinishAsync().ConfigureAwait(false);
+    }
+
+    public override ValueTask AbandonAsync(CancellationToken cancellationToken) => RollbackAsync(TransactionId, cancellationToken);
+
+    private async ValueTask<RowWrite?> DescribeAsync(TableInfo table, CapturedRow row, CancellationToken cancellationToken)
+    {
+        var keyValues = SqliteRowImages.KeyValues(row.KeyJson);
+        var key = RowKey.Format(keyValues);
+        var image = await SqliteRowImages.ReadAsync(_connection, _local, table, keyValues, cancellationToken).ConfigureAwait(false);
+        if (image is null)
+        {
+            // Inserted then deleted again: nothing to make durable.
+            return row.FirstOperation == 'I'
+                ? null
+                : new RowWrite(table.Name, key, WriteKind.Delete, row.OldVersion, null, new RowImage(table.KeyColumns, keyValues));
+        }
+
+        long? newVersion = table.HasVersionColumn ? Convert.ToInt64(image[_backend.Options.VersionColumn], CultureInfo.InvariantCulture) : null;
+        var kind = row.FirstOperation == 'I' ? WriteKind.Insert : WriteKind.Update;
+        return new RowWrite(table.Name, key, kind, row.OldVersion, newVersion, image);
+    }
+
+    private void UpgradeToWriter()
+    {
+        // A write that changes nothing still takes the write lock, or fails at once on a stale snapshot.
+        var handle = _connection.Handle!;
+        var rc = raw.sqlite3_exec(handle, $"UPDATE {SqliteSchemaInstaller.AppliedTable} SET tx_id = tx_id WHERE 0");
+        if (rc == raw.SQLITE_OK)
+        {
+            return;
+        }
+
+        var extended = raw.sqlite3_extended_errcode(handle);
+        var message = raw.sqlite3_errmsg(handle).utf8_to_string();
+        var inner = new SqliteException($"SQLite Error {rc}: '{message}'.", rc, extended);
+        if (rc == raw.SQLITE_BUSY)
+        {
+            throw KhonsuException.SerializationFailure(
+                $"Transaction {TransactionId}: SQLite backend '{Name}' cannot write: another transaction committed to this database after this transaction's snapshot (SQLITE_BUSY_SNAPSHOT). Retry the transaction.",
+                TransactionId,
+                inner);
+        }
+
+        throw inner;
+    }
+
+    private async ValueTask FinishAsync()
+    {
+        _finished = true;
+        await _local.DisposeAsync().ConfigureAwait(false);
+    }
+}

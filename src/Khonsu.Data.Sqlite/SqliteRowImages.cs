@@ -1,0 +1,61 @@
+using System.Data.Common;
+using System.Text.Json;
+using Khonsu.Data.Backends;
+using Khonsu.Engine.Commit;
+using static Khonsu.Data.Sqlite.SqliteSql;
+
+namespace Khonsu.Data.Sqlite;
+
+/// <summary>Reads the current image of a captured row, for the log record that redo replays.</summary>
+internal static class SqliteRowImages
+{
+    public static IReadOnlyList<object?> KeyValues(string keyJson)
+    {
+        using var document = JsonDocument.Parse(keyJson);
+        return document.RootElement.EnumerateArray().Select(Value).ToList();
+    }
+
+    /// <summary>The row as it is now in the transaction, or null if it no longer exists.</summary>
+    public static async ValueTask<RowImage?> ReadAsync(DbConnection connection, DbTransaction transaction, TableInfo table, IReadOnlyList<object?> key, CancellationToken cancellationToken)
+    {
+        var rowIdOnly = table.KeyColumns is ["rowid"];
+        var select = $"SELECT {(rowIdOnly ? "rowid, " : string.Empty)}* FROM {Quote(table.Name)} WHERE {KeyMatch(table)}";
+        var command = InnerCommands.Create(connection, transaction, select, KeyParameters(table, key));
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                var columns = new string[reader.FieldCount];
+                var values = new object?[reader.FieldCount];
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    columns[i] = reader.GetName(i);
+                    values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                }
+
+                return new RowImage(columns, values);
+            }
+        }
+    }
+
+    public static string KeyMatch(TableInfo table)
+        => string.Join(" AND ", table.KeyColumns.Select((k, i) => $"{Quote(k)} IS $k{i}"));
+
+    public static (string Name, object? Value)[] KeyParameters(TableInfo table, IReadOnlyList<object?> key)
+        => table.KeyColumns.Select((_, i) => ($"$k{i}", key[i])).ToArray();
+
+    private static object? Value(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Null => null,
+        JsonValueKind.Number when element.TryGetInt64(out var integer) => integer,
+        JsonValueKind.Number => element.GetDouble(),
+        JsonValueKind.String => element.GetString(),
+        _ => element.GetRawText(),
+    };
+}

@@ -1,0 +1,53 @@
+using System.Data;
+using System.Data.Common;
+using Khonsu.Engine;
+using Khonsu.Engine.Recovery;
+
+namespace Khonsu.Data.Backends;
+
+/// <summary>
+/// One named database in a Khonsu connection string, shared by every connection that uses that
+/// connection string: how to connect to it, install Khonsu's schema, read its catalog, run a
+/// local transaction as a participant, and recover.
+/// </summary>
+public abstract class KhonsuBackend
+{
+    protected KhonsuBackend(string name, KhonsuBackendOptions options)
+    {
+        Name = name;
+        Options = options;
+    }
+
+    /// <summary>The backend's name in the connection string (e.g. "ledger").</summary>
+    public string Name { get; }
+
+    /// <summary>The backend's kind (e.g. "Sqlite").</summary>
+    public abstract string Kind { get; }
+
+    public KhonsuBackendOptions Options { get; }
+
+    /// <summary>The database file, for backends that are files (the default log goes next to it).</summary>
+    public virtual string? DatabaseFilePath => null;
+
+    /// <summary>Creates an inner connection, not yet open.</summary>
+    public abstract DbConnection CreateConnection();
+
+    /// <summary>Opens an inner connection and prepares its session for Khonsu (e.g. capture triggers).</summary>
+    public abstract ValueTask OpenConnectionAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Installs Khonsu's schema: its own tables, a version column where a table lacks one, and the
+    /// triggers that bump it. Idempotent. Runs inside <paramref name="transaction"/> when given.
+    /// </summary>
+    public abstract ValueTask InstallSchemaAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken);
+
+    /// <summary>Reads the tables this backend owns.</summary>
+    public abstract ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken);
+
+    /// <summary>Begins a local transaction on an open inner connection, as a participant of a Khonsu transaction.</summary>
+    public abstract ValueTask<BackendTransaction> BeginTransactionAsync(
+        DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken);
+
+    /// <summary>How recovery reaches this backend (it opens its own connections).</summary>
+    public abstract IRecoverableResource CreateRecoveryResource();
+}

@@ -1,0 +1,7 @@
+namespace Khonsu.Data.Backends;
+
+/// <summary>
+/// A table a backend owns. <paramref name="KeyColumns"/> identify a row (the primary key, or
+/// SQLite's rowid); <paramref name="HasVersionColumn"/> says whether Khonsu tracks it.
+/// </summary>
+public sealed record TableInfo(string? Schema, string Name, IReadOnlyList<string> KeyColumns, bool HasVersionColumn);

@@ -1,0 +1,159 @@
+using System.Data.Common;
+using System.Globalization;
+
+namespace Khonsu.Data.Configuration;
+
+/// <summary>
+/// Parses the two forms of a Khonsu connection string:
+/// <c>Khonsu:Sqlite:Data Source=app.db</c> (one backend, the rest handed over unchanged) and
+/// <c>Khonsu:Sqlite.ledger="Data Source=ledger.db";Postgres.shop="Host=...";Log=khonsu-log.db</c>.
+/// Errors name the offending key and never echo a value, which may hold a password.
+/// </summary>
+internal static class KhonsuConnectionStringParser
+{
+    public const string Prefix = "Khonsu:";
+
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval"];
+
+    public static KhonsuSettings Parse(string connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new KhonsuException("The connection string is empty; a Khonsu connection string starts with 'Khonsu:'.");
+        }
+
+        if (!connectionString.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new KhonsuException("A Khonsu connection string starts with 'Khonsu:', e.g. 'Khonsu:Sqlite:Data Source=app.db'.");
+        }
+
+        var body = connectionString[Prefix.Length..];
+        return TrySplitSingleBackend(body, out var kind, out var inner)
+            ? new KhonsuSettings { Backends = [new BackendSettings(kind, kind.ToLowerInvariant(), kind, inner)] }
+            : ParseKeyed(body);
+    }
+
+    /// <summary>The plain swap: a backend kind, a colon, and the inner connection string.</summary>
+    private static bool TrySplitSingleBackend(string body, out string kind, out string inner)
+    {
+        var colon = body.IndexOf(':', StringComparison.Ordinal);
+        var firstEquals = body.IndexOf('=', StringComparison.Ordinal);
+        kind = inner = string.Empty;
+        if (colon <= 0 || (firstEquals >= 0 && firstEquals < colon))
+        {
+            return false;
+        }
+
+        kind = body[..colon].Trim();
+        inner = body[(colon + 1)..];
+        return kind.All(char.IsLetterOrDigit);
+    }
+
+    private static KhonsuSettings ParseKeyed(string body)
+    {
+        var builder = new DbConnectionStringBuilder();
+        try
+        {
+            builder.ConnectionString = body;
+        }
+        catch (ArgumentException)
+        {
+            throw new KhonsuException("The Khonsu connection string is malformed: expected key=value pairs separated by ';', with values quoted when they contain ';'.");
+        }
+
+        var backends = new List<BackendSettings>();
+        var routes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var settings = new KhonsuSettings { Backends = backends, Routes = routes };
+        foreach (string key in builder.Keys)
+        {
+            var value = Convert.ToString(builder[key], CultureInfo.InvariantCulture) ?? string.Empty;
+            var dot = key.IndexOf('.', StringComparison.Ordinal);
+            if (dot > 0 && key[..dot].Equals("Route", StringComparison.OrdinalIgnoreCase))
+            {
+                routes[key[(dot + 1)..]] = value;
+            }
+            else if (dot > 0)
+            {
+                AddBackend(backends, key, key[..dot], key[(dot + 1)..], value);
+            }
+            else
+            {
+                settings = ApplySetting(settings, key, value);
+            }
+        }
+
+        if (backends.Count == 0)
+        {
+            throw new KhonsuException("The Khonsu connection string names no backend: add e.g. Sqlite.main=\"Data Source=app.db\" or Postgres.main=\"Host=...\".");
+        }
+
+        foreach (var (table, backend) in routes)
+        {
+            if (!backends.Any(b => b.Name.Equals(backend, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new KhonsuException($"Key 'Route.{table}' names backend '{backend}', which the connection string does not define.");
+            }
+        }
+
+        return settings;
+    }
+
+    private static void AddBackend(List<BackendSettings> backends, string key, string kind, string name, string value)
+    {
+        if (name.Length == 0 || !name.All(c => char.IsLetterOrDigit(c) || c is '_' or '-'))
+        {
+            throw new KhonsuException($"Key '{key}': a backend name is made of letters, digits, '_' and '-'.");
+        }
+
+        if (backends.Any(b => b.Name.Equals(name, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new KhonsuException($"Key '{key}': backend name '{name}' is used twice.");
+        }
+
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new KhonsuException($"Key '{key}' has an empty connection string.");
+        }
+
+        backends.Add(new BackendSettings(kind, name, key, value));
+    }
+
+    private static KhonsuSettings ApplySetting(KhonsuSettings settings, string key, string value)
+    {
+        switch (key.ToLowerInvariant())
+        {
+            case "log":
+                return settings with { LogPath = value };
+            case "schema":
+                return Enum.TryParse<SchemaMode>(value, ignoreCase: true, out var mode) && Enum.IsDefined(mode)
+                    ? settings with { Schema = mode }
+                    : throw new KhonsuException($"Key 'Schema' must be 'Auto' or 'Manual'.");
+            case "versioncolumn":
+                return IsPlainIdentifier(value)
+                    ? settings with { VersionColumn = value }
+                    : throw new KhonsuException("Key 'VersionColumn' must be a plain column name (letters, digits, '_').");
+            case "node":
+                return settings with { NodeId = value };
+            case "preparelease":
+                return settings with { PrepareLease = Seconds(key, value, allowZero: false) };
+            case "recoveryinterval":
+                return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
+            default:
+                throw new KhonsuException(
+                    $"Unknown key '{key}' in the Khonsu connection string. Valid keys: <Kind>.<name> (e.g. Sqlite.main, Postgres.shop), Route.<table>, {string.Join(", ", SettingKeys)}.");
+        }
+    }
+
+    private static TimeSpan Seconds(string key, string value, bool allowZero)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds < 0 || (!allowZero && seconds == 0))
+        {
+            throw new KhonsuException($"Key '{key}' must be a number of seconds{(allowZero ? " (0 or more)" : " greater than 0")}.");
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    private static bool IsPlainIdentifier(string value)
+        => value.Length > 0 && !char.IsDigit(value[0]) && value.All(c => char.IsLetterOrDigit(c) || c == '_');
+}

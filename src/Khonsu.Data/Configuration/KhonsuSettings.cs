@@ -1,0 +1,27 @@
+namespace Khonsu.Data.Configuration;
+
+/// <summary>Everything a Khonsu connection string says, parsed and checked.</summary>
+internal sealed record KhonsuSettings
+{
+    public required IReadOnlyList<BackendSettings> Backends { get; init; }
+
+    /// <summary>Path of the embedded commit log's SQLite database, or null for the default.</summary>
+    public string? LogPath { get; init; }
+
+    /// <summary>Tables mapped to a backend by <c>Route.&lt;table&gt;=&lt;backend&gt;</c>.</summary>
+    public IReadOnlyDictionary<string, string> Routes { get; init; } = new Dictionary<string, string>();
+
+    public SchemaMode Schema { get; init; } = SchemaMode.Auto;
+
+    /// <summary>Name of the row-version column.</summary>
+    public string VersionColumn { get; init; } = "version";
+
+    /// <summary>Name of this process in the log; default: host name and process id.</summary>
+    public string? NodeId { get; init; }
+
+    /// <summary>How long a prepared transaction may wait for its decision before recovery aborts it.</summary>
+    public TimeSpan PrepareLease { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often the recovery sweeper runs; zero turns it off (recovery still runs at open).</summary>
+    public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(30);
+}

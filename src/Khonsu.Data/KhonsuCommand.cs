@@ -1,0 +1,211 @@
+using System.ComponentModel;
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using Khonsu.Data.Backends;
+using Khonsu.Data.Routing;
+
+namespace Khonsu.Data;
+
+/// <summary>
+/// A statement sent to the one backend that owns the tables it names, inside that backend's local
+/// transaction when a Khonsu transaction is in progress. The statement runs at once, for real.
+/// </summary>
+public sealed class KhonsuCommand : DbCommand
+{
+    private readonly KhonsuParameterCollection _parameters = new();
+    private string _commandText = string.Empty;
+    private KhonsuConnection? _connection;
+    private KhonsuTransaction? _transaction;
+    private DbCommand? _running;
+
+    public KhonsuCommand()
+    {
+    }
+
+    public KhonsuCommand(string commandText, KhonsuConnection? connection = null)
+    {
+        _commandText = commandText;
+        _connection = connection;
+    }
+
+    [AllowNull]
+    public override string CommandText
+    {
+        get => _commandText;
+        set => _commandText = value ?? string.Empty;
+    }
+
+    public override int CommandTimeout { get; set; } = 30;
+
+    public override CommandType CommandType { get; set; } = CommandType.Text;
+
+    [DefaultValue(true)]
+    public override bool DesignTimeVisible { get; set; } = true;
+
+    public override UpdateRowSource UpdatedRowSource { get; set; } = UpdateRowSource.None;
+
+    public new KhonsuConnection? Connection
+    {
+        get => _connection;
+        set => _connection = value;
+    }
+
+    public new KhonsuParameterCollection Parameters => _parameters;
+
+    public new KhonsuTransaction? Transaction
+    {
+        get => _transaction;
+        set => _transaction = value;
+    }
+
+    protected override DbConnection? DbConnection
+    {
+        get => _connection;
+        set => _connection = value switch
+        {
+            null => null,
+            KhonsuConnection khonsu => khonsu,
+            _ => throw new ArgumentException($"A KhonsuCommand needs a KhonsuConnection, not {value.GetType().Name}.", nameof(value)),
+        };
+    }
+
+    protected override DbParameterCollection DbParameterCollection => _parameters;
+
+    protected override DbTransaction? DbTransaction
+    {
+        get => _transaction;
+        set => _transaction = value switch
+        {
+            null => null,
+            KhonsuTransaction khonsu => khonsu,
+            _ => throw new ArgumentException($"A KhonsuCommand needs a KhonsuTransaction, not {value.GetType().Name}.", nameof(value)),
+        };
+    }
+
+    public override void Cancel() => _running?.Cancel();
+
+    public override void Prepare()
+    {
+        // Statements are prepared by the inner provider when they run; nothing to do ahead of routing.
+    }
+
+    public new KhonsuParameter CreateParameter() => new();
+
+    protected override DbParameter CreateDbParameter() => CreateParameter();
+
+    public override int ExecuteNonQuery() => ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
+    {
+        var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var affected = await statement.Inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return affected;
+        }
+        finally
+        {
+            await EndAsync(statement).ConfigureAwait(false);
+        }
+    }
+
+    public override object? ExecuteScalar() => ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+    public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
+    {
+        var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var value = await statement.Inner.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return value;
+        }
+        finally
+        {
+            await EndAsync(statement).ConfigureAwait(false);
+        }
+    }
+
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
+        => ExecuteDbDataReaderAsync(behavior, CancellationToken.None).GetAwaiter().GetResult();
+
+    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+    {
+        var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The inner connection belongs to the Khonsu connection: only Khonsu closes it.
+            var inner = await statement.Inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
+            return new KhonsuDataReader(inner, statement, behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null, () => EndAsync(statement));
+        }
+        catch
+        {
+            await EndAsync(statement).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async ValueTask<RunningStatement> StartAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var connection = _connection ?? throw new InvalidOperationException("The command has no connection.");
+        if (connection.State != ConnectionState.Open)
+        {
+            throw new InvalidOperationException("The command's connection is not open.");
+        }
+
+        if (string.IsNullOrWhiteSpace(_commandText))
+        {
+            throw new InvalidOperationException("The command has no CommandText.");
+        }
+
+        var transaction = ResolveTransaction(connection);
+        var route = connection.Runtime.Router.Route(_commandText);
+        var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, cancellationToken).ConfigureAwait(false);
+        BackendTransaction? local = null;
+        if (transaction is not null)
+        {
+            local = await transaction.EnlistAsync(route.Backend, innerConnection, cancellationToken).ConfigureAwait(false);
+            transaction.Record(route.Backend.Name, _commandText);
+        }
+
+        var inner = innerConnection.CreateCommand();
+        inner.CommandText = _commandText;
+        inner.CommandType = CommandType;
+        inner.CommandTimeout = CommandTimeout;
+        inner.Transaction = local?.InnerTransaction;
+        ParameterCopier.CopyIn(_parameters, inner);
+        if (local is not null)
+        {
+            await local.BeforeStatementAsync(inner, cancellationToken).ConfigureAwait(false);
+        }
+
+        _running = inner;
+        return new RunningStatement(connection, route, innerConnection, local, inner, _parameters);
+    }
+
+    private async ValueTask EndAsync(RunningStatement statement)
+    {
+        _running = null;
+        await statement.Inner.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private KhonsuTransaction? ResolveTransaction(KhonsuConnection connection)
+    {
+        var current = connection.CurrentTransaction;
+        if (_transaction is null)
+        {
+            // As Npgsql does: a command on a connection with a transaction in progress runs in it.
+            return current;
+        }
+
+        if (_transaction.IsCompleted || _transaction != current)
+        {
+            throw new InvalidOperationException("The command's transaction has completed or belongs to another connection.");
+        }
+
+        return _transaction;
+    }
+}

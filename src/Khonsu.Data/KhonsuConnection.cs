@@ -1,0 +1,208 @@
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using Khonsu.Data.Backends;
+using Khonsu.Data.Runtime;
+
+namespace Khonsu.Data;
+
+/// <summary>
+/// A connection to every database a Khonsu connection string names. Inner connections open
+/// lazily, when a statement first needs a backend; transactions span every backend they touch.
+/// </summary>
+public sealed class KhonsuConnection : DbConnection
+{
+    private readonly Dictionary<KhonsuBackend, DbConnection> _inner = [];
+    private string _connectionString = string.Empty;
+    private ConnectionState _state = ConnectionState.Closed;
+    private KhonsuRuntime? _runtime;
+
+    public KhonsuConnection()
+    {
+    }
+
+    public KhonsuConnection(string connectionString) => _connectionString = connectionString;
+
+    [AllowNull]
+    public override string ConnectionString
+    {
+        get => _connectionString;
+        set
+        {
+            if (_state != ConnectionState.Closed)
+            {
+                throw new InvalidOperationException("The connection string cannot be changed while the connection is open.");
+            }
+
+            _connectionString = value ?? string.Empty;
+        }
+    }
+
+    /// <summary>The first backend's name.</summary>
+    public override string Database => _runtime?.Backends[0].Name ?? string.Empty;
+
+    public override string DataSource => "Khonsu";
+
+    public override string ServerVersion => "Khonsu " + typeof(KhonsuConnection).Assembly.GetName().Version;
+
+    public override ConnectionState State => _state;
+
+    /// <summary>The transaction in progress on this connection, if any.</summary>
+    internal KhonsuTransaction? CurrentTransaction { get; set; }
+
+    internal KhonsuRuntime Runtime => _runtime ?? throw new InvalidOperationException("The connection is not open.");
+
+    protected override DbProviderFactory DbProviderFactory => KhonsuProviderFactory.Instance;
+
+    public override void Open() => OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+
+    public override async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_state == ConnectionState.Open)
+        {
+            throw new InvalidOperationException("The connection is already open.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var previous = _state;
+        _state = ConnectionState.Connecting;
+        try
+        {
+            _runtime = await RuntimeCache.GetAsync(_connectionString, cancellationToken).ConfigureAwait(false);
+            _state = ConnectionState.Open;
+        }
+        catch
+        {
+            _state = previous;
+            throw;
+        }
+
+        OnStateChange(new StateChangeEventArgs(ConnectionState.Closed, ConnectionState.Open));
+    }
+
+    public override void Close() => CloseAsync().GetAwaiter().GetResult();
+
+    public override async Task CloseAsync()
+    {
+        if (_state == ConnectionState.Closed)
+        {
+            return;
+        }
+
+        if (CurrentTransaction is { } transaction)
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var inner in _inner.Values)
+        {
+            await inner.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _inner.Clear();
+        _state = ConnectionState.Closed;
+        OnStateChange(new StateChangeEventArgs(ConnectionState.Open, ConnectionState.Closed));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Close();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override void ChangeDatabase(string databaseName)
+        => throw new NotSupportedException("A Khonsu connection spans several databases; name them in the connection string instead of changing database.");
+
+    public new KhonsuTransaction BeginTransaction() => BeginTransaction(IsolationLevel.Unspecified);
+
+    public new KhonsuTransaction BeginTransaction(IsolationLevel isolationLevel) => (KhonsuTransaction)BeginDbTransaction(isolationLevel);
+
+    public new async ValueTask<KhonsuTransaction> BeginTransactionAsync(CancellationToken cancellationToken = default)
+        => (KhonsuTransaction)await BeginDbTransactionAsync(IsolationLevel.Unspecified, cancellationToken).ConfigureAwait(false);
+
+    public new async ValueTask<KhonsuTransaction> BeginTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken = default)
+        => (KhonsuTransaction)await BeginDbTransactionAsync(isolationLevel, cancellationToken).ConfigureAwait(false);
+
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => StartTransaction(isolationLevel);
+
+    protected override ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult<DbTransaction>(StartTransaction(isolationLevel));
+    }
+
+    public new KhonsuCommand CreateCommand() => new() { Connection = this };
+
+    protected override DbCommand CreateDbCommand() => CreateCommand();
+
+    /// <summary>
+    /// Installs Khonsu's schema (version columns, triggers, Khonsu's tables) on every backend now.
+    /// For deployments with <c>Schema=Manual</c>; idempotent.
+    /// </summary>
+    public Task InstallSchemaAsync(CancellationToken cancellationToken = default) => Runtime.InstallSchemaAsync(cancellationToken).AsTask();
+
+    /// <summary>Drives in-doubt transactions to their logged outcome now, rather than waiting for the sweeper.</summary>
+    public async Task<int> RecoverAsync(CancellationToken cancellationToken = default)
+    {
+        var report = await Runtime.Recovery.RecoverAsync(cancellationToken).ConfigureAwait(false);
+        return report.Committed + report.Aborted;
+    }
+
+    /// <summary>
+    /// Closes the shared state (commit log, sweeper) of every connection string. Connections
+    /// opened afterwards start afresh; like ClearAllPools of other providers.
+    /// </summary>
+    public static Task ClearAllPoolsAsync() => RuntimeCache.ClearAsync().AsTask();
+
+    /// <summary>Closes the shared state of this connection's connection string, as <see cref="ClearAllPoolsAsync"/> does for all.</summary>
+    public static Task ClearPoolAsync(KhonsuConnection connection) => RuntimeCache.ClearAsync(connection.ConnectionString).AsTask();
+
+    /// <summary>The open inner connection to a backend, opened on first use.</summary>
+    internal async ValueTask<DbConnection> GetInnerConnectionAsync(KhonsuBackend backend, CancellationToken cancellationToken)
+    {
+        if (_inner.TryGetValue(backend, out var connection))
+        {
+            return connection;
+        }
+
+        connection = backend.CreateConnection();
+        try
+        {
+            await backend.OpenConnectionAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        _inner[backend] = connection;
+        return connection;
+    }
+
+    private KhonsuTransaction StartTransaction(IsolationLevel isolationLevel)
+    {
+        if (_state != ConnectionState.Open)
+        {
+            throw new InvalidOperationException("BeginTransaction requires an open connection.");
+        }
+
+        if (CurrentTransaction is not null)
+        {
+            throw new InvalidOperationException("The connection already has a transaction in progress; Khonsu does not nest transactions.");
+        }
+
+        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel));
+        return CurrentTransaction;
+    }
+}

@@ -1,0 +1,162 @@
+using System.Collections;
+using System.Collections.ObjectModel;
+using System.Data;
+using System.Data.Common;
+
+namespace Khonsu.Data;
+
+/// <summary>
+/// The inner provider's reader, passed through member by member (field types exactly as the inner
+/// provider reports them, which Dapper relies on). Closing it ends the statement and, with
+/// CommandBehavior.CloseConnection, closes the Khonsu connection.
+/// </summary>
+public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
+{
+    private readonly DbDataReader _inner;
+    private readonly RunningStatement _statement;
+    private readonly KhonsuConnection? _closeOnEnd;
+    private readonly Func<ValueTask> _end;
+    private bool _closed;
+
+    internal KhonsuDataReader(DbDataReader inner, RunningStatement statement, KhonsuConnection? closeOnEnd, Func<ValueTask> end)
+    {
+        _inner = inner;
+        _statement = statement;
+        _closeOnEnd = closeOnEnd;
+        _end = end;
+    }
+
+    public override int Depth => _inner.Depth;
+
+    public override int FieldCount => _inner.FieldCount;
+
+    public override bool HasRows => _inner.HasRows;
+
+    public override bool IsClosed => _closed;
+
+    public override int RecordsAffected => _inner.RecordsAffected;
+
+    public override int VisibleFieldCount => _inner.VisibleFieldCount;
+
+    public override object this[int ordinal] => _inner[ordinal];
+
+    public override object this[string name] => _inner[name];
+
+    public override bool Read() => _inner.Read();
+
+    public override Task<bool> ReadAsync(CancellationToken cancellationToken) => _inner.ReadAsync(cancellationToken);
+
+    public override bool NextResult() => _inner.NextResult();
+
+    public override Task<bool> NextResultAsync(CancellationToken cancellationToken) => _inner.NextResultAsync(cancellationToken);
+
+    public override bool GetBoolean(int ordinal) => _inner.GetBoolean(ordinal);
+
+    public override byte GetByte(int ordinal) => _inner.GetByte(ordinal);
+
+    public override long GetBytes(int ordinal, long dataOffset, byte[]? buffer, int bufferOffset, int length)
+        => _inner.GetBytes(ordinal, dataOffset, buffer, bufferOffset, length);
+
+    public override char GetChar(int ordinal) => _inner.GetChar(ordinal);
+
+    public override long GetChars(int ordinal, long dataOffset, char[]? buffer, int bufferOffset, int length)
+        => _inner.GetChars(ordinal, dataOffset, buffer, bufferOffset, length);
+
+    public override string GetDataTypeName(int ordinal) => _inner.GetDataTypeName(ordinal);
+
+    public override DateTime GetDateTime(int ordinal) => _inner.GetDateTime(ordinal);
+
+    public override decimal GetDecimal(int ordinal) => _inner.GetDecimal(ordinal);
+
+    public override double GetDouble(int ordinal) => _inner.GetDouble(ordinal);
+
+    public override Type GetFieldType(int ordinal) => _inner.GetFieldType(ordinal);
+
+    public override float GetFloat(int ordinal) => _inner.GetFloat(ordinal);
+
+    public override Guid GetGuid(int ordinal) => _inner.GetGuid(ordinal);
+
+    public override short GetInt16(int ordinal) => _inner.GetInt16(ordinal);
+
+    public override int GetInt32(int ordinal) => _inner.GetInt32(ordinal);
+
+    public override long GetInt64(int ordinal) => _inner.GetInt64(ordinal);
+
+    public override string GetName(int ordinal) => _inner.GetName(ordinal);
+
+    public override int GetOrdinal(string name) => _inner.GetOrdinal(name);
+
+    public override string GetString(int ordinal) => _inner.GetString(ordinal);
+
+    public override object GetValue(int ordinal) => _inner.GetValue(ordinal);
+
+    public override int GetValues(object[] values) => _inner.GetValues(values);
+
+    public override bool IsDBNull(int ordinal) => _inner.IsDBNull(ordinal);
+
+    public override Task<bool> IsDBNullAsync(int ordinal, CancellationToken cancellationToken) => _inner.IsDBNullAsync(ordinal, cancellationToken);
+
+    public override T GetFieldValue<T>(int ordinal) => _inner.GetFieldValue<T>(ordinal);
+
+    public override Task<T> GetFieldValueAsync<T>(int ordinal, CancellationToken cancellationToken) => _inner.GetFieldValueAsync<T>(ordinal, cancellationToken);
+
+    public override Type GetProviderSpecificFieldType(int ordinal) => _inner.GetProviderSpecificFieldType(ordinal);
+
+    public override object GetProviderSpecificValue(int ordinal) => _inner.GetProviderSpecificValue(ordinal);
+
+    public override int GetProviderSpecificValues(object[] values) => _inner.GetProviderSpecificValues(values);
+
+    public override Stream GetStream(int ordinal) => _inner.GetStream(ordinal);
+
+    public override TextReader GetTextReader(int ordinal) => _inner.GetTextReader(ordinal);
+
+    public override DataTable? GetSchemaTable() => _inner.GetSchemaTable();
+
+    public override Task<DataTable?> GetSchemaTableAsync(CancellationToken cancellationToken = default) => _inner.GetSchemaTableAsync(cancellationToken);
+
+    public ReadOnlyCollection<DbColumn> GetColumnSchema() => _inner.GetColumnSchema();
+
+    public override IEnumerator GetEnumerator() => new DbEnumerator(this, closeReader: false);
+
+    public override void Close() => CloseAsync().GetAwaiter().GetResult();
+
+    public override async Task CloseAsync()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        try
+        {
+            await _inner.CloseAsync().ConfigureAwait(false);
+            await _statement.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+            await _end().ConfigureAwait(false);
+            if (_closeOnEnd is not null)
+            {
+                await _closeOnEnd.CloseAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Close();
+        }
+
+        base.Dispose(disposing);
+    }
+}

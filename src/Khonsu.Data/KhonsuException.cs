@@ -1,0 +1,42 @@
+using System.Data.Common;
+using Khonsu.Engine;
+
+namespace Khonsu.Data;
+
+/// <summary>
+/// An error raised by Khonsu itself (configuration, routing, a serialization conflict found at
+/// commit). Errors raised by a database reach the application as that database's own exception.
+/// </summary>
+public sealed class KhonsuException : DbException
+{
+    private readonly string? _sqlState;
+    private readonly bool _isTransient;
+
+    public KhonsuException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+    }
+
+    internal KhonsuException(string message, string sqlState, bool isTransient, TransactionId? transactionId, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        _sqlState = sqlState;
+        _isTransient = isTransient;
+        TransactionId = transactionId?.ToString();
+    }
+
+    /// <summary>"40001" for a serialization failure, as PostgreSQL reports it.</summary>
+    public override string? SqlState => _sqlState;
+
+    /// <summary>True when retrying the whole transaction may succeed.</summary>
+    public override bool IsTransient => _isTransient;
+
+    /// <summary>The Khonsu transaction the error belongs to, if any.</summary>
+    public string? TransactionId { get; }
+
+    internal static KhonsuException SerializationFailure(string message, TransactionId transactionId, Exception? innerException = null)
+        => new(message, "40001", isTransient: true, transactionId, innerException);
+
+    internal static KhonsuException OutcomeUnknown(string message, TransactionId transactionId, Exception? innerException)
+        => new(message, "08007", isTransient: false, transactionId, innerException);
+}

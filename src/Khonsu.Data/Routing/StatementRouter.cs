@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using Khonsu.Data.Backends;
+
+namespace Khonsu.Data.Routing;
+
+/// <summary>
+/// Sends each statement to the backend that owns the tables it names. Decisions are cached per
+/// SQL text; a new table map (after DDL) starts a new cache.
+/// </summary>
+internal sealed class StatementRouter
+{
+    private const int MaxCachedStatements = 10_000;
+
+    private readonly IReadOnlyList<KhonsuBackend> _backends;
+    private readonly IReadOnlyDictionary<string, string> _routes;
+    private volatile State _state;
+
+    public StatementRouter(IReadOnlyList<KhonsuBackend> backends, IReadOnlyDictionary<string, string> routes, TableMap tables)
+    {
+        _backends = backends;
+        _routes = routes;
+        _state = new State(tables);
+    }
+
+    public void Replace(TableMap tables) => _state = new State(tables);
+
+    public RouteDecision Route(string sql)
+    {
+        var state = _state;
+        if (state.Cache.TryGetValue(sql, out var cached))
+        {
+            return cached;
+        }
+
+        var decision = Decide(sql, state.Tables);
+        if (state.Cache.Count < MaxCachedStatements)
+        {
+            state.Cache.TryAdd(sql, decision);
+        }
+
+        return decision;
+    }
+
+    private RouteDecision Decide(string sql, TableMap tables)
+    {
+        var scan = SqlTableReferenceScanner.Scan(sql);
+        var chosen = new List<(KhonsuBackend Backend, string Table)>();
+        foreach (var table in scan.Tables)
+        {
+            var owner = OwnerOf(table, tables);
+            if (owner is not null && !chosen.Any(c => c.Backend == owner))
+            {
+                chosen.Add((owner, table.Name));
+            }
+        }
+
+        if (chosen.Count > 1)
+        {
+            var (first, second) = (chosen[0], chosen[1]);
+            throw new KhonsuException(
+                $"The statement names table '{first.Table}' of backend '{first.Backend.Name}' and table '{second.Table}' of backend '{second.Backend.Name}'. "
+                + "Khonsu runs each statement on one backend: split it into one statement per backend (cross-database joins are not supported).");
+        }
+
+        var backend = chosen.Count == 1 ? chosen[0].Backend : _backends[0];
+        return new RouteDecision(backend, scan.Kind == StatementKind.Ddl);
+    }
+
+    private KhonsuBackend? OwnerOf(TableReference table, TableMap tables)
+    {
+        if (_routes.TryGetValue(table.Name, out var routed) || (table.Schema is not null && _routes.TryGetValue(table.Schema + "." + table.Name, out routed)))
+        {
+            return _backends.First(b => b.Name.Equals(routed, StringComparison.OrdinalIgnoreCase));
+        }
+
+        var owners = tables.OwnersOf(table);
+        return owners.Count switch
+        {
+            0 => null, // Unknown here: the database reports it if it does not exist.
+            1 => owners[0],
+            _ => throw new KhonsuException(
+                $"Table '{table.Name}' exists in backends {string.Join(" and ", owners.Select(o => $"'{o.Name}'"))}: add Route.{table.Name}=<backend> to the connection string to say which one to use."),
+        };
+    }
+
+    private sealed class State(TableMap tables)
+    {
+        public TableMap Tables { get; } = tables;
+
+        public ConcurrentDictionary<string, RouteDecision> Cache { get; } = new(StringComparer.Ordinal);
+    }
+}

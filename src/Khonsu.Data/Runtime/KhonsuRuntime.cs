@@ -1,0 +1,168 @@
+using System.Data.Common;
+using Khonsu.Data.Backends;
+using Khonsu.Data.Configuration;
+using Khonsu.Data.Routing;
+using Khonsu.Engine.Coordination;
+using Khonsu.Engine.Log;
+using Khonsu.Engine.Recovery;
+
+namespace Khonsu.Data.Runtime;
+
+/// <summary>
+/// What every connection with the same connection string shares: the backends and their
+/// catalogs, the router, the commit log, the coordinator and recovery. Built on first open.
+/// </summary>
+internal sealed class KhonsuRuntime : IAsyncDisposable
+{
+    private readonly Dictionary<KhonsuBackend, BackendCatalog> _catalogs;
+    private readonly RecoverySweeper _sweeper;
+    private readonly SemaphoreSlim _catalogLock = new(1, 1);
+
+    private KhonsuRuntime(
+        KhonsuSettings settings,
+        IReadOnlyList<KhonsuBackend> backends,
+        Dictionary<KhonsuBackend, BackendCatalog> catalogs,
+        ICommitLog log,
+        string nodeId)
+    {
+        Settings = settings;
+        Backends = backends;
+        _catalogs = catalogs;
+        Log = log;
+        NodeId = nodeId;
+        Router = new StatementRouter(backends, settings.Routes, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
+        Coordinator = new CommitCoordinator(log, nodeId);
+        Recovery = new RecoveryManager(log, backends.Select(b => b.CreateRecoveryResource()), nodeId, Coordinator.IsInFlight, settings.PrepareLease);
+        _sweeper = new RecoverySweeper(Recovery, settings.RecoveryInterval);
+    }
+
+    public KhonsuSettings Settings { get; }
+
+    public IReadOnlyList<KhonsuBackend> Backends { get; }
+
+    public ICommitLog Log { get; }
+
+    public string NodeId { get; }
+
+    public StatementRouter Router { get; }
+
+    public CommitCoordinator Coordinator { get; }
+
+    public RecoveryManager Recovery { get; }
+
+    /// <summary>Bumped whenever a catalog changes, so sessions know to refresh per-connection state.</summary>
+    public int CatalogVersion { get; private set; }
+
+    public BackendCatalog CatalogOf(KhonsuBackend backend)
+    {
+        lock (_catalogs)
+        {
+            return _catalogs[backend];
+        }
+    }
+
+    public static async Task<KhonsuRuntime> CreateAsync(KhonsuSettings settings, CancellationToken cancellationToken)
+    {
+        var nodeId = settings.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
+        var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId);
+        var backends = settings.Backends.Select(b => CreateBackend(b, options)).ToList();
+
+        var catalogs = new Dictionary<KhonsuBackend, BackendCatalog>();
+        foreach (var backend in backends)
+        {
+            catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
+        }
+
+        var log = EmbeddedCommitLog.Open(LogLocation.Resolve(settings, backends));
+        var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId);
+        try
+        {
+            await runtime.Recovery.RecoverAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await runtime.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        runtime._sweeper.Start();
+        return runtime;
+    }
+
+    /// <summary>
+    /// After DDL on a backend: install the schema for new tables (in the same transaction, so a
+    /// table created in a transaction is tracked from its first row) and refresh the routing map.
+    /// </summary>
+    public async ValueTask OnSchemaChangedAsync(KhonsuBackend backend, DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
+    {
+        await _catalogLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Settings.Schema == SchemaMode.Auto)
+            {
+                await backend.InstallSchemaAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            }
+
+            var catalog = await backend.LoadCatalogAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            lock (_catalogs)
+            {
+                _catalogs[backend] = catalog;
+                Router.Replace(new TableMap(_catalogs.Select(c => (c.Key, c.Value))));
+                CatalogVersion++;
+            }
+        }
+        finally
+        {
+            _catalogLock.Release();
+        }
+    }
+
+    /// <summary>Installs the schema on every backend now (for <c>Schema=Manual</c> deployments).</summary>
+    public async ValueTask InstallSchemaAsync(CancellationToken cancellationToken)
+    {
+        foreach (var backend in Backends)
+        {
+            var connection = backend.CreateConnection();
+            await using (connection.ConfigureAwait(false))
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await OnSchemaChangedAsync(backend, connection, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _sweeper.DisposeAsync().ConfigureAwait(false);
+        await Log.DisposeAsync().ConfigureAwait(false);
+        _catalogLock.Dispose();
+    }
+
+    private static KhonsuBackend CreateBackend(BackendSettings settings, KhonsuBackendOptions options)
+    {
+        var provider = BackendRegistry.Resolve(settings.Kind, settings.Key);
+        try
+        {
+            return provider.CreateBackend(settings.Name, settings.ConnectionString, options);
+        }
+        catch (ArgumentException error)
+        {
+            throw new KhonsuException($"Key '{settings.Key}': its connection string is invalid: {SecretScrubber.Scrub(error.Message, settings.ConnectionString)}");
+        }
+    }
+
+    private static async Task<BackendCatalog> PrepareBackendAsync(KhonsuBackend backend, SchemaMode schema, CancellationToken cancellationToken)
+    {
+        var connection = backend.CreateConnection();
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (schema == SchemaMode.Auto)
+            {
+                await backend.InstallSchemaAsync(connection, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            return await backend.LoadCatalogAsync(connection, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

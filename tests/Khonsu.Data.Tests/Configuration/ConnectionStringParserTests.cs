@@ -1,0 +1,58 @@
+using Khonsu.Data.Configuration;
+
+namespace Khonsu.Data.Tests.Configuration;
+
+public class ConnectionStringParserTests
+{
+    [Fact]
+    public void Single_backend_form_hands_the_rest_over_unchanged()
+    {
+        var settings = KhonsuConnectionStringParser.Parse("Khonsu:Postgres:Host=127.0.0.1;Port=5432;Username=u;Database=d");
+
+        var backend = Assert.Single(settings.Backends);
+        Assert.Equal("Postgres", backend.Kind);
+        Assert.Equal("postgres", backend.Name);
+        Assert.Equal("Host=127.0.0.1;Port=5432;Username=u;Database=d", backend.ConnectionString);
+    }
+
+    [Fact]
+    public void Single_backend_form_keeps_colons_of_the_inner_string()
+    {
+        var settings = KhonsuConnectionStringParser.Parse("Khonsu:Sqlite:Data Source=C:/data/app.db");
+
+        Assert.Equal("Data Source=C:/data/app.db", Assert.Single(settings.Backends).ConnectionString);
+    }
+
+    [Fact]
+    public void Keyed_form_reads_backends_log_routes_and_settings()
+    {
+        var settings = KhonsuConnectionStringParser.Parse(
+            "Khonsu:Sqlite.ledger=\"Data Source=ledger.db\";Postgres.shop=\"Host=h;Database=shop\";Log=\"khonsu-log.db\";Route.orders=shop;Schema=Manual;VersionColumn=row_version;Node=web-1");
+
+        Assert.Collection(
+            settings.Backends,
+            b => Assert.Equal(("Sqlite", "ledger", "Data Source=ledger.db"), (b.Kind, b.Name, b.ConnectionString)),
+            b => Assert.Equal(("Postgres", "shop", "Host=h;Database=shop"), (b.Kind, b.Name, b.ConnectionString)));
+        Assert.Equal("khonsu-log.db", settings.LogPath);
+        Assert.Equal("shop", settings.Routes["orders"]);
+        Assert.Equal(SchemaMode.Manual, settings.Schema);
+        Assert.Equal("row_version", settings.VersionColumn);
+        Assert.Equal("web-1", settings.NodeId);
+    }
+
+    [Theory]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Colour=blue", "'Colour'")]
+    [InlineData("Khonsu:Log=x.db", "names no backend")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Route.t=nowhere", "'Route.t'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Sqlite.A=\"Data Source=b.db\"", "'Sqlite.A'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Schema=Sometimes", "'Schema'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";PrepareLease=-1", "'PrepareLease'")]
+    [InlineData("Sqlite:Data Source=a.db", "starts with 'Khonsu:'")]
+    [InlineData("", "empty")]
+    public void Bad_connection_strings_name_the_problem(string connectionString, string expected)
+    {
+        var error = Assert.Throws<KhonsuException>(() => KhonsuConnectionStringParser.Parse(connectionString));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using Khonsu.Engine.Coordination;
+
+namespace Khonsu.Data.Tests;
+
+/// <summary>
+/// A child process commits a cross-backend transaction and is killed with SIGKILL at each step of
+/// the commit protocol. After recovery (which runs when a connection opens), both databases hold
+/// all of the transaction or none of it, and which one matches the log's decision.
+/// </summary>
+public class CrashRecoveryTests
+{
+    [Theory]
+    [InlineData(CommitStep.BeforePrepare, 1, false)]
+    [InlineData(CommitStep.AfterParticipantPrepared, 1, false)] // SQLite holds its lock, PostgreSQL not yet prepared
+    [InlineData(CommitStep.AfterParticipantPrepared, 2, false)] // PostgreSQL prepared, no decision: aborted after the lease
+    [InlineData(CommitStep.AfterAllPrepared, 1, false)]
+    [InlineData(CommitStep.AfterDecisionLogged, 1, true)] // SQLite's local transaction is lost: redone from the log
+    [InlineData(CommitStep.AfterParticipantFinished, 1, true)] // SQLite committed, PostgreSQL still prepared
+    [InlineData(CommitStep.AfterParticipantFinished, 2, true)] // both finished, no end record
+    [InlineData(CommitStep.BeforeEndRecord, 1, true)]
+    public async Task A_killed_commit_is_recovered_to_all_or_nothing_matching_the_log(CommitStep step, int occurrence, bool committed)
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        var connectionString = db.ConnectionString(";PrepareLease=0.001");
+        await using (var install = new KhonsuConnection(connectionString))
+        {
+            await install.OpenAsync(); // installs the schema before the child runs
+        }
+
+        await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(connectionString));
+        var transactionId = await RunChildUntilKilledAsync(connectionString, step, occurrence, amount: 25);
+
+        await using var recovered = await db.OpenAsync(";PrepareLease=0.001");
+        await recovered.RecoverAsync();
+
+        var balance = (long)(await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"))!;
+        var orders = (long)(await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 1025"))!;
+        Assert.Equal(committed ? (75L, 1L) : (100L, 0L), (balance, orders));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts"));
+
+        var log = await db.TransactionLogAsync(transactionId);
+        if (committed)
+        {
+            Assert.Equal(["ledger:COMMITTED:COMMIT", "shop:COMMITTED:COMMIT"], log);
+        }
+        else
+        {
+            Assert.All(log, row => Assert.Contains(":ABORT", row, StringComparison.Ordinal));
+        }
+
+        // Recovery again is harmless.
+        await recovered.RecoverAsync();
+        Assert.Equal(balance, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+    }
+
+    private static async Task<string> RunChildUntilKilledAsync(string connectionString, CommitStep step, int occurrence, int amount)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(ChildPath());
+        start.ArgumentList.Add(connectionString);
+        start.ArgumentList.Add(step.ToString());
+        start.ArgumentList.Add(occurrence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        start.ArgumentList.Add(amount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        using var child = Process.Start(start)!;
+        var stderr = child.StandardError.ReadToEndAsync();
+        string? transactionId = null;
+        while (await child.StandardOutput.ReadLineAsync() is { } line)
+        {
+            var parts = line.Split(' ');
+            if (parts[0] == "AT")
+            {
+                transactionId = parts[2];
+                child.Kill(entireProcessTree: true); // SIGKILL
+                break;
+            }
+        }
+
+        await child.WaitForExitAsync();
+        return transactionId ?? throw new InvalidOperationException($"The child never reached {step} #{occurrence}: {await stderr}");
+    }
+
+    private static string ChildPath()
+    {
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory); // tests/Khonsu.Data.Tests/bin/<config>/<tfm>/
+        var tfm = testOutput.Name;
+        var configuration = testOutput.Parent!.Name;
+        var tests = testOutput.Parent.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(tests, "Khonsu.CrashChild", "bin", configuration, tfm, "Khonsu.CrashChild.dll");
+    }
+}

@@ -1,0 +1,124 @@
+using Khonsu.Engine.Commit;
+using Khonsu.Engine.Coordination;
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Engine.Tests.Coordination;
+
+public class CommitCoordinatorTests
+{
+    private readonly MemoryCommitLog _log = new();
+
+    [Fact]
+    public async Task Commit_prepares_all_logs_the_decision_finishes_all_then_logs_the_end()
+    {
+        var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b"));
+        var transaction = NewTransaction();
+
+        await new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, b], CancellationToken.None);
+
+        Assert.Equal(["prepare", "commit"], a.Calls);
+        Assert.Equal(["prepare", "commit"], b.Calls);
+        Assert.Equal([LogRecordKind.Commit, LogRecordKind.End], _log.Records.Select(r => r.Record.Kind));
+        Assert.Equal(["a", "b"], _log.Records[0].Record.Participants.Select(p => p.Participant));
+    }
+
+    [Fact]
+    public async Task A_failed_prepare_rolls_back_everyone_logs_an_abort_and_rethrows_the_original_error()
+    {
+        var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailPrepare = new SerializationConflictException("b", "t", "1", "row changed") });
+
+        var error = await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask());
+
+        Assert.Equal("row changed", error.Message);
+        Assert.Equal(["prepare", "rollback"], a.Calls);
+        Assert.Equal(["prepare", "rollback"], b.Calls);
+        var abort = Assert.Single(_log.Records).Record;
+        Assert.Equal(LogRecordKind.Abort, abort.Kind);
+        Assert.Contains("row changed", abort.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_read_only_transaction_is_not_logged()
+    {
+        var (a, b) = (new MemoryParticipant("a", writes: 0), new MemoryParticipant("b", writes: 0));
+
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None);
+
+        Assert.Empty(_log.Records);
+        Assert.Equal(["prepare", "commit"], a.Calls);
+    }
+
+    [Fact]
+    public async Task Read_only_participants_are_left_out_of_the_commit_record()
+    {
+        var (reader, writer) = (new MemoryParticipant("reader", writes: 0), new MemoryParticipant("writer"));
+
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader, writer], CancellationToken.None);
+
+        Assert.Equal(["writer"], _log.Records[0].Record.Participants.Select(p => p.Participant));
+    }
+
+    [Fact]
+    public async Task A_participant_that_fails_to_finish_leaves_the_transaction_committed_for_recovery()
+    {
+        var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailCommit = new IOException("connection lost") });
+
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None);
+
+        Assert.Equal([LogRecordKind.Commit], _log.Records.Select(r => r.Record.Kind));
+        Assert.Contains(_log.Notes, n => n.Participant == "b" && n.Status == ParticipantStatus.InDoubt);
+    }
+
+    [Fact]
+    public async Task An_earlier_abort_in_the_log_wins_over_a_late_commit()
+    {
+        var transaction = NewTransaction();
+        await _log.AppendAsync(new LogRecord { Kind = LogRecordKind.Abort, TransactionId = transaction.Id, NodeId = "sweeper", Timestamp = DateTimeOffset.UtcNow });
+        var a = new MemoryParticipant("a");
+
+        await Assert.ThrowsAsync<TransactionAbortedException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a], CancellationToken.None).AsTask());
+
+        Assert.Equal(["prepare", "rollback"], a.Calls);
+    }
+
+    [Fact]
+    public async Task When_the_commit_record_cannot_be_confirmed_an_abort_record_settles_it()
+    {
+        _log.FailAppend = record => record.Kind == LogRecordKind.Commit ? new IOException("disk gone") : null;
+        var a = new MemoryParticipant("a");
+
+        await Assert.ThrowsAsync<IOException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a], CancellationToken.None).AsTask());
+
+        Assert.Equal(["prepare", "rollback"], a.Calls);
+        Assert.Equal(LogRecordKind.Abort, Assert.Single(_log.Records).Record.Kind);
+    }
+
+    [Fact]
+    public async Task When_the_log_is_unreachable_the_outcome_is_unknown_and_participants_are_abandoned_not_rolled_back()
+    {
+        _log.FailAppend = _ => new IOException("log unreachable");
+        var a = new MemoryParticipant("a");
+        var transaction = NewTransaction();
+
+        var error = await Assert.ThrowsAsync<CommitOutcomeUnknownException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a], CancellationToken.None).AsTask());
+
+        Assert.Equal(transaction.Id, error.TransactionId);
+        Assert.Equal(["prepare", "abandon"], a.Calls);
+    }
+
+    [Fact]
+    public async Task Steps_are_reported_in_protocol_order()
+    {
+        var steps = new List<CommitStep>();
+        var coordinator = new CommitCoordinator(_log, "node") { StepObserver = (step, _) => { steps.Add(step); return ValueTask.CompletedTask; } };
+
+        await coordinator.CommitAsync(NewTransaction(), [new MemoryParticipant("a"), new MemoryParticipant("b")], CancellationToken.None);
+
+        Assert.Equal(
+            [CommitStep.BeforePrepare, CommitStep.AfterParticipantPrepared, CommitStep.AfterParticipantPrepared, CommitStep.AfterAllPrepared,
+             CommitStep.AfterDecisionLogged, CommitStep.AfterParticipantFinished, CommitStep.AfterParticipantFinished, CommitStep.BeforeEndRecord],
+            steps);
+    }
+
+    private static TransactionInfo NewTransaction() => new(TransactionId.New(), DateTimeOffset.UtcNow, "test");
+}

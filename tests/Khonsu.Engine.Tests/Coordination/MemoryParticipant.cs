@@ -1,0 +1,45 @@
+using Khonsu.Engine.Commit;
+
+namespace Khonsu.Engine.Tests.Coordination;
+
+/// <summary>An in-memory participant that records what the coordinator asked of it.</summary>
+internal sealed class MemoryParticipant(string name, int writes = 1) : ITransactionParticipant
+{
+    public string Name { get; } = name;
+
+    public List<string> Calls { get; } = [];
+
+    public Exception? FailPrepare { get; set; }
+
+    public Exception? FailCommit { get; set; }
+
+    public ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        Calls.Add("prepare");
+        if (FailPrepare is not null)
+        {
+            throw FailPrepare;
+        }
+
+        var rows = Enumerable.Range(1, writes).Select(i => new RowWrite("t", i.ToString(System.Globalization.CultureInfo.InvariantCulture), WriteKind.Update, 1, 2)).ToList();
+        return ValueTask.FromResult(new ParticipantVote(Name, false, rows, ReadOnly: writes == 0));
+    }
+
+    public ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        Calls.Add("commit");
+        return FailCommit is null ? ValueTask.CompletedTask : ValueTask.FromException(FailCommit);
+    }
+
+    public ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        Calls.Add("rollback");
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask AbandonAsync(CancellationToken cancellationToken)
+    {
+        Calls.Add("abandon");
+        return ValueTask.CompletedTask;
+    }
+}
