@@ -14,7 +14,8 @@ internal static class PostgresCatalogReader
                      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
                      WHERE i.indrelid = c.oid AND i.indisprimary
                      ORDER BY k.ord) AS keys,
-               EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = @version AND NOT a.attisdropped) AS has_version
+               EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = @version AND NOT a.attisdropped) AS has_version,
+               (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname IN ('khonsu_version', 'khonsu_capture')) = 2 AS has_triggers
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -34,7 +35,7 @@ internal static class PostgresCatalogReader
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    tables.Add(new TableInfo(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetBoolean(3)));
+                    tables.Add(new TableInfo(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetBoolean(3)) { HasKhonsuTriggers = reader.GetBoolean(4) });
                 }
             }
         }

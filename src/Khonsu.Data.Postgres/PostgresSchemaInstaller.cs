@@ -26,9 +26,11 @@ internal static class PostgresSchemaInstaller
         sql.Append(FixedObjects(versionColumn));
         await InnerCommands.ExecuteAsync(connection, null, sql.ToString(), cancellationToken).ConfigureAwait(false);
 
+        // Only tables that lack something are touched: ALTER TABLE and CREATE TRIGGER lock the table,
+        // and at restart a prepared transaction may hold locks that recovery has yet to release.
         var catalog = await PostgresCatalogReader.ReadAsync(connection, versionColumn, cancellationToken).ConfigureAwait(false);
         var tables = new StringBuilder();
-        foreach (var table in catalog.Tables)
+        foreach (var table in catalog.Tables.Where(t => !t.HasVersionColumn || !t.HasKhonsuTriggers))
         {
             AppendTableObjects(tables, table, versionColumn);
         }

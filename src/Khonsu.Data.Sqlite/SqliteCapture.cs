@@ -112,13 +112,14 @@ internal static class SqliteCapture
         var key = "json_array(" + string.Join(", ", table.KeyColumns.Select(k => row + "." + Quote(k))) + ")";
         sql.Append("CREATE TEMP TRIGGER ").Append(Quote(TriggerPrefix + char.ToLowerInvariant(op) + operation[0] + suffix + "_" + table.Name))
             .Append(" AFTER ").Append(operation).Append(" ON main.").Append(Quote(table.Name))
-            .Append(" FOR EACH ROW WHEN (SELECT active FROM temp.khonsu_state)");
+            .Append(" FOR EACH ROW WHEN (SELECT active FROM khonsu_state)");
         if (extraCondition is not null)
         {
             sql.Append(" AND (").Append(extraCondition).Append(')');
         }
 
-        sql.Append(" BEGIN INSERT OR IGNORE INTO temp.khonsu_capture (tbl, key, op, old_version) VALUES (")
+        // Trigger bodies may not qualify table names; TEMP objects are found first.
+        sql.Append(" BEGIN INSERT OR IGNORE INTO khonsu_capture (tbl, key, op, old_version) VALUES (")
             .Append(Literal(table.Name)).Append(", ").Append(key).Append(", '").Append(op).Append("', ").Append(oldVersion).Append("); END;\n");
     }
 }

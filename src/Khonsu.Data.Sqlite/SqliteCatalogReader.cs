@@ -56,6 +56,8 @@ internal static class SqliteCatalogReader
 
         // A table without a declared key is identified by its rowid (WITHOUT ROWID tables always declare one).
         IReadOnlyList<string> keyColumns = keys.Count > 0 || withoutRowId ? keys.OrderBy(k => k.Order).Select(k => k.Column).ToList() : ["rowid"];
-        return new TableInfo(null, table, keyColumns, hasVersion);
+        var trigger = await InnerCommands.ScalarAsync(
+            connection, transaction, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = $name", cancellationToken, ("$name", SqliteSchemaInstaller.VersionTriggerName(table))).ConfigureAwait(false);
+        return new TableInfo(null, table, keyColumns, hasVersion) { HasKhonsuTriggers = trigger is not null };
     }
 }

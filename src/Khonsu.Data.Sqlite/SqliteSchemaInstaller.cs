@@ -29,7 +29,7 @@ internal static class SqliteSchemaInstaller
             cancellationToken).ConfigureAwait(false);
 
         var catalog = await SqliteCatalogReader.ReadAsync(connection, transaction, versionColumn, cancellationToken).ConfigureAwait(false);
-        foreach (var table in catalog.Tables)
+        foreach (var table in catalog.Tables.Where(t => !t.HasVersionColumn || !t.HasKhonsuTriggers))
         {
             if (!table.HasVersionColumn)
             {
@@ -50,7 +50,7 @@ internal static class SqliteSchemaInstaller
     {
         var version = Quote(versionColumn);
         var sql = new StringBuilder()
-            .Append("CREATE TRIGGER IF NOT EXISTS ").Append(Quote("khonsu_version_" + table.Name))
+            .Append("CREATE TRIGGER IF NOT EXISTS ").Append(Quote(VersionTriggerName(table.Name)))
             .Append(" AFTER UPDATE ON ").Append(Quote(table.Name))
             .Append(" FOR EACH ROW WHEN NEW.").Append(version).Append(" IS OLD.").Append(version)
             .Append(" BEGIN UPDATE ").Append(Quote(table.Name)).Append(" SET ").Append(version).Append(" = OLD.").Append(version).Append(" + 1 WHERE ")
@@ -58,6 +58,8 @@ internal static class SqliteSchemaInstaller
             .Append("; END");
         return sql.ToString();
     }
+
+    public static string VersionTriggerName(string table) => "khonsu_version_" + table;
 
     /// <summary>A WHERE clause selecting the trigger's row by its key (the declared key, or rowid).</summary>
     public static string RowMatch(TableInfo table, string alias)

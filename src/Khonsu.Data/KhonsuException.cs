@@ -34,7 +34,8 @@ public sealed class KhonsuException : DbException
     /// <summary>The Khonsu transaction the error belongs to, if any.</summary>
     public string? TransactionId { get; }
 
-    internal static KhonsuException SerializationFailure(string message, TransactionId transactionId, Exception? innerException = null)
+    /// <summary>A serialization failure (SqlState 40001, transient), as backends report a conflict.</summary>
+    public static KhonsuException SerializationFailure(string message, TransactionId transactionId, Exception? innerException = null)
         => new(message, "40001", isTransient: true, transactionId, innerException);
 
     internal static KhonsuException OutcomeUnknown(string message, TransactionId transactionId, Exception? innerException)

@@ -22,7 +22,7 @@ public sealed class KhonsuTransaction : DbTransaction
     {
         _connection = connection;
         IsolationLevel = isolationLevel;
-        Id = TransactionId.New();
+        Id = Engine.TransactionId.New();
         StartedAt = DateTimeOffset.UtcNow;
     }
 
@@ -31,7 +31,7 @@ public sealed class KhonsuTransaction : DbTransaction
 
     public override IsolationLevel IsolationLevel { get; }
 
-    internal TransactionId Id { get; }
+    internal Engine.TransactionId Id { get; }
 
     internal DateTimeOffset StartedAt { get; }
 

@@ -32,7 +32,7 @@ public class RoutingTests
         await using var db = await TwoDatabases.CreateAsync();
         await using var connection = await db.OpenAsync();
 
-        Assert.Equal(SqliteVersion(await Scalar(connection, "SELECT sqlite_version()")), true);
+        Assert.True(SqliteVersion(await Scalar(connection, "SELECT sqlite_version()")));
     }
 
     [Fact]

@@ -64,9 +64,11 @@ internal static class KhonsuConnectionStringParser
         var backends = new List<BackendSettings>();
         var routes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var settings = new KhonsuSettings { Backends = backends, Routes = routes };
-        foreach (string key in builder.Keys)
+        foreach (string folded in builder.Keys)
         {
-            var value = Convert.ToString(builder[key], CultureInfo.InvariantCulture) ?? string.Empty;
+            // DbConnectionStringBuilder folds keys to lower case; backend names and error messages keep the user's spelling.
+            var key = OriginalSpelling(body, folded);
+            var value = Convert.ToString(builder[folded], CultureInfo.InvariantCulture) ?? string.Empty;
             var dot = key.IndexOf('.', StringComparison.Ordinal);
             if (dot > 0 && key[..dot].Equals("Route", StringComparison.OrdinalIgnoreCase))
             {
@@ -96,6 +98,24 @@ internal static class KhonsuConnectionStringParser
         }
 
         return settings;
+    }
+
+    private static string OriginalSpelling(string body, string folded)
+    {
+        var at = 0;
+        while ((at = body.IndexOf(folded, at, StringComparison.OrdinalIgnoreCase)) >= 0)
+        {
+            var startsSegment = at == 0 || body[..at].TrimEnd().EndsWith(';');
+            var endsKey = body[(at + folded.Length)..].TrimStart().StartsWith('=');
+            if (startsSegment && endsKey)
+            {
+                return body.Substring(at, folded.Length);
+            }
+
+            at += folded.Length;
+        }
+
+        return folded;
     }
 
     private static void AddBackend(List<BackendSettings> backends, string key, string kind, string name, string value)

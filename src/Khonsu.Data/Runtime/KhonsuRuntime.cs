@@ -93,12 +93,15 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     /// After DDL on a backend: install the schema for new tables (in the same transaction, so a
     /// table created in a transaction is tracked from its first row) and refresh the routing map.
     /// </summary>
-    public async ValueTask OnSchemaChangedAsync(KhonsuBackend backend, DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
+    public ValueTask OnSchemaChangedAsync(KhonsuBackend backend, DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
+        => RefreshSchemaAsync(backend, connection, transaction, Settings.Schema == SchemaMode.Auto, cancellationToken);
+
+    private async ValueTask RefreshSchemaAsync(KhonsuBackend backend, DbConnection connection, BackendTransaction? transaction, bool install, CancellationToken cancellationToken)
     {
         await _catalogLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (Settings.Schema == SchemaMode.Auto)
+            if (install)
             {
                 await backend.InstallSchemaAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
             }
@@ -126,7 +129,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             await using (connection.ConfigureAwait(false))
             {
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-                await OnSchemaChangedAsync(backend, connection, null, cancellationToken).ConfigureAwait(false);
+                await RefreshSchemaAsync(backend, connection, null, install: true, cancellationToken).ConfigureAwait(false);
             }
         }
     }

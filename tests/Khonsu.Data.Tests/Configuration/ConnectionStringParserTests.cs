@@ -44,7 +44,7 @@ public class ConnectionStringParserTests
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Colour=blue", "'Colour'")]
     [InlineData("Khonsu:Log=x.db", "names no backend")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Route.t=nowhere", "'Route.t'")]
-    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Sqlite.A=\"Data Source=b.db\"", "'Sqlite.A'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Postgres.A=\"Host=h\"", "'Postgres.A'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Schema=Sometimes", "'Schema'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";PrepareLease=-1", "'PrepareLease'")]
     [InlineData("Sqlite:Data Source=a.db", "starts with 'Khonsu:'")]
