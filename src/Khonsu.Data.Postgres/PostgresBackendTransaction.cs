@@ -17,6 +17,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     : BackendTransaction(backend, connection, transactionId)
 {
     private State _state = State.Active;
+    private bool _lockTimeoutSet;
 
     private enum State
     {
@@ -27,6 +28,20 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     }
 
     public override DbTransaction? InnerTransaction => null;
+
+    /// <summary>
+    /// Once the transaction spans several backends, PostgreSQL's own deadlock detector cannot see
+    /// every wait: bound lock waits so a cross-database deadlock ends in an error, not a hang.
+    /// </summary>
+    public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
+    {
+        if (spansSeveralBackends && !_lockTimeoutSet)
+        {
+            var milliseconds = (long)backend.Options.LockTimeout.TotalMilliseconds;
+            await InnerCommands.ExecuteAsync(connection, null, $"SET LOCAL lock_timeout = {milliseconds}", cancellationToken).ConfigureAwait(false);
+            _lockTimeoutSet = true;
+        }
+    }
 
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {

@@ -10,6 +10,8 @@ namespace Khonsu.Data.Sqlite;
 /// <summary>A SQLite database file as a Khonsu backend.</summary>
 internal sealed class SqliteBackend : KhonsuBackend
 {
+    public const int BusyTimeoutMilliseconds = 30_000;
+
     private readonly string _connectionString;
     private readonly string _dataSource;
     private volatile CatalogState _catalog = new(new BackendCatalog([]), 0);
@@ -37,7 +39,7 @@ internal sealed class SqliteBackend : KhonsuBackend
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
 
         // SQLite's own busy handler waits in small steps; Microsoft.Data.Sqlite's retry loop sleeps far longer.
-        await InnerCommands.ExecuteAsync(connection, null, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;", cancellationToken).ConfigureAwait(false);
+        await InnerCommands.ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = FULL;", cancellationToken).ConfigureAwait(false);
         await SqliteCapture.EnsureSessionAsync(connection, cancellationToken).ConfigureAwait(false);
     }
 

@@ -18,7 +18,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private readonly SqliteBackend _backend;
     private readonly SqliteConnection _connection;
     private readonly SqliteTransaction _local;
-    private bool _hasSnapshot;
+    private const int SqliteBusySnapshot = 517;
     private bool _holdsWriteLock;
     private bool _finished;
 
@@ -33,25 +33,20 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     public override DbTransaction? InnerTransaction => _local;
 
     /// <summary>
-    /// A transaction that has read holds a snapshot; its first write must upgrade it to the write
-    /// lock. If another connection committed since the snapshot, SQLite refuses (SQLITE_BUSY_SNAPSHOT)
-    /// and Microsoft.Data.Sqlite would retry that until the command timeout. Upgrading here
-    /// first turns it into an immediate serialization failure.
+    /// Takes SQLite's write lock before the transaction's first write, so that a lock Khonsu cannot
+    /// get fails at once as a serialization failure instead of inside Microsoft.Data.Sqlite's retry
+    /// loop: a snapshot that another writer made stale can never write (SQLITE_BUSY_SNAPSHOT), and a
+    /// transaction holding locks on other backends must not wait long (a cross-database deadlock).
     /// </summary>
-    public override ValueTask BeforeStatementAsync(DbCommand command, CancellationToken cancellationToken)
+    public override ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
-        if (_holdsWriteLock || _backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
+        if (!_holdsWriteLock && !_backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
         {
-            _hasSnapshot = true;
-            return ValueTask.CompletedTask;
+            var wait = spansSeveralBackends ? _backend.Options.LockTimeout : TimeSpan.FromSeconds(command.CommandTimeout == 0 ? int.MaxValue / 1000 : command.CommandTimeout);
+            TakeWriteLock(wait);
+            _holdsWriteLock = true;
         }
 
-        if (_hasSnapshot)
-        {
-            UpgradeToWriter();
-        }
-
-        _hasSnapshot = _holdsWriteLock = true;
         return ValueTask.CompletedTask;
     }
 
@@ -133,28 +128,37 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         return new RowWrite(table.Name, key, kind, row.OldVersion, newVersion, image);
     }
 
-    private void UpgradeToWriter()
+    private void TakeWriteLock(TimeSpan wait)
     {
-        // A write that changes nothing still takes the write lock, or fails at once on a stale snapshot.
+        // A write that changes nothing still takes the write lock, or fails on a stale snapshot.
         var handle = _connection.Handle!;
-        var rc = raw.sqlite3_exec(handle, $"UPDATE {SqliteSchemaInstaller.AppliedTable} SET tx_id = tx_id WHERE 0");
+        raw.sqlite3_busy_timeout(handle, (int)Math.Min(int.MaxValue, wait.TotalMilliseconds));
+        int rc;
+        try
+        {
+            rc = raw.sqlite3_exec(handle, $"UPDATE {SqliteSchemaInstaller.AppliedTable} SET tx_id = tx_id WHERE 0");
+        }
+        finally
+        {
+            raw.sqlite3_busy_timeout(handle, SqliteBackend.BusyTimeoutMilliseconds);
+        }
+
         if (rc == raw.SQLITE_OK)
         {
             return;
         }
 
         var extended = raw.sqlite3_extended_errcode(handle);
-        var message = raw.sqlite3_errmsg(handle).utf8_to_string();
-        var inner = new SqliteException($"SQLite Error {rc}: '{message}'.", rc, extended);
-        if (rc == raw.SQLITE_BUSY)
+        var inner = new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(handle).utf8_to_string()}'.", rc, extended);
+        if (rc != raw.SQLITE_BUSY)
         {
-            throw KhonsuException.SerializationFailure(
-                $"Transaction {TransactionId}: SQLite backend '{Name}' cannot write: another transaction committed to this database after this transaction's snapshot (SQLITE_BUSY_SNAPSHOT). Retry the transaction.",
-                TransactionId,
-                inner);
+            throw inner;
         }
 
-        throw inner;
+        var why = extended == SqliteBusySnapshot
+            ? "another transaction committed to this database after this transaction's snapshot (SQLITE_BUSY_SNAPSHOT)"
+            : $"its write lock stayed taken for {wait.TotalMilliseconds:0} ms while this transaction holds locks on other backends (a possible deadlock across databases)";
+        throw KhonsuException.SerializationFailure($"Transaction {TransactionId}: SQLite backend '{Name}' cannot write: {why}. Retry the transaction.", TransactionId, inner);
     }
 
     private async ValueTask FinishAsync()

@@ -179,7 +179,7 @@ public sealed class KhonsuCommand : DbCommand
         ParameterCopier.CopyIn(_parameters, inner);
         if (local is not null)
         {
-            await local.BeforeStatementAsync(inner, cancellationToken).ConfigureAwait(false);
+            await local.BeforeStatementAsync(inner, transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
         }
 
         _running = inner;

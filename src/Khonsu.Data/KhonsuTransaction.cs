@@ -37,6 +37,8 @@ public sealed class KhonsuTransaction : DbTransaction
 
     internal bool IsCompleted => _completed;
 
+    internal bool SpansSeveralBackends => _participants.Count > 1;
+
     protected override DbConnection DbConnection => _connection;
 
     public override void Commit() => CommitAsync(CancellationToken.None).GetAwaiter().GetResult();

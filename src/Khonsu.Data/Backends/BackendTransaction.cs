@@ -28,8 +28,13 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// <summary>The inner provider's transaction object that inner commands must carry, if it has one.</summary>
     public abstract DbTransaction? InnerTransaction { get; }
 
-    /// <summary>Runs before each statement of the transaction on this backend.</summary>
-    public virtual ValueTask BeforeStatementAsync(DbCommand command, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>
+    /// Runs before each statement of the transaction on this backend. When
+    /// <paramref name="spansSeveralBackends"/>, the transaction may hold locks elsewhere, so lock
+    /// waits here must be bounded by <see cref="KhonsuBackendOptions.LockTimeout"/>: a deadlock
+    /// across databases is invisible to each of them.
+    /// </summary>
+    public virtual ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public abstract ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
 

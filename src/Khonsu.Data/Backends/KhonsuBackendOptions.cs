@@ -3,4 +3,5 @@ namespace Khonsu.Data.Backends;
 /// <summary>Settings from the Khonsu connection string that every backend honours.</summary>
 /// <param name="VersionColumn">Name of the row-version column.</param>
 /// <param name="NodeId">This process's name in the log.</param>
-public sealed record KhonsuBackendOptions(string VersionColumn, string NodeId);
+/// <param name="LockTimeout">How long a transaction spanning several backends waits for a lock.</param>
+public sealed record KhonsuBackendOptions(string VersionColumn, string NodeId, TimeSpan LockTimeout);

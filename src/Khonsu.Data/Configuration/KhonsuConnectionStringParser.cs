@@ -13,7 +13,7 @@ internal static class KhonsuConnectionStringParser
 {
     public const string Prefix = "Khonsu:";
 
-    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval"];
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout"];
 
     public static KhonsuSettings Parse(string connectionString)
     {
@@ -156,6 +156,8 @@ internal static class KhonsuConnectionStringParser
                 return settings with { NodeId = value };
             case "preparelease":
                 return settings with { PrepareLease = Seconds(key, value, allowZero: false) };
+            case "locktimeout":
+                return settings with { LockTimeout = Seconds(key, value, allowZero: false) };
             case "recoveryinterval":
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
             default:

@@ -22,6 +22,12 @@ internal sealed record KhonsuSettings
     /// <summary>How long a prepared transaction may wait for its decision before recovery aborts it.</summary>
     public TimeSpan PrepareLease { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long a statement of a transaction that spans several backends waits for a lock before
+    /// failing as a serialization failure: no database sees a deadlock that crosses databases.
+    /// </summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How often the recovery sweeper runs; zero turns it off (recovery still runs at open).</summary>
     public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(30);
 }
