@@ -14,7 +14,7 @@ internal static class SqlTableReferenceScanner
     [
         "select", "values", "set", "where", "of", "lateral", "only", "nowait", "skip", "on", "using", "natural", "left", "right",
         "inner", "outer", "cross", "full", "join", "group", "order", "limit", "as", "default", "with", "if", "not", "exists", "or",
-        "ignore", "replace", "abort", "fail", "rollback", "unnest", "table", "into", "from", "returning", "temp", "temporary",
+        "ignore", "replace", "abort", "fail", "rollback", "unnest", "table", "into", "from", "returning", "temp", "temporary", "stdin", "stdout",
     ];
 
     public static ScanResult Scan(string sql)
@@ -96,6 +96,7 @@ internal static class SqlTableReferenceScanner
             var head = string.Join(' ', tokens.Take(4).Where(t => t.Kind == SqlTokenKind.Word).Select(t => t.Text));
             var createsIndexOrTrigger = head.StartsWith("create", StringComparison.Ordinal) && (head.Contains("index", StringComparison.Ordinal) || head.Contains("trigger", StringComparison.Ordinal));
             var isDdl = KindOf(tokens) == StatementKind.Ddl;
+            var isCopy = tokens[0].IsWord("copy"); // COPY t FROM 'file' reads a file, not a table
 
             for (var i = 0; i < tokens.Count; i++)
             {
@@ -132,7 +133,7 @@ internal static class SqlTableReferenceScanner
 
                 switch (token.Text)
                 {
-                    case "from" when !IsFunctionFrom(i):
+                    case "from" when !IsFunctionFrom(i) && !(isCopy && _depth == 0):
                         _fromListDepth = tokens.Skip(i + 1).FirstOrDefault().IsPunct('(') ? -1 : _depth;
                         ReadTable(i + 1, functionsAreTables: false, ddl: false);
                         break;
