@@ -25,21 +25,11 @@ internal static class PostgresCatalogReader
         """;
 
     public static async ValueTask<BackendCatalog> ReadAsync(NpgsqlConnection connection, string versionColumn, CancellationToken cancellationToken)
-    {
-        var tables = new List<TableInfo>();
-        var command = InnerCommands.Create(connection, null, Query, ("version", versionColumn));
-        await using (command.ConfigureAwait(false))
-        {
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    tables.Add(new TableInfo(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetBoolean(3)) { HasKhonsuTriggers = reader.GetBoolean(4) });
-                }
-            }
-        }
-
-        return new BackendCatalog(tables);
-    }
+        => new(await InnerCommands.QueryAsync(
+            connection,
+            null,
+            Query,
+            reader => new TableInfo(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetBoolean(3)) { HasKhonsuTriggers = reader.GetBoolean(4) },
+            cancellationToken,
+            ("version", versionColumn)).ConfigureAwait(false));
 }

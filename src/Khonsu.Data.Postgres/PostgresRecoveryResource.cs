@@ -64,24 +64,16 @@ internal sealed class PostgresRecoveryResource(string name, NpgsqlDataSource dat
 
     private static async ValueTask<IReadOnlyList<PreparedTransaction>> ListAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        var prepared = new List<PreparedTransaction>();
-        var command = InnerCommands.Create(
-            connection, null, "SELECT gid, prepared FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, @prefix)", ("prefix", GidPrefix));
-        await using (command.ConfigureAwait(false))
-        {
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (TransactionId.TryParse(reader.GetString(0)[GidPrefix.Length..], out var id))
-                    {
-                        prepared.Add(new PreparedTransaction(id, reader.GetFieldValue<DateTimeOffset>(1)));
-                    }
-                }
-            }
-        }
-
-        return prepared;
+        var rows = await InnerCommands.QueryAsync(
+            connection,
+            null,
+            "SELECT gid, prepared FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, @prefix)",
+            reader => (Gid: reader.GetString(0), PreparedAt: reader.GetFieldValue<DateTimeOffset>(1)),
+            cancellationToken,
+            ("prefix", GidPrefix)).ConfigureAwait(false);
+        return rows
+            .Where(row => TransactionId.TryParse(row.Gid[GidPrefix.Length..], out _))
+            .Select(row => new PreparedTransaction(TransactionId.Parse(row.Gid[GidPrefix.Length..]), row.PreparedAt))
+            .ToList();
     }
 }

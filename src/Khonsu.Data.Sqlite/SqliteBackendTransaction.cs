@@ -82,13 +82,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         if (_holdsWriteLock)
         {
             // The applied-marker commits with the writes: recovery then knows not to redo them.
-            await InnerCommands.ExecuteAsync(
-                _connection,
-                _local,
-                $"INSERT INTO {SqliteSchemaInstaller.AppliedTable} (tx_id, applied_at) VALUES ($id, $at)",
-                cancellationToken,
-                ("$id", transactionId.ToString()),
-                ("$at", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture))).ConfigureAwait(false);
+            await SqliteAppliedMarker.WriteAsync(_connection, _local, transactionId, cancellationToken).ConfigureAwait(false);
         }
 
         await SqliteCapture.StopAsync(_connection, _local, cancellationToken).ConfigureAwait(false);

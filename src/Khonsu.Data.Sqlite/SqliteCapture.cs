@@ -42,39 +42,17 @@ internal static class SqliteCapture
         => InnerCommands.ExecuteAsync(connection, transaction, "UPDATE temp.khonsu_state SET active = 0", cancellationToken);
 
     public static async ValueTask<IReadOnlyList<CapturedRow>> ReadAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
-    {
-        var rows = new List<CapturedRow>();
-        var command = InnerCommands.Create(connection, transaction, "SELECT tbl, key, op, old_version FROM temp.khonsu_capture");
-        await using (command.ConfigureAwait(false))
-        {
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    rows.Add(new CapturedRow(reader.GetString(0), reader.GetString(1), reader.GetString(2)[0], reader.IsDBNull(3) ? null : reader.GetInt64(3)));
-                }
-            }
-        }
-
-        return rows;
-    }
+        => await InnerCommands.QueryAsync(
+            connection,
+            transaction,
+            "SELECT tbl, key, op, old_version FROM temp.khonsu_capture",
+            reader => new CapturedRow(reader.GetString(0), reader.GetString(1), reader.GetString(2)[0], reader.IsDBNull(3) ? null : reader.GetInt64(3)),
+            cancellationToken).ConfigureAwait(false);
 
     private static async ValueTask RebuildTriggersAsync(SqliteConnection connection, SqliteTransaction transaction, SqliteBackend.CatalogState catalog, string versionColumn, CancellationToken cancellationToken)
     {
-        var existing = new List<string>();
-        var list = InnerCommands.Create(connection, transaction, $"SELECT name FROM sqlite_temp_master WHERE type = 'trigger' AND name LIKE '{TriggerPrefix}%'");
-        await using (list.ConfigureAwait(false))
-        {
-            var reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    existing.Add(reader.GetString(0));
-                }
-            }
-        }
+        var existing = await InnerCommands.QueryAsync(
+            connection, transaction, $"SELECT name FROM sqlite_temp_master WHERE type = 'trigger' AND name LIKE '{TriggerPrefix}%'", reader => reader.GetString(0), cancellationToken).ConfigureAwait(false);
 
         var sql = new StringBuilder();
         foreach (var name in existing)

@@ -8,19 +8,12 @@ internal static class SqliteCatalogReader
 {
     public static async ValueTask<BackendCatalog> ReadAsync(SqliteConnection connection, SqliteTransaction? transaction, string versionColumn, CancellationToken cancellationToken)
     {
-        var tables = new List<(string Name, bool WithoutRowId)>();
-        var list = InnerCommands.Create(connection, transaction, "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'khonsu\\_%' ESCAPE '\\' ORDER BY name");
-        await using (list.ConfigureAwait(false))
-        {
-            var reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    tables.Add((reader.GetString(0), reader.GetInt64(1) != 0));
-                }
-            }
-        }
+        var tables = await InnerCommands.QueryAsync(
+            connection,
+            transaction,
+            "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'khonsu\\_%' ESCAPE '\\' ORDER BY name",
+            reader => (Name: reader.GetString(0), WithoutRowId: reader.GetInt64(1) != 0),
+            cancellationToken).ConfigureAwait(false);
 
         var infos = new List<TableInfo>(tables.Count);
         foreach (var (name, withoutRowId) in tables)
@@ -34,25 +27,10 @@ internal static class SqliteCatalogReader
     private static async ValueTask<TableInfo> ReadTableAsync(
         SqliteConnection connection, SqliteTransaction? transaction, string table, bool withoutRowId, string versionColumn, CancellationToken cancellationToken)
     {
-        var keys = new List<(long Order, string Column)>();
-        var hasVersion = false;
-        var info = InnerCommands.Create(connection, transaction, "SELECT name, pk FROM pragma_table_info($table)", ("$table", table));
-        await using (info.ConfigureAwait(false))
-        {
-            var reader = await info.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    var column = reader.GetString(0);
-                    hasVersion |= column.Equals(versionColumn, StringComparison.OrdinalIgnoreCase);
-                    if (reader.GetInt64(1) > 0)
-                    {
-                        keys.Add((reader.GetInt64(1), column));
-                    }
-                }
-            }
-        }
+        var columns = await InnerCommands.QueryAsync(
+            connection, transaction, "SELECT name, pk FROM pragma_table_info($table)", reader => (Name: reader.GetString(0), KeyOrder: reader.GetInt64(1)), cancellationToken, ("$table", table)).ConfigureAwait(false);
+        var hasVersion = columns.Any(c => c.Name.Equals(versionColumn, StringComparison.OrdinalIgnoreCase));
+        var keys = columns.Where(c => c.KeyOrder > 0).Select(c => (Order: c.KeyOrder, Column: c.Name)).ToList();
 
         // A table without a declared key is identified by its rowid (WITHOUT ROWID tables always declare one).
         IReadOnlyList<string> keyColumns = keys.Count > 0 || withoutRowId ? keys.OrderBy(k => k.Order).Select(k => k.Column).ToList() : ["rowid"];

@@ -32,9 +32,7 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
             var transaction = connection.BeginTransaction(deferred: false);
             await using (transaction.ConfigureAwait(false))
             {
-                var applied = await InnerCommands.ScalarAsync(
-                    connection, transaction, $"SELECT 1 FROM {SqliteSchemaInstaller.AppliedTable} WHERE tx_id = $id", cancellationToken, ("$id", transactionId.ToString())).ConfigureAwait(false);
-                if (applied is not null)
+                if (await SqliteAppliedMarker.ExistsAsync(connection, transaction, transactionId, cancellationToken).ConfigureAwait(false))
                 {
                     return;
                 }
@@ -48,13 +46,7 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
                     await RedoAsync(connection, transaction, table, write, transactionId, cancellationToken).ConfigureAwait(false);
                 }
 
-                await InnerCommands.ExecuteAsync(
-                    connection,
-                    transaction,
-                    $"INSERT INTO {SqliteSchemaInstaller.AppliedTable} (tx_id, applied_at) VALUES ($id, $at)",
-                    cancellationToken,
-                    ("$id", transactionId.ToString()),
-                    ("$at", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture))).ConfigureAwait(false);
+                await SqliteAppliedMarker.WriteAsync(connection, transaction, transactionId, cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
         }

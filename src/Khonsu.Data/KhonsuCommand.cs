@@ -96,37 +96,13 @@ public sealed class KhonsuCommand : DbCommand
 
     public override int ExecuteNonQuery() => ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
 
-    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
-    {
-        var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var affected = await statement.Inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            return affected;
-        }
-        finally
-        {
-            await EndAsync(statement).ConfigureAwait(false);
-        }
-    }
+    public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
+        => RunAsync((inner, token) => inner.ExecuteNonQueryAsync(token), cancellationToken);
 
     public override object? ExecuteScalar() => ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
 
-    public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
-    {
-        var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var value = await statement.Inner.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            return value;
-        }
-        finally
-        {
-            await EndAsync(statement).ConfigureAwait(false);
-        }
-    }
+    public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
+        => RunAsync((inner, token) => inner.ExecuteScalarAsync(token), cancellationToken);
 
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
         => ExecuteDbDataReaderAsync(behavior, CancellationToken.None).GetAwaiter().GetResult();
@@ -144,6 +120,21 @@ public sealed class KhonsuCommand : DbCommand
         {
             await EndAsync(statement).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private async Task<T> RunAsync<T>(Func<DbCommand, CancellationToken, Task<T>> execute, CancellationToken cancellationToken)
+    {
+        var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = await execute(statement.Inner, cancellationToken).ConfigureAwait(false);
+            await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        finally
+        {
+            await EndAsync(statement).ConfigureAwait(false);
         }
     }
 
