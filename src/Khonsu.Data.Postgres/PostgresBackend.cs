@@ -20,8 +20,15 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
     public override ValueTask InstallSchemaAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
         => PostgresSchemaInstaller.InstallAsync((NpgsqlConnection)connection, inTransaction: transaction is not null, Options.VersionColumn, cancellationToken);
 
-    public override ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
-        => PostgresCatalogReader.ReadAsync((NpgsqlConnection)connection, Options.VersionColumn, cancellationToken);
+    public override async ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var catalog = await PostgresCatalogReader.ReadAsync((NpgsqlConnection)connection, Options.VersionColumn, cancellationToken).ConfigureAwait(false);
+        ReadShapes = new PostgresReadShapes(catalog.TablesByOid);
+        return catalog.Catalog;
+    }
+
+    /// <summary>Which result columns carry a tracked table's key and version, per SQL text; replaced when the catalog changes.</summary>
+    internal PostgresReadShapes ReadShapes { get; private set; } = new(new Dictionary<uint, PostgresTableKey>());
 
     public override async ValueTask<BackendTransaction> BeginTransactionAsync(
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken)

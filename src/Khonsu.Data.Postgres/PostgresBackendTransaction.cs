@@ -18,6 +18,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 {
     private State _state = State.Active;
     private bool _lockTimeoutSet;
+    private readonly PostgresReadSet _reads = new();
 
     private enum State
     {
@@ -43,6 +44,15 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         }
     }
 
+    public override IRowReadTracker? TrackReads(DbDataReader reader, string sql)
+    {
+        var tables = backend.ReadShapes.Of((NpgsqlDataReader)reader, sql);
+        return tables.Length == 0 ? null : new PostgresReadTracker(tables, _reads);
+    }
+
+    public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
+        => _reads.ValidateAsync(connection, Name, transactionId, cancellationToken);
+
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         var (wrote, writes) = await ReadWritesAsync(transactionId, cancellationToken).ConfigureAwait(false);
@@ -52,6 +62,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
         }
 
+        await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
         try
         {
             // The applied-marker commits with the writes, so recovery can tell "committed" from "rolled back".

@@ -7,7 +7,7 @@ namespace Khonsu.Data.Postgres;
 internal static class PostgresCatalogReader
 {
     private const string Query = """
-        SELECT n.nspname, c.relname,
+        SELECT n.nspname, c.relname, c.oid,
                ARRAY(SELECT a.attname::text
                      FROM pg_index i
                      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
@@ -15,7 +15,11 @@ internal static class PostgresCatalogReader
                      WHERE i.indrelid = c.oid AND i.indisprimary
                      ORDER BY k.ord) AS keys,
                EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = @version AND NOT a.attisdropped) AS has_version,
-               (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname IN ('khonsu_version', 'khonsu_capture')) = 2 AS has_triggers
+               (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname IN ('khonsu_version', 'khonsu_capture')) = 2 AS has_triggers,
+               ARRAY(SELECT k.attnum::int2
+                     FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                     WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY k.ord) AS key_attnums,
+               (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = @version AND NOT a.attisdropped) AS version_attnum
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -24,12 +28,22 @@ internal static class PostgresCatalogReader
         ORDER BY n.nspname, c.relname
         """;
 
-    public static async ValueTask<BackendCatalog> ReadAsync(NpgsqlConnection connection, string versionColumn, CancellationToken cancellationToken)
-        => new(await InnerCommands.QueryAsync(
+    public static async ValueTask<PostgresCatalog> ReadAsync(NpgsqlConnection connection, string versionColumn, CancellationToken cancellationToken)
+    {
+        var rows = await InnerCommands.QueryAsync(
             connection,
             null,
             Query,
-            reader => new TableInfo(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetBoolean(3)) { HasKhonsuTriggers = reader.GetBoolean(4) },
+            reader =>
+            {
+                var table = new TableInfo(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(3), reader.GetBoolean(4)) { HasKhonsuTriggers = reader.GetBoolean(5) };
+                var key = reader.IsDBNull(7) ? null : new PostgresTableKey(table, reader.GetFieldValue<short[]>(6), reader.GetInt16(7));
+                return (Oid: reader.GetFieldValue<uint>(2), Table: table, Key: key);
+            },
             cancellationToken,
-            ("version", versionColumn)).ConfigureAwait(false));
+            ("version", versionColumn)).ConfigureAwait(false);
+        return new PostgresCatalog(
+            new BackendCatalog(rows.Select(r => r.Table).ToList()),
+            rows.Where(r => r.Key is not null && r.Key.KeyAttributes.Length > 0).ToDictionary(r => r.Oid, r => r.Key!));
+    }
 }

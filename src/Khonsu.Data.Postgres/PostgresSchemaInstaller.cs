@@ -28,7 +28,7 @@ internal static class PostgresSchemaInstaller
 
         // Only tables that lack something are touched: ALTER TABLE and CREATE TRIGGER lock the table,
         // and at restart a prepared transaction may hold locks that recovery has yet to release.
-        var catalog = await PostgresCatalogReader.ReadAsync(connection, versionColumn, cancellationToken).ConfigureAwait(false);
+        var catalog = (await PostgresCatalogReader.ReadAsync(connection, versionColumn, cancellationToken).ConfigureAwait(false)).Catalog;
         var tables = new StringBuilder();
         foreach (var table in catalog.Tables.Where(t => !t.HasVersionColumn || !t.HasKhonsuTriggers))
         {

@@ -20,6 +20,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private readonly SqliteTransaction _local;
     private const int SqliteBusySnapshot = 517;
     private bool _holdsWriteLock;
+    private bool _hasSnapshot;
     private bool _finished;
 
     public SqliteBackendTransaction(SqliteBackend backend, SqliteConnection connection, SqliteTransaction local, TransactionId transactionId)
@@ -40,10 +41,28 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// </summary>
     public override ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
+        _hasSnapshot = true;
         if (!_holdsWriteLock && !_backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
         {
             var wait = spansSeveralBackends ? _backend.Options.LockTimeout : TimeSpan.FromSeconds(command.CommandTimeout == 0 ? int.MaxValue / 1000 : command.CommandTimeout);
-            TakeWriteLock(wait);
+            TakeWriteLock(wait, "it");
+            _holdsWriteLock = true;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// SQLite keeps no record of who changed what since a snapshot, so reads are validated for the
+    /// whole database: taking the write lock fails (SQLITE_BUSY_SNAPSHOT) if any other connection
+    /// committed since this transaction's snapshot, and holding it keeps everything read current
+    /// until the participant finishes. Coarse (any change to the file is a conflict) but never misses one.
+    /// </summary>
+    public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        if (_hasSnapshot && !_holdsWriteLock)
+        {
+            TakeWriteLock(_backend.Options.LockTimeout, "a table it read");
             _holdsWriteLock = true;
         }
 
@@ -54,6 +73,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     {
         if (!_holdsWriteLock)
         {
+            // Its reads are validated only if the transaction writes elsewhere (ValidateReadsAsync).
             return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
         }
 
@@ -122,7 +142,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         return new RowWrite(table.Name, key, kind, row.OldVersion, newVersion, image);
     }
 
-    private void TakeWriteLock(TimeSpan wait)
+    private void TakeWriteLock(TimeSpan wait, string what)
     {
         // A write that changes nothing still takes the write lock, or fails on a stale snapshot.
         var handle = _connection.Handle!;
@@ -150,9 +170,9 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         }
 
         var why = extended == SqliteBusySnapshot
-            ? "another transaction committed to this database after this transaction's snapshot (SQLITE_BUSY_SNAPSHOT)"
+            ? $"another transaction committed to this database after this transaction's snapshot, so {what} may have changed (SQLITE_BUSY_SNAPSHOT)"
             : $"its write lock stayed taken for {wait.TotalMilliseconds:0} ms while this transaction holds locks on other backends (a possible deadlock across databases)";
-        throw KhonsuException.SerializationFailure($"Transaction {TransactionId}: SQLite backend '{Name}' cannot write: {why}. Retry the transaction.", TransactionId, inner);
+        throw KhonsuException.SerializationFailure($"Transaction {TransactionId}, SQLite backend '{Name}': {why}. Retry the transaction.", TransactionId, inner);
     }
 
     private async ValueTask FinishAsync()

@@ -97,12 +97,28 @@ public sealed class KhonsuCommand : DbCommand
     public override int ExecuteNonQuery() => ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
 
     public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
-        => RunAsync((inner, token) => inner.ExecuteNonQueryAsync(token), cancellationToken);
+        => RunAsync((statement, token) => statement.Inner.ExecuteNonQueryAsync(token), cancellationToken);
 
     public override object? ExecuteScalar() => ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
 
+    /// <summary>Read through a reader, so that the row the value comes from is tracked like any other read.</summary>
     public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
-        => RunAsync((inner, token) => inner.ExecuteScalarAsync(token), cancellationToken);
+        => RunAsync(
+            async (statement, token) =>
+            {
+                var reader = await statement.Inner.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    if (!await reader.ReadAsync(token).ConfigureAwait(false))
+                    {
+                        return null;
+                    }
+
+                    statement.TrackReads(reader)?.OnRow(reader);
+                    return reader.GetValue(0);
+                }
+            },
+            cancellationToken);
 
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
         => ExecuteDbDataReaderAsync(behavior, CancellationToken.None).GetAwaiter().GetResult();
@@ -123,12 +139,12 @@ public sealed class KhonsuCommand : DbCommand
         }
     }
 
-    private async Task<T> RunAsync<T>(Func<DbCommand, CancellationToken, Task<T>> execute, CancellationToken cancellationToken)
+    private async Task<T> RunAsync<T>(Func<RunningStatement, CancellationToken, Task<T>> execute, CancellationToken cancellationToken)
     {
         var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var result = await execute(statement.Inner, cancellationToken).ConfigureAwait(false);
+            var result = await execute(statement, cancellationToken).ConfigureAwait(false);
             await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
         }

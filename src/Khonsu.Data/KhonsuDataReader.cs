@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.ObjectModel;
 using System.Data;
 using System.Data.Common;
+using Khonsu.Data.Backends;
 
 namespace Khonsu.Data;
 
@@ -17,6 +18,8 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     private readonly KhonsuConnection? _closeOnEnd;
     private readonly Func<ValueTask> _end;
     private bool _closed;
+    private bool _trackerKnown;
+    private IRowReadTracker? _tracker;
 
     internal KhonsuDataReader(DbDataReader inner, RunningStatement statement, KhonsuConnection? closeOnEnd, Func<ValueTask> end)
     {
@@ -42,13 +45,13 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
 
     public override object this[string name] => _inner[name];
 
-    public override bool Read() => _inner.Read();
+    public override bool Read() => Track(_inner.Read());
 
-    public override Task<bool> ReadAsync(CancellationToken cancellationToken) => _inner.ReadAsync(cancellationToken);
+    public override async Task<bool> ReadAsync(CancellationToken cancellationToken) => Track(await _inner.ReadAsync(cancellationToken).ConfigureAwait(false));
 
-    public override bool NextResult() => _inner.NextResult();
+    public override bool NextResult() => NewResultSet(_inner.NextResult());
 
-    public override Task<bool> NextResultAsync(CancellationToken cancellationToken) => _inner.NextResultAsync(cancellationToken);
+    public override async Task<bool> NextResultAsync(CancellationToken cancellationToken) => NewResultSet(await _inner.NextResultAsync(cancellationToken).ConfigureAwait(false));
 
     public override bool GetBoolean(int ordinal) => _inner.GetBoolean(ordinal);
 
@@ -115,6 +118,30 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     public override Task<DataTable?> GetSchemaTableAsync(CancellationToken cancellationToken = default) => _inner.GetSchemaTableAsync(cancellationToken);
 
     public ReadOnlyCollection<DbColumn> GetColumnSchema() => _inner.GetColumnSchema();
+
+    /// <summary>Every row the application reads inside a transaction is recorded for validation at commit.</summary>
+    private bool Track(bool hasRow)
+    {
+        if (hasRow)
+        {
+            if (!_trackerKnown)
+            {
+                _tracker = _statement.TrackReads(_inner);
+                _trackerKnown = true;
+            }
+
+            _tracker?.OnRow(_inner);
+        }
+
+        return hasRow;
+    }
+
+    private bool NewResultSet(bool hasResult)
+    {
+        _trackerKnown = false;
+        _tracker = null;
+        return hasResult;
+    }
 
     public override IEnumerator GetEnumerator() => new DbEnumerator(this, closeReader: false);
 

@@ -15,6 +15,9 @@ internal sealed class RunningStatement(
 {
     public DbCommand Inner { get; } = inner;
 
+    /// <summary>A read tracker for the inner reader's current result set, when inside a transaction.</summary>
+    public IRowReadTracker? TrackReads(DbDataReader reader) => local?.TrackReads(reader, Inner.CommandText);
+
     /// <summary>After the statement ran: output parameters back, and the catalog refreshed after DDL.</summary>
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {

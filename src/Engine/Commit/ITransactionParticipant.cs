@@ -16,6 +16,14 @@ public interface ITransactionParticipant
     /// </summary>
     ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Called after every participant prepared, on participants that wrote nothing, when the
+    /// transaction wrote elsewhere: confirms that nothing this participant read has changed since
+    /// the transaction's snapshot, and keeps it so until the participant finishes. Throws
+    /// <see cref="SerializationConflictException"/> otherwise.
+    /// </summary>
+    ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken);
+
     /// <summary>Commits a prepared participant, writing its applied-marker in the same local transaction.</summary>
     ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);
 

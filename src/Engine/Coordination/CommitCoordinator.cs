@@ -111,6 +111,19 @@ public sealed class CommitCoordinator
                 votes.Add(await participant.PrepareAsync(transaction.Id, cancellationToken).ConfigureAwait(false));
                 await StepAsync(CommitStep.AfterParticipantPrepared, transaction.Id).ConfigureAwait(false);
             }
+
+            // A transaction that writes commits at its log position: what it read anywhere must
+            // still be current then. Participants that wrote checked their own reads in prepare.
+            if (votes.Any(vote => !vote.ReadOnly))
+            {
+                for (var i = 0; i < participants.Count; i++)
+                {
+                    if (votes[i].ReadOnly)
+                    {
+                        await participants[i].ValidateReadsAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
         }
         catch (Exception error)
         {

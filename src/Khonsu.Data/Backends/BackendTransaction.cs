@@ -36,6 +36,15 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// </summary>
     public virtual ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+    /// <summary>
+    /// A tracker for the rows of the reader's current result set, or null when the backend does
+    /// not track rows there (a result without the table's key and version columns, say).
+    /// </summary>
+    public virtual IRowReadTracker? TrackReads(DbDataReader reader, string sql) => null;
+
+    /// <inheritdoc cref="ITransactionParticipant.ValidateReadsAsync"/>
+    public abstract ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken);
+
     public abstract ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
     public abstract ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);

@@ -59,6 +59,29 @@ public class CommitCoordinatorTests
     }
 
     [Fact]
+    public async Task Readers_of_a_writing_transaction_validate_their_reads_and_a_changed_read_aborts_everyone()
+    {
+        var reader = new MemoryParticipant("reader", writes: 0) { FailValidation = new SerializationConflictException("reader", "t", "1", "read row changed") };
+        var writer = new MemoryParticipant("writer");
+
+        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader, writer], CancellationToken.None).AsTask());
+
+        Assert.Equal(["prepare", "validate", "rollback"], reader.Calls);
+        Assert.Equal(["prepare", "rollback"], writer.Calls);
+        Assert.DoesNotContain(_log.Records, r => r.Record.Kind == LogRecordKind.Commit);
+    }
+
+    [Fact]
+    public async Task A_read_only_transaction_validates_nothing()
+    {
+        var reader = new MemoryParticipant("reader", writes: 0);
+
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader], CancellationToken.None);
+
+        Assert.Equal(["prepare", "commit"], reader.Calls);
+    }
+
+    [Fact]
     public async Task A_participant_that_fails_to_finish_leaves_the_transaction_committed_for_recovery()
     {
         var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailCommit = new IOException("connection lost") });

@@ -25,6 +25,14 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
         return ValueTask.FromResult(new ParticipantVote(Name, false, rows, ReadOnly: writes == 0));
     }
 
+    public Exception? FailValidation { get; set; }
+
+    public ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        Calls.Add("validate");
+        return FailValidation is null ? ValueTask.CompletedTask : ValueTask.FromException(FailValidation);
+    }
+
     public ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         Calls.Add("commit");

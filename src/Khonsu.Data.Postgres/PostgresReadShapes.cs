@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using Npgsql;
+
+namespace Khonsu.Data.Postgres;
+
+/// <summary>
+/// Learns from result metadata (the table OID and attribute number PostgreSQL sends with every
+/// result column, at no extra cost) which columns of a result carry a tracked table's key and
+/// version, cached per SQL text. A self-join yields one tracked instance per occurrence.
+/// </summary>
+internal sealed class PostgresReadShapes(IReadOnlyDictionary<uint, PostgresTableKey> tablesByOid)
+{
+    private const int MaxCached = 10_000;
+    private readonly ConcurrentDictionary<string, TrackedTable[]> _shapes = new(StringComparer.Ordinal);
+
+    public TrackedTable[] Of(NpgsqlDataReader reader, string sql)
+    {
+        if (_shapes.TryGetValue(sql, out var shape))
+        {
+            return shape;
+        }
+
+        shape = Learn(reader);
+        if (_shapes.Count < MaxCached)
+        {
+            _shapes.TryAdd(sql, shape);
+        }
+
+        return shape;
+    }
+
+    private TrackedTable[] Learn(NpgsqlDataReader reader)
+    {
+        var columns = reader.GetColumnSchema();
+        var tracked = new List<TrackedTable>();
+        foreach (var byTable in columns.Where(c => c.TableOID > 0 && c.ColumnOrdinal is not null).GroupBy(c => c.TableOID))
+        {
+            if (!tablesByOid.TryGetValue(byTable.Key, out var table))
+            {
+                continue;
+            }
+
+            var ordinalsOf = byTable.GroupBy(c => c.ColumnAttributeNumber).ToDictionary(g => g.Key ?? 0, g => g.Select(c => c.ColumnOrdinal!.Value).ToList());
+            var needed = table.KeyAttributes.Append(table.VersionAttribute).ToList();
+            if (!needed.All(ordinalsOf.ContainsKey))
+            {
+                continue; // The result lacks the key or the version: rows cannot be told apart.
+            }
+
+            var occurrences = needed.Min(attribute => ordinalsOf[attribute].Count);
+            for (var i = 0; i < occurrences; i++)
+            {
+                tracked.Add(new TrackedTable(table, table.KeyAttributes.Select(a => ordinalsOf[a][i]).ToArray(), ordinalsOf[table.VersionAttribute][i]));
+            }
+        }
+
+        return [.. tracked];
+    }
+}
+
+/// <summary>A tracked table's key and version columns in one result set, by ordinal.</summary>
+internal sealed record TrackedTable(PostgresTableKey Table, int[] KeyOrdinals, int VersionOrdinal);
