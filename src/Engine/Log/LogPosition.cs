@@ -7,5 +7,13 @@ public readonly record struct LogPosition(long Value) : IComparable<LogPosition>
 
     public int CompareTo(LogPosition other) => Value.CompareTo(other.Value);
 
+    public static bool operator <(LogPosition left, LogPosition right) => left.Value < right.Value;
+
+    public static bool operator >(LogPosition left, LogPosition right) => left.Value > right.Value;
+
+    public static bool operator <=(LogPosition left, LogPosition right) => left.Value <= right.Value;
+
+    public static bool operator >=(LogPosition left, LogPosition right) => left.Value >= right.Value;
+
     public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,29 @@
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Engine.Certification;
+
+/// <summary>
+/// What the certifier remembers of a committed transaction while a later one could still be
+/// concurrent with it. <see cref="EarliestOutConflict"/> is the commit position of the
+/// earliest-committed transaction it has an rw-antidependency to (it read what that one wrote
+/// without seeing it), which makes it a committed pivot when that came before its own commit.
+/// </summary>
+internal sealed class CommittedTransaction(TransactionId id, LogPosition position, LogPosition snapshot, HashSet<ItemId> reads, HashSet<ItemId> writes)
+{
+    public TransactionId Id { get; } = id;
+
+    public LogPosition Position { get; } = position;
+
+    public LogPosition Snapshot { get; } = snapshot;
+
+    public HashSet<ItemId> Reads { get; } = reads;
+
+    public HashSet<ItemId> Writes { get; } = writes;
+
+    /// <summary>Written tables, so a predicate read finds its conflicts without scanning rows.</summary>
+    public HashSet<ItemId> WrittenTables { get; } = writes.Select(w => w.TableOf).ToHashSet();
+
+    public bool ReadOnly => Writes.Count == 0;
+
+    public LogPosition? EarliestOutConflict { get; set; }
+}

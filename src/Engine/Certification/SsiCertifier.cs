@@ -1,0 +1,157 @@
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Engine.Certification;
+
+/// <summary>
+/// Serializable snapshot isolation certification in the style of Cahill et al. and PostgreSQL
+/// (Ports and Grittner, VLDB 2012), decided from the commit log alone: transactions are
+/// certified one at a time in log order, so every process that reads the same log reaches the
+/// same verdicts. Concurrent means "committed after the other's snapshot".
+/// <list type="bullet">
+/// <item>Write-write conflict with a concurrent committed transaction: abort (first committer wins).</item>
+/// <item>The transaction is a pivot, Tin -rw-> T -rw-> Tout, with Tout committed no later than Tin
+/// (and, when Tin is read-only, before Tin's snapshot): abort T.</item>
+/// <item>The transaction is Tin of a committed pivot whose Tout committed before the pivot (and, when
+/// T is read-only, before T's snapshot): abort T.</item>
+/// </list>
+/// Only the committing transaction is ever aborted (every other one in the structure has
+/// committed), and its retry takes a snapshot after all of them, so it cannot meet the same
+/// conflict again. Memory is bounded: past <c>capacity</c> transactions the oldest are folded into
+/// a summary of the last commit position that wrote each item (per table under pressure), against
+/// which transactions with an old snapshot are certified conservatively.
+/// </summary>
+public sealed class SsiCertifier(int capacity = 10_000)
+{
+    private readonly List<CommittedTransaction> _committed = [];
+    private readonly WriteSummary _summary = new(capacity);
+    private LogPosition _horizon = LogPosition.Start;
+
+    /// <summary>Transactions remembered in full (for tests and metrics).</summary>
+    public int RememberedTransactions => _committed.Count;
+
+    /// <summary>
+    /// Certifies a transaction whose commit record sits at <paramref name="position"/>; call in log
+    /// order. Committed transactions are remembered for the ones after them.
+    /// </summary>
+    public CertificationResult Certify(CertificationRequest request, LogPosition position, bool serializable = true)
+    {
+        var candidate = new CommittedTransaction(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes]);
+        var verdict = Check(candidate, serializable);
+        // Read-only transactions are remembered too: one can be Tin of a later pivot.
+        if (verdict.Commit)
+        {
+            Remember(candidate);
+        }
+
+        return verdict;
+    }
+
+    private CertificationResult Check(CommittedTransaction t, bool serializable)
+    {
+        if (t.Snapshot < _horizon && _summary.ConflictsWith(t, serializable) is { } forgotten)
+        {
+            return new CertificationResult(false, $"its snapshot is older than what the certifier remembers in full, and {forgotten} was written after it", forgotten);
+        }
+
+        var concurrent = Concurrent(t.Snapshot);
+        foreach (var x in concurrent)
+        {
+            if (FirstOverlap(t.Writes, x) is { } item)
+            {
+                return new CertificationResult(false, $"write-write conflict on {item}: {x.Id} wrote it after this transaction's snapshot", item, x.Id);
+            }
+        }
+
+        if (!serializable)
+        {
+            return CertificationResult.Committed;
+        }
+
+        // T -rw-> X: T read something X wrote after T's snapshot. X -rw-> T: X read something T writes.
+        var outs = concurrent.Select(x => (X: x, Item: FirstOverlap(t.Reads, x))).Where(e => e.Item is not null).ToList();
+        var ins = t.ReadOnly ? [] : concurrent.Select(x => (X: x, Item: FirstOverlap(x.Reads, t))).Where(e => e.Item is not null).ToList();
+
+        foreach (var (tIn, inItem) in ins)
+        {
+            foreach (var (tOut, outItem) in outs)
+            {
+                if (tOut.Position <= tIn.Position && (!tIn.ReadOnly || tOut.Position <= tIn.Snapshot))
+                {
+                    return new CertificationResult(
+                        false,
+                        $"dangerous structure with this transaction as pivot: {tIn.Id} read {inItem} that it writes, and it read {outItem} that {tOut.Id} wrote and committed first",
+                        outItem,
+                        tOut.Id);
+                }
+            }
+        }
+
+        foreach (var (pivot, item) in outs)
+        {
+            if (pivot.EarliestOutConflict is { } first && first < pivot.Position && (!t.ReadOnly || first <= t.Snapshot))
+            {
+                return new CertificationResult(
+                    false,
+                    $"dangerous structure with {pivot.Id} as pivot: this transaction read {item} that it wrote, and it had read what an earlier-committed transaction wrote",
+                    item,
+                    pivot.Id);
+            }
+        }
+
+        if (outs.Count > 0)
+        {
+            t.EarliestOutConflict = outs.Min(e => e.X.Position);
+        }
+
+        return CertificationResult.Committed;
+    }
+
+    /// <summary>Committed transactions the snapshot did not see: those after it in log order.</summary>
+    private List<CommittedTransaction> Concurrent(LogPosition snapshot)
+    {
+        var concurrent = new List<CommittedTransaction>();
+        for (var i = _committed.Count - 1; i >= 0 && _committed[i].Position > snapshot; i--)
+        {
+            concurrent.Add(_committed[i]);
+        }
+
+        concurrent.Reverse();
+        return concurrent;
+    }
+
+    /// <summary>The first of <paramref name="items"/> (reads, or writes) that <paramref name="writer"/> wrote.</summary>
+    private static ItemId? FirstOverlap(HashSet<ItemId> items, CommittedTransaction writer)
+    {
+        foreach (var item in items)
+        {
+            var hit = item.IsTable
+                ? writer.WrittenTables.Contains(item)
+                : writer.Writes.Contains(item) || writer.Writes.Contains(item.TableOf);
+            if (hit)
+            {
+                return item;
+            }
+        }
+
+        return null;
+    }
+
+    private void Remember(CommittedTransaction t)
+    {
+        _committed.Add(t);
+        if (_committed.Count <= capacity)
+        {
+            return;
+        }
+
+        // Fold the oldest half into the summary: later snapshots never see them as concurrent.
+        var forget = _committed.Count / 2;
+        foreach (var old in _committed.Take(forget))
+        {
+            _summary.Add(old);
+        }
+
+        _horizon = _committed[forget - 1].Position;
+        _committed.RemoveRange(0, forget);
+    }
+}
