@@ -146,6 +146,54 @@ public sealed class KhonsuConnection : DbConnection
     protected override DbCommand CreateDbCommand() => CreateCommand();
 
     /// <summary>
+    /// Runs <paramref name="work"/> in a transaction and commits it, retrying the whole transaction
+    /// after a transient failure (a serialization conflict, a bounded lock wait) with exponential
+    /// backoff and full jitter. A commit whose outcome is unknown is not transient and is never
+    /// retried: retrying it blindly could apply it twice.
+    /// </summary>
+    public async Task<T> RunInTransactionAsync<T>(Func<KhonsuTransaction, CancellationToken, Task<T>> work, KhonsuRetryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= KhonsuRetryOptions.Default;
+        for (var attempt = 1; ; attempt++)
+        {
+            var transaction = await BeginTransactionAsync(options.IsolationLevel, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var result = await work(transaction, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+            catch (DbException error) when (error.IsTransient && attempt < options.MaxAttempts)
+            {
+                // Rolled back below; retried after the backoff.
+            }
+            finally
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await Task.Delay(Backoff(options, attempt), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc cref="RunInTransactionAsync{T}"/>
+    public Task RunInTransactionAsync(Func<KhonsuTransaction, CancellationToken, Task> work, KhonsuRetryOptions? options = null, CancellationToken cancellationToken = default)
+        => RunInTransactionAsync<object?>(
+            async (transaction, token) =>
+            {
+                await work(transaction, token).ConfigureAwait(false);
+                return null;
+            },
+            options,
+            cancellationToken);
+
+    private static TimeSpan Backoff(KhonsuRetryOptions options, int attempt)
+    {
+        var ceiling = Math.Min(options.MaxDelay.TotalMilliseconds, options.BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
+        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
+    }
+
+    /// <summary>
     /// Installs Khonsu's schema (version columns, triggers, Khonsu's tables) on every backend now.
     /// For deployments with <c>Schema=Manual</c>; idempotent.
     /// </summary>

@@ -1,0 +1,19 @@
+using System.Data;
+
+namespace Khonsu.Data;
+
+/// <summary>How <see cref="KhonsuConnection.RunInTransactionAsync{T}"/> retries transient failures.</summary>
+public sealed record KhonsuRetryOptions
+{
+    public static KhonsuRetryOptions Default { get; } = new();
+
+    /// <summary>Attempts in all, the first included.</summary>
+    public int MaxAttempts { get; init; } = 10;
+
+    /// <summary>The backoff before the second attempt; it doubles each time, up to <see cref="MaxDelay"/>, with full jitter.</summary>
+    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    public IsolationLevel IsolationLevel { get; init; } = IsolationLevel.Unspecified;
+}
