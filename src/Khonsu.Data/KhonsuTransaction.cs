@@ -16,6 +16,7 @@ public sealed class KhonsuTransaction : DbTransaction
     private readonly KhonsuConnection _connection;
     private readonly List<BackendTransaction> _participants = [];
     private readonly OperationSummary _operation = new();
+    private readonly List<(string Name, int Participants)> _savepoints = [];
     private bool _completed;
 
     internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel)
@@ -68,6 +69,61 @@ public sealed class KhonsuTransaction : DbTransaction
         {
             Complete();
         }
+    }
+
+    public override bool SupportsSavepoints => true;
+
+    public override void Save(string savepointName) => SaveAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
+
+    public override void Rollback(string savepointName) => RollbackAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
+
+    public override void Release(string savepointName) => ReleaseAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>A savepoint on every backend the transaction has touched so far.</summary>
+    public override async Task SaveAsync(string savepointName, CancellationToken cancellationToken = default)
+    {
+        EnsureActive();
+        foreach (var participant in _participants)
+        {
+            await participant.SaveAsync(savepointName, cancellationToken).ConfigureAwait(false);
+        }
+
+        _savepoints.Add((savepointName, _participants.Count));
+    }
+
+    /// <summary>
+    /// Undoes everything since the savepoint: back to it on the backends touched before it, and
+    /// entirely on backends first touched after it (their next statement begins afresh).
+    /// </summary>
+    public override async Task RollbackAsync(string savepointName, CancellationToken cancellationToken = default)
+    {
+        EnsureActive();
+        var index = FindSavepoint(savepointName);
+        var touchedBefore = _savepoints[index].Participants;
+        for (var i = 0; i < touchedBefore; i++)
+        {
+            await _participants[i].RollbackToAsync(savepointName, cancellationToken).ConfigureAwait(false);
+        }
+
+        for (var i = _participants.Count - 1; i >= touchedBefore; i--)
+        {
+            await _participants[i].RollbackAsync(Id, cancellationToken).ConfigureAwait(false);
+            _participants.RemoveAt(i);
+        }
+
+        _savepoints.RemoveRange(index + 1, _savepoints.Count - index - 1);
+    }
+
+    public override async Task ReleaseAsync(string savepointName, CancellationToken cancellationToken = default)
+    {
+        EnsureActive();
+        var index = FindSavepoint(savepointName);
+        for (var i = 0; i < _savepoints[index].Participants; i++)
+        {
+            await _participants[i].ReleaseAsync(savepointName, cancellationToken).ConfigureAwait(false);
+        }
+
+        _savepoints.RemoveRange(index, _savepoints.Count - index);
     }
 
     public override void Rollback() => RollbackAsync(CancellationToken.None).GetAwaiter().GetResult();
@@ -123,6 +179,12 @@ public sealed class KhonsuTransaction : DbTransaction
     }
 
     internal void Record(string backend, string sql) => _operation.Add(backend, sql);
+
+    private int FindSavepoint(string name)
+    {
+        var index = _savepoints.FindLastIndex(s => s.Name == name);
+        return index >= 0 ? index : throw new InvalidOperationException($"Transaction {Id} has no savepoint named '{name}'.");
+    }
 
     private void EnsureActive()
     {

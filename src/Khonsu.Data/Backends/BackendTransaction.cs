@@ -45,6 +45,17 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// <inheritdoc cref="ITransactionParticipant.ValidateReadsAsync"/>
     public abstract ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
+    /// <summary>Creates a savepoint in the local transaction (same SQL on SQLite and PostgreSQL).</summary>
+    public virtual ValueTask SaveAsync(string savepoint, CancellationToken cancellationToken)
+        => RunAsync("SAVEPOINT " + QuoteSavepoint(savepoint), cancellationToken);
+
+    /// <summary>Undoes the local transaction's work since the savepoint, which stays.</summary>
+    public virtual ValueTask RollbackToAsync(string savepoint, CancellationToken cancellationToken)
+        => RunAsync("ROLLBACK TO SAVEPOINT " + QuoteSavepoint(savepoint), cancellationToken);
+
+    public virtual ValueTask ReleaseAsync(string savepoint, CancellationToken cancellationToken)
+        => RunAsync("RELEASE SAVEPOINT " + QuoteSavepoint(savepoint), cancellationToken);
+
     public abstract ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
     public abstract ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);
@@ -52,4 +63,9 @@ public abstract class BackendTransaction : ITransactionParticipant
     public abstract ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
     public abstract ValueTask AbandonAsync(CancellationToken cancellationToken);
+
+    private async ValueTask RunAsync(string sql, CancellationToken cancellationToken)
+        => await InnerCommands.ExecuteAsync(Connection, InnerTransaction, sql, cancellationToken).ConfigureAwait(false);
+
+    private static string QuoteSavepoint(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }
