@@ -26,4 +26,6 @@ public sealed class KhonsuProviderFactory : DbProviderFactory
     public override DbParameter CreateParameter() => new KhonsuParameter();
 
     public override DbConnectionStringBuilder CreateConnectionStringBuilder() => new();
+
+    public override DbDataSource CreateDataSource(string connectionString) => KhonsuDataSource.Create(connectionString);
 }

@@ -1,265 +1,214 @@
+using System.Collections.Frozen;
+
 namespace Khonsu.Data.Routing;
 
 /// <summary>
-/// Finds the tables a SQL text names: identifiers in table positions (after FROM, JOIN, INTO,
-/// UPDATE, TABLE, USING, REFERENCES, CREATE INDEX ... ON, and in FROM lists), skipping names a
-/// WITH clause defines, function calls, and FROMs that belong to EXTRACT, SUBSTRING, TRIM,
-/// OVERLAY or IS DISTINCT FROM. Only routing uses it; the databases parse for real.
+/// Finds the tables a SQL text names, so that routing looks only at identifiers in table
+/// positions and is never fooled by names inside strings, comments, quoted columns or aliases.
+/// It lexes the way SQLite and PostgreSQL do, then walks the tokens once, tracking parentheses,
+/// the names WITH defines and the verb of each query level. It is a scanner, not a parser: the
+/// databases still parse for real, so on text they would reject it only has to stay lenient.
 /// </summary>
-internal static class SqlTableReferenceScanner
+internal static partial class SqlTableReferenceScanner
 {
-    private static readonly HashSet<string> FromFunctions = ["extract", "substring", "trim", "overlay", "position", "substr"];
+    private static readonly FrozenDictionary<string, Keyword> Keywords = Enum.GetValues<Keyword>()
+        .Where(keyword => keyword != Keyword.None)
+        .ToFrozenDictionary(keyword => keyword.ToString(), StringComparer.OrdinalIgnoreCase);
 
-    private static readonly HashSet<string> NotTableNames =
-    [
-        "select", "values", "set", "where", "of", "lateral", "only", "nowait", "skip", "on", "using", "natural", "left", "right",
-        "inner", "outer", "cross", "full", "join", "group", "order", "limit", "as", "default", "with", "if", "not", "exists", "or",
-        "ignore", "replace", "abort", "fail", "rollback", "unnest", "table", "into", "from", "returning", "temp", "temporary", "stdin", "stdout",
-    ];
+    // Looks words up without allocating a string per word.
+    private static readonly FrozenDictionary<string, Keyword>.AlternateLookup<ReadOnlySpan<char>> KeywordLookup =
+        Keywords.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    /// <summary>Returns the table references of all statements in <paramref name="sql"/>, which may hold several separated by ';'.</summary>
     public static ScanResult Scan(string sql)
     {
-        var tokens = SqlTokenizer.Tokenize(sql);
-        var tables = new List<TableReference>();
-        var targets = new List<TableReference>();
-        StatementKind? kind = null;
-        var anyDdl = false;
-        foreach (var statement in SplitStatements(tokens))
-        {
-            var statementKind = KindOf(statement);
-            kind ??= statementKind;
-            anyDdl |= statementKind == StatementKind.Ddl;
-            new StatementScanner(statement, tables, targets).Run();
-        }
-
-        return new ScanResult(tables, anyDdl ? StatementKind.Ddl : kind ?? StatementKind.Other, targets);
+        var walker = new Walker(sql ?? string.Empty);
+        walker.Run();
+        return walker.Result();
     }
 
-    private static IEnumerable<List<SqlToken>> SplitStatements(List<SqlToken> tokens)
+    private enum TokenKind : byte
     {
-        var current = new List<SqlToken>();
-        var depth = 0;
-        var inTriggerBody = false;
-        foreach (var token in tokens)
-        {
-            depth += token.IsPunct('(') ? 1 : token.IsPunct(')') ? -1 : 0;
-            inTriggerBody |= token.IsWord("begin") && current.Count > 0 && current[0].IsWord("create");
-            if (inTriggerBody && token.IsWord("end"))
-            {
-                inTriggerBody = false;
-            }
-
-            if (token.IsPunct(';') && depth <= 0 && !inTriggerBody)
-            {
-                if (current.Count > 0)
-                {
-                    yield return current;
-                }
-
-                current = [];
-                continue;
-            }
-
-            current.Add(token);
-        }
-
-        if (current.Count > 0)
-        {
-            yield return current;
-        }
+        End,
+        Word,
+        Quoted,
+        Open,
+        Close,
+        Comma,
+        Dot,
+        Semicolon,
+        Other,
     }
 
-    private static StatementKind KindOf(List<SqlToken> statement)
+    /// <summary>The words the walker reacts to; any other word is a plain identifier.</summary>
+    private enum Keyword : byte
     {
-        var first = statement[0].Kind == SqlTokenKind.Word ? statement[0].Text : string.Empty;
-        return first switch
-        {
-            "select" or "with" or "values" or "explain" or "table" => StatementKind.Query,
-            "insert" or "update" or "delete" or "replace" or "merge" or "upsert" or "copy" or "truncate" => StatementKind.Dml,
-            "create" or "alter" or "drop" or "rename" or "comment" => StatementKind.Ddl,
-            "begin" or "commit" or "rollback" or "savepoint" or "release" or "start" or "end" or "prepare" or "abort" => StatementKind.TransactionControl,
-            _ => StatementKind.Other,
-        };
+        None,
+
+        // Statement verbs and transaction control.
+        Abort, Alter, Begin, Comment, Commit, Copy, Create, Delete, Drop, End, Explain, Fetch, Insert, Lock, Merge, Move,
+        Prepare, Refresh, Release, Rename, Replace, Revoke, Rollback, Savepoint, Select, Set, Start, Table, Transaction,
+        Truncate, Update, Upsert, Values, With,
+
+        // Words that put a table name next.
+        From, Into, Join, On, References, Using,
+
+        // Words that end a FROM list.
+        Do, Except, For, Group, Having, Intersect, Limit, Offset, Order, Returning, Then, Union, When, Where, Window,
+
+        // Modifiers between a keyword and its table, and the parts of CREATE heads.
+        As, Atomic, Concurrently, Constraint, Exists, Fail, Foreign, Function, Global, If, Ignore, Index, Lateral, Local,
+        Materialized, Not, Only, Or, Procedure, Recursive, Temp, Temporary, Trigger, Unique, Unlogged, View, Virtual,
+
+        // Everything else with a meaning here.
+        Analyse, Analyze, Array, Distinct, Extract, Inherits, Is, Like, Of, Overlay, Partition, Plan, Position, Query, Rows,
+        Substring, Trim, Verbose,
     }
 
-    /// <summary>Walks one statement's tokens.</summary>
-    private sealed class StatementScanner(List<SqlToken> tokens, List<TableReference> tables, List<TableReference> targets)
+    private enum Verb : byte
     {
-        private readonly HashSet<string> _cteNames = new(StringComparer.Ordinal);
-        private readonly Stack<bool> _functionFromParens = new();
-        private int _fromListDepth = -1;
-        private int _depth;
+        /// <summary>No word seen yet at this level.</summary>
+        None,
 
-        public void Run()
+        /// <summary>EXPLAIN [ANALYZE] [VERBOSE] [QUERY PLAN]: the statement explained follows.</summary>
+        Explain,
+
+        /// <summary>PREPARE name AS: the statement prepared follows AS.</summary>
+        Prepare,
+        Query,
+        Insert,
+        Update,
+        Delete,
+        Merge,
+
+        /// <summary>COPY, REVOKE, FETCH, MOVE, SET: their FROM names a file, role, cursor or value.</summary>
+        FromNamesNoTable,
+        Other,
+    }
+
+    private enum ListMode : byte
+    {
+        None,
+        Tables,
+        DdlTargets,
+    }
+
+    private enum Position : byte
+    {
+        /// <summary>After FROM, JOIN or a comma of a FROM list: name( is a function, ( a subquery or parenthesised join.</summary>
+        FromItem,
+
+        /// <summary>After DELETE ... USING or MERGE ... USING: name( is a function.</summary>
+        UsingItem,
+
+        /// <summary>After INTO: like <see cref="Named"/>, and SELECT ... INTO TEMP t may name a new table.</summary>
+        Into,
+
+        /// <summary>After TABLE, UPDATE, REFERENCES and the like: name( is the table and its column list.</summary>
+        Named,
+
+        /// <summary>The table a DDL statement creates, alters or drops.</summary>
+        DdlTarget,
+    }
+
+    /// <summary>One token; Start and Length cover all of it, quotes included.</summary>
+    private readonly record struct Token(TokenKind Kind, int Start, int Length, Keyword Keyword)
+    {
+        public int End => Start + Length;
+
+        public bool IsName => Kind == TokenKind.Quoted || (Kind == TokenKind.Word && !IsReserved(Keyword));
+    }
+
+    /// <summary>A query level: the statement itself, or one pair of parentheses.</summary>
+    private struct Frame
+    {
+        public Verb Verb;
+
+        /// <summary>What a comma at this level separates.</summary>
+        public ListMode List;
+
+        /// <summary>Inside EXTRACT(...), SUBSTRING(...) and the like, where FROM separates arguments.</summary>
+        public bool FromIsArgument;
+
+        public bool IsCteBody;
+
+        /// <summary>Between WITH and the statement it prefixes, where commas separate WITH queries.</summary>
+        public bool InWithList;
+
+        public bool WithRecursive;
+    }
+
+    /// <summary>A name defined by WITH, in scope at <paramref name="Depth"/> and deeper once active.</summary>
+    private readonly record struct Cte(string Name, int Depth, bool Active);
+
+    // Reserved words (in PostgreSQL, and so in SQL written for both) are never table names unless quoted.
+    private static bool IsReserved(Keyword keyword) => keyword is
+        Keyword.Select or Keyword.Values or Keyword.With or Keyword.Set or Keyword.Table or Keyword.From or Keyword.Into
+        or Keyword.Join or Keyword.On or Keyword.Using or Keyword.References or Keyword.Do or Keyword.Except or Keyword.For
+        or Keyword.Group or Keyword.Having or Keyword.Intersect or Keyword.Limit or Keyword.Offset or Keyword.Order
+        or Keyword.Returning or Keyword.Then or Keyword.Union or Keyword.When or Keyword.Where or Keyword.Window
+        or Keyword.As or Keyword.Lateral or Keyword.Not or Keyword.Only or Keyword.Or or Keyword.Unique or Keyword.Array
+        or Keyword.Distinct or Keyword.Is or Keyword.Of or Keyword.Fetch or Keyword.Create;
+
+    private static bool EndsFromList(Keyword keyword) => keyword is
+        Keyword.Do or Keyword.Except or Keyword.For or Keyword.Group or Keyword.Having or Keyword.Intersect or Keyword.Limit
+        or Keyword.Offset or Keyword.Order or Keyword.Returning or Keyword.Then or Keyword.Union or Keyword.When
+        or Keyword.Where or Keyword.Window or Keyword.Select or Keyword.Values or Keyword.Set or Keyword.Fetch;
+
+    /// <summary>Statements a WITH clause can prefix: the first of these at its level ends the WITH list.</summary>
+    private static bool StartsMainStatement(Keyword keyword) => keyword is
+        Keyword.Select or Keyword.Values or Keyword.Table or Keyword.Insert or Keyword.Replace or Keyword.Update
+        or Keyword.Delete or Keyword.Merge;
+
+    private static Verb VerbOf(Keyword keyword) => keyword switch
+    {
+        Keyword.Select or Keyword.Values or Keyword.Table => Verb.Query,
+        Keyword.Insert or Keyword.Replace => Verb.Insert,
+        Keyword.Update => Verb.Update,
+        Keyword.Delete => Verb.Delete,
+        Keyword.Merge => Verb.Merge,
+        Keyword.Copy or Keyword.Revoke or Keyword.Fetch or Keyword.Move or Keyword.Set => Verb.FromNamesNoTable,
+        Keyword.Explain => Verb.Explain,
+        Keyword.Prepare => Verb.Prepare,
+        _ => Verb.Other,
+    };
+
+    /// <summary>
+    /// Unquoted names fold to lower case. Both databases fold only ASCII letters (PostgreSQL leaves
+    /// multi-byte characters alone), so ToLowerInvariant would name a table neither of them has.
+    /// </summary>
+    private static string FoldAsciiCase(ReadOnlySpan<char> text)
+    {
+        if (!text.ContainsAnyInRange('A', 'Z'))
         {
-            CollectCteNames();
-            var head = string.Join(' ', tokens.Take(4).Where(t => t.Kind == SqlTokenKind.Word).Select(t => t.Text));
-            var createsIndexOrTrigger = head.StartsWith("create", StringComparison.Ordinal) && (head.Contains("index", StringComparison.Ordinal) || head.Contains("trigger", StringComparison.Ordinal));
-            var isDdl = KindOf(tokens) == StatementKind.Ddl;
-            var isCopy = tokens[0].IsWord("copy"); // COPY t FROM 'file' reads a file, not a table
-
-            for (var i = 0; i < tokens.Count; i++)
-            {
-                var token = tokens[i];
-                if (token.IsPunct('('))
-                {
-                    _functionFromParens.Push(i > 0 && tokens[i - 1].Kind == SqlTokenKind.Word && FromFunctions.Contains(tokens[i - 1].Text));
-                    _depth++;
-                    continue;
-                }
-
-                if (token.IsPunct(')'))
-                {
-                    _functionFromParens.TryPop(out _);
-                    _depth--;
-                    if (_fromListDepth > _depth)
-                    {
-                        _fromListDepth = -1;
-                    }
-
-                    continue;
-                }
-
-                if (token.IsPunct(',') && _fromListDepth == _depth)
-                {
-                    ReadTable(i + 1, functionsAreTables: false, ddl: false);
-                    continue;
-                }
-
-                if (token.Kind != SqlTokenKind.Word)
-                {
-                    continue;
-                }
-
-                switch (token.Text)
-                {
-                    case "from" when !IsFunctionFrom(i) && !(isCopy && _depth == 0):
-                        _fromListDepth = tokens.Skip(i + 1).FirstOrDefault().IsPunct('(') ? -1 : _depth;
-                        ReadTable(i + 1, functionsAreTables: false, ddl: false);
-                        break;
-                    case "join":
-                        ReadTable(i + 1, functionsAreTables: false, ddl: false);
-                        break;
-                    case "using":
-                        ReadTable(i + 1, functionsAreTables: false, ddl: false);
-                        break;
-                    case "into" or "references" or "update":
-                        ReadTable(i + 1, functionsAreTables: true, ddl: false);
-                        break;
-                    case "table" or "truncate" or "lock" or "copy" when i == 0 || token.Text == "table":
-                        ReadTable(i + 1, functionsAreTables: true, ddl: isDdl);
-                        break;
-                    case "view" when isDdl:
-                        ReadTable(i + 1, functionsAreTables: true, ddl: true, record: false);
-                        break;
-                    case "on" when createsIndexOrTrigger:
-                        ReadTable(i + 1, functionsAreTables: true, ddl: isDdl && head.Contains("index", StringComparison.Ordinal));
-                        break;
-                    case "where" or "group" or "order" or "limit" or "having" or "window" or "union" or "intersect" or "except" or "returning" or "set" or "on":
-                        if (_fromListDepth == _depth)
-                        {
-                            _fromListDepth = -1;
-                        }
-
-                        break;
-                }
-            }
+            return text.ToString();
         }
 
-        private bool IsFunctionFrom(int i)
-            => (_functionFromParens.TryPeek(out var inFunction) && inFunction)
-               || (i > 0 && tokens[i - 1].IsWord("distinct") && i > 1 && (tokens[i - 2].IsWord("is") || tokens[i - 2].IsWord("not")));
-
-        /// <summary>Reads a possibly qualified table name starting at <paramref name="i"/>, skipping modifiers.</summary>
-        private void ReadTable(int i, bool functionsAreTables, bool ddl, bool record = true)
+        return string.Create(text.Length, text, static (folded, source) =>
         {
-            while (i < tokens.Count && tokens[i].Kind == SqlTokenKind.Word && tokens[i].Text is "only" or "if" or "not" or "exists" or "or" or "ignore" or "replace" or "abort" or "fail" or "rollback" or "table" or "lateral")
+            for (var k = 0; k < source.Length; k++)
             {
-                i++;
+                folded[k] = char.IsAsciiLetterUpper(source[k]) ? (char)(source[k] | 0x20) : source[k];
             }
+        });
+    }
 
-            if (i >= tokens.Count || !tokens[i].IsIdentifier || (tokens[i].Kind == SqlTokenKind.Word && NotTableNames.Contains(tokens[i].Text)))
-            {
-                return;
-            }
-
-            var first = tokens[i];
-            string? schema = null;
-            var name = first;
-            while (i + 2 < tokens.Count && tokens[i + 1].IsPunct('.') && tokens[i + 2].IsIdentifier)
-            {
-                schema = name.Text;
-                name = tokens[i + 2];
-                i += 2;
-            }
-
-            var isCall = i + 1 < tokens.Count && tokens[i + 1].IsPunct('(');
-            if (isCall && !functionsAreTables)
-            {
-                return;
-            }
-
-            if (schema is null && _cteNames.Contains(name.Text))
-            {
-                return;
-            }
-
-            var reference = new TableReference(schema, name.Text, name.Kind == SqlTokenKind.QuotedIdentifier);
-            if (record && !tables.Contains(reference))
-            {
-                tables.Add(reference);
-            }
-
-            if (ddl && !targets.Contains(reference))
-            {
-                targets.Add(reference);
-            }
+    /// <summary>"a""b", `a``b` or [a b] without the quotes; lenient about a missing closing quote.</summary>
+    private static string Unquote(ReadOnlySpan<char> text)
+    {
+        var close = text[0] == '[' ? ']' : text[0];
+        var inner = text[1..];
+        if (inner.Length > 0 && inner[^1] == close)
+        {
+            inner = inner[..^1];
         }
 
-        /// <summary>Names defined by WITH: an identifier after WITH, RECURSIVE or a comma, followed by [(columns)] AS [NOT] [MATERIALIZED] (.</summary>
-        private void CollectCteNames()
+        var name = inner.ToString();
+        if (close == ']' || !inner.Contains(close))
         {
-            var sawWith = false;
-            for (var i = 0; i < tokens.Count; i++)
-            {
-                sawWith |= tokens[i].IsWord("with");
-                if (!sawWith || !tokens[i].IsIdentifier || i == 0)
-                {
-                    continue;
-                }
-
-                var before = tokens[i - 1];
-                if (!(before.IsWord("with") || before.IsWord("recursive") || before.IsPunct(',')))
-                {
-                    continue;
-                }
-
-                var j = i + 1;
-                if (j < tokens.Count && tokens[j].IsPunct('('))
-                {
-                    j = SkipParens(j);
-                }
-
-                if (j < tokens.Count && tokens[j].IsWord("as"))
-                {
-                    _cteNames.Add(tokens[i].Text);
-                }
-            }
+            return name;
         }
 
-        private int SkipParens(int open)
-        {
-            var depth = 0;
-            for (var j = open; j < tokens.Count; j++)
-            {
-                depth += tokens[j].IsPunct('(') ? 1 : tokens[j].IsPunct(')') ? -1 : 0;
-                if (depth == 0)
-                {
-                    return j + 1;
-                }
-            }
-
-            return tokens.Count;
-        }
+        return name.Replace(new string(close, 2), close.ToString(), StringComparison.Ordinal);
     }
 }

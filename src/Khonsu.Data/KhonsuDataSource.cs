@@ -1,0 +1,71 @@
+using System.Data.Common;
+
+namespace Khonsu.Data;
+
+/// <summary>
+/// The modern ADO.NET entry point (as NpgsqlDataSource): built once from a Khonsu connection
+/// string, it hands out connections that share one runtime (backends, catalog, commit log).
+/// Disposing it closes that runtime; connections already handed out must be closed first.
+/// </summary>
+public sealed class KhonsuDataSource : DbDataSource
+{
+    private readonly string _connectionString;
+    private int _disposed;
+
+    private KhonsuDataSource(string connectionString) => _connectionString = connectionString;
+
+    public override string ConnectionString => _connectionString;
+
+    /// <summary>Creates a data source; the connection string is checked now, the databases are reached on first open.</summary>
+    public static KhonsuDataSource Create(string connectionString)
+    {
+        _ = Configuration.KhonsuConnectionStringParser.Parse(connectionString);
+        return new KhonsuDataSource(connectionString);
+    }
+
+    public new KhonsuConnection CreateConnection() => (KhonsuConnection)CreateDbConnection();
+
+    public new KhonsuConnection OpenConnection() => (KhonsuConnection)OpenDbConnection();
+
+    public new async ValueTask<KhonsuConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
+        => (KhonsuConnection)await OpenDbConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    protected override DbConnection CreateDbConnection()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return new KhonsuConnection(_connectionString);
+    }
+
+    protected override async ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = CreateDbConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    protected override DbConnection OpenDbConnection() => OpenDbConnectionAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    protected override async ValueTask DisposeAsyncCore()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await Runtime.RuntimeCache.ClearAsync(_connectionString).ConfigureAwait(false);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            DisposeAsyncCore().AsTask().GetAwaiter().GetResult();
+        }
+    }
+}
