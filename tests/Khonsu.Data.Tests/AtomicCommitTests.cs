@@ -19,7 +19,7 @@ public class AtomicCommitTests
         Assert.Equal(90L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
         Assert.Equal(10, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 101"));
         Assert.Equal(["ledger:COMMITTED:COMMIT", "shop:COMMITTED:COMMIT"], await db.TransactionLogAsync(transaction.TransactionId));
-        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public class CrashRecoveryTests
         var balance = (long)(await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"))!;
         var orders = (long)(await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 1025"))!;
         Assert.Equal(committed ? (75L, 1L) : (100L, 0L), (balance, orders));
-        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
 
         var log = await db.TransactionLogAsync(transactionId);
         if (committed)

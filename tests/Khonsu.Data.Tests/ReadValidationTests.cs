@@ -25,7 +25,7 @@ public class ReadValidationTests
         Assert.True(conflict.IsTransient);
         Assert.Contains("orders", conflict.Message, StringComparison.Ordinal);
         Assert.Equal(100L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
-        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public class ReadValidationTests
         Assert.Equal("40001", conflict.SqlState);
         Assert.Contains("ledger", conflict.Message, StringComparison.Ordinal);
         Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 104"));
-        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
     }
 
     [Fact]

@@ -1,16 +1,22 @@
 namespace Khonsu.Engine.Log;
 
-/// <summary>CRC-32C (Castagnoli), table-driven; System.IO.Hashing is not available to this project.</summary>
-public static class Crc32C
+/// <summary>
+/// CRC-32C (Castagnoli), the checksum of every encoded log record. Table-driven because
+/// System.IO.Hashing is not available to the Engine; records are small, so one byte a step is enough.
+/// </summary>
+internal static class Crc32C
 {
+    // Bit-reversed form of the Castagnoli polynomial 0x1EDC6F41.
+    private const uint ReversedPolynomial = 0x82F63B78u;
+
     private static readonly uint[] Table = BuildTable();
 
     public static uint Compute(ReadOnlySpan<byte> data)
     {
         var crc = 0xFFFFFFFFu;
-        foreach (var b in data)
+        foreach (var value in data)
         {
-            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            crc = Table[(byte)(crc ^ value)] ^ (crc >> 8);
         }
 
         return ~crc;
@@ -18,17 +24,16 @@ public static class Crc32C
 
     private static uint[] BuildTable()
     {
-        const uint polynomial = 0x82F63B78u; // reversed Castagnoli
         var table = new uint[256];
-        for (uint i = 0; i < 256; i++)
+        for (uint index = 0; index < table.Length; index++)
         {
-            var entry = i;
+            var entry = index;
             for (var bit = 0; bit < 8; bit++)
             {
-                entry = (entry & 1) != 0 ? (entry >> 1) ^ polynomial : entry >> 1;
+                entry = (entry & 1) != 0 ? (entry >> 1) ^ ReversedPolynomial : entry >> 1;
             }
 
-            table[i] = entry;
+            table[index] = entry;
         }
 
         return table;

@@ -1,222 +1,236 @@
 using System.Buffers.Binary;
-using System.Text;
+using System.Runtime.CompilerServices;
 using Khonsu.Engine.Commit;
+using Khonsu.Engine.Log.Codec;
 
 namespace Khonsu.Engine.Log;
 
 /// <summary>
-/// The binary form of a log record, shared by every log: a format-version byte, the fields, and a
-/// trailing CRC-32C of everything before it. Strings are UTF-8 with varint lengths.
+/// The binary form of a log record, shared by every log implementation (the embedded SQLite log
+/// stores it as a blob; a Kafka log sends it as a message value), so it knows nothing of storage.
 /// </summary>
+/// <remarks>
+/// Format version 1, all integers little-endian, varints LEB128 (zigzag where signed):
+/// <code>
+/// version:u8=1  payload-length:varint  payload  crc32c:u32 (of everything before it)
+/// payload = kind:u8  tx-id:16 bytes (RFC 9562 order)  node:string  timestamp:i64 (UTC ticks)
+///           flags:u8 (1 started-at, 2 operation, 4 reason)  [started-at:i64] [operation:string] [reason:string]
+///           participant-count:varint  participant*
+/// participant = name:string  flags:u8 (1 needs-redo)  write-count:varint  write*
+/// write = table:string  key:string  kind:u8  flags:u8 (1 old-version, 2 new-version, 4 image)
+///         [old-version:varint] [new-version:varint] [column-count:varint (column:string value)*]
+/// value = tag:u8 (0 null, 1 integer:varint, 2 real:f64, 3 text:string, 4 blob:length-prefixed bytes)
+/// string = byte-length:varint UTF-8 bytes
+/// </code>
+/// The payload length lets a reader tell a truncated record from a corrupt one. A new layout gets
+/// a new version byte; readers refuse versions they do not know rather than guess.
+/// </remarks>
 public static class LogRecordCodec
 {
     public const byte FormatVersion = 1;
 
-    private enum ValueTag : byte
-    {
-        Null = 0,
-        Integer = 1,
-        Real = 2,
-        Text = 3,
-        Blob = 4,
-    }
+    private const int ChecksumSize = 4;
 
     public static byte[] Encode(LogRecord record)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
-        {
-            writer.Write(FormatVersion);
-            writer.Write((byte)record.Kind);
-            writer.Write(record.TransactionId.Value.ToByteArray());
-            writer.Write(record.NodeId);
-            writer.Write(record.Timestamp.UtcTicks);
-            WriteOptional(writer, record.StartedAt?.UtcTicks);
-            WriteOptional(writer, record.Operation);
-            WriteOptional(writer, record.Reason);
-            writer.Write7BitEncodedInt(record.Participants.Count);
-            foreach (var vote in record.Participants)
-            {
-                WriteVote(writer, vote);
-            }
-        }
+        ArgumentNullException.ThrowIfNull(record);
+        var payload = new CodecWriter();
+        WriteRecord(payload, record);
 
-        var crc = Crc32C.Compute(stream.GetBuffer().AsSpan(0, (int)stream.Length));
-        Span<byte> trailer = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc);
-        stream.Write(trailer);
-        return stream.ToArray();
+        var length = new CodecWriter(8);
+        length.WriteCount(payload.Written.Length);
+
+        var headerSize = 1 + length.Written.Length;
+        var bytes = new byte[headerSize + payload.Written.Length + ChecksumSize];
+        bytes[0] = FormatVersion;
+        length.Written.CopyTo(bytes.AsSpan(1));
+        payload.Written.CopyTo(bytes.AsSpan(headerSize));
+        var checkedPart = bytes.AsSpan(0, bytes.Length - ChecksumSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(checkedPart.Length), Crc32C.Compute(checkedPart));
+        return bytes;
     }
 
     public static LogRecord Decode(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < 5)
+        if (bytes.IsEmpty)
         {
-            throw new InvalidDataException($"Log record is truncated: {bytes.Length} bytes.");
+            throw new InvalidDataException("Log record is truncated: it is empty.");
         }
 
-        var body = bytes[..^4];
-        var expected = BinaryPrimitives.ReadUInt32LittleEndian(bytes[^4..]);
-        if (Crc32C.Compute(body) != expected)
+        if (bytes[0] != FormatVersion)
         {
-            throw new InvalidDataException("Log record checksum mismatch: the record is corrupt or truncated.");
+            throw new InvalidDataException(
+                $"Log record format version {bytes[0]} is not supported (this build reads version {FormatVersion}): a newer Khonsu wrote it, or the record is corrupt.");
         }
 
-        if (body[0] != FormatVersion)
+        var header = new CodecReader(bytes[1..]);
+        var payloadLength = header.ReadVarUInt();
+        var headerSize = 1 + header.Offset;
+        var expected = payloadLength <= int.MaxValue ? headerSize + (long)payloadLength + ChecksumSize : long.MaxValue;
+        if (bytes.Length != expected)
         {
-            throw new InvalidDataException($"Log record format version {body[0]} is not supported (this build reads version {FormatVersion}).");
+            var problem = bytes.Length < expected ? "truncated" : "followed by unexpected bytes";
+            throw new InvalidDataException($"Log record is {problem}: its header announces {expected} bytes, {bytes.Length} are present.");
         }
 
-        try
+        var checkedPart = bytes[..^ChecksumSize];
+        var stored = BinaryPrimitives.ReadUInt32LittleEndian(bytes[^ChecksumSize..]);
+        var computed = Crc32C.Compute(checkedPart);
+        if (stored != computed)
         {
-            using var reader = new BinaryReader(new MemoryStream(body[1..].ToArray()), Encoding.UTF8);
-            var kind = (LogRecordKind)reader.ReadByte();
-            var id = new TransactionId(new Guid(reader.ReadBytes(16)));
-            var node = reader.ReadString();
-            var timestamp = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
-            var startedAt = ReadOptionalLong(reader) is { } ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : (DateTimeOffset?)null;
-            var operation = ReadOptionalString(reader);
-            var reason = ReadOptionalString(reader);
-            var votes = new ParticipantVote[reader.Read7BitEncodedInt()];
-            for (var i = 0; i < votes.Length; i++)
-            {
-                votes[i] = ReadVote(reader);
-            }
+            throw new InvalidDataException($"Log record checksum mismatch (stored 0x{stored:X8}, computed 0x{computed:X8}): the record is corrupt.");
+        }
 
-            return new LogRecord
-            {
-                Kind = kind,
-                TransactionId = id,
-                NodeId = node,
-                Timestamp = timestamp,
-                StartedAt = startedAt,
-                Operation = operation,
-                Reason = reason,
-                Participants = votes,
-            };
-        }
-        catch (EndOfStreamException error)
+        var payload = new CodecReader(checkedPart[headerSize..]);
+        var record = ReadRecord(ref payload);
+        if (payload.Remaining != 0)
         {
-            throw new InvalidDataException("Log record is truncated.", error);
+            throw new InvalidDataException($"Log record is malformed: {payload.Remaining} bytes are left after its last field.");
         }
+
+        return record;
     }
 
-    private static void WriteVote(BinaryWriter writer, ParticipantVote vote)
+    private static void WriteRecord(CodecWriter writer, LogRecord record)
     {
-        writer.Write(vote.Participant);
-        writer.Write(vote.NeedsRedo);
-        writer.Write7BitEncodedInt(vote.Writes.Count);
-        foreach (var write in vote.Writes)
+        writer.WriteByte(Defined(record.Kind));
+        writer.WriteGuid(record.TransactionId.Value);
+        writer.WriteString(record.NodeId);
+        writer.WriteInt64(record.Timestamp.UtcTicks);
+        writer.WriteByte(Flags(record.StartedAt.HasValue, record.Operation is not null, record.Reason is not null));
+        if (record.StartedAt is { } startedAt)
         {
-            writer.Write(write.Table);
-            writer.Write(write.Key);
-            writer.Write((byte)write.Kind);
-            WriteOptional(writer, write.OldVersion);
-            WriteOptional(writer, write.NewVersion);
-            writer.Write(write.Image is not null);
-            if (write.Image is { } image)
+            writer.WriteInt64(startedAt.UtcTicks);
+        }
+
+        if (record.Operation is { } operation)
+        {
+            writer.WriteString(operation);
+        }
+
+        if (record.Reason is { } reason)
+        {
+            writer.WriteString(reason);
+        }
+
+        writer.WriteCount(record.Participants.Count);
+        foreach (var vote in record.Participants)
+        {
+            writer.WriteString(vote.Participant);
+            writer.WriteByte(Flags(vote.NeedsRedo));
+            writer.WriteCount(vote.Writes.Count);
+            foreach (var write in vote.Writes)
             {
-                writer.Write7BitEncodedInt(image.Columns.Count);
-                for (var i = 0; i < image.Columns.Count; i++)
-                {
-                    writer.Write(image.Columns[i]);
-                    WriteValue(writer, image.Columns[i], image.Values[i]);
-                }
+                WriteRowWrite(writer, write);
             }
         }
     }
 
-    private static ParticipantVote ReadVote(BinaryReader reader)
+    private static LogRecord ReadRecord(ref CodecReader reader)
     {
-        var participant = reader.ReadString();
-        var needsRedo = reader.ReadBoolean();
-        var writes = new RowWrite[reader.Read7BitEncodedInt()];
-        for (var i = 0; i < writes.Length; i++)
-        {
-            var table = reader.ReadString();
-            var key = reader.ReadString();
-            var kind = (WriteKind)reader.ReadByte();
-            var oldVersion = ReadOptionalLong(reader);
-            var newVersion = ReadOptionalLong(reader);
-            RowImage? image = null;
-            if (reader.ReadBoolean())
-            {
-                var count = reader.Read7BitEncodedInt();
-                var columns = new string[count];
-                var values = new object?[count];
-                for (var c = 0; c < count; c++)
-                {
-                    columns[c] = reader.ReadString();
-                    values[c] = ReadValue(reader);
-                }
+        var kind = ReadKind<LogRecordKind>(ref reader, "record kind");
+        var transactionId = new TransactionId(reader.ReadGuid());
+        var nodeId = reader.ReadString();
+        var timestamp = ReadTimestamp(ref reader);
+        var flags = ReadFlags(ref reader, 3);
+        DateTimeOffset? startedAt = (flags & 1) != 0 ? ReadTimestamp(ref reader) : null;
+        var operation = (flags & 2) != 0 ? reader.ReadString() : null;
+        var reason = (flags & 4) != 0 ? reader.ReadString() : null;
 
-                image = new RowImage(columns, values);
+        var participants = new ParticipantVote[reader.ReadCount()];
+        for (var i = 0; i < participants.Length; i++)
+        {
+            var name = reader.ReadString();
+            var needsRedo = ReadFlags(ref reader, 1) != 0;
+            var writes = new RowWrite[reader.ReadCount()];
+            for (var w = 0; w < writes.Length; w++)
+            {
+                writes[w] = ReadRowWrite(ref reader);
             }
 
-            writes[i] = new RowWrite(table, key, kind, oldVersion, newVersion, image);
+            participants[i] = new ParticipantVote(name, needsRedo, writes);
         }
 
-        return new ParticipantVote(participant, needsRedo, writes);
-    }
-
-    private static void WriteValue(BinaryWriter writer, string column, object? value)
-    {
-        switch (value)
+        return new LogRecord
         {
-            case null or DBNull:
-                writer.Write((byte)ValueTag.Null);
-                break;
-            case long or int or short or byte or sbyte or ushort or uint or bool:
-                writer.Write((byte)ValueTag.Integer);
-                writer.Write(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture));
-                break;
-            case double or float:
-                writer.Write((byte)ValueTag.Real);
-                writer.Write(Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture));
-                break;
-            case string text:
-                writer.Write((byte)ValueTag.Text);
-                writer.Write(text);
-                break;
-            case byte[] blob:
-                writer.Write((byte)ValueTag.Blob);
-                writer.Write7BitEncodedInt(blob.Length);
-                writer.Write(blob);
-                break;
-            default:
-                throw new ArgumentException($"Column '{column}' holds a {value.GetType().Name}, which the log cannot carry (null, integers, reals, text and blobs only).", nameof(value));
-        }
+            Kind = kind,
+            TransactionId = transactionId,
+            NodeId = nodeId,
+            Timestamp = timestamp,
+            StartedAt = startedAt,
+            Operation = operation,
+            Reason = reason,
+            Participants = participants,
+        };
     }
 
-    private static object? ReadValue(BinaryReader reader) => (ValueTag)reader.ReadByte() switch
+    private static void WriteRowWrite(CodecWriter writer, RowWrite write)
     {
-        ValueTag.Null => null,
-        ValueTag.Integer => reader.ReadInt64(),
-        ValueTag.Real => reader.ReadDouble(),
-        ValueTag.Text => reader.ReadString(),
-        ValueTag.Blob => reader.ReadBytes(reader.Read7BitEncodedInt()),
-        var tag => throw new InvalidDataException($"Unknown value tag {(byte)tag} in a row image."),
-    };
-
-    private static void WriteOptional(BinaryWriter writer, long? value)
-    {
-        writer.Write(value.HasValue);
-        if (value.HasValue)
+        writer.WriteString(write.Table);
+        writer.WriteString(write.Key);
+        writer.WriteByte(Defined(write.Kind));
+        writer.WriteByte(Flags(write.OldVersion.HasValue, write.NewVersion.HasValue, write.Image is not null));
+        if (write.OldVersion is { } oldVersion)
         {
-            writer.Write(value.Value);
+            writer.WriteVarInt(oldVersion);
         }
-    }
 
-    private static void WriteOptional(BinaryWriter writer, string? value)
-    {
-        writer.Write(value is not null);
-        if (value is not null)
+        if (write.NewVersion is { } newVersion)
         {
-            writer.Write(value);
+            writer.WriteVarInt(newVersion);
+        }
+
+        if (write.Image is { } image)
+        {
+            RowImageCodec.Write(writer, image, write.Table);
         }
     }
 
-    private static long? ReadOptionalLong(BinaryReader reader) => reader.ReadBoolean() ? reader.ReadInt64() : null;
+    private static RowWrite ReadRowWrite(ref CodecReader reader)
+    {
+        var table = reader.ReadString();
+        var key = reader.ReadString();
+        var kind = ReadKind<WriteKind>(ref reader, "write kind");
+        var flags = ReadFlags(ref reader, 3);
+        long? oldVersion = (flags & 1) != 0 ? reader.ReadVarInt() : null;
+        long? newVersion = (flags & 2) != 0 ? reader.ReadVarInt() : null;
+        var image = (flags & 4) != 0 ? RowImageCodec.Read(ref reader) : null;
+        return new RowWrite(table, key, kind, oldVersion, newVersion, image);
+    }
 
-    private static string? ReadOptionalString(BinaryReader reader) => reader.ReadBoolean() ? reader.ReadString() : null;
+    // Both kinds are byte enums, so a bit cast is their wire value.
+    private static byte Defined<TEnum>(TEnum value)
+        where TEnum : struct, Enum
+        => Enum.IsDefined(value)
+            ? Unsafe.BitCast<TEnum, byte>(value)
+            : throw new ArgumentException($"{typeof(TEnum).Name} {value} is not a defined value.", nameof(value));
+
+    private static TEnum ReadKind<TEnum>(ref CodecReader reader, string what)
+        where TEnum : struct, Enum
+    {
+        var at = reader.Offset;
+        var value = reader.ReadByte();
+        var kind = Unsafe.BitCast<byte, TEnum>(value);
+        return Enum.IsDefined(kind) ? kind : throw new InvalidDataException($"Log record is malformed: unknown {what} {value} at offset {at}.");
+    }
+
+    private static byte Flags(bool first, bool second = false, bool third = false)
+        => (byte)((first ? 1 : 0) | (second ? 2 : 0) | (third ? 4 : 0));
+
+    private static int ReadFlags(ref CodecReader reader, int known)
+    {
+        var at = reader.Offset;
+        var flags = reader.ReadByte();
+        var mask = (1 << known) - 1;
+        return (flags & ~mask) == 0 ? flags : throw new InvalidDataException($"Log record is malformed: unknown flags 0x{flags:X2} at offset {at}.");
+    }
+
+    private static DateTimeOffset ReadTimestamp(ref CodecReader reader)
+    {
+        var at = reader.Offset;
+        var ticks = reader.ReadInt64();
+        return ticks is >= 0 and <= 3155378975999999999 // DateTime.MaxValue.Ticks
+            ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            : throw new InvalidDataException($"Log record is malformed: timestamp ticks {ticks} at offset {at} are out of range.");
+    }
 }

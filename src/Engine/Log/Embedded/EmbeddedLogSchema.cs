@@ -1,29 +1,32 @@
 namespace Khonsu.Engine.Log.Embedded;
 
 /// <summary>
-/// The tables of the embedded log. khonsu_log is the log itself; transaction_log is what DBAs
-/// query (one row per transaction and participant); khonsu_unfinished keeps recovery's work list
-/// small however long the log grows.
+/// The tables of the embedded log file, created at open if missing. khonsu_log is the log;
+/// transaction_log is the DBA's view (one row per transaction and participant); khonsu_log_unfinished
+/// is recovery's work list, kept beside the log so that finding unfinished transactions does not
+/// scan a log that only grows; khonsu_log_meta holds the layout's version.
 /// </summary>
 internal static class EmbeddedLogSchema
 {
-    public const string Create = """
-        PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = FULL;
+    public const int FormatVersion = 1;
+
+    private const string Tables = """
         CREATE TABLE IF NOT EXISTS khonsu_log (
             position INTEGER PRIMARY KEY AUTOINCREMENT,
             tx_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
+            kind TEXT NOT NULL,           -- COMMIT | ABORT | END
             node_id TEXT NOT NULL,
-            written_at TEXT NOT NULL,
-            record BLOB NOT NULL);
-        CREATE INDEX IF NOT EXISTS khonsu_log_tx ON khonsu_log (tx_id, kind);
-        CREATE TABLE IF NOT EXISTS khonsu_unfinished (tx_id TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
+            written_at TEXT NOT NULL,     -- ISO-8601 UTC
+            record BLOB NOT NULL);        -- LogRecordCodec, format version in its first byte
+        CREATE INDEX IF NOT EXISTS khonsu_log_tx_kind ON khonsu_log (tx_id, kind);
+        CREATE TABLE IF NOT EXISTS khonsu_log_unfinished (
+            position INTEGER PRIMARY KEY, -- of the transaction's first decision record
+            tx_id TEXT NOT NULL UNIQUE);
         CREATE TABLE IF NOT EXISTS transaction_log (
             tx_id TEXT NOT NULL,
             participant TEXT NOT NULL,
-            status TEXT NOT NULL,
-            decision TEXT,
+            status TEXT NOT NULL,         -- PREPARED | COMMITTED | ABORTED | IN_DOUBT
+            decision TEXT,                -- COMMIT | ABORT
             node_id TEXT,
             operation TEXT,
             started_at TEXT,
@@ -32,41 +35,58 @@ internal static class EmbeddedLogSchema
             abort_reason TEXT,
             rows_written INTEGER,
             log_position INTEGER,
-            PRIMARY KEY (tx_id, participant)) WITHOUT ROWID;
+            PRIMARY KEY (tx_id, participant)) WITHOUT ROWID; -- one b-tree, so one page less to write per commit
         CREATE TABLE IF NOT EXISTS khonsu_log_meta (format_version INTEGER NOT NULL);
-        INSERT INTO khonsu_log_meta (format_version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM khonsu_log_meta);
         """;
 
-    public const string InsertRecord = "INSERT INTO khonsu_log (tx_id, kind, node_id, written_at, record) VALUES (?1, ?2, ?3, ?4, ?5)";
+    private const string StampNewFile = "INSERT INTO khonsu_log_meta (format_version) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM khonsu_log_meta)";
 
-    public const string FirstDecision = "SELECT position, kind, record FROM khonsu_log WHERE tx_id = ?1 AND kind IN ('COMMIT', 'ABORT') ORDER BY position LIMIT 1";
+    /// <summary>Sets the writer's connection up and creates what is missing, in one transaction.</summary>
+    public static void Apply(RawSqlite connection)
+    {
+        // WAL lets reads run beside the writer's syncs; the mode is stored in the file.
+        using (var mode = connection.Prepare("PRAGMA journal_mode = WAL"))
+        {
+            var actual = mode.Step() ? mode.Text(0) : null;
+            if (!string.Equals(actual, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new IOException($"The commit log '{connection.Path}' cannot use write-ahead logging (journal mode is '{actual}'); put it on a local file system.");
+            }
+        }
 
-    public const string AddUnfinished = "INSERT OR IGNORE INTO khonsu_unfinished (tx_id, position) VALUES (?1, ?2)";
+        // Per connection: FULL syncs the WAL at every commit, which is what makes an append durable.
+        connection.Execute("PRAGMA synchronous = FULL");
 
-    public const string RemoveUnfinished = "DELETE FROM khonsu_unfinished WHERE tx_id = ?1";
+        // A large batch can grow the WAL; give the space back after each checkpoint beyond this size.
+        connection.Execute("PRAGMA journal_size_limit = 67108864");
 
-    public const string ReadUnfinished = "SELECT l.position, l.record FROM khonsu_unfinished u JOIN khonsu_log l ON l.position = u.position ORDER BY l.position";
+        connection.Execute("BEGIN IMMEDIATE");
+        try
+        {
+            connection.Execute(Tables);
+            using (var stamp = connection.Prepare(StampNewFile))
+            {
+                stamp.Bind(1, FormatVersion).Run();
+            }
 
-    public const string ReadFrom = "SELECT position, record FROM khonsu_log WHERE position >= ?1 ORDER BY position";
+            CheckFormatVersion(connection);
+            connection.Execute("COMMIT");
+        }
+        catch
+        {
+            connection.RollBackAfterError();
+            throw;
+        }
+    }
 
-    public const string UpsertParticipant = """
-        INSERT INTO transaction_log (tx_id, participant, status, decision, node_id, operation, started_at, decided_at, finished_at, abort_reason, rows_written, log_position)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-        ON CONFLICT (tx_id, participant) DO UPDATE SET
-            status = excluded.status, decision = excluded.decision, node_id = coalesce(transaction_log.node_id, excluded.node_id),
-            operation = coalesce(excluded.operation, transaction_log.operation), started_at = coalesce(excluded.started_at, transaction_log.started_at),
-            decided_at = coalesce(transaction_log.decided_at, excluded.decided_at), finished_at = excluded.finished_at,
-            abort_reason = coalesce(excluded.abort_reason, transaction_log.abort_reason), rows_written = coalesce(excluded.rows_written, transaction_log.rows_written),
-            log_position = coalesce(transaction_log.log_position, excluded.log_position)
-        """;
-
-    public const string FinishParticipants = """
-        UPDATE transaction_log SET status = CASE decision WHEN 'COMMIT' THEN 'COMMITTED' ELSE 'ABORTED' END, finished_at = ?2, abort_reason = CASE decision WHEN 'COMMIT' THEN NULL ELSE abort_reason END
-        WHERE tx_id = ?1
-        """;
-
-    public const string NoteParticipant = """
-        INSERT INTO transaction_log (tx_id, participant, status, abort_reason) VALUES (?1, ?2, ?3, ?4)
-        ON CONFLICT (tx_id, participant) DO UPDATE SET status = excluded.status, abort_reason = excluded.abort_reason
-        """;
+    private static void CheckFormatVersion(RawSqlite connection)
+    {
+        using var meta = connection.Prepare("SELECT max(format_version) FROM khonsu_log_meta");
+        var version = meta.Step() ? meta.Int64(0) : 0;
+        if (version != FormatVersion)
+        {
+            throw new InvalidDataException(
+                $"The commit log '{connection.Path}' has format version {version}; this build of Khonsu reads version {FormatVersion}.");
+        }
+    }
 }

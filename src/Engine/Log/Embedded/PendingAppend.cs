@@ -1,9 +1,7 @@
 namespace Khonsu.Engine.Log.Embedded;
 
-/// <summary>A record waiting for the writer's next group commit, and the caller waiting for it.</summary>
-internal sealed class PendingAppend(LogRecord record)
+/// <summary>A record to append; it was encoded by its caller, so a record the codec refuses never reaches a batch.</summary>
+internal sealed class PendingAppend(LogRecord record, byte[] encoded) : PendingWrite<AppendResult>
 {
-    public LogRecord Record { get; } = record;
-
-    public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    protected override AppendResult WriteWithin(LogAppender appender) => appender.Append(record, encoded);
 }

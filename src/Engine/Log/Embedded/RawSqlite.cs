@@ -3,8 +3,8 @@ using SQLitePCL;
 namespace Khonsu.Engine.Log.Embedded;
 
 /// <summary>
-/// One SQLite handle over SQLitePCLRaw, with prepared statements cached by text. The Engine holds
-/// no ADO.NET; this is the whole of what the embedded log needs. Not thread-safe: one user at a time.
+/// One SQLite connection over SQLitePCLRaw's raw API (the Engine holds no ADO.NET), with its
+/// prepared statements cached by SQL text. Not thread-safe: its owner uses it from one caller at a time.
 /// </summary>
 internal sealed class RawSqlite : IDisposable
 {
@@ -13,33 +13,63 @@ internal sealed class RawSqlite : IDisposable
 
     static RawSqlite() => Batteries_V2.Init();
 
-    private RawSqlite(sqlite3 handle) => _handle = handle;
-
-    public static RawSqlite Open(string path)
+    private RawSqlite(sqlite3 handle, string path)
     {
-        var rc = raw.sqlite3_open_v2(path, out var handle, raw.SQLITE_OPEN_READWRITE | raw.SQLITE_OPEN_CREATE | raw.SQLITE_OPEN_NOMUTEX, null);
+        _handle = handle;
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    /// <summary>False while a transaction is open on this connection.</summary>
+    public bool IsAutocommit => raw.sqlite3_get_autocommit(_handle) != 0;
+
+    public long LastInsertRowId => raw.sqlite3_last_insert_rowid(_handle);
+
+    public static RawSqlite Open(string path, bool readOnly, TimeSpan busyTimeout)
+    {
+        // NOMUTEX: each connection has one user at a time, so SQLite's own per-call mutex is wasted.
+        var flags = (readOnly ? raw.SQLITE_OPEN_READONLY : raw.SQLITE_OPEN_READWRITE | raw.SQLITE_OPEN_CREATE) | raw.SQLITE_OPEN_NOMUTEX;
+        var rc = raw.sqlite3_open_v2(path, out var handle, flags, null);
         if (rc != raw.SQLITE_OK)
         {
-            var message = handle is null ? raw.sqlite3_errstr(rc).utf8_to_string() : raw.sqlite3_errmsg(handle).utf8_to_string();
+            var message = handle is null || handle.IsInvalid ? raw.sqlite3_errstr(rc).utf8_to_string() : raw.sqlite3_errmsg(handle).utf8_to_string();
             handle?.Dispose();
-            throw new IOException($"Cannot open the commit log '{path}': {message}");
+            throw new IOException($"Cannot open the commit log '{path}': {message} (SQLite error {rc}).");
         }
 
-        raw.sqlite3_busy_timeout(handle, 30_000);
-        return new RawSqlite(handle);
+        raw.sqlite3_busy_timeout(handle, (int)busyTimeout.TotalMilliseconds);
+        return new RawSqlite(handle, path);
     }
 
     public void Execute(string sql) => Check(raw.sqlite3_exec(_handle, sql), sql);
 
+    /// <summary>
+    /// Rolls back the open transaction, if any, after an error. Some errors (a full disk, an I/O
+    /// error) have rolled it back already; a failing ROLLBACK is not reported, the first error is.
+    /// </summary>
+    public void RollBackAfterError()
+    {
+        if (!IsAutocommit)
+        {
+            raw.sqlite3_exec(_handle, "ROLLBACK");
+        }
+    }
+
+    /// <summary>
+    /// The cached statement for this SQL, reset and unbound. Dispose it after use: that resets it,
+    /// which ends the read transaction a half-stepped SELECT would otherwise keep open (and with it
+    /// the WAL, which a checkpoint cannot recycle past an open reader).
+    /// </summary>
     public RawStatement Prepare(string sql)
     {
         if (!_statements.TryGetValue(sql, out var statement))
         {
-            Check(raw.sqlite3_prepare_v2(_handle, sql, out sqlite3_stmt handle), sql);
-            _statements[sql] = statement = new RawStatement(this, handle);
+            Check(raw.sqlite3_prepare_v2(_handle, sql, out sqlite3_stmt prepared), sql);
+            statement = new RawStatement(this, prepared, sql);
+            _statements.Add(sql, statement);
         }
 
-        statement.Reset();
         return statement;
     }
 
@@ -47,7 +77,7 @@ internal sealed class RawSqlite : IDisposable
     {
         if (rc is not (raw.SQLITE_OK or raw.SQLITE_ROW or raw.SQLITE_DONE))
         {
-            throw new IOException($"Commit log error {rc} ({raw.sqlite3_errmsg(_handle).utf8_to_string()}) in: {what}");
+            throw new IOException($"Commit log '{Path}': {raw.sqlite3_errmsg(_handle).utf8_to_string()} (SQLite error {rc}) in: {what}");
         }
     }
 
@@ -55,10 +85,11 @@ internal sealed class RawSqlite : IDisposable
     {
         foreach (var statement in _statements.Values)
         {
-            statement.Dispose();
+            statement.Close();
         }
 
         _statements.Clear();
+        raw.sqlite3_close_v2(_handle);
         _handle.Dispose();
     }
 }

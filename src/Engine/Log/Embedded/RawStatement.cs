@@ -2,21 +2,35 @@ using SQLitePCL;
 
 namespace Khonsu.Engine.Log.Embedded;
 
-/// <summary>A prepared statement of a <see cref="RawSqlite"/> handle; parameters are 1-based, columns 0-based.</summary>
-internal sealed class RawStatement(RawSqlite owner, sqlite3_stmt handle) : IDisposable
+/// <summary>
+/// A prepared statement cached by its <see cref="RawSqlite"/>. Parameters are 1-based, columns
+/// 0-based. <see cref="Dispose"/> resets it for its next use; <see cref="Close"/> finalizes it.
+/// </summary>
+internal sealed class RawStatement(RawSqlite connection, sqlite3_stmt handle, string sql) : IDisposable
 {
-    public RawStatement Bind(int index, object? value)
+    public RawStatement Bind(int index, long value)
     {
-        var rc = value switch
-        {
-            null => raw.sqlite3_bind_null(handle, index),
-            long number => raw.sqlite3_bind_int64(handle, index, number),
-            int number => raw.sqlite3_bind_int64(handle, index, number),
-            string text => raw.sqlite3_bind_text(handle, index, text),
-            byte[] blob => raw.sqlite3_bind_blob(handle, index, blob),
-            _ => throw new ArgumentException($"Cannot bind a {value.GetType().Name}.", nameof(value)),
-        };
-        owner.Check(rc, "bind");
+        connection.Check(raw.sqlite3_bind_int64(handle, index, value), sql);
+        return this;
+    }
+
+    public RawStatement Bind(int index, long? value) => value is { } number ? Bind(index, number) : BindNull(index);
+
+    public RawStatement Bind(int index, string? value)
+    {
+        connection.Check(value is null ? raw.sqlite3_bind_null(handle, index) : raw.sqlite3_bind_text(handle, index, value), sql);
+        return this;
+    }
+
+    public RawStatement Bind(int index, ReadOnlySpan<byte> value)
+    {
+        connection.Check(raw.sqlite3_bind_blob(handle, index, value), sql);
+        return this;
+    }
+
+    public RawStatement BindNull(int index)
+    {
+        connection.Check(raw.sqlite3_bind_null(handle, index), sql);
         return this;
     }
 
@@ -24,10 +38,11 @@ internal sealed class RawStatement(RawSqlite owner, sqlite3_stmt handle) : IDisp
     public bool Step()
     {
         var rc = raw.sqlite3_step(handle);
-        owner.Check(rc, raw.sqlite3_sql(handle).utf8_to_string());
+        connection.Check(rc, sql);
         return rc == raw.SQLITE_ROW;
     }
 
+    /// <summary>Runs a statement that returns no rows worth reading.</summary>
     public void Run()
     {
         while (Step())
@@ -37,17 +52,16 @@ internal sealed class RawStatement(RawSqlite owner, sqlite3_stmt handle) : IDisp
 
     public long Int64(int column) => raw.sqlite3_column_int64(handle, column);
 
-    public bool IsNull(int column) => raw.sqlite3_column_type(handle, column) == raw.SQLITE_NULL;
+    public string? Text(int column) => raw.sqlite3_column_text(handle, column).utf8_to_string();
 
-    public string Text(int column) => raw.sqlite3_column_text(handle, column).utf8_to_string();
+    /// <summary>The column's bytes, valid only until the next step or reset.</summary>
+    public ReadOnlySpan<byte> Blob(int column) => raw.sqlite3_column_blob(handle, column);
 
-    public byte[] Blob(int column) => raw.sqlite3_column_blob(handle, column).ToArray();
-
-    public void Reset()
+    public void Dispose()
     {
         raw.sqlite3_reset(handle);
         raw.sqlite3_clear_bindings(handle);
     }
 
-    public void Dispose() => handle.Dispose();
+    public void Close() => raw.sqlite3_finalize(handle);
 }
