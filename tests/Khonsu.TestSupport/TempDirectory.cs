@@ -1,6 +1,6 @@
 namespace Khonsu.TestSupport;
 
-/// <summary>A unique temporary directory (for SQLite files and logs), deleted on dispose.</summary>
+/// <summary>A unique temporary directory (for SQLite files and logs), deleted with its contents on dispose.</summary>
 public sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
@@ -11,15 +11,22 @@ public sealed class TempDirectory : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The full path of <paramref name="fileName"/> inside this directory.</summary>
+    public string File(string fileName) => System.IO.Path.Combine(Path, fileName);
+
     public void Dispose()
     {
         try
         {
             Directory.Delete(Path, recursive: true);
         }
-        catch (IOException)
+        catch (DirectoryNotFoundException)
         {
-            // A file still open by a pooled connection; the OS temp cleaner takes it.
+            // Already gone.
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A file still held open elsewhere; it stays under the system temp directory.
         }
     }
 }
