@@ -183,10 +183,18 @@ public sealed class KhonsuCommand : DbCommand
         inner.CommandType = CommandType;
         inner.CommandTimeout = CommandTimeout;
         inner.Transaction = local?.InnerTransaction;
-        ParameterCopier.CopyIn(_parameters, inner);
-        if (local is not null)
+        try
         {
-            await local.BeforeStatementAsync(inner, transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            ParameterCopier.CopyIn(_parameters, inner);
+            if (local is not null)
+            {
+                await local.BeforeStatementAsync(inner, transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await inner.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
 
         _running = inner;

@@ -88,6 +88,23 @@ public class DapperTests
     }
 
     [Fact]
+    public async Task ExecuteScalar_after_a_statement_without_rows_returns_the_query_value()
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        await using var connection = await db.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        var sqliteId = await connection.ExecuteScalarAsync<long>("INSERT INTO accounts (owner, balance) VALUES ('cy', 1); SELECT last_insert_rowid()", transaction: transaction);
+        var postgresId = await connection.ExecuteScalarAsync<int>("INSERT INTO orders VALUES (120, 1, 1); SELECT max(id) FROM orders", transaction: transaction);
+        var returned = await connection.ExecuteScalarAsync<int>("INSERT INTO orders VALUES (121, 1, 1) RETURNING id", transaction: transaction);
+        await transaction.CommitAsync();
+
+        Assert.Equal(3L, sqliteId);
+        Assert.Equal(120, postgresId);
+        Assert.Equal(121, returned);
+    }
+
+    [Fact]
     public async Task Field_types_are_the_inner_providers()
     {
         await using var db = await TwoDatabases.CreateAsync();
