@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using Khonsu.Engine.Diagnostics;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
 
@@ -45,35 +47,54 @@ public sealed class CommitCoordinator
         }
 
         _inFlight[transaction.Id] = 0;
+        using var activity = KhonsuTelemetry.ActivitySource.StartActivity("khonsu.commit", ActivityKind.Internal);
+        activity?.SetTag("khonsu.transaction_id", transaction.Id.ToString());
+        activity?.SetTag("khonsu.participants", participants.Count);
+        var clock = new PhaseClock(activity);
+        var outcome = "unknown";
+        string? abortReason = null;
         try
         {
             await StepAsync(CommitStep.BeforePrepare, transaction.Id).ConfigureAwait(false);
             var votes = await PrepareAllAsync(transaction, participants, cancellationToken).ConfigureAwait(false);
+            clock.End("prepare");
             await StepAsync(CommitStep.AfterAllPrepared, transaction.Id).ConfigureAwait(false);
 
             if (votes.All(vote => vote.ReadOnly))
             {
                 // Read-only: nothing to make atomic, so nothing goes to the log.
                 await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
+                outcome = "committed";
                 return;
             }
 
             // Only participants that wrote have anything for recovery to finish.
             votes = votes.Where(vote => !vote.ReadOnly).ToList();
             await LogCommitDecisionAsync(transaction, participants, votes, cancellationToken).ConfigureAwait(false);
+            clock.End("log");
+            outcome = "committed";
             await StepAsync(CommitStep.AfterDecisionLogged, transaction.Id).ConfigureAwait(false);
 
             // The decision is durable: finishing must not be cancelled halfway.
             var finished = await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
+            clock.End("finish");
             if (finished)
             {
                 await StepAsync(CommitStep.BeforeEndRecord, transaction.Id).ConfigureAwait(false);
                 await TryAppendAsync(NewRecord(LogRecordKind.End, transaction, votes)).ConfigureAwait(false);
             }
         }
+        catch (Exception error) when (error is not CommitOutcomeUnknownException && outcome != "committed")
+        {
+            (outcome, abortReason) = ("aborted", error is SerializationConflictException or TransactionAbortedException ? "conflict" : "error");
+            throw;
+        }
         finally
         {
             _inFlight.TryRemove(transaction.Id, out _);
+            clock.Total();
+            activity?.SetTag("khonsu.outcome", outcome);
+            KhonsuTelemetry.Transactions.Add(1, new("khonsu.outcome", outcome), new("khonsu.abort_reason", abortReason));
         }
     }
 

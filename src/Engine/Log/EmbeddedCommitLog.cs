@@ -72,7 +72,10 @@ public sealed class EmbeddedCommitLog : ICommitLog
         // Encoded here, on the caller's thread: the single writer does only SQLite work, and a
         // record the codec refuses fails its own caller rather than the whole batch.
         var encoded = LogRecordCodec.Encode(record);
-        return await _writer.SubmitAsync(new PendingAppend(record, encoded), cancellationToken).ConfigureAwait(false);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await _writer.SubmitAsync(new PendingAppend(record, encoded), cancellationToken).ConfigureAwait(false);
+        Diagnostics.KhonsuTelemetry.LogAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return result;
     }
 
     public ValueTask<LoggedRecord?> GetDecisionAsync(TransactionId transactionId, CancellationToken cancellationToken = default)

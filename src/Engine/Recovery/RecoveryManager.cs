@@ -103,6 +103,7 @@ public sealed class RecoveryManager
         if (!allDone)
         {
             tally.InDoubt++;
+            Diagnostics.KhonsuTelemetry.InDoubt.Add(1);
             return;
         }
 

@@ -116,6 +116,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _syncCount);
+        Diagnostics.KhonsuTelemetry.LogBatchSize.Record(batch.Count);
         foreach (var work in batch)
         {
             work.Complete();

@@ -1,0 +1,32 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Khonsu.Engine.Diagnostics;
+
+/// <summary>
+/// Khonsu's metrics and traces: a Meter and an ActivitySource both named "Khonsu", so an
+/// OpenTelemetry setup adds them with AddMeter("Khonsu") and AddSource("Khonsu").
+/// </summary>
+public static class KhonsuTelemetry
+{
+    public const string Name = "Khonsu";
+
+    public static readonly ActivitySource ActivitySource = new(Name, typeof(KhonsuTelemetry).Assembly.GetName().Version?.ToString());
+
+    internal static readonly Meter Meter = new(Name, typeof(KhonsuTelemetry).Assembly.GetName().Version?.ToString());
+
+    /// <summary>Transactions that went through the commit protocol, tagged khonsu.outcome (committed, aborted, unknown) and, for aborts, khonsu.abort_reason.</summary>
+    internal static readonly Counter<long> Transactions = Meter.CreateCounter<long>("khonsu.transactions", "{transaction}", "Transactions that finished the commit protocol, by outcome.");
+
+    /// <summary>Commit latency per phase (khonsu.phase: prepare, log, finish), and in total.</summary>
+    internal static readonly Histogram<double> CommitDuration = Meter.CreateHistogram<double>("khonsu.commit.duration", "s", "Time spent in each phase of the commit protocol.");
+
+    /// <summary>How long an append waits until its record is durable.</summary>
+    internal static readonly Histogram<double> LogAppendDuration = Meter.CreateHistogram<double>("khonsu.log.append.duration", "s", "Time until a log record is durable.");
+
+    /// <summary>Records per group commit: how many commits shared one sync.</summary>
+    internal static readonly Histogram<long> LogBatchSize = Meter.CreateHistogram<long>("khonsu.log.batch.size", "{record}", "Records written per log sync (group commit).");
+
+    /// <summary>Transactions recovery found undecided on a participant and could not finish yet.</summary>
+    internal static readonly Counter<long> InDoubt = Meter.CreateCounter<long>("khonsu.recovery.in_doubt", "{transaction}", "Participants recovery could not finish on a pass.");
+}
