@@ -97,17 +97,40 @@ public class ReadValidationTests
     }
 
     [Fact]
-    public async Task A_read_only_transaction_commits_whatever_changed_meanwhile()
+    public async Task A_read_only_transaction_on_one_backend_commits_whatever_changed_meanwhile()
     {
         await using var db = await TwoDatabases.CreateAsync();
         await using var connection = await db.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
-        await Scalar(connection, "SELECT * FROM orders WHERE id = 100");
-        await Scalar(connection, "SELECT balance FROM accounts WHERE id = 1");
+        Assert.Equal(5, await Scalar(connection, "SELECT amount FROM orders WHERE id = 100"));
         await db.PostgresAsync("UPDATE orders SET amount = 99 WHERE id = 100");
-        await db.SqliteAsync("UPDATE accounts SET balance = 0 WHERE id = 1");
+        Assert.Equal(5, await Scalar(connection, "SELECT amount FROM orders WHERE id = 100")); // one snapshot
 
         await transaction.CommitAsync();
+    }
+
+    [Fact]
+    public async Task A_read_only_transaction_that_saw_half_of_another_transaction_fails_at_commit()
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        await using var reader = await db.OpenAsync();
+        await using var writer = await db.OpenAsync();
+        await using var report = await reader.BeginTransactionAsync();
+
+        // The report reads the order (PostgreSQL snapshot), then a transfer changes both databases,
+        // then the report reads the account (SQLite snapshot, taken now): it sees half the transfer.
+        Assert.Equal(5, await Scalar(reader, "SELECT amount, id, version FROM orders WHERE id = 100"));
+        await using (var transfer = await writer.BeginTransactionAsync())
+        {
+            await Execute(writer, "UPDATE orders SET amount = amount + 10 WHERE id = 100");
+            await Execute(writer, "UPDATE accounts SET balance = balance - 10 WHERE id = 1");
+            await transfer.CommitAsync();
+        }
+
+        Assert.Equal(90L, await Scalar(reader, "SELECT balance FROM accounts WHERE id = 1"));
+
+        var fractured = await Assert.ThrowsAsync<KhonsuException>(() => report.CommitAsync());
+        Assert.Equal("40001", fractured.SqlState);
     }
 }

@@ -18,7 +18,7 @@ public interface ITransactionParticipant
 
     /// <summary>
     /// Called after every participant prepared, on participants that wrote nothing, when the
-    /// transaction wrote elsewhere: confirms that nothing this participant read has changed since
+    /// transaction wrote elsewhere or read on several backends: confirms that nothing this participant read has changed since
     /// the transaction's snapshot, and keeps it so until the participant finishes. Throws
     /// <see cref="SerializationConflictException"/> otherwise.
     /// </summary>

@@ -134,8 +134,11 @@ public sealed class CommitCoordinator
             }
 
             // A transaction that writes commits at its log position: what it read anywhere must
-            // still be current then. Participants that wrote checked their own reads in prepare.
-            if (votes.Any(vote => !vote.ReadOnly))
+            // still be current then. One that read on several backends took a snapshot on each at
+            // a different moment and may have seen half of another transaction (a fractured read):
+            // its reads must all be current at one instant, now. Participants that wrote checked
+            // their own reads in prepare.
+            if (votes.Any(vote => !vote.ReadOnly) || participants.Count > 1)
             {
                 for (var i = 0; i < participants.Count; i++)
                 {

@@ -45,7 +45,7 @@ public class CommitCoordinatorTests
         await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None);
 
         Assert.Empty(_log.Records);
-        Assert.Equal(["prepare", "commit"], a.Calls);
+        Assert.Equal(["prepare", "validate", "commit"], a.Calls);
     }
 
     [Fact]
@@ -72,13 +72,25 @@ public class CommitCoordinatorTests
     }
 
     [Fact]
-    public async Task A_read_only_transaction_validates_nothing()
+    public async Task A_read_only_transaction_on_one_backend_validates_nothing()
     {
         var reader = new MemoryParticipant("reader", writes: 0);
 
         await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader], CancellationToken.None);
 
         Assert.Equal(["prepare", "commit"], reader.Calls);
+    }
+
+    [Fact]
+    public async Task A_read_only_transaction_over_several_backends_validates_its_reads_against_fractured_reads()
+    {
+        var (a, b) = (new MemoryParticipant("a", writes: 0), new MemoryParticipant("b", writes: 0));
+
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None);
+
+        Assert.Equal(["prepare", "validate", "commit"], a.Calls);
+        Assert.Equal(["prepare", "validate", "commit"], b.Calls);
+        Assert.Empty(_log.Records);
     }
 
     [Fact]
