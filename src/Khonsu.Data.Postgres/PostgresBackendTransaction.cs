@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text.Json;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
 using Khonsu.Engine.Commit;
@@ -159,18 +158,5 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         return kind is null ? null : new RowWrite(reader.GetString(0), KeyText(reader.GetString(1)), kind.Value, oldVersion, kind == WriteKind.Delete ? null : newVersion);
     }
 
-    private static string KeyText(string keyJson)
-    {
-        using var document = JsonDocument.Parse(keyJson);
-        var values = document.RootElement.EnumerateArray()
-            .Select(e => e.ValueKind switch
-            {
-                JsonValueKind.Null => null,
-                JsonValueKind.Number when e.TryGetInt64(out var integer) => (object?)integer,
-                JsonValueKind.String => e.GetString(),
-                _ => e.GetRawText(),
-            })
-            .ToList();
-        return RowKey.Format(values);
-    }
+    private static string KeyText(string keyJson) => RowKey.Format(CapturedKey.Parse(keyJson));
 }

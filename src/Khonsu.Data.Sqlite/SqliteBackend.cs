@@ -76,5 +76,9 @@ internal sealed class SqliteBackend : KhonsuBackend
     public override IRecoverableResource CreateRecoveryResource() => new SqliteRecoveryResource(this, _connectionString);
 
     /// <summary>The catalog with a version number, so each pooled handle knows when its capture triggers are stale.</summary>
-    internal sealed record CatalogState(BackendCatalog Catalog, int Version);
+    internal sealed record CatalogState(BackendCatalog Catalog, int Version)
+    {
+        /// <summary>Tables by name, built once per catalog rather than at every prepare.</summary>
+        public IReadOnlyDictionary<string, TableInfo> ByName { get; } = Catalog.Tables.ToDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
+    }
 }

@@ -79,7 +79,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
         var captured = await SqliteCapture.ReadAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
         var writes = new List<RowWrite>(captured.Count);
-        var tables = _backend.Catalog.Catalog.Tables.ToDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
+        var tables = _backend.Catalog.ByName;
         foreach (var row in captured)
         {
             if (!tables.TryGetValue(row.Table, out var table))
@@ -126,7 +126,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
     private async ValueTask<RowWrite?> DescribeAsync(TableInfo table, CapturedRow row, CancellationToken cancellationToken)
     {
-        var keyValues = SqliteRowImages.KeyValues(row.KeyJson);
+        var keyValues = CapturedKey.Parse(row.KeyJson);
         var key = RowKey.Format(keyValues);
         var image = await SqliteRowImages.ReadAsync(_connection, _local, table, keyValues, cancellationToken).ConfigureAwait(false);
         if (image is null)

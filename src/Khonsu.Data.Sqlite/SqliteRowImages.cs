@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text.Json;
 using Khonsu.Data.Backends;
 using Khonsu.Engine.Commit;
 using static Khonsu.Data.Sqlite.SqliteSql;
@@ -9,12 +8,6 @@ namespace Khonsu.Data.Sqlite;
 /// <summary>Reads the current image of a captured row, for the log record that redo replays.</summary>
 internal static class SqliteRowImages
 {
-    public static IReadOnlyList<object?> KeyValues(string keyJson)
-    {
-        using var document = JsonDocument.Parse(keyJson);
-        return document.RootElement.EnumerateArray().Select(Value).ToList();
-    }
-
     /// <summary>The row as it is now in the transaction, or null if it no longer exists.</summary>
     public static async ValueTask<RowImage?> ReadAsync(DbConnection connection, DbTransaction transaction, TableInfo table, IReadOnlyList<object?> key, CancellationToken cancellationToken)
     {
@@ -49,13 +42,4 @@ internal static class SqliteRowImages
 
     public static (string Name, object? Value)[] KeyParameters(TableInfo table, IReadOnlyList<object?> key)
         => table.KeyColumns.Select((_, i) => ($"$k{i}", key[i])).ToArray();
-
-    private static object? Value(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.Null => null,
-        JsonValueKind.Number when element.TryGetInt64(out var integer) => integer,
-        JsonValueKind.Number => element.GetDouble(),
-        JsonValueKind.String => element.GetString(),
-        _ => element.GetRawText(),
-    };
 }

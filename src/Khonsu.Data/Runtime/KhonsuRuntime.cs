@@ -101,12 +101,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         await _catalogLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (install)
-            {
-                await backend.InstallSchemaAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-            }
-
-            var catalog = await backend.LoadCatalogAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            var catalog = await ReadSchemaAsync(backend, connection, transaction, install, cancellationToken).ConfigureAwait(false);
             lock (_catalogs)
             {
                 _catalogs[backend] = catalog;
@@ -125,12 +120,14 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     {
         foreach (var backend in Backends)
         {
-            var connection = backend.CreateConnection();
-            await using (connection.ConfigureAwait(false))
-            {
-                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-                await RefreshSchemaAsync(backend, connection, null, install: true, cancellationToken).ConfigureAwait(false);
-            }
+            await WithConnectionAsync(
+                backend,
+                async connection =>
+                {
+                    await RefreshSchemaAsync(backend, connection, null, install: true, cancellationToken).ConfigureAwait(false);
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -154,18 +151,28 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         }
     }
 
-    private static async Task<BackendCatalog> PrepareBackendAsync(KhonsuBackend backend, SchemaMode schema, CancellationToken cancellationToken)
+    private static Task<BackendCatalog> PrepareBackendAsync(KhonsuBackend backend, SchemaMode schema, CancellationToken cancellationToken)
+        => WithConnectionAsync(backend, connection => ReadSchemaAsync(backend, connection, null, schema == SchemaMode.Auto, cancellationToken).AsTask(), cancellationToken);
+
+    /// <summary>Installs Khonsu's schema when asked, then reads the catalog, on the given connection and transaction.</summary>
+    private static async ValueTask<BackendCatalog> ReadSchemaAsync(KhonsuBackend backend, DbConnection connection, BackendTransaction? transaction, bool install, CancellationToken cancellationToken)
+    {
+        if (install)
+        {
+            await backend.InstallSchemaAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await backend.LoadCatalogAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs work on a fresh inner connection of its own (schema work outside any transaction).</summary>
+    private static async Task<T> WithConnectionAsync<T>(KhonsuBackend backend, Func<DbConnection, Task<T>> work, CancellationToken cancellationToken)
     {
         var connection = backend.CreateConnection();
         await using (connection.ConfigureAwait(false))
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            if (schema == SchemaMode.Auto)
-            {
-                await backend.InstallSchemaAsync(connection, null, cancellationToken).ConfigureAwait(false);
-            }
-
-            return await backend.LoadCatalogAsync(connection, null, cancellationToken).ConfigureAwait(false);
+            return await work(connection).ConfigureAwait(false);
         }
     }
 }
