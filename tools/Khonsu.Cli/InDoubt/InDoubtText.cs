@@ -18,11 +18,12 @@ internal static class InDoubtText
         {
             await output.WriteLineAsync($"  {transaction.Id}  {Describe(transaction, now, lease)}").ConfigureAwait(false);
             var width = transaction.Participants.Count == 0 ? 0 : transaction.Participants.Max(p => p.Name.Length);
+            var stateWidth = transaction.Participants.Count == 0 ? 0 : transaction.Participants.Max(p => p.State.Length);
             foreach (var participant in transaction.Participants)
             {
                 var rows = participant.Rows is { } count ? "  " + Text.Plural(count, "row") : string.Empty;
                 var note = participant.Note is null ? string.Empty : "  (" + participant.Note + ")";
-                await output.WriteLineAsync($"    {participant.Name.PadRight(width)}  {participant.State}{rows}{note}").ConfigureAwait(false);
+                await output.WriteLineAsync($"    {participant.Name.PadRight(width)}  {participant.State.PadRight(stateWidth)}{rows}{note}").ConfigureAwait(false);
             }
         }
     }
