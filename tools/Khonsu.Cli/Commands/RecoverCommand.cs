@@ -19,7 +19,7 @@ internal static class RecoverCommand
 {
     private static readonly Option<double> MinAge = new("--min-age")
     {
-        Description = "Leave alone transactions decided or prepared less than this many seconds ago. Set it when the application is running, so that the tool does not race commits its processes are still finishing (default 0: the application is stopped).",
+        Description = "Leave alone transactions decided or prepared less than this many seconds ago. Set it when the application is running, so that the tool does not race commits its processes are still finishing; 0 suits a stopped application.",
         HelpName = "seconds",
         DefaultValueFactory = _ => 0,
     };
