@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Khonsu.Data;
 using Khonsu.TestSupport;
 using Microsoft.Data.Sqlite;
@@ -100,37 +98,8 @@ public sealed class CliDatabases : IAsyncDisposable
     /// Runs tests/Khonsu.CrashChild, which commits a transfer of <paramref name="amount"/> and stops at
     /// <paramref name="step"/>; kills it there with SIGKILL and returns the transaction's id.
     /// </summary>
-    public async Task<string> CrashChildAtAsync(string step, int occurrence, int amount, string extra = "")
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Built.Path("tests", "Khonsu.CrashChild", "Khonsu.CrashChild.dll"));
-        start.ArgumentList.Add(ConnectionString(extra));
-        start.ArgumentList.Add(step);
-        start.ArgumentList.Add(occurrence.ToString(CultureInfo.InvariantCulture));
-        start.ArgumentList.Add(amount.ToString(CultureInfo.InvariantCulture));
-
-        using var child = Process.Start(start)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        string? transactionId = null;
-        while (await child.StandardOutput.ReadLineAsync() is { } line)
-        {
-            var parts = line.Split(' ');
-            if (parts[0] == "AT")
-            {
-                transactionId = parts[2];
-                child.Kill(entireProcessTree: true); // SIGKILL: nothing of the child's runs after this
-                break;
-            }
-        }
-
-        await child.WaitForExitAsync();
-        return transactionId ?? throw new InvalidOperationException($"The child never reached {step} #{occurrence}: {await stderr}");
-    }
+    public Task<string> CrashChildAtAsync(string step, int occurrence, int amount, string extra = "")
+        => CrashChild.KillAtAsync(ConnectionString(extra), step, occurrence, amount);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Khonsu.TestSupport;
 
 namespace Khonsu.Cli.Tests;
 

@@ -1,12 +1,12 @@
-namespace Khonsu.Cli.Tests;
+namespace Khonsu.TestSupport;
 
-/// <summary>Where the build put the other programs these tests start (same configuration and framework as the tests).</summary>
-internal static class Built
+/// <summary>Where the build put the other programs tests start (same configuration and framework as the tests).</summary>
+public static class Built
 {
     /// <param name="parts">The project's directory under the repository (e.g. "tools", "Khonsu.Cli"), then the file in its output.</param>
     public static string Path(params string[] parts)
     {
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory); // tests/Khonsu.Cli.Tests/bin/<config>/<tfm>/
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory); // <repo>/<dir>/<project>/bin/<config>/<tfm>/
         var tfm = testOutput.Name;
         var configuration = testOutput.Parent!.Name;
         var repository = testOutput.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
