@@ -17,9 +17,20 @@ public sealed class KhonsuDataSource : DbDataSource
     public override string ConnectionString => _connectionString;
 
     /// <summary>Creates a data source; the connection string is checked now, the databases are reached on first open.</summary>
-    public static KhonsuDataSource Create(string connectionString)
+    public static KhonsuDataSource Create(string connectionString) => Create(connectionString, null);
+
+    /// <summary>
+    /// Creates a data source that logs commits, aborts and recovery through <paramref name="loggerFactory"/>
+    /// (category "Khonsu"; ids, names and counts only, never a connection string).
+    /// </summary>
+    public static KhonsuDataSource Create(string connectionString, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory)
     {
         _ = Configuration.KhonsuConnectionStringParser.Parse(connectionString);
+        if (loggerFactory is not null)
+        {
+            Diagnostics.LoggerFactories.Register(connectionString, loggerFactory);
+        }
+
         return new KhonsuDataSource(connectionString);
     }
 

@@ -15,6 +15,9 @@ internal sealed class RunningStatement(
 {
     public DbCommand Inner { get; } = inner;
 
+    /// <summary>The statement's span and latency measurement, ended when the statement ends.</summary>
+    public Diagnostics.StatementScope? Telemetry { get; init; }
+
     /// <summary>A read tracker for the inner reader's current result set, when inside a transaction.</summary>
     public IRowReadTracker? TrackReads(DbDataReader reader) => local?.TrackReads(reader, Inner.CommandText);
 
