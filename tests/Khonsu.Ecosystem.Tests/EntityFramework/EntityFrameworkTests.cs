@@ -121,6 +121,19 @@ public class EntityFrameworkTests
     }
 
     [Fact]
+    public async Task A_SQLite_context_keeps_EF_SQLite_functions_because_it_runs_on_the_real_SqliteConnection()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync();
+        await using var ledger = await Contexts.LedgerAsync(khonsu);
+
+        // Decimal division and comparison translate to ef_divide and ef_compare on SQLite.
+        var thirds = await ledger.Accounts.OrderBy(a => a.Id).Select(a => (decimal)a.Balance / 3m).Where(d => d > 10m).ToListAsync();
+
+        Assert.Equal([100m / 3m, 50m / 3m], thirds);
+    }
+
+    [Fact]
     public async Task Beginning_a_transaction_through_EF_is_refused_with_directions()
     {
         await using var db = await LedgerAndShop.CreateAsync();
