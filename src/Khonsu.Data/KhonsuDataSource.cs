@@ -10,9 +10,14 @@ namespace Khonsu.Data;
 public sealed class KhonsuDataSource : DbDataSource
 {
     private readonly string _connectionString;
+    private readonly Microsoft.Extensions.Logging.ILoggerFactory? _loggerFactory;
     private int _disposed;
 
-    private KhonsuDataSource(string connectionString) => _connectionString = connectionString;
+    private KhonsuDataSource(string connectionString, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory)
+    {
+        _connectionString = connectionString;
+        _loggerFactory = loggerFactory;
+    }
 
     public override string ConnectionString => _connectionString;
 
@@ -31,7 +36,7 @@ public sealed class KhonsuDataSource : DbDataSource
             Diagnostics.LoggerFactories.Register(connectionString, loggerFactory);
         }
 
-        return new KhonsuDataSource(connectionString);
+        return new KhonsuDataSource(connectionString, loggerFactory);
     }
 
     public new KhonsuConnection CreateConnection() => (KhonsuConnection)CreateDbConnection();
@@ -69,6 +74,10 @@ public sealed class KhonsuDataSource : DbDataSource
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             await Runtime.RuntimeCache.ClearAsync(_connectionString).ConfigureAwait(false);
+            if (_loggerFactory is not null)
+            {
+                Diagnostics.LoggerFactories.Unregister(_connectionString, _loggerFactory);
+            }
         }
     }
 

@@ -63,6 +63,35 @@ public class LoggingTests
         Assert.DoesNotContain(capture.Lines, l => l.Everything.Contains(Password, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Recovery_logs_what_it_finished_at_Information()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using (var install = await db.OpenAsync(";PrepareLease=0.001"))
+        {
+            // Khonsu is installed (version columns, triggers) before the failure below; then the process "stops".
+            await KhonsuConnection.ClearPoolAsync(install);
+        }
+
+        var stranded = Khonsu.Engine.TransactionId.New();
+        // A participant left prepared by a coordinator that died before logging a decision.
+        await db.PostgresAsync($"BEGIN; INSERT INTO orders (id, account_id, amount) VALUES (500, 1, 1); PREPARE TRANSACTION 'khonsu:{stranded}'");
+        var capture = new CapturingLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(logging => logging.AddProvider(capture).SetMinimumLevel(LogLevel.Information));
+
+        await using (var dataSource = KhonsuDataSource.Create(db.Track(db.ConnectionString(";PrepareLease=0.001")), loggerFactory))
+        {
+            await using var connection = await dataSource.OpenConnectionAsync();
+        }
+
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 500"));
+        var recovered = Assert.Single(capture.Lines, l => l.EventId == 1010);
+        Assert.Equal(LogLevel.Information, recovered.Level);
+        Assert.Equal("Recovery finished 0 in-doubt transaction(s) as committed and 1 as aborted", recovered.Message);
+        Assert.DoesNotContain(capture.Lines, l => l.Level == LogLevel.Debug);
+    }
+
     private static async Task Execute(KhonsuConnection connection, string sql)
     {
         await using var command = connection.CreateCommand();
