@@ -111,10 +111,11 @@ public sealed class KhonsuCommand : DbCommand
                 {
                     if (!await reader.ReadAsync(token).ConfigureAwait(false))
                     {
+                        statement.StartResultSet(reader, hasRow: false);
                         return null;
                     }
 
-                    statement.TrackReads(reader)?.OnRow(reader);
+                    statement.StartResultSet(reader, hasRow: true)?.OnRow(reader);
                     return reader.GetValue(0);
                 }
             },
@@ -129,7 +130,16 @@ public sealed class KhonsuCommand : DbCommand
         try
         {
             // The inner connection belongs to the Khonsu connection: only Khonsu closes it.
-            var inner = await statement.Inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
+            DbDataReader inner;
+            try
+            {
+                inner = await statement.Inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
+            {
+                throw translated;
+            }
+
             return new KhonsuDataReader(inner, statement, behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null, () => EndAsync(statement));
         }
         catch (Exception error)
@@ -148,6 +158,12 @@ public sealed class KhonsuCommand : DbCommand
             var result = await execute(statement, cancellationToken).ConfigureAwait(false);
             await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
+        }
+        catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
+        {
+            // Measured as the backend reported it; the caller gets Khonsu's serialization failure.
+            statement.Telemetry?.End(error);
+            throw translated;
         }
         catch (Exception error)
         {
@@ -215,7 +231,7 @@ public sealed class KhonsuCommand : DbCommand
         }
 
         _running = inner;
-        return new RunningStatement(connection, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry };
+        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry };
     }
 
     private async ValueTask EndAsync(RunningStatement statement)

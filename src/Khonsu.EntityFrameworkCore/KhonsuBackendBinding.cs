@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Khonsu.Data;
 using Khonsu.Data.Backends;
+using Khonsu.Data.Routing;
 
 namespace Khonsu.EntityFrameworkCore;
 
@@ -21,9 +22,9 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     /// <summary>
     /// Enlists the command in the Khonsu transaction in progress: begins the backend's local
     /// transaction on first use, hands the command its inner transaction object, and bounds lock
-    /// waits when the transaction spans several backends.
+    /// waits when the transaction spans several backends. Returns null outside a transaction.
     /// </summary>
-    public async ValueTask<BackendTransaction?> EnlistAsync(DbCommand command, CancellationToken cancellationToken)
+    public async ValueTask<Enlistment?> EnlistAsync(DbCommand command, CancellationToken cancellationToken)
     {
         if (Transaction is not { } transaction)
         {
@@ -42,6 +43,29 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
         transaction.Record(backend.Name, command.CommandText);
         command.Transaction = local.InnerTransaction;
         await local.BeforeStatementAsync(command, transaction.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
-        return local;
+        return new Enlistment(transaction, local, RouteOf(backend, command.CommandText));
+    }
+
+    /// <summary>
+    /// Which tables the statement may read, as Khonsu's router tells for its own statements. The
+    /// context fixes the backend; if the router would send the statement elsewhere (a table Khonsu
+    /// does not know yet) or cannot route it, it counts as possibly reading any table of the backend.
+    /// </summary>
+    private RouteDecision RouteOf(KhonsuBackend backend, string sql)
+    {
+        try
+        {
+            var route = Connection.Runtime.Router.Route(sql);
+            if (route.Backend == backend)
+            {
+                return route;
+            }
+        }
+        catch (KhonsuException)
+        {
+            // Falls through to the conservative answer.
+        }
+
+        return new RouteDecision(backend, ChangesSchema: false, ReadTables: [], ReadsUnknownRelations: true);
     }
 }

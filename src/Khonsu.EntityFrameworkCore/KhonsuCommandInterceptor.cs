@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Khonsu.Data.Backends;
 using Khonsu.Data.Diagnostics;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
@@ -103,10 +102,10 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
     private async ValueTask StartAsync(DbCommand command, CancellationToken cancellationToken)
     {
         var telemetry = StatementTelemetry.Start(binding.Backend, command.Connection!, command.CommandText);
-        BackendTransaction? local;
+        Enlistment? enlistment;
         try
         {
-            local = await binding.EnlistAsync(command, cancellationToken).ConfigureAwait(false);
+            enlistment = await binding.EnlistAsync(command, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error)
         {
@@ -116,19 +115,19 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
 
         lock (_running)
         {
-            _running[command] = new Running(local, telemetry);
+            _running[command] = new Running(enlistment, telemetry);
         }
     }
 
     private DbDataReader Track(DbCommand command, CommandExecutedEventData eventData, DbDataReader reader)
     {
         var running = End(command, null);
-        if (running?.Local is not { } local || eventData.CommandSource == CommandSource.SaveChanges)
+        if (running?.Enlistment is not { } enlistment || eventData.CommandSource == CommandSource.SaveChanges)
         {
             return reader;
         }
 
-        return new TrackingDataReader(reader, local, command.CommandText);
+        return new TrackingDataReader(reader, enlistment, command.CommandText);
     }
 
     /// <summary>After DDL, Khonsu installs its triggers on new tables and refreshes its routing map, as for its own commands.</summary>
@@ -137,7 +136,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         var running = End(command, null);
         if (StatementTelemetry.OperationName(command.CommandText) is "CREATE" or "ALTER" or "DROP")
         {
-            await binding.Connection.Runtime.OnSchemaChangedAsync(binding.Backend, command.Connection!, running?.Local, cancellationToken).ConfigureAwait(false);
+            await binding.Connection.Runtime.OnSchemaChangedAsync(binding.Backend, command.Connection!, running?.Enlistment?.Local, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -153,5 +152,5 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         return running;
     }
 
-    private sealed record Running(BackendTransaction? Local, StatementScope Telemetry);
+    private sealed record Running(Enlistment? Enlistment, StatementScope Telemetry);
 }

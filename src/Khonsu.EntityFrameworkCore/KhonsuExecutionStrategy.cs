@@ -32,7 +32,13 @@ public class KhonsuExecutionStrategy : ExecutionStrategy
         _baseDelay = baseDelay;
     }
 
-    protected override bool ShouldRetryOn(Exception exception) => exception is DbException { IsTransient: true };
+    /// <summary>
+    /// Transient by the exception's own word, or one of PostgreSQL's conflict codes (serialization
+    /// failure, deadlock, lock timeout), which Khonsu turns into its serialization failure for its
+    /// own commands but which reach EF commands as the provider raised them.
+    /// </summary>
+    protected override bool ShouldRetryOn(Exception exception)
+        => exception is DbException { IsTransient: true } or DbException { SqlState: "40001" or "40P01" or "55P03" };
 
     /// <summary>Full-jitter exponential backoff from <c>baseDelay</c>: conflicts clear quickly, and jitter keeps retries apart.</summary>
     protected override TimeSpan? GetNextDelay(Exception lastException)

@@ -7,10 +7,11 @@ using Khonsu.Data.Backends;
 namespace Khonsu.EntityFrameworkCore;
 
 /// <summary>
-/// A query's reader, passed through member by member, that shows each row read to the backend's
-/// read tracker, as KhonsuDataReader does for Khonsu's own commands.
+/// A query's reader, passed through member by member, that records what the transaction reads as
+/// KhonsuDataReader does for Khonsu's own commands: each row to the backend's read tracker where
+/// the result carries the key and version, and the tables it did not carry row by row as read whole.
 /// </summary>
-internal sealed class TrackingDataReader(DbDataReader inner, BackendTransaction local, string sql) : DbDataReader, IDbColumnSchemaGenerator
+internal sealed class TrackingDataReader(DbDataReader inner, Enlistment enlistment, string sql) : DbDataReader, IDbColumnSchemaGenerator
 {
     private bool _trackerKnown;
     private IRowReadTracker? _tracker;
@@ -123,14 +124,15 @@ internal sealed class TrackingDataReader(DbDataReader inner, BackendTransaction 
 
     private bool Track(bool hasRow)
     {
+        if (!_trackerKnown)
+        {
+            _tracker = hasRow ? enlistment.Local.TrackReads(inner, sql) : null;
+            enlistment.Transaction.RecordTableReads(enlistment.Route, _tracker?.Tables ?? []);
+            _trackerKnown = true;
+        }
+
         if (hasRow)
         {
-            if (!_trackerKnown)
-            {
-                _tracker = local.TrackReads(inner, sql);
-                _trackerKnown = true;
-            }
-
             _tracker?.OnRow(inner);
         }
 

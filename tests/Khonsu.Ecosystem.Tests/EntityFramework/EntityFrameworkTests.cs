@@ -121,6 +121,40 @@ public class EntityFrameworkTests
     }
 
     [Fact]
+    public async Task Write_skew_across_backends_through_EF_aggregates_is_refused_at_Serializable()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var k1 = await db.OpenAsync();
+        await using var k2 = await db.OpenAsync();
+        await using var ledger1 = await Contexts.LedgerAsync(k1);
+        await using var shop1 = await Contexts.ShopAsync(k1);
+        await using var ledger2 = await Contexts.LedgerAsync(k2);
+        await using var shop2 = await Contexts.ShopAsync(k2);
+        await using var t1 = await k1.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+        await using var t2 = await k2.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+
+        // Each reads the orders as a whole (an aggregate carries no row keys, so only the table
+        // read can be recorded), then adds an order and moves money on SQLite: write skew.
+        var seenBy1 = await shop1.Orders.SumAsync(o => o.Amount);
+        var seenBy2 = await shop2.Orders.SumAsync(o => o.Amount);
+        shop1.Orders.Add(new Order { Id = 400, AccountId = 1, Amount = seenBy1 });
+        await shop1.SaveChangesAsync();
+        (await ledger1.Accounts.SingleAsync(a => a.Id == 1)).Balance -= seenBy1;
+        await ledger1.SaveChangesAsync();
+        await t1.CommitAsync();
+        shop2.Orders.Add(new Order { Id = 401, AccountId = 2, Amount = seenBy2 });
+        await shop2.SaveChangesAsync();
+        (await ledger2.Accounts.SingleAsync(a => a.Id == 2)).Balance -= seenBy2;
+        await ledger2.SaveChangesAsync();
+        var failure = await Assert.ThrowsAsync<KhonsuException>(() => t2.CommitAsync());
+
+        Assert.Equal("40001", failure.SqlState);
+        Assert.Equal(1L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id IN (400, 401)"));
+        Assert.Equal(95L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+        Assert.Equal(50L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 2"));
+    }
+
+    [Fact]
     public async Task A_SQLite_context_keeps_EF_SQLite_functions_because_it_runs_on_the_real_SqliteConnection()
     {
         await using var db = await LedgerAndShop.CreateAsync();
