@@ -142,8 +142,9 @@ public sealed class KhonsuCommand : DbCommand
 
             return new KhonsuDataReader(inner, statement, behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null, () => EndAsync(statement));
         }
-        catch
+        catch (Exception error)
         {
+            statement.Telemetry?.End(error);
             await EndAsync(statement).ConfigureAwait(false);
             throw;
         }
@@ -160,7 +161,14 @@ public sealed class KhonsuCommand : DbCommand
         }
         catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
         {
+            // Measured as the backend reported it; the caller gets Khonsu's serialization failure.
+            statement.Telemetry?.End(error);
             throw translated;
+        }
+        catch (Exception error)
+        {
+            statement.Telemetry?.End(error);
+            throw;
         }
         finally
         {
@@ -185,10 +193,20 @@ public sealed class KhonsuCommand : DbCommand
         var transaction = ResolveTransaction(connection);
         var route = connection.Runtime.Router.Route(_commandText);
         var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, cancellationToken).ConfigureAwait(false);
+        var telemetry = Diagnostics.StatementTelemetry.Start(route.Backend, innerConnection, _commandText);
         BackendTransaction? local = null;
         if (transaction is not null)
         {
-            local = await transaction.EnlistAsync(route.Backend, innerConnection, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                local = await transaction.EnlistAsync(route.Backend, innerConnection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                telemetry.End(error);
+                throw;
+            }
+
             transaction.Record(route.Backend.Name, _commandText);
         }
 
@@ -205,19 +223,21 @@ public sealed class KhonsuCommand : DbCommand
                 await local.BeforeStatementAsync(inner, transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
             }
         }
-        catch
+        catch (Exception error)
         {
+            telemetry.End(error);
             await inner.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
         _running = inner;
-        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters);
+        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry };
     }
 
     private async ValueTask EndAsync(RunningStatement statement)
     {
         _running = null;
+        statement.Telemetry?.End();
         await statement.Inner.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -55,6 +55,7 @@ public sealed class KhonsuTransaction : DbTransaction
     {
         EnsureActive();
         var runtime = _connection.Runtime;
+        var commitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var info = new TransactionInfo(Id, StartedAt, _operation.ToString())
@@ -64,18 +65,22 @@ public sealed class KhonsuTransaction : DbTransaction
                 Serializable = Serializable,
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
+            runtime.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
         }
         catch (SerializationConflictException conflict)
         {
+            runtime.Logger.Aborted(TransactionId, conflict.Message);
             throw KhonsuException.SerializationFailure(
                 $"Transaction {Id} was rolled back on every backend: {conflict.Message}", Id, conflict);
         }
         catch (TransactionAbortedException aborted)
         {
+            runtime.Logger.Aborted(TransactionId, aborted.Reason);
             throw KhonsuException.SerializationFailure(aborted.Message, Id, aborted);
         }
         catch (CommitOutcomeUnknownException unknown)
         {
+            runtime.Logger.OutcomeUnknown(TransactionId, unknown.Message);
             throw KhonsuException.OutcomeUnknown(unknown.Message, Id, unknown);
         }
         finally
@@ -147,6 +152,7 @@ public sealed class KhonsuTransaction : DbTransaction
         try
         {
             await _connection.Runtime.Coordinator.RollbackAsync(_participants, Id, cancellationToken).ConfigureAwait(false);
+            _connection.Runtime.Logger.RolledBack(TransactionId, _participants.Count);
         }
         finally
         {

@@ -16,6 +16,9 @@ internal sealed class RunningStatement(
 {
     public DbCommand Inner { get; } = inner;
 
+    /// <summary>The statement's span and latency measurement, ended when the statement ends.</summary>
+    public Diagnostics.StatementScope? Telemetry { get; init; }
+
     /// <summary>
     /// At the first read of a result set inside a transaction: a tracker for its rows where the
     /// backend can tell them apart, and a whole-table read of every table it could have read otherwise
