@@ -41,7 +41,7 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
             "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT set_config('khonsu.tx_id', @id, true)",
             cancellationToken,
             ("id", transactionId.ToString())).ConfigureAwait(false);
-        return new PostgresBackendTransaction(this, (NpgsqlConnection)connection, transactionId);
+        return new PostgresBackendTransaction(this, (NpgsqlConnection)connection, transactionId, validateReads: isolationLevel != IsolationLevel.Snapshot);
     }
 
     public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);

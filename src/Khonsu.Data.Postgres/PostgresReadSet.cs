@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Text;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Npgsql;
 using static Khonsu.Data.Postgres.PostgresSql;
@@ -21,6 +22,8 @@ internal sealed class PostgresReadSet
     public int Count => _rows.Count;
 
     public void Add(TableInfo table, object[] keyValues) => _rows.TryAdd((table, RowKey.Format(keyValues)), keyValues);
+
+    public IEnumerable<ItemId> Items(string participant) => _rows.Keys.Select(row => ItemId.Of(participant, row.Table.Name, row.Key));
 
     public async ValueTask ValidateAsync(NpgsqlConnection connection, string participant, TransactionId transactionId, CancellationToken cancellationToken)
     {
@@ -72,6 +75,8 @@ internal sealed class PostgresReadSet
 /// <summary>Records each row of a result set whose key the result carries.</summary>
 internal sealed class PostgresReadTracker(TrackedTable[] tables, PostgresReadSet reads) : IRowReadTracker
 {
+    public IReadOnlyCollection<string> Tables { get; } = tables.Select(t => t.Table.Table.Name).Distinct().ToList();
+
     public void OnRow(DbDataReader reader)
     {
         foreach (var table in tables)

@@ -111,10 +111,11 @@ public sealed class KhonsuCommand : DbCommand
                 {
                     if (!await reader.ReadAsync(token).ConfigureAwait(false))
                     {
+                        statement.StartResultSet(reader, hasRow: false);
                         return null;
                     }
 
-                    statement.TrackReads(reader)?.OnRow(reader);
+                    statement.StartResultSet(reader, hasRow: true)?.OnRow(reader);
                     return reader.GetValue(0);
                 }
             },
@@ -198,7 +199,7 @@ public sealed class KhonsuCommand : DbCommand
         }
 
         _running = inner;
-        return new RunningStatement(connection, route, innerConnection, local, inner, _parameters);
+        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters);
     }
 
     private async ValueTask EndAsync(RunningStatement statement)
