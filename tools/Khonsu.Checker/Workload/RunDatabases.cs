@@ -39,6 +39,9 @@ internal sealed class RunDatabases : IAsyncDisposable
 
     public string SqliteConnectionString => $"Data Source={SqlitePath}";
 
+    /// <summary>For the runner's own reads: unpooled, so a session the nemesis terminated is never reused.</summary>
+    private string UnpooledPostgres => new NpgsqlConnectionStringBuilder(PostgresConnectionString) { Pooling = false }.ConnectionString;
+
     /// <summary>The Khonsu connection string of the run: short prepare lease and frequent recovery, so faults heal within the run.</summary>
     public string KhonsuConnectionString
         => $"Khonsu:Sqlite.{Keyspace.SqliteBackend}=\"{SqliteConnectionString}\";Postgres.{Keyspace.PostgresBackend}=\"{PostgresConnectionString}\";Log=\"{LogPath}\";PrepareLease=1;RecoveryInterval=1";
@@ -104,7 +107,7 @@ internal sealed class RunDatabases : IAsyncDisposable
             }
         }
 
-        await using (var postgres = new NpgsqlConnection(PostgresConnectionString))
+        await using (var postgres = new NpgsqlConnection(UnpooledPostgres))
         {
             await postgres.OpenAsync(cancellationToken);
             await using var command = new NpgsqlCommand("SELECT id, val, version FROM pregs ORDER BY id", postgres);
@@ -134,7 +137,7 @@ internal sealed class RunDatabases : IAsyncDisposable
             }
         }
 
-        await using (var postgres = new NpgsqlConnection(PostgresConnectionString))
+        await using (var postgres = new NpgsqlConnection(UnpooledPostgres))
         {
             await postgres.OpenAsync(cancellationToken);
             await using var command = new NpgsqlCommand("SELECT tx, k, val, ver FROM paudit", postgres);
@@ -151,7 +154,7 @@ internal sealed class RunDatabases : IAsyncDisposable
     /// <summary>Transactions still prepared in PostgreSQL (undecided, or decided but not finished).</summary>
     public async Task<long> PreparedCountAsync(CancellationToken cancellationToken)
     {
-        await using var postgres = new NpgsqlConnection(PostgresConnectionString);
+        await using var postgres = new NpgsqlConnection(UnpooledPostgres);
         await postgres.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()", postgres);
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;

@@ -88,12 +88,21 @@ public static class WorkloadRunner
     private static async Task<int> RecoverAsync(RunDatabases databases, CancellationToken cancellationToken)
     {
         await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(databases.KhonsuConnectionString));
+        Npgsql.NpgsqlConnection.ClearAllPools(); // sessions the nemesis terminated
         await using var connection = new KhonsuConnection(databases.KhonsuConnectionString);
         await connection.OpenAsync(cancellationToken);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            await connection.RecoverAsync(cancellationToken);
+            try
+            {
+                await connection.RecoverAsync(cancellationToken);
+            }
+            catch (System.Data.Common.DbException) when (DateTime.UtcNow < deadline)
+            {
+                Npgsql.NpgsqlConnection.ClearAllPools();
+            }
+
             var prepared = await databases.PreparedCountAsync(cancellationToken);
             if (prepared == 0 || DateTime.UtcNow > deadline)
             {
