@@ -53,8 +53,10 @@ public static class WorkloadRunner
             await File.WriteAllLinesAsync(path, history.Events.Select(HistoryCodec.Encode), cancellationToken);
         }
 
-        var result = HistoryChecker.Check(history.Transactions(), state);
-        var report = new RunReport(options, result, stats, new Dictionary<string, int>(reasons, StringComparer.Ordinal), unresolved);
+        var transactions = history.Transactions();
+        var result = HistoryChecker.Check(transactions, state);
+        var unknown = transactions.Count(t => t.Outcome == Outcome.Unknown);
+        var report = new RunReport(options, result, stats, new Dictionary<string, int>(reasons, StringComparer.Ordinal), unresolved, unknown);
         await PrintAsync(report, log);
         return report;
     }
@@ -121,7 +123,7 @@ public static class WorkloadRunner
             await log.WriteLineAsync($"nemesis: {report.Nemesis}");
         }
 
-        await log.WriteLineAsync($"outcomes: {result.Committed} committed, {result.Aborted} aborted, {result.Unknown} unknown after resolution; {report.UnresolvedPrepared} left prepared");
+        await log.WriteLineAsync($"outcomes: {report.UnknownInHistory} of {result.Committed + result.Aborted + result.Unknown} transactions had an unknown outcome (killed or commit unknown); the audit rows resolve them: {result.Committed} committed, {result.Aborted} aborted, {result.Unknown} still unknown; {report.UnresolvedPrepared} left prepared after recovery");
         foreach (var (reason, count) in report.FailureReasons.OrderByDescending(r => r.Value).Take(8))
         {
             await log.WriteLineAsync($"  {count,6} x {reason}");
