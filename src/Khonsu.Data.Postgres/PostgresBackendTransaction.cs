@@ -56,6 +56,16 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         return tables.Length == 0 ? null : new PostgresReadTracker(tables, _reads);
     }
 
+    /// <summary>
+    /// First-updater-wins (40001), a deadlock PostgreSQL found (40P01) and a lock wait bounded
+    /// because the transaction spans several backends (55P03): the transaction lost a conflict.
+    /// </summary>
+    public override KhonsuException? AsSerializationFailure(DbException error)
+        => error is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable } postgres
+            ? KhonsuException.SerializationFailure(
+                $"Transaction {TransactionId}, PostgreSQL backend '{Name}': {postgres.MessageText} (SQLSTATE {postgres.SqlState}). Retry the transaction.", TransactionId, postgres)
+            : null;
+
     public override IEnumerable<ItemId> RowReads => _reads.Items(Name);
 
     public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)

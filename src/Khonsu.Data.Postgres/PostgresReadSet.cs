@@ -12,7 +12,9 @@ namespace Khonsu.Data.Postgres;
 /// <summary>
 /// The rows a transaction read on PostgreSQL, and their validation: SELECT ... FOR SHARE in the
 /// transaction's REPEATABLE READ snapshot fails with a serialization error if any of them was
-/// updated or deleted since the snapshot, and the share locks keep them so until the end.
+/// updated or deleted since the snapshot, and the share locks keep them so until the end. A row
+/// that a concurrent writer holds past the lock timeout is a conflict too: waiting longer could
+/// be a deadlock across databases.
 /// </summary>
 internal sealed class PostgresReadSet
 {
@@ -36,7 +38,7 @@ internal sealed class PostgresReadSet
                 {
                     await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken, parameters).ConfigureAwait(false);
                 }
-                catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.SerializationFailure)
+                catch (PostgresException error) when (error.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable)
                 {
                     var table = Qualified(byTable.Key.Schema, byTable.Key.Name);
                     throw new SerializationConflictException(

@@ -130,7 +130,16 @@ public sealed class KhonsuCommand : DbCommand
         try
         {
             // The inner connection belongs to the Khonsu connection: only Khonsu closes it.
-            var inner = await statement.Inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
+            DbDataReader inner;
+            try
+            {
+                inner = await statement.Inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
+            {
+                throw translated;
+            }
+
             return new KhonsuDataReader(inner, statement, behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null, () => EndAsync(statement));
         }
         catch
@@ -148,6 +157,10 @@ public sealed class KhonsuCommand : DbCommand
             var result = await execute(statement, cancellationToken).ConfigureAwait(false);
             await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
+        }
+        catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
+        {
+            throw translated;
         }
         finally
         {

@@ -33,6 +33,9 @@ internal sealed class RunningStatement(
         return tracker;
     }
 
+    /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
+    public Exception Translate(DbException error) => local?.AsSerializationFailure(error) ?? (Exception)error;
+
     /// <summary>After the statement ran: output parameters back, and the catalog refreshed after DDL.</summary>
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {

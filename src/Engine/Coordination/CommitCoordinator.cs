@@ -155,8 +155,10 @@ public sealed class CommitCoordinator
             // still be current then. One that read on several backends took a snapshot on each at
             // a different moment and may have seen half of another transaction (a fractured read):
             // its reads must all be current at one instant, now. Participants that wrote checked
-            // their own reads in prepare.
-            if (votes.Any(vote => !vote.ReadOnly) || participants.Count > 1)
+            // their own reads in prepare. At Snapshot isolation only the fractured-read guard of a
+            // read-only transaction remains: a snapshot must still be one snapshot.
+            var writes = votes.Any(vote => !vote.ReadOnly);
+            if ((writes && transaction.Serializable) || (!writes && participants.Count > 1))
             {
                 for (var i = 0; i < participants.Count; i++)
                 {

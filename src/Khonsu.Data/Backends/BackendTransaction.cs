@@ -43,6 +43,13 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// </summary>
     public virtual IRowReadTracker? TrackReads(DbDataReader reader, string sql) => null;
 
+    /// <summary>
+    /// The database's error for a statement of this transaction as Khonsu reports it: a
+    /// serialization failure of the whole transaction (SqlState 40001, transient) where the
+    /// database says the transaction lost a conflict, else null (the error passes through as is).
+    /// </summary>
+    public virtual KhonsuException? AsSerializationFailure(DbException error) => null;
+
     /// <summary>The rows the transaction read here, one by one, for the certifier (see <see cref="TrackReads"/>).</summary>
     public virtual IEnumerable<ItemId> RowReads => [];
 

@@ -68,7 +68,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public static async Task<KhonsuRuntime> CreateAsync(KhonsuSettings settings, CancellationToken cancellationToken)
     {
         var nodeId = settings.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
-        var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout);
+        var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout, settings.PostgresSerializable);
         var backends = settings.Backends.Select(b => CreateBackend(b, options)).ToList();
 
         var catalogs = new Dictionary<KhonsuBackend, BackendCatalog>();
