@@ -57,6 +57,7 @@ var run = new WorkloadOptions
     WriteSkewShare = writeSkew,
     Mode = Get("mode", "khonsu") == "raw2pc" ? WorkloadMode.RawTwoPhaseCommit : WorkloadMode.Khonsu,
     RunnerPath = typeof(WorkloadRunner).Assembly.Location.Replace("Khonsu.Checker.dll", "Khonsu.Checker.Runner.dll", StringComparison.Ordinal),
+    ExtraSettings = Get("khonsu", ""),
     HistoryPath = options.TryGetValue("history", out var history) ? history : null,
 };
 var report = await WorkloadRunner.RunAsync(run, Console.Out);
@@ -65,6 +66,6 @@ return report.ExitCode;
 static int Usage(string problem)
 {
     Console.Error.WriteLine($"khonsu-checker: {problem}");
-    Console.Error.WriteLine("usage: --seed N --duration SECONDS [--isolation serializable|snapshot] [--nemesis on|off] [--postgres CONNSTRING] [--clients N] [--keys N] [--write-skew 0..1] [--mode khonsu|raw2pc] [--history FILE]");
+    Console.Error.WriteLine("usage: --seed N --duration SECONDS [--isolation serializable|snapshot] [--nemesis on|off] [--postgres CONNSTRING] [--clients N] [--keys N] [--write-skew 0..1] [--mode khonsu|raw2pc] [--khonsu \"Setting=Value;...\"] [--history FILE]");
     return 2;
 }

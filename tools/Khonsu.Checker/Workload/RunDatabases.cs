@@ -14,9 +14,12 @@ internal sealed class RunDatabases : IAsyncDisposable
 {
     private readonly string _server;
 
-    private RunDatabases(string server, string directory, string database, Keyspace keys)
+    private readonly string _extraSettings;
+
+    private RunDatabases(string server, string directory, string database, Keyspace keys, string extraSettings)
     {
         _server = server;
+        _extraSettings = extraSettings.Length == 0 || extraSettings.StartsWith(';') ? extraSettings : ";" + extraSettings;
         Directory = directory;
         Keys = keys;
         SqlitePath = Path.Combine(directory, "ledger.db");
@@ -44,9 +47,9 @@ internal sealed class RunDatabases : IAsyncDisposable
 
     /// <summary>The Khonsu connection string of the run: short prepare lease and frequent recovery, so faults heal within the run.</summary>
     public string KhonsuConnectionString
-        => $"Khonsu:Sqlite.{Keyspace.SqliteBackend}=\"{SqliteConnectionString}\";Postgres.{Keyspace.PostgresBackend}=\"{PostgresConnectionString}\";Log=\"{LogPath}\";PrepareLease=1;RecoveryInterval=1";
+        => $"Khonsu:Sqlite.{Keyspace.SqliteBackend}=\"{SqliteConnectionString}\";Postgres.{Keyspace.PostgresBackend}=\"{PostgresConnectionString}\";Log=\"{LogPath}\";PrepareLease=1;RecoveryInterval=1{_extraSettings}";
 
-    public static async Task<RunDatabases> CreateAsync(string server, Keyspace keys, CancellationToken cancellationToken)
+    public static async Task<RunDatabases> CreateAsync(string server, Keyspace keys, string extraSettings, CancellationToken cancellationToken)
     {
         var directory = Path.Combine(Path.GetTempPath(), "khonsu-checker", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -57,7 +60,7 @@ internal sealed class RunDatabases : IAsyncDisposable
             await Execute(admin, $"CREATE DATABASE \"{name}\"", cancellationToken);
         }
 
-        var databases = new RunDatabases(server, directory, name, keys);
+        var databases = new RunDatabases(server, directory, name, keys, extraSettings);
         var rows = string.Join(", ", Enumerable.Range(1, keys.PerBackend).Select(i => $"({i}, 0)"));
         await using (var sqlite = new SqliteConnection(databases.SqliteConnectionString))
         {

@@ -31,6 +31,9 @@ public sealed record WorkloadOptions
     /// <summary>The runner's assembly (Khonsu.Checker.Runner.dll), started as <c>dotnet &lt;path&gt; --child ...</c> by the nemesis.</summary>
     public string? RunnerPath { get; init; }
 
+    /// <summary>Extra settings appended to Khonsu's connection string, e.g. <c>PostgresIsolation=Serializable</c>.</summary>
+    public string ExtraSettings { get; init; } = "";
+
     /// <summary>Where to write the recorded history as JSON lines, if anywhere.</summary>
     public string? HistoryPath { get; init; }
 }

@@ -20,7 +20,7 @@ public static class WorkloadRunner
         }
 
         var keys = new Keyspace(options.KeysPerBackend);
-        await using var databases = await RunDatabases.CreateAsync(options.PostgresServer, keys, cancellationToken);
+        await using var databases = await RunDatabases.CreateAsync(options.PostgresServer, keys, options.ExtraSettings, cancellationToken);
         var initial = await databases.ReadRegistersAsync(cancellationToken);
         var history = new TransactionHistory();
         var stats = new NemesisStats();
@@ -29,7 +29,7 @@ public static class WorkloadRunner
         var nemesis = new Nemesis(databases, random, stats);
         var nextSerial = 1;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await log.WriteLineAsync($"workload: {options.Mode}, {options.Isolation}, {options.Clients} clients, {keys.PerBackend} registers per backend, nemesis {(options.Nemesis ? "on" : "off")}, {options.Duration.TotalSeconds:0} s");
+        await log.WriteLineAsync($"workload: {options.Mode}, {options.Isolation}, {options.Clients} clients, {keys.PerBackend} registers per backend, nemesis {(options.Nemesis ? "on" : "off")}, {options.Duration.TotalSeconds:0} s{(options.ExtraSettings.Length > 0 ? ", Khonsu settings: " + options.ExtraSettings : "")}");
 
         while (clock.Elapsed < options.Duration)
         {
