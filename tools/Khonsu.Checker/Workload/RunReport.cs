@@ -4,7 +4,7 @@ using Khonsu.Checker.Checking;
 namespace Khonsu.Checker.Workload;
 
 /// <summary>A run's verdict and what happened during it.</summary>
-public sealed record RunReport(WorkloadOptions Options, CheckResult Result, NemesisStats Nemesis, IReadOnlyDictionary<string, int> FailureReasons, int UnresolvedPrepared, int UnknownInHistory)
+public sealed record RunReport(WorkloadOptions Options, CheckResult Result, NemesisStats Nemesis, IReadOnlyDictionary<string, int> FailureReasons, int UnresolvedPrepared, int UnknownInHistory, int UnknownCommitted)
 {
     /// <summary>Exit code of the runner: 0 only with no anomaly, no lost and no partial commit.</summary>
     public int ExitCode => Result.Valid ? 0 : 1;

@@ -55,8 +55,10 @@ public static class WorkloadRunner
 
         var transactions = history.Transactions();
         var result = HistoryChecker.Check(transactions, state);
-        var unknown = transactions.Count(t => t.Outcome == Outcome.Unknown);
-        var report = new RunReport(options, result, stats, new Dictionary<string, int>(reasons, StringComparer.Ordinal), unresolved, unknown);
+        var unknown = transactions.Where(t => t.Outcome == Outcome.Unknown).ToList();
+        var installedBy = state.Installed!.Select(w => w.TransactionId).ToHashSet(StringComparer.Ordinal);
+        var unknownCommitted = unknown.Count(t => installedBy.Contains(t.Id));
+        var report = new RunReport(options, result, stats, new Dictionary<string, int>(reasons, StringComparer.Ordinal), unresolved, unknown.Count, unknownCommitted);
         await PrintAsync(report, log);
         return report;
     }
@@ -123,7 +125,7 @@ public static class WorkloadRunner
             await log.WriteLineAsync($"nemesis: {report.Nemesis}");
         }
 
-        await log.WriteLineAsync($"outcomes: {report.UnknownInHistory} of {result.Committed + result.Aborted + result.Unknown} transactions had an unknown outcome (killed or commit unknown); the audit rows resolve them: {result.Committed} committed, {result.Aborted} aborted, {result.Unknown} still unknown; {report.UnresolvedPrepared} left prepared after recovery");
+        await log.WriteLineAsync($"outcomes: {report.UnknownInHistory} of {result.Committed + result.Aborted + result.Unknown} transactions had an unknown outcome (killed or commit unknown), {report.UnknownCommitted} of which the audit rows show committed; in all {result.Committed} committed, {result.Aborted} aborted, {result.Unknown} still unknown; {report.UnresolvedPrepared} left prepared after recovery");
         foreach (var (reason, count) in report.FailureReasons.OrderByDescending(r => r.Value).Take(8))
         {
             await log.WriteLineAsync($"  {count,6} x {reason}");
