@@ -34,6 +34,9 @@ public sealed record WorkloadOptions
     /// <summary>Extra settings appended to Khonsu's connection string, e.g. <c>PostgresIsolation=Serializable</c>.</summary>
     public string ExtraSettings { get; init; } = "";
 
+    /// <summary>Where a run that finds anything saves its history and final state (null: nowhere).</summary>
+    public string? EvidenceDirectory { get; init; }
+
     /// <summary>Where to write the recorded history as JSON lines, if anywhere.</summary>
     public string? HistoryPath { get; init; }
 }

@@ -55,6 +55,15 @@ public static class WorkloadRunner
 
         var transactions = history.Transactions();
         var result = HistoryChecker.Check(transactions, state);
+        if (!result.Valid && options.EvidenceDirectory is { } evidenceRoot)
+        {
+            // Keep the evidence: the databases are dropped with the run.
+            var evidence = Path.Combine(evidenceRoot, $"seed{options.Seed}-{DateTime.UtcNow:yyyyMMddHHmmss}");
+            Directory.CreateDirectory(evidence);
+            await File.WriteAllLinesAsync(Path.Combine(evidence, "history.jsonl"), history.Events.Select(HistoryCodec.Encode), cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(evidence, "final-state.json"), System.Text.Json.JsonSerializer.Serialize(state), cancellationToken);
+            await log.WriteLineAsync($"evidence (history and final state): {evidence}");
+        }
         var unknown = transactions.Where(t => t.Outcome == Outcome.Unknown).ToList();
         var installedBy = state.Installed!.Select(w => w.TransactionId).ToHashSet(StringComparer.Ordinal);
         var unknownCommitted = unknown.Count(t => installedBy.Contains(t.Id));
