@@ -134,6 +134,7 @@ public sealed class KhonsuCommand : DbCommand
             try
             {
                 inner = await statement.Inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
+                statement.Ran();
             }
             catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
             {
@@ -156,6 +157,7 @@ public sealed class KhonsuCommand : DbCommand
         try
         {
             var result = await execute(statement, cancellationToken).ConfigureAwait(false);
+            statement.Ran();
             await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
         }

@@ -39,6 +39,9 @@ internal sealed class RunningStatement(
     /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
     public Exception Translate(DbException error) => local?.AsSerializationFailure(error) ?? (Exception)error;
 
+    /// <summary>The statement has run on its backend (its snapshot there is taken).</summary>
+    public void Ran() => transaction?.StatementRan();
+
     /// <summary>After the statement ran: output parameters back, and the catalog refreshed after DDL.</summary>
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
