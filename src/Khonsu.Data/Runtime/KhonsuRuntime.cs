@@ -73,7 +73,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
         }
 
-        var log = EmbeddedCommitLog.Open(LogLocation.Resolve(settings, backends));
+        var log = await LogLocation.OpenAsync(settings, backends, nodeId, cancellationToken).ConfigureAwait(false);
         var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId);
         try
         {
