@@ -40,11 +40,11 @@ public sealed class KafkaCommitLog : ICommitLog
     private volatile string? _lastClientError;
     private int _disposed;
 
-    private KafkaCommitLog(KafkaCommitLogOptions options, long start)
+    private KafkaCommitLog(KafkaCommitLogOptions options)
     {
         _options = options;
         _partition = new TopicPartition(options.Address.Topic, new Partition(Partition));
-        _index = new KafkaLogIndex(start);
+        _index = new KafkaLogIndex();
         _producer = BuildProducer();
         _watermarks = new ConsumerBuilder<Ignore, Ignore>(ConsumerConfig("watermarks"))
             .SetErrorHandler((_, error) => NoteClientError(error))
@@ -54,11 +54,8 @@ public sealed class KafkaCommitLog : ICommitLog
             .SetErrorHandler((_, error) => NoteClientError(error))
             .SetLogHandler((_, _) => { })
             .Build();
-        _tail.Assign(new TopicPartitionOffset(_partition, new Offset(start)));
-
         // A thread of its own: Consume blocks in librdkafka, and must not hold a pool thread.
         _tailThread = new Thread(Tail) { IsBackground = true, Name = $"Khonsu Kafka log tail ({options.Address.Topic})" };
-        _tailThread.Start();
     }
 
     public KafkaLogAddress Address => _options.Address;
@@ -76,14 +73,14 @@ public sealed class KafkaCommitLog : ICommitLog
         KafkaNative.EnsureLoaded();
         ValidateSettings(options.ClientSettings);
 
-        // Where the partition starts (retention may have deleted its first records): read from there.
-        using var probe = new ConsumerBuilder<Ignore, Ignore>(BaseConfig(options, "open")).SetLogHandler((_, _) => { }).Build();
-        var partition = new TopicPartition(options.Address.Topic, new Partition(Partition));
-        var bounds = await QueryWatermarksAsync(probe, partition, options, () => null, cancellationToken).ConfigureAwait(false);
-
-        var log = new KafkaCommitLog(options, bounds.Low.Value);
+        var log = new KafkaCommitLog(options);
         try
         {
+            // Read from where the partition starts (retention may have deleted its first records).
+            var bounds = await QueryWatermarksAsync(log._watermarks, log._partition, options, () => log._lastClientError, cancellationToken).ConfigureAwait(false);
+            log._index.StartAt(bounds.Low.Value);
+            log._tail.Assign(new TopicPartitionOffset(log._partition, bounds.Low));
+            log._tailThread.Start();
             await log.CatchUpAsync(cancellationToken).ConfigureAwait(false);
             return log;
         }
@@ -183,7 +180,10 @@ public sealed class KafkaCommitLog : ICommitLog
         var producer = Volatile.Read(ref _producer);
         await Task.Run(() => producer.Flush(_options.OperationTimeout)).ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
-        await Task.Run(_tailThread.Join).ConfigureAwait(false);
+        if (_tailThread.IsAlive)
+        {
+            await Task.Run(_tailThread.Join).ConfigureAwait(false);
+        }
         _index.Fail(new ObjectDisposedException(nameof(KafkaCommitLog), "The commit log is closed."));
         producer.Dispose();
         _tail.Close();

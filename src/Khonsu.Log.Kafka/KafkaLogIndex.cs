@@ -20,7 +20,14 @@ internal sealed class KafkaLogIndex
     private long _next;
     private Exception? _fault;
 
-    public KafkaLogIndex(long start) => _next = start;
+    /// <summary>Where the partition starts (its low watermark), before the first record is applied.</summary>
+    public void StartAt(long start)
+    {
+        lock (_gate)
+        {
+            _next = start;
+        }
+    }
 
     /// <summary>The offset after the last record applied.</summary>
     public long Next
