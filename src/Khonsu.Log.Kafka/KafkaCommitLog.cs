@@ -37,6 +37,7 @@ public sealed class KafkaCommitLog : ICommitLog
     private readonly Lock _producerGate = new();
     private readonly Thread _tailThread;
     private IProducer<string, byte[]> _producer;
+    private Task<WatermarkOffsets>? _watermarkQuery;
     private volatile string? _lastClientError;
     private int _disposed;
 
@@ -77,7 +78,7 @@ public sealed class KafkaCommitLog : ICommitLog
         try
         {
             // Read from where the partition starts (retention may have deleted its first records).
-            var bounds = await QueryWatermarksAsync(log._watermarks, log._partition, options, () => log._lastClientError, cancellationToken).ConfigureAwait(false);
+            var bounds = await log.QueryWatermarksAsync(cancellationToken).ConfigureAwait(false);
             log._index.StartAt(bounds.Low.Value);
             log._tail.Assign(new TopicPartitionOffset(log._partition, bounds.Low));
             log._tailThread.Start();
@@ -188,7 +189,22 @@ public sealed class KafkaCommitLog : ICommitLog
         producer.Dispose();
         _tail.Close();
         _tail.Dispose();
-        _watermarks.Dispose();
+        var watermarks = _watermarks;
+        Task? query;
+        lock (_producerGate)
+        {
+            query = _watermarkQuery;
+        }
+
+        if (query is { IsCompleted: false })
+        {
+            // Still blocked in librdkafka (no broker answers): free the handle when the call returns, not under it.
+            _ = query.ContinueWith(_ => watermarks.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+        else
+        {
+            watermarks.Dispose();
+        }
         _stop.Dispose();
     }
 
@@ -196,7 +212,7 @@ public sealed class KafkaCommitLog : ICommitLog
     private async Task<long> CatchUpAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var end = (await QueryWatermarksAsync(_watermarks, _partition, _options, () => _lastClientError, cancellationToken).ConfigureAwait(false)).High.Value;
+        var end = (await QueryWatermarksAsync(cancellationToken).ConfigureAwait(false)).High.Value;
         if (end > 0)
         {
             await WaitAppliedAsync(end - 1, $"the log's end (offset {end}) could not be read", cancellationToken).ConfigureAwait(false);
@@ -217,22 +233,36 @@ public sealed class KafkaCommitLog : ICommitLog
         }
     }
 
-    private static async Task<WatermarkOffsets> QueryWatermarksAsync(
-        IConsumer<Ignore, Ignore> consumer, TopicPartition partition, KafkaCommitLogOptions options, Func<string?> lastError, CancellationToken cancellationToken)
+    /// <summary>
+    /// The partition's bounds as the broker reports them now. librdkafka's query can block past its
+    /// timeout while no broker answers, so the caller waits at most the operation timeout, and
+    /// concurrent callers share one query in flight rather than pile up blocked threads.
+    /// </summary>
+    private async Task<WatermarkOffsets> QueryWatermarksAsync(CancellationToken cancellationToken)
     {
+        Task<WatermarkOffsets> query;
+        lock (_producerGate)
+        {
+            if (_watermarkQuery is not { IsCompleted: false })
+            {
+                var (consumer, partition, timeout) = (_watermarks, _partition, _options.OperationTimeout);
+                _watermarkQuery = Task.Run(() => consumer.QueryWatermarkOffsets(partition, timeout), CancellationToken.None);
+            }
+
+            query = _watermarkQuery;
+        }
+
         try
         {
-            // A blocking librdkafka call bounded by the timeout; run off the caller's thread.
-            return await Task.Run(() => consumer.QueryWatermarkOffsets(partition, options.OperationTimeout), cancellationToken).ConfigureAwait(false);
+            return await query.WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
         }
-        catch (KafkaException error)
+        catch (Exception error) when (error is KafkaException or TimeoutException)
         {
-            var hint = error.Error.Code == ErrorCode.UnknownTopicOrPart
-                ? $" Create the topic with one partition (see README, 'Kafka commit log')."
-                : lastError() is { } last ? $" Last client error: {last}" : string.Empty;
-            throw new CommitLogUnavailableException(
-                KafkaSecrets.Scrub($"Kafka log {options.Address}: could not read the end of partition {partition.Partition.Value} within {Seconds(options.OperationTimeout)}: {error.Error.Reason}.{hint}", options.ClientSettings),
-                error);
+            var reason = error is KafkaException kafka ? kafka.Error.Reason : "no answer";
+            var hint = error is KafkaException { Error.Code: ErrorCode.UnknownTopicOrPart }
+                ? " Create the topic with one partition (see README, 'Kafka commit log')."
+                : LastError();
+            throw Unavailable($"could not read the end of partition {Partition} within {Seconds(_options.OperationTimeout)}: {reason}{hint}", error);
         }
     }
 
