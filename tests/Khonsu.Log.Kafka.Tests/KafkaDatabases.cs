@@ -36,7 +36,7 @@ internal sealed class KafkaDatabases : IAsyncDisposable
     public string SqlitePath { get; }
 
     public string ConnectionString(string extra = "")
-        => $"Khonsu:Sqlite.ledger=\"Data Source={SqlitePath}\";Postgres.shop=\"{Postgres.ConnectionString}\";Log={Log};RecoveryInterval=0;Kafka.message.timeout.ms=3000{extra}";
+        => $"Khonsu:Sqlite.ledger=\"Data Source={SqlitePath}\";Postgres.shop=\"{Postgres.ConnectionString}\";Log={Log};RecoveryInterval=0;Kafka.message.timeout.ms=2000{extra}";
 
     public static async Task<KafkaDatabases> CreateAsync()
     {
@@ -88,29 +88,29 @@ internal sealed class KafkaDatabases : IAsyncDisposable
         return await command.ExecuteScalarAsync();
     }
 
-    public async Task<List<(int Id, int Account)>> OrdersAsync()
+    public async Task<List<(int Id, int Account, int Amount)>> OrdersAsync()
     {
         await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT id, account_id FROM orders ORDER BY id", connection);
+        await using var command = new NpgsqlCommand("SELECT id, account_id, amount FROM orders ORDER BY id", connection);
         await using var reader = await command.ExecuteReaderAsync();
-        var orders = new List<(int, int)>();
+        var orders = new List<(int, int, int)>();
         while (await reader.ReadAsync())
         {
-            orders.Add((reader.GetInt32(0), reader.GetInt32(1)));
+            orders.Add((reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2)));
         }
 
         return orders;
     }
 
-    /// <summary>No lost update: every account lost exactly one unit per order row of it.</summary>
+    /// <summary>No lost update: every account lost exactly the amounts of its order rows.</summary>
     public async Task AssertBalancesMatchOrdersAsync()
     {
         var orders = await OrdersAsync();
         for (var account = 1; account <= Accounts; account++)
         {
             var balance = await SqliteScalarAsync($"SELECT balance FROM accounts WHERE id = {account}");
-            Assert.Equal(StartBalance - orders.Count(o => o.Account == account), balance);
+            Assert.Equal(StartBalance - orders.Where(o => o.Account == account).Sum(o => o.Amount), balance);
         }
 
         Assert.Equal(0L, await PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
