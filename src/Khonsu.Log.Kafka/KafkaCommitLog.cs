@@ -353,7 +353,6 @@ public sealed class KafkaCommitLog : ICommitLog
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
-            FetchWaitMaxMs = 10, // how long a caught-up tail waits at the broker: short, commits wait on it
             EnablePartitionEof = false,
         };
 
@@ -367,6 +366,14 @@ public sealed class KafkaCommitLog : ICommitLog
             ["reconnect.backoff.ms"] = "50",
             ["reconnect.backoff.max.ms"] = "1000",
         };
+        if (role != "producer")
+        {
+            // How long a caught-up tail's fetch may wait at the broker. A real broker answers as soon
+            // as a record arrives, so this only bounds idle polling; librdkafka's mock cluster always
+            // waits it out, so there it adds to every append's read-back (see docs/kafka-log.md).
+            config["fetch.wait.max.ms"] = "10";
+        }
+
         foreach (var (key, value) in options.ClientSettings)
         {
             config[key] = value;
