@@ -32,7 +32,7 @@ public sealed class KafkaCommitLog : ICommitLog
     private readonly TopicPartition _partition;
     private readonly KafkaLogIndex _index;
     private readonly IConsumer<string, byte[]> _tail;
-    private readonly IConsumer<Ignore, Ignore> _watermarks;
+    private IConsumer<Ignore, Ignore> _watermarks;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _producerGate = new();
     private readonly Thread _tailThread;
@@ -47,10 +47,7 @@ public sealed class KafkaCommitLog : ICommitLog
         _partition = new TopicPartition(options.Address.Topic, new Partition(Partition));
         _index = new KafkaLogIndex();
         _producer = BuildProducer();
-        _watermarks = new ConsumerBuilder<Ignore, Ignore>(ConsumerConfig("watermarks"))
-            .SetErrorHandler((_, error) => NoteClientError(error))
-            .SetLogHandler((_, _) => { })
-            .Build();
+        _watermarks = BuildWatermarkClient();
         _tail = new ConsumerBuilder<string, byte[]>(ConsumerConfig("tail"))
             .SetErrorHandler((_, error) => NoteClientError(error))
             .SetLogHandler((_, _) => { })
@@ -189,7 +186,6 @@ public sealed class KafkaCommitLog : ICommitLog
         producer.Dispose();
         _tail.Close();
         _tail.Dispose();
-        var watermarks = _watermarks;
         Task? query;
         lock (_producerGate)
         {
@@ -199,11 +195,11 @@ public sealed class KafkaCommitLog : ICommitLog
         if (query is { IsCompleted: false })
         {
             // Still blocked in librdkafka (no broker answers): free the handle when the call returns, not under it.
-            _ = query.ContinueWith(_ => watermarks.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            _ = query.ContinueWith(_ => Volatile.Read(ref _watermarks).Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
         else
         {
-            watermarks.Dispose();
+            _watermarks.Dispose();
         }
         _stop.Dispose();
     }
@@ -245,8 +241,7 @@ public sealed class KafkaCommitLog : ICommitLog
         {
             if (_watermarkQuery is not { IsCompleted: false })
             {
-                var (consumer, partition, timeout) = (_watermarks, _partition, _options.OperationTimeout);
-                _watermarkQuery = Task.Run(() => consumer.QueryWatermarkOffsets(partition, timeout), CancellationToken.None);
+                _watermarkQuery = Task.Run(QueryWatermarksWithRetries, CancellationToken.None);
             }
 
             query = _watermarkQuery;
@@ -265,6 +260,37 @@ public sealed class KafkaCommitLog : ICommitLog
             throw Unavailable($"could not read the end of partition {Partition} within {Seconds(_options.OperationTimeout)}: {reason}{hint}", error);
         }
     }
+
+    /// <summary>
+    /// Runs on a pool thread, one at a time (see <see cref="QueryWatermarksAsync"/>). After a leader
+    /// change librdkafka answers from stale metadata ("not leader") without refreshing it for this
+    /// query, so a fresh client, which looks the leader up again, retries until the timeout.
+    /// </summary>
+    private WatermarkOffsets QueryWatermarksWithRetries()
+    {
+        var deadline = DateTime.UtcNow + _options.OperationTimeout;
+        while (true)
+        {
+            try
+            {
+                return _watermarks.QueryWatermarkOffsets(_partition, _options.OperationTimeout);
+            }
+            catch (KafkaException error) when (error.Error.Code is ErrorCode.NotLeaderForPartition or ErrorCode.LeaderNotAvailable or ErrorCode.FencedLeaderEpoch
+                                               && DateTime.UtcNow < deadline && Volatile.Read(ref _disposed) == 0)
+            {
+                var stale = _watermarks;
+                Volatile.Write(ref _watermarks, BuildWatermarkClient());
+                stale.Dispose();
+                Thread.Sleep(50); // a pool thread already given to this blocking call; lets the election settle
+            }
+        }
+    }
+
+    private IConsumer<Ignore, Ignore> BuildWatermarkClient()
+        => new ConsumerBuilder<Ignore, Ignore>(ConsumerConfig("watermarks"))
+            .SetErrorHandler((_, error) => NoteClientError(error))
+            .SetLogHandler((_, _) => { })
+            .Build();
 
     private void Tail()
     {

@@ -50,6 +50,61 @@ public sealed class KafkaFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_leader_change_loses_and_duplicates_nothing()
+    {
+        await using var cluster = await KafkaMockCluster.StartAsync(brokers: 3);
+        var topic = "khonsu-log-leader";
+        await cluster.CommandAsync($"topic {topic} 1 3");
+        await using var log = await LogRecords.OpenAsync($"kafka://{cluster.Bootstrap}/{topic}", ShortTimeout);
+        var ids = new List<TransactionId>();
+        for (var leader = 1; leader <= 3; leader++)
+        {
+            await cluster.CommandAsync($"leader {topic} 0 {leader}");
+            var batch = Enumerable.Range(0, 20).Select(_ => TransactionId.New()).ToList();
+            ids.AddRange(batch);
+            var results = await Task.WhenAll(batch.Select(id => log.AppendAsync(LogRecords.New(LogRecordKind.Commit, id)).AsTask()));
+            Assert.All(results, r => Assert.Equal(LogRecordKind.Commit, r.Decision));
+        }
+
+        var read = new List<TransactionId>();
+        await foreach (var record in log.ReadFromAsync(LogPosition.Start))
+        {
+            read.Add(record.Record.TransactionId);
+        }
+
+        Assert.Equal(ids.ToHashSet(), read.ToHashSet());
+        Assert.Equal(ids.Count, read.Count);
+    }
+
+    [Fact]
+    public async Task A_record_that_does_not_decode_stops_the_log_rather_than_being_skipped()
+    {
+        var address = KafkaLogAddress.Parse(await _cluster.CreateLogAsync());
+        await using (var log = await LogRecords.OpenAsync(address.ToString(), ShortTimeout))
+        {
+            await log.AppendAsync(LogRecords.New(LogRecordKind.Commit, TransactionId.New()));
+        }
+
+        // Another client writes garbage at offset 1.
+        var kcat = new System.Diagnostics.ProcessStartInfo("kcat") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])["-P", "-b", address.BootstrapServers, "-t", address.Topic, "-p", "0"])
+        {
+            kcat.ArgumentList.Add(arg);
+        }
+
+        using (var producer = System.Diagnostics.Process.Start(kcat)!)
+        {
+            await producer.StandardInput.WriteLineAsync("not a khonsu record");
+            producer.StandardInput.Close();
+            await producer.WaitForExitAsync();
+            Assert.Equal(0, producer.ExitCode);
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => LogRecords.OpenAsync(address.ToString(), ShortTimeout));
+        Assert.Contains("offset 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cancelling_an_append_ends_the_wait()
     {
         await using var log = await LogRecords.OpenAsync(await _cluster.CreateLogAsync(), ShortTimeout);

@@ -53,7 +53,9 @@ public sealed class MultiProcessTests
     [Theory]
     [InlineData(CommitStep.AfterParticipantPrepared, 2, false)] // PostgreSQL prepared, no decision: another process aborts it after the lease
     [InlineData(CommitStep.AfterDecisionLogged, 1, true)] // decision in Kafka, nothing finished: another process commits both, SQLite redone from the log
+    [InlineData(CommitStep.AfterAllPrepared, 1, false)] // both prepared, no decision
     [InlineData(CommitStep.AfterParticipantFinished, 1, true)] // SQLite committed, PostgreSQL still prepared
+    [InlineData(CommitStep.BeforeEndRecord, 1, true)] // both finished, no end record
     public async Task A_process_killed_mid_commit_is_finished_by_another_from_the_kafka_log(CommitStep step, int occurrence, bool committed)
     {
         await using var db = await KafkaDatabases.CreateAsync();
