@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Khonsu's whole test suite, on a fresh Debian machine, as root, with no stdin:
-#   1. installs PostgreSQL and sqlite3 with apt when they are missing;
+#   1. installs PostgreSQL, sqlite3, librdkafka1, librdkafka-dev and kcat with apt when they are missing;
 #   2. starts a private PostgreSQL server (fresh data directory, free port on 127.0.0.1) unless
 #      KHONSU_TEST_POSTGRES is already set, and exports KHONSU_TEST_POSTGRES for the tests;
 #   3. runs `dotnet test` on $KHONSU_TEST_TARGET (default Khonsu.Data.sln) in Release;
@@ -35,6 +35,10 @@ install_missing() {
   local need=()
   if [ -z "${KHONSU_TEST_POSTGRES:-}" ] && [ -z "$(find_pg_bin)" ]; then need+=(postgresql); fi
   command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+  # The Kafka commit log loads the system librdkafka (no librdkafka.redist here); its tests read the topic with kcat.
+  { [ -e /usr/lib/x86_64-linux-gnu/librdkafka.so.1 ] || ldconfig -p 2>/dev/null | grep -q 'librdkafka\.so\.1 '; } || need+=(librdkafka1)
+  [ -e /usr/include/librdkafka/rdkafka_mock.h ] || need+=(librdkafka-dev)
+  command -v kcat >/dev/null 2>&1 || need+=(kcat)
   [ ${#need[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing ${need[*]}: run as root (or install them) first"
   log "installing ${need[*]} with apt-get"

@@ -87,6 +87,11 @@ public sealed class KhonsuTransaction : DbTransaction
             runtime.Logger.OutcomeUnknown(TransactionId, unknown.Message);
             throw KhonsuException.OutcomeUnknown(unknown.Message, Id, unknown);
         }
+        catch (Engine.Log.CommitLogUnavailableException unavailable)
+        {
+            // The log refused or timed out and the abort record settled it: rolled back, safe to retry.
+            throw KhonsuException.LogUnavailable($"Transaction {Id} was rolled back: {unavailable.Message}", Id, unavailable);
+        }
         finally
         {
             Complete();

@@ -109,10 +109,10 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
         }
 
-        var logPath = LogLocation.Resolve(settings, backends);
-        var log = EmbeddedCommitLog.Open(logPath);
+        var log = await LogLocation.OpenAsync(settings, backends, nodeId, cancellationToken).ConfigureAwait(false);
         var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger);
-        logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logPath);
+        var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
+        logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logDescription);
         try
         {
             await runtime.RecoverAsync(cancellationToken).ConfigureAwait(false);
