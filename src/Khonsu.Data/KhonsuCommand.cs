@@ -29,6 +29,17 @@ public sealed class KhonsuCommand : DbCommand
         _connection = connection;
     }
 
+    /// <summary>A command of a batch: it shares the batch command's parameters, so output values land there.</summary>
+    internal KhonsuCommand(KhonsuBatchCommand batchCommand, KhonsuConnection? connection, KhonsuTransaction? transaction, int timeout)
+    {
+        _commandText = batchCommand.CommandText;
+        _parameters = batchCommand.Parameters;
+        _connection = connection;
+        _transaction = transaction;
+        CommandType = batchCommand.CommandType;
+        CommandTimeout = timeout;
+    }
+
     [AllowNull]
     public override string CommandText
     {

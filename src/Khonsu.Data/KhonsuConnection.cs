@@ -145,6 +145,12 @@ public sealed class KhonsuConnection : DbConnection
 
     protected override DbCommand CreateDbCommand() => CreateCommand();
 
+    public override bool CanCreateBatch => true;
+
+    public new KhonsuBatch CreateBatch() => new(this);
+
+    protected override DbBatch CreateDbBatch() => CreateBatch();
+
     /// <summary>
     /// Runs <paramref name="work"/> in a transaction and commits it, retrying the whole transaction
     /// after a transient failure (a serialization conflict, a bounded lock wait) with exponential

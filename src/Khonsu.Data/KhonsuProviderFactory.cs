@@ -23,6 +23,12 @@ public sealed class KhonsuProviderFactory : DbProviderFactory
 
     public override DbCommand CreateCommand() => new KhonsuCommand();
 
+    public override bool CanCreateBatch => true;
+
+    public override DbBatch CreateBatch() => new KhonsuBatch();
+
+    public override DbBatchCommand CreateBatchCommand() => new KhonsuBatchCommand();
+
     public override DbParameter CreateParameter() => new KhonsuParameter();
 
     public override DbConnectionStringBuilder CreateConnectionStringBuilder() => new();
