@@ -129,7 +129,10 @@ public sealed class KhonsuCommand : DbCommand
         try
         {
             // The inner connection belongs to the Khonsu connection: only Khonsu closes it.
-            var inner = await statement.Inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
+            // Read tracking reads each row's key and version columns before the caller reads any
+            // column, so the inner reader cannot be sequential (Dapper's async queries ask for
+            // SequentialAccess, which Npgsql enforces); the hint only ever saves buffering.
+            var inner = await statement.Inner.ExecuteReaderAsync(behavior & ~(CommandBehavior.CloseConnection | CommandBehavior.SequentialAccess), cancellationToken).ConfigureAwait(false);
             return new KhonsuDataReader(inner, statement, behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null, () => EndAsync(statement));
         }
         catch
