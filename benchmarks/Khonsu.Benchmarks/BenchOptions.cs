@@ -21,10 +21,10 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
         """;
 
     /// <summary>Seconds each measured load run lasts.</summary>
-    public TimeSpan RunDuration => Quick ? TimeSpan.FromSeconds(0.4) : TimeSpan.FromSeconds(5);
+    public TimeSpan RunDuration => Quick ? TimeSpan.FromSeconds(0.25) : TimeSpan.FromSeconds(5);
 
     /// <summary>Seconds of unmeasured load before the measured runs of a workload.</summary>
-    public TimeSpan WarmupDuration => Quick ? TimeSpan.FromSeconds(0.2) : TimeSpan.FromSeconds(1.5);
+    public TimeSpan WarmupDuration => Quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(1.5);
 
     public int[] ClientCounts => [1, 8, 32];
 

@@ -18,10 +18,17 @@ Console.CancelKeyPress += (_, e) =>
 var report = new RatioReport(Console.Out);
 var started = DateTime.UtcNow;
 Console.WriteLine($"Khonsu benchmarks ({(options.Quick ? "quick smoke profile: figures are meaningless" : "full profile")}), {Environment.ProcessorCount} cores, sections: {string.Join(", ", BenchOptions.AllSections.Where(options.Runs))}");
-await using (var environment = await BenchEnvironment.CreateAsync(options, cancellation.Token))
+try
 {
-    var suite = new Suite(options, environment, report);
-    await suite.RunAsync(cancellation.Token);
+    await using var environment = await BenchEnvironment.CreateAsync(options, cancellation.Token);
+    await new Suite(options, environment, report).RunAsync(cancellation.Token);
+}
+catch (Exception e) when (e is not OutOfMemoryException)
+{
+    // What was measured so far is still printed below; the run fails.
+    Console.Error.WriteLine($"benchmark run failed: {e}");
+    report.PrintSummary(BenchOptions.AllSections.Where(options.Runs));
+    return 1;
 }
 
 var missing = report.PrintSummary(BenchOptions.AllSections.Where(options.Runs));

@@ -239,7 +239,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         report.Section($"Abort rate on a contended workload (load driver, {Clients} clients, one PostgreSQL database, {BenchEnvironment.HotRows} hot rows; each transaction reads 2 rows and writes 1)");
         var khonsu = environment.KhonsuAbort();
         await BenchEnvironment.OpenOnceAsync(khonsu, cancellationToken);
-        var duration = options.RunDuration * 2;
+        var duration = options.Quick ? options.RunDuration : options.RunDuration * 2;
         Task<ILoadClient> Khonsu(IsolationLevel level, CancellationToken token) => KhonsuContendedClient.ConnectAsync(khonsu, level, token);
         Task<ILoadClient> Raw(IsolationLevel level, CancellationToken token)
             => RawPostgresRmwClient.ConnectAsync(environment.RawAbortPostgres, "ab_accounts", BenchEnvironment.HotRows, level, 2, token);
