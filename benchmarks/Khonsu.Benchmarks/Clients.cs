@@ -127,26 +127,52 @@ internal sealed class KhonsuTransferClient(KhonsuConnection connection, int sqli
 /// open holding their write locks, one durable decision record (a row committed to a SQLite file
 /// at synchronous=FULL, one fsync per transaction, no group commit), then COMMIT of each SQLite
 /// transaction and COMMIT PREPARED. No recovery: a crash between the steps is not handled.
+/// Clients of one process queue for each SQLite file on an in-process gate (in file order) before
+/// BEGIN IMMEDIATE: SQLite's busy handler polls with sleeps of up to 100 ms and starves waiters
+/// when the lock is held across a PostgreSQL round trip and an fsync, which would make the
+/// baseline look far worse than a careful hand-written one.
 /// </summary>
-internal sealed class HandTwoPhaseClient(NpgsqlConnection postgres, SqliteConnection[] sqlites, SqliteConnection decisions) : ILoadClient
+internal sealed class HandTwoPhaseClient(NpgsqlConnection postgres, SqliteConnection[] sqlites, SemaphoreSlim[] gates, SqliteConnection decisions) : ILoadClient
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Gates = new();
+
     public static async Task<ILoadClient> ConnectAsync(BenchEnvironment environment, int sqliteFiles, CancellationToken cancellationToken)
     {
         var postgres = new NpgsqlConnection(environment.RawPostgres);
         await postgres.OpenAsync(cancellationToken);
         var sqlites = new SqliteConnection[sqliteFiles];
+        var gates = new SemaphoreSlim[sqliteFiles];
         for (var i = 0; i < sqliteFiles; i++)
         {
             sqlites[i] = await BenchEnvironment.OpenRawSqliteAsync(environment.RawSqlitePath(i + 1), cancellationToken);
+            gates[i] = Gates.GetOrAdd(environment.RawSqlitePath(i + 1), _ => new SemaphoreSlim(1, 1));
         }
 
-        return new HandTwoPhaseClient(postgres, sqlites, await BenchEnvironment.OpenRawSqliteAsync(environment.DecisionsPath, cancellationToken));
+        return new HandTwoPhaseClient(postgres, sqlites, gates, await BenchEnvironment.OpenRawSqliteAsync(environment.DecisionsPath, cancellationToken));
     }
 
     public async Task RunOnceAsync(Random random, CancellationToken cancellationToken)
     {
         var gid = "bench_" + Guid.NewGuid().ToString("N");
         var locals = new List<SqliteTransaction>(sqlites.Length);
+        var held = 0;
+        try
+        {
+            await PrepareDecideAndCommitSqliteAsync(random, gid, locals, () => held++, cancellationToken);
+        }
+        finally
+        {
+            for (var i = 0; i < held; i++)
+            {
+                gates[i].Release();
+            }
+        }
+
+        await postgres.ExecuteAsync(new CommandDefinition($"COMMIT PREPARED '{gid}'", cancellationToken: cancellationToken));
+    }
+
+    private async Task PrepareDecideAndCommitSqliteAsync(Random random, string gid, List<SqliteTransaction> locals, Action gateTaken, CancellationToken cancellationToken)
+    {
         var prepared = false;
         try
         {
@@ -155,6 +181,8 @@ internal sealed class HandTwoPhaseClient(NpgsqlConnection postgres, SqliteConnec
             await Sql.ReadModifyWriteAsync(postgres, null, "pg_accounts", random.Next(1, BenchEnvironment.Accounts + 1), 1, cancellationToken, delta: -1);
             for (var i = 0; i < sqlites.Length; i++)
             {
+                await gates[i].WaitAsync(cancellationToken);
+                gateTaken();
                 var local = sqlites[i].BeginTransaction(deferred: false); // BEGIN IMMEDIATE: the write lock now, in file order
                 locals.Add(local);
                 await Sql.CreditAsync(sqlites[i], local, BenchEnvironment.SqliteTable(i + 1), random.Next(1, BenchEnvironment.Accounts + 1), cancellationToken);
@@ -178,14 +206,12 @@ internal sealed class HandTwoPhaseClient(NpgsqlConnection postgres, SqliteConnec
             throw;
         }
 
-        // Decided: finish every participant.
+        // Decided: finish every participant (COMMIT PREPARED once the SQLite gates are released).
         foreach (var local in locals)
         {
             await local.CommitAsync(cancellationToken);
             await local.DisposeAsync();
         }
-
-        await postgres.ExecuteAsync(new CommandDefinition($"COMMIT PREPARED '{gid}'", cancellationToken: cancellationToken));
     }
 
     public async ValueTask DisposeAsync()

@@ -58,7 +58,9 @@ internal sealed class RatioReport(TextWriter output)
         output.WriteLine(line);
     }
 
-    public void Section(string title) => output.WriteLine($"{Environment.NewLine}=== {title} ===");
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    public void Section(string title) => output.WriteLine($"{Environment.NewLine}=== [{_clock.Elapsed.TotalSeconds:0} s] {title} ===");
 
     /// <summary>Prints everything again; returns the expected ratios that were not printed.</summary>
     public IReadOnlyList<string> PrintSummary(IEnumerable<string> sections)
