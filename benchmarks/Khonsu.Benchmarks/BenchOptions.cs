@@ -21,7 +21,7 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
         """;
 
     /// <summary>Seconds each measured load run lasts.</summary>
-    public TimeSpan RunDuration => Quick ? TimeSpan.FromSeconds(0.25) : TimeSpan.FromSeconds(5);
+    public TimeSpan RunDuration => Quick ? TimeSpan.FromSeconds(0.25) : TimeSpan.FromSeconds(6);
 
     /// <summary>Seconds of unmeasured load before the measured runs of a workload.</summary>
     public TimeSpan WarmupDuration => Quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(1.5);

@@ -260,7 +260,9 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
 
     private Summary RunMicro(Type type)
     {
-        var job = (options.Quick ? Job.Dry : Job.ShortRun).WithToolchain(InProcessEmitToolchain.Instance);
+        // Full: one launch, 3 warm-up and 8 measured iterations (ShortRun's 3 were too noisy on a shared
+        // 2-core machine); quick: one cold invocation per case, only to show that every case runs.
+        var job = (options.Quick ? Job.Dry : Job.ShortRun.WithIterationCount(8)).WithToolchain(InProcessEmitToolchain.Instance);
         var config = ManualConfig.CreateEmpty()
             .AddJob(job)
             .AddColumnProvider(DefaultColumnProviders.Instance)
