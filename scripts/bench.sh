@@ -4,14 +4,14 @@
 #   ./scripts/bench.sh --quick         the smoke profile (about a minute; figures meaningless)
 # Arguments go to the suite (see its --help). Without --postgres it starts a private PostgreSQL
 # server the way scripts/test.sh does (fresh data directory, free port, max_prepared_transactions),
-# passes it as --postgres and stops it at the end; with --postgres it starts nothing.
+# passes it as --postgres and stops it at the end; with --postgres (or KHONSU_BENCH_POSTGRES set)
+# it starts nothing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PG_BIN=""
-PG_DIR=""
-LOG_TAG=bench.sh
-# shellcheck source=lib/postgres.sh
+# shellcheck disable=SC2034 # used by scripts/lib/postgres.sh
+PG_BIN="" PG_DIR="" LOG_TAG=bench.sh
+# shellcheck source=scripts/lib/postgres.sh
 source scripts/lib/postgres.sh
 
 # shellcheck disable=SC2317 # run by the EXIT trap
@@ -27,6 +27,7 @@ trap 'exit 143' TERM
 
 args=("$@")
 given=0
+if [ -n "${KHONSU_BENCH_POSTGRES:-}" ]; then given=1; fi # the suite reads it as its --postgres
 for arg in "$@"; do
   if [ "$arg" = "--postgres" ]; then given=1; fi
 done

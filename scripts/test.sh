@@ -14,12 +14,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TARGET=${KHONSU_TEST_TARGET:-Khonsu.Data.sln}
-PG_BIN=""
-PG_DIR=""
 RUN_DIR=""
-LOG_TAG=test.sh
+# shellcheck disable=SC2034 # used by scripts/lib/postgres.sh
+PG_BIN="" PG_DIR="" LOG_TAG=test.sh
 # log, die, install_missing, start_postgres, stop_postgres (shared with scripts/bench.sh).
-# shellcheck source=lib/postgres.sh
+# shellcheck source=scripts/lib/postgres.sh
 source scripts/lib/postgres.sh
 
 # shellcheck disable=SC2317 # run by the EXIT trap

@@ -177,7 +177,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
 
             if (clients > 1 || id == "transfer")
             {
-                report.Ratio($"{id}.throughput.c{clients}", k.Throughput / b.Throughput, $"committed tx/s at {clients} clients, {khonsu.Label} / {baseline.Label}");
+                report.Ratio($"{id}.throughput.c{clients}", k.Throughput / b.Throughput, $"committed tx/s at {clients} client{(clients == 1 ? "" : "s")}, {khonsu.Label} / {baseline.Label}");
             }
 
             _throughputs[(id, "khonsu", clients)] = k.Throughput;
