@@ -33,15 +33,17 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
     public override async ValueTask<BackendTransaction> BeginTransactionAsync(
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken)
     {
-        // REPEATABLE READ: one snapshot for the whole transaction, and first-updater-wins on rows.
+        // REPEATABLE READ: one snapshot for the whole transaction, and first-updater-wins on rows;
+        // SERIALIZABLE on request adds PostgreSQL's own predicate locks for Serializable ones.
         // The tx id, local to the transaction, tells the capture trigger whose writes these are.
+        var level = Options.DatabaseSerializable && isolationLevel == IsolationLevel.Serializable ? "SERIALIZABLE" : "REPEATABLE READ";
         await InnerCommands.ExecuteAsync(
             connection,
             null,
-            "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT set_config('khonsu.tx_id', @id, true)",
+            $"BEGIN ISOLATION LEVEL {level}; SELECT set_config('khonsu.tx_id', @id, true)",
             cancellationToken,
             ("id", transactionId.ToString())).ConfigureAwait(false);
-        return new PostgresBackendTransaction(this, (NpgsqlConnection)connection, transactionId);
+        return new PostgresBackendTransaction(this, (NpgsqlConnection)connection, transactionId, validateReads: isolationLevel != IsolationLevel.Snapshot);
     }
 
     public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Npgsql;
 using static Khonsu.Data.Postgres.PostgresSql;
@@ -12,7 +13,8 @@ namespace Khonsu.Data.Postgres;
 /// undecided; COMMIT PREPARED or ROLLBACK PREPARED finishes it. A transaction that wrote nothing
 /// is not prepared: it has nothing to make durable.
 /// </summary>
-internal sealed class PostgresBackendTransaction(PostgresBackend backend, NpgsqlConnection connection, TransactionId transactionId)
+/// <param name="validateReads">Serializable: rows read are tracked and must be unchanged at prepare. Snapshot: write-write conflicts only.</param>
+internal sealed class PostgresBackendTransaction(PostgresBackend backend, NpgsqlConnection connection, TransactionId transactionId, bool validateReads)
     : BackendTransaction(backend, connection, transactionId)
 {
     private State _state = State.Active;
@@ -45,9 +47,26 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     public override IRowReadTracker? TrackReads(DbDataReader reader, string sql)
     {
+        if (!validateReads)
+        {
+            return null;
+        }
+
         var tables = backend.ReadShapes.Of((NpgsqlDataReader)reader, sql);
         return tables.Length == 0 ? null : new PostgresReadTracker(tables, _reads);
     }
+
+    /// <summary>
+    /// First-updater-wins (40001), a deadlock PostgreSQL found (40P01) and a lock wait bounded
+    /// because the transaction spans several backends (55P03): the transaction lost a conflict.
+    /// </summary>
+    public override KhonsuException? AsSerializationFailure(DbException error)
+        => error is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable } postgres
+            ? KhonsuException.SerializationFailure(
+                $"Transaction {TransactionId}, PostgreSQL backend '{Name}': {postgres.MessageText} (SQLSTATE {postgres.SqlState}). Retry the transaction.", TransactionId, postgres)
+            : null;
+
+    public override IEnumerable<ItemId> RowReads => _reads.Items(Name);
 
     public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
         => _reads.ValidateAsync(connection, Name, transactionId, cancellationToken);
@@ -61,7 +80,11 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
         }
 
-        await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
+        if (validateReads)
+        {
+            await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             // The applied-marker commits with the writes, so recovery can tell "committed" from "rolled back".

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Text;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Npgsql;
 using static Khonsu.Data.Postgres.PostgresSql;
@@ -11,7 +12,9 @@ namespace Khonsu.Data.Postgres;
 /// <summary>
 /// The rows a transaction read on PostgreSQL, and their validation: SELECT ... FOR SHARE in the
 /// transaction's REPEATABLE READ snapshot fails with a serialization error if any of them was
-/// updated or deleted since the snapshot, and the share locks keep them so until the end.
+/// updated or deleted since the snapshot, and the share locks keep them so until the end. A row
+/// that a concurrent writer holds past the lock timeout is a conflict too: waiting longer could
+/// be a deadlock across databases.
 /// </summary>
 internal sealed class PostgresReadSet
 {
@@ -21,6 +24,8 @@ internal sealed class PostgresReadSet
     public int Count => _rows.Count;
 
     public void Add(TableInfo table, object[] keyValues) => _rows.TryAdd((table, RowKey.Format(keyValues)), keyValues);
+
+    public IEnumerable<ItemId> Items(string participant) => _rows.Keys.Select(row => ItemId.Of(participant, row.Table.Name, row.Key));
 
     public async ValueTask ValidateAsync(NpgsqlConnection connection, string participant, TransactionId transactionId, CancellationToken cancellationToken)
     {
@@ -33,7 +38,7 @@ internal sealed class PostgresReadSet
                 {
                     await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken, parameters).ConfigureAwait(false);
                 }
-                catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.SerializationFailure)
+                catch (PostgresException error) when (error.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable)
                 {
                     var table = Qualified(byTable.Key.Schema, byTable.Key.Name);
                     throw new SerializationConflictException(
@@ -72,6 +77,8 @@ internal sealed class PostgresReadSet
 /// <summary>Records each row of a result set whose key the result carries.</summary>
 internal sealed class PostgresReadTracker(TrackedTable[] tables, PostgresReadSet reads) : IRowReadTracker
 {
+    public IReadOnlyCollection<string> Tables { get; } = tables.Select(t => t.Table.Table.Name).Distinct().ToList();
+
     public void OnRow(DbDataReader reader)
     {
         foreach (var table in tables)

@@ -20,6 +20,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private readonly SqliteTransaction _local;
     private const int SqliteBusySnapshot = 517;
     private bool _holdsWriteLock;
+    private bool _wrote;
     private bool _hasSnapshot;
     private bool _finished;
 
@@ -94,14 +95,17 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
             }
         }
 
+        _wrote = true;
         return new ParticipantVote(Name, NeedsRedo: true, writes);
     }
 
     public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        if (_holdsWriteLock)
+        if (_wrote)
         {
             // The applied-marker commits with the writes: recovery then knows not to redo them.
+            // A participant that only validated its reads writes nothing, so it makes no other
+            // snapshot stale.
             await SqliteAppliedMarker.WriteAsync(_connection, _local, transactionId, cancellationToken).ConfigureAwait(false);
         }
 

@@ -111,10 +111,11 @@ public sealed class KhonsuCommand : DbCommand
                 {
                     if (!await reader.ReadAsync(token).ConfigureAwait(false))
                     {
+                        statement.StartResultSet(reader, hasRow: false);
                         return null;
                     }
 
-                    statement.TrackReads(reader)?.OnRow(reader);
+                    statement.StartResultSet(reader, hasRow: true)?.OnRow(reader);
                     return reader.GetValue(0);
                 }
             },
@@ -132,7 +133,16 @@ public sealed class KhonsuCommand : DbCommand
             // Read tracking reads each row's key and version columns before the caller reads any
             // column, so the inner reader cannot be sequential (Dapper's async queries ask for
             // SequentialAccess, which Npgsql enforces); the hint only ever saves buffering.
-            var inner = await statement.Inner.ExecuteReaderAsync(behavior & ~(CommandBehavior.CloseConnection | CommandBehavior.SequentialAccess), cancellationToken).ConfigureAwait(false);
+            DbDataReader inner;
+            try
+            {
+                inner = await statement.Inner.ExecuteReaderAsync(behavior & ~(CommandBehavior.CloseConnection | CommandBehavior.SequentialAccess), cancellationToken).ConfigureAwait(false);
+            }
+            catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
+            {
+                throw translated;
+            }
+
             return new KhonsuDataReader(inner, statement, behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null, () => EndAsync(statement));
         }
         catch
@@ -150,6 +160,10 @@ public sealed class KhonsuCommand : DbCommand
             var result = await execute(statement, cancellationToken).ConfigureAwait(false);
             await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
+        }
+        catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
+        {
+            throw translated;
         }
         finally
         {
@@ -201,7 +215,7 @@ public sealed class KhonsuCommand : DbCommand
         }
 
         _running = inner;
-        return new RunningStatement(connection, route, innerConnection, local, inner, _parameters);
+        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters);
     }
 
     private async ValueTask EndAsync(RunningStatement statement)

@@ -122,14 +122,14 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     /// <summary>Every row the application reads inside a transaction is recorded for validation at commit.</summary>
     private bool Track(bool hasRow)
     {
+        if (!_trackerKnown)
+        {
+            _tracker = _statement.StartResultSet(_inner, hasRow);
+            _trackerKnown = true;
+        }
+
         if (hasRow)
         {
-            if (!_trackerKnown)
-            {
-                _tracker = _statement.TrackReads(_inner);
-                _trackerKnown = true;
-            }
-
             _tracker?.OnRow(_inner);
         }
 

@@ -1,9 +1,12 @@
 using System.Data;
 using System.Data.Common;
 using Khonsu.Data.Backends;
+using Khonsu.Data.Routing;
 using Khonsu.Engine;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Coordination;
+using Khonsu.Engine.Log;
 
 namespace Khonsu.Data;
 
@@ -17,6 +20,8 @@ public sealed class KhonsuTransaction : DbTransaction
     private readonly List<BackendTransaction> _participants = [];
     private readonly OperationSummary _operation = new();
     private readonly List<(string Name, int Participants)> _savepoints = [];
+    private readonly HashSet<ItemId> _tableReads = [];
+    private LogPosition? _snapshot;
     private bool _completed;
 
     internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel)
@@ -40,6 +45,8 @@ public sealed class KhonsuTransaction : DbTransaction
 
     internal bool SpansSeveralBackends => _participants.Count > 1;
 
+    private bool Serializable => IsolationLevel == IsolationLevel.Serializable;
+
     protected override DbConnection DbConnection => _connection;
 
     public override void Commit() => CommitAsync(CancellationToken.None).GetAwaiter().GetResult();
@@ -50,7 +57,13 @@ public sealed class KhonsuTransaction : DbTransaction
         var runtime = _connection.Runtime;
         try
         {
-            await runtime.Coordinator.CommitAsync(new TransactionInfo(Id, StartedAt, _operation.ToString()), _participants, cancellationToken).ConfigureAwait(false);
+            var info = new TransactionInfo(Id, StartedAt, _operation.ToString())
+            {
+                Snapshot = _snapshot,
+                Reads = Serializable ? [.. _tableReads, .. _participants.SelectMany(p => p.RowReads)] : [],
+                Serializable = Serializable,
+            };
+            await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
         }
         catch (SerializationConflictException conflict)
         {
@@ -173,12 +186,38 @@ public sealed class KhonsuTransaction : DbTransaction
             }
         }
 
+        // One snapshot position for every backend, taken before the first one's own snapshot: any
+        // commit not finished by then counts as concurrent, wherever the transaction reads it.
+        _snapshot ??= _connection.Runtime.Certifier.TakeSnapshot();
         var local = await backend.BeginTransactionAsync(inner, Id, IsolationLevel, cancellationToken).ConfigureAwait(false);
         _participants.Add(local);
         return local;
     }
 
     internal void Record(string backend, string sql) => _operation.Add(backend, sql);
+
+    /// <summary>A result set of the statement was read: the tables whose rows it did not carry one by one count as read whole.</summary>
+    internal void RecordTableReads(RouteDecision route, IReadOnlyCollection<string> readByRow)
+    {
+        if (!Serializable)
+        {
+            return;
+        }
+
+        var backend = route.Backend.Name;
+        foreach (var table in route.ReadTables)
+        {
+            if (!readByRow.Contains(table, StringComparer.OrdinalIgnoreCase))
+            {
+                _tableReads.Add(ItemId.Of(backend, table));
+            }
+        }
+
+        if (route.ReadsUnknownRelations)
+        {
+            _tableReads.Add(ItemId.AnyTableOf(backend));
+        }
+    }
 
     private int FindSavepoint(string name)
     {
@@ -197,6 +236,12 @@ public sealed class KhonsuTransaction : DbTransaction
     private void Complete()
     {
         _completed = true;
+        if (_snapshot is { } snapshot)
+        {
+            _connection.Runtime.Certifier.ReleaseSnapshot(snapshot);
+            _snapshot = null;
+        }
+
         if (_connection.CurrentTransaction == this)
         {
             _connection.CurrentTransaction = null;

@@ -7,6 +7,7 @@ namespace Khonsu.Data;
 /// <summary>One execution of a <see cref="KhonsuCommand"/> on its backend.</summary>
 internal sealed class RunningStatement(
     KhonsuConnection connection,
+    KhonsuTransaction? transaction,
     RouteDecision route,
     DbConnection innerConnection,
     BackendTransaction? local,
@@ -15,8 +16,25 @@ internal sealed class RunningStatement(
 {
     public DbCommand Inner { get; } = inner;
 
-    /// <summary>A read tracker for the inner reader's current result set, when inside a transaction.</summary>
-    public IRowReadTracker? TrackReads(DbDataReader reader) => local?.TrackReads(reader, Inner.CommandText);
+    /// <summary>
+    /// At the first read of a result set inside a transaction: a tracker for its rows where the
+    /// backend can tell them apart, and a whole-table read of every table it could have read otherwise
+    /// (an aggregate, a projection without the key, an empty result).
+    /// </summary>
+    public IRowReadTracker? StartResultSet(DbDataReader reader, bool hasRow)
+    {
+        if (local is null || transaction is null)
+        {
+            return null;
+        }
+
+        var tracker = hasRow ? local.TrackReads(reader, Inner.CommandText) : null;
+        transaction.RecordTableReads(route, tracker?.Tables ?? []);
+        return tracker;
+    }
+
+    /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
+    public Exception Translate(DbException error) => local?.AsSerializationFailure(error) ?? (Exception)error;
 
     /// <summary>After the statement ran: output parameters back, and the catalog refreshed after DDL.</summary>
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)

@@ -39,7 +39,7 @@ public partial class BenchmarkSmokeTests
             UseShellExecute = false,
             WorkingDirectory = work.Path,
         };
-        start.ArgumentList.Add(SuitePath());
+        start.ArgumentList.Add(Built.Path("benchmarks", "Khonsu.Benchmarks", "Khonsu.Benchmarks.dll"));
         start.ArgumentList.Add("--quick");
         start.ArgumentList.Add("--postgres");
         start.ArgumentList.Add(PostgresServer.ConnectionString);
@@ -81,16 +81,6 @@ public partial class BenchmarkSmokeTests
     }
 
     private static string Tail(string text) => text.Length <= 6000 ? text : text[^6000..];
-
-    private static string SuitePath()
-    {
-        // tests/Khonsu.Benchmarks.Tests/bin/<configuration>/<tfm>/ -> benchmarks/Khonsu.Benchmarks/bin/<configuration>/<tfm>/
-        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var tfm = here.Name;
-        var configuration = here.Parent!.Name;
-        var root = here.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-        return Path.Combine(root, "benchmarks", "Khonsu.Benchmarks", "bin", configuration, tfm, "Khonsu.Benchmarks.dll");
-    }
 
     [GeneratedRegex(@"^RATIO (?<id>\S+) = ", RegexOptions.Multiline)]
     private static partial Regex RatioLine();

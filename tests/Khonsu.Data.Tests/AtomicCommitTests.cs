@@ -113,7 +113,7 @@ public class AtomicCommitTests
     }
 
     [Fact]
-    public async Task A_postgres_write_conflict_aborts_the_whole_transaction_with_the_databases_own_error()
+    public async Task A_postgres_write_conflict_is_a_serialization_failure_carrying_the_databases_own_error()
     {
         await using var db = await TwoDatabases.CreateAsync();
         await using var connection = await db.OpenAsync();
@@ -124,9 +124,12 @@ public class AtomicCommitTests
         await Scalar(connection, "SELECT amount FROM orders WHERE id = 100"); // takes the PostgreSQL snapshot
         await Execute(other, "UPDATE orders SET amount = 6 WHERE id = 100"); // commits after the snapshot
 
-        var conflict = await Assert.ThrowsAsync<PostgresException>(() => Execute(connection, "UPDATE orders SET amount = 7 WHERE id = 100"));
+        var conflict = await Assert.ThrowsAsync<KhonsuException>(() => Execute(connection, "UPDATE orders SET amount = 7 WHERE id = 100"));
         Assert.Equal("40001", conflict.SqlState);
         Assert.True(conflict.IsTransient);
+        Assert.Equal(transaction.TransactionId, conflict.TransactionId);
+        Assert.Contains("'shop'", conflict.Message, StringComparison.Ordinal);
+        Assert.Equal("40001", Assert.IsType<PostgresException>(conflict.InnerException).SqlState);
         await transaction.RollbackAsync();
 
         Assert.Equal(100L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Khonsu.Engine.Coordination;
+using Khonsu.TestSupport;
 
 namespace Khonsu.Data.Tests;
 
@@ -29,7 +29,7 @@ public class CrashRecoveryTests
         }
 
         await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(connectionString));
-        var transactionId = await RunChildUntilKilledAsync(connectionString, step, occurrence, amount: 25);
+        var transactionId = await CrashChild.KillAtAsync(connectionString, step.ToString(), occurrence, amount: 25);
 
         await using var recovered = await db.OpenAsync(";PrepareLease=0.001");
         await recovered.RecoverAsync();
@@ -52,46 +52,5 @@ public class CrashRecoveryTests
         // Recovery again is harmless.
         await recovered.RecoverAsync();
         Assert.Equal(balance, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
-    }
-
-    private static async Task<string> RunChildUntilKilledAsync(string connectionString, CommitStep step, int occurrence, int amount)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(ChildPath());
-        start.ArgumentList.Add(connectionString);
-        start.ArgumentList.Add(step.ToString());
-        start.ArgumentList.Add(occurrence.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        start.ArgumentList.Add(amount.ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-        using var child = Process.Start(start)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        string? transactionId = null;
-        while (await child.StandardOutput.ReadLineAsync() is { } line)
-        {
-            var parts = line.Split(' ');
-            if (parts[0] == "AT")
-            {
-                transactionId = parts[2];
-                child.Kill(entireProcessTree: true); // SIGKILL
-                break;
-            }
-        }
-
-        await child.WaitForExitAsync();
-        return transactionId ?? throw new InvalidOperationException($"The child never reached {step} #{occurrence}: {await stderr}");
-    }
-
-    private static string ChildPath()
-    {
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory); // tests/Khonsu.Data.Tests/bin/<config>/<tfm>/
-        var tfm = testOutput.Name;
-        var configuration = testOutput.Parent!.Name;
-        var tests = testOutput.Parent.Parent!.Parent!.Parent!.FullName;
-        return Path.Combine(tests, "Khonsu.CrashChild", "bin", configuration, tfm, "Khonsu.CrashChild.dll");
     }
 }

@@ -20,8 +20,8 @@ internal sealed class CommittedTransaction(TransactionId id, LogPosition positio
 
     public HashSet<ItemId> Writes { get; } = writes;
 
-    /// <summary>Written tables, so a predicate read finds its conflicts without scanning rows.</summary>
-    public HashSet<ItemId> WrittenTables { get; } = writes.Select(w => w.TableOf).ToHashSet();
+    /// <summary>Written tables (and each backend written, as its any-table item), so a predicate read finds its conflicts without scanning rows.</summary>
+    public HashSet<ItemId> WrittenTables { get; } = writes.Select(w => w.TableOf).Concat(writes.Select(w => w.AnyTableOfBackend)).ToHashSet();
 
     public bool ReadOnly => Writes.Count == 0;
 

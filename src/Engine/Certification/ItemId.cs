@@ -6,7 +6,27 @@ namespace Khonsu.Engine.Certification;
 /// </summary>
 public readonly record struct ItemId(string Backend, string Table, string? Key)
 {
+    private const string AnyTable = "*";
+
     public bool IsTable => Key is null;
+
+    /// <summary>A read of something on the backend that is not a known table (a view, a function): any write there conflicts.</summary>
+    public bool IsAnyTable => Key is null && Table == AnyTable;
+
+    public ItemId AnyTableOfBackend => new(Backend, AnyTable, null);
+
+    public static ItemId AnyTableOf(string backend) => new(backend.ToLowerInvariant(), AnyTable, null);
+
+    /// <summary>
+    /// An item with its names folded to one spelling (lower case, table without schema) so that a
+    /// read and a write of the same row meet whichever way they named it; distinct tables that fold
+    /// together only add conflicts.
+    /// </summary>
+    public static ItemId Of(string backend, string table, string? key = null)
+    {
+        var dot = table.LastIndexOf('.');
+        return new ItemId(backend.ToLowerInvariant(), (dot >= 0 ? table[(dot + 1)..] : table).ToLowerInvariant(), key);
+    }
 
     public ItemId TableOf => this with { Key = null };
 

@@ -46,6 +46,22 @@ public sealed class SsiCertifier(int capacity = 10_000)
         return verdict;
     }
 
+    /// <summary>
+    /// Drops committed transactions at or before <paramref name="upTo"/>: no transaction whose
+    /// snapshot is at or after it can see them as concurrent, and the caller knows no older snapshot
+    /// is still live.
+    /// </summary>
+    public void Forget(LogPosition upTo)
+    {
+        var count = 0;
+        while (count < _committed.Count && _committed[count].Position <= upTo)
+        {
+            count++;
+        }
+
+        _committed.RemoveRange(0, count);
+    }
+
     private CertificationResult Check(CommittedTransaction t, bool serializable)
     {
         if (t.Snapshot < _horizon && _summary.ConflictsWith(t, serializable) is { } forgotten)

@@ -17,6 +17,7 @@ internal sealed class WriteSummary(int budget)
         foreach (var write in transaction.Writes)
         {
             Raise(_tables, write.TableOf, transaction.Position);
+            Raise(_tables, write.AnyTableOfBackend, transaction.Position);
             if (!write.IsTable && !_collapsed)
             {
                 Raise(_rows, write, transaction.Position);

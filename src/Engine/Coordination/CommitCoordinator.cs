@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
-using Khonsu.Engine.Diagnostics;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
+using Khonsu.Engine.Diagnostics;
 using Khonsu.Engine.Log;
 
 namespace Khonsu.Engine.Coordination;
@@ -17,13 +18,16 @@ public sealed class CommitCoordinator
     private readonly ICommitLog _log;
     private readonly string _nodeId;
     private readonly TimeProvider _time;
+    private readonly CommitCertifier? _certifier;
     private readonly ConcurrentDictionary<TransactionId, byte> _inFlight = new();
 
-    public CommitCoordinator(ICommitLog log, string nodeId, TimeProvider? time = null)
+    /// <param name="certifier">Certifies transactions that carry a snapshot; null to certify nothing (plain two-phase commit).</param>
+    public CommitCoordinator(ICommitLog log, string nodeId, TimeProvider? time = null, CommitCertifier? certifier = null)
     {
         _log = log;
         _nodeId = nodeId;
         _time = time ?? TimeProvider.System;
+        _certifier = certifier;
     }
 
     /// <summary>Called at each step of the protocol; crash tests stop the process there.</summary>
@@ -53,18 +57,26 @@ public sealed class CommitCoordinator
         var clock = new PhaseClock(activity);
         var outcome = "unknown";
         string? abortReason = null;
+        var certified = false;
+        var finished = false;
         try
         {
             await StepAsync(CommitStep.BeforePrepare, transaction.Id).ConfigureAwait(false);
             var votes = await PrepareAllAsync(transaction, participants, cancellationToken).ConfigureAwait(false);
             clock.End("prepare");
+            certified = await CertifyAsync(transaction, participants, votes).ConfigureAwait(false);
+            if (certified)
+            {
+                clock.End("certify");
+            }
+
             await StepAsync(CommitStep.AfterAllPrepared, transaction.Id).ConfigureAwait(false);
 
             if (votes.All(vote => vote.ReadOnly))
             {
                 // Read-only: nothing to make atomic, so nothing goes to the log.
                 await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
-                outcome = "committed";
+                (outcome, finished) = ("committed", true);
                 return;
             }
 
@@ -76,7 +88,7 @@ public sealed class CommitCoordinator
             await StepAsync(CommitStep.AfterDecisionLogged, transaction.Id).ConfigureAwait(false);
 
             // The decision is durable: finishing must not be cancelled halfway.
-            var finished = await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
+            finished = await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
             clock.End("finish");
             if (finished)
             {
@@ -91,6 +103,12 @@ public sealed class CommitCoordinator
         }
         finally
         {
+            // A participant left to recovery is not finished: recovery tells the certifier when it is.
+            if (certified && (finished || outcome != "committed"))
+            {
+                _certifier!.Finished(transaction.Id);
+            }
+
             _inFlight.TryRemove(transaction.Id, out _);
             clock.Total();
             activity?.SetTag("khonsu.outcome", outcome);
@@ -137,8 +155,10 @@ public sealed class CommitCoordinator
             // still be current then. One that read on several backends took a snapshot on each at
             // a different moment and may have seen half of another transaction (a fractured read):
             // its reads must all be current at one instant, now. Participants that wrote checked
-            // their own reads in prepare.
-            if (votes.Any(vote => !vote.ReadOnly) || participants.Count > 1)
+            // their own reads in prepare. At Snapshot isolation only the fractured-read guard of a
+            // read-only transaction remains: a snapshot must still be one snapshot.
+            var writes = votes.Any(vote => !vote.ReadOnly);
+            if ((writes && transaction.Serializable) || (!writes && participants.Count > 1))
             {
                 for (var i = 0; i < participants.Count; i++)
                 {
@@ -156,6 +176,32 @@ public sealed class CommitCoordinator
         }
 
         return votes;
+    }
+
+    /// <summary>
+    /// Certifies the prepared transaction: whether committing it now keeps every transaction
+    /// certified so far serializable (or, at Snapshot, free of write-write conflicts). On a
+    /// conflict it is rolled back everywhere and fails with the item and the other transaction.
+    /// </summary>
+    private async ValueTask<bool> CertifyAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes)
+    {
+        if (_certifier is null || transaction.Snapshot is not { } snapshot)
+        {
+            return false;
+        }
+
+        var writes = votes.SelectMany(vote => vote.Writes.Select(write => ItemId.Of(vote.Participant, write.Table, write.Key))).ToHashSet();
+        var verdict = _certifier.Certify(new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes), transaction.Serializable);
+        if (verdict.Commit)
+        {
+            return true;
+        }
+
+        var reason = verdict.Reason ?? "serialization conflict";
+        await AbortAsync(transaction, participants, reason).ConfigureAwait(false);
+        throw verdict.Item is { } item
+            ? new SerializationConflictException(item.Backend, item.Table, item.Key, reason)
+            : new SerializationConflictException(participants[0].Name, string.Empty, null, reason);
     }
 
     private async ValueTask LogCommitDecisionAsync(

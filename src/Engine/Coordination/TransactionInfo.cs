@@ -1,4 +1,17 @@
+using Khonsu.Engine.Certification;
+using Khonsu.Engine.Log;
+
 namespace Khonsu.Engine.Coordination;
 
-/// <summary>What the coordinator records about a transaction besides its participants.</summary>
-public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt, string? Operation);
+/// <summary>What the coordinator records and certifies about a transaction besides its participants.</summary>
+public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt, string? Operation)
+{
+    /// <summary>The certifier's snapshot position taken before the transaction's first statement; null when it never certifies.</summary>
+    public LogPosition? Snapshot { get; init; }
+
+    /// <summary>What it read: rows, and whole tables where rows could not be told apart.</summary>
+    public IReadOnlyCollection<ItemId> Reads { get; init; } = [];
+
+    /// <summary>Serializable (read-write conflicts matter) or Snapshot (write-write conflicts only).</summary>
+    public bool Serializable { get; init; } = true;
+}

@@ -17,16 +17,20 @@ public sealed class RecoveryManager
     private readonly Func<TransactionId, bool> _isInFlight;
     private readonly TimeSpan _lease;
     private readonly TimeProvider _time;
+    private readonly Action<TransactionId>? _finished;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
+    /// <param name="finished">Told when a transaction has finished on every participant (the certifier's watermark moves past it).</param>
     public RecoveryManager(
         ICommitLog log,
         IEnumerable<IRecoverableResource> resources,
         string nodeId,
         Func<TransactionId, bool> isInFlight,
         TimeSpan lease,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        Action<TransactionId>? finished = null)
     {
+        _finished = finished;
         _log = log;
         _resources = resources.ToDictionary(r => r.Name, StringComparer.OrdinalIgnoreCase);
         _nodeId = nodeId;
@@ -107,6 +111,7 @@ public sealed class RecoveryManager
             return;
         }
 
+        _finished?.Invoke(id);
         await _log.AppendAsync(
             new LogRecord
             {

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Khonsu.Engine;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 
 namespace Khonsu.Data.Backends;
@@ -41,6 +42,16 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// not track rows there (a result without the table's key and version columns, say).
     /// </summary>
     public virtual IRowReadTracker? TrackReads(DbDataReader reader, string sql) => null;
+
+    /// <summary>
+    /// The database's error for a statement of this transaction as Khonsu reports it: a
+    /// serialization failure of the whole transaction (SqlState 40001, transient) where the
+    /// database says the transaction lost a conflict, else null (the error passes through as is).
+    /// </summary>
+    public virtual KhonsuException? AsSerializationFailure(DbException error) => null;
+
+    /// <summary>The rows the transaction read here, one by one, for the certifier (see <see cref="TrackReads"/>).</summary>
+    public virtual IEnumerable<ItemId> RowReads => [];
 
     /// <inheritdoc cref="ITransactionParticipant.ValidateReadsAsync"/>
     public abstract ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken);

@@ -4,4 +4,8 @@ namespace Khonsu.Data.Backends;
 /// <param name="VersionColumn">Name of the row-version column.</param>
 /// <param name="NodeId">This process's name in the log.</param>
 /// <param name="LockTimeout">How long a transaction spanning several backends waits for a lock.</param>
-public sealed record KhonsuBackendOptions(string VersionColumn, string NodeId, TimeSpan LockTimeout);
+/// <param name="DatabaseSerializable">
+/// Run participants at the database's own SERIALIZABLE level where it has one (PostgreSQL), on top
+/// of Khonsu's validation and certification; otherwise at snapshot isolation (REPEATABLE READ).
+/// </param>
+public sealed record KhonsuBackendOptions(string VersionColumn, string NodeId, TimeSpan LockTimeout, bool DatabaseSerializable = false);

@@ -13,7 +13,7 @@ internal static class KhonsuConnectionStringParser
 {
     public const string Prefix = "Khonsu:";
 
-    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout"];
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "PostgresIsolation"];
 
     public static KhonsuSettings Parse(string connectionString)
     {
@@ -158,6 +158,13 @@ internal static class KhonsuConnectionStringParser
                 return settings with { PrepareLease = Seconds(key, value, allowZero: false) };
             case "locktimeout":
                 return settings with { LockTimeout = Seconds(key, value, allowZero: false) };
+            case "postgresisolation":
+                return value.ToLowerInvariant() switch
+                {
+                    "repeatableread" or "repeatable read" => settings with { PostgresSerializable = false },
+                    "serializable" => settings with { PostgresSerializable = true },
+                    _ => throw new KhonsuException("Key 'PostgresIsolation' must be 'RepeatableRead' (the default) or 'Serializable'."),
+                };
             case "recoveryinterval":
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
             default:

@@ -28,6 +28,12 @@ internal sealed record KhonsuSettings
     /// </summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Whether PostgreSQL participants of Serializable transactions run at PostgreSQL's own
+    /// SERIALIZABLE (key <c>PostgresIsolation</c>) rather than REPEATABLE READ.
+    /// </summary>
+    public bool PostgresSerializable { get; init; }
+
     /// <summary>How often the recovery sweeper runs; zero turns it off (recovery still runs at open).</summary>
     public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(30);
 }

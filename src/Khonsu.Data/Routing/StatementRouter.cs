@@ -45,9 +45,11 @@ internal sealed class StatementRouter
     {
         var scan = SqlTableReferenceScanner.Scan(sql);
         var chosen = new List<(KhonsuBackend Backend, string Table)>();
+        var owned = new List<(KhonsuBackend? Owner, string Table)>();
         foreach (var table in scan.Tables)
         {
             var owner = OwnerOf(table, tables);
+            owned.Add((owner, table.Name));
             if (owner is not null && !chosen.Any(c => c.Backend == owner))
             {
                 chosen.Add((owner, table.Name));
@@ -63,7 +65,13 @@ internal sealed class StatementRouter
         }
 
         var backend = chosen.Count == 1 ? chosen[0].Backend : _backends[0];
-        return new RouteDecision(backend, scan.Kind == StatementKind.Ddl);
+        if (scan.Kind is StatementKind.Ddl or StatementKind.TransactionControl)
+        {
+            return new RouteDecision(backend, scan.Kind == StatementKind.Ddl, [], false);
+        }
+
+        var readTables = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        return new RouteDecision(backend, false, readTables, owned.Any(t => t.Owner is null));
     }
 
     private KhonsuBackend? OwnerOf(TableReference table, TableMap tables)

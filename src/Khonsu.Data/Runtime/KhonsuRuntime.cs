@@ -2,6 +2,7 @@ using System.Data.Common;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Configuration;
 using Khonsu.Data.Routing;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Log;
 using Khonsu.Engine.Recovery;
@@ -31,8 +32,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         Log = log;
         NodeId = nodeId;
         Router = new StatementRouter(backends, settings.Routes, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
-        Coordinator = new CommitCoordinator(log, nodeId);
-        Recovery = new RecoveryManager(log, backends.Select(b => b.CreateRecoveryResource()), nodeId, Coordinator.IsInFlight, settings.PrepareLease);
+        Coordinator = new CommitCoordinator(log, nodeId, certifier: Certifier);
+        Recovery = new RecoveryManager(log, backends.Select(b => b.CreateRecoveryResource()), nodeId, Coordinator.IsInFlight, settings.PrepareLease, finished: Certifier.Finished);
         _sweeper = new RecoverySweeper(Recovery, settings.RecoveryInterval);
     }
 
@@ -47,6 +48,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public StatementRouter Router { get; }
 
     public CommitCoordinator Coordinator { get; }
+
+    /// <summary>Certifies this process's transactions in commit order (see <see cref="CommitCertifier"/>).</summary>
+    public CommitCertifier Certifier { get; } = new();
 
     public RecoveryManager Recovery { get; }
 
@@ -64,7 +68,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public static async Task<KhonsuRuntime> CreateAsync(KhonsuSettings settings, CancellationToken cancellationToken)
     {
         var nodeId = settings.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
-        var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout);
+        var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout, settings.PostgresSerializable);
         var backends = settings.Backends.Select(b => CreateBackend(b, options)).ToList();
 
         var catalogs = new Dictionary<KhonsuBackend, BackendCatalog>();

@@ -47,6 +47,7 @@ public class ConnectionStringParserTests
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Postgres.A=\"Host=h\"", "'Postgres.A'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Schema=Sometimes", "'Schema'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";PrepareLease=-1", "'PrepareLease'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";PostgresIsolation=Chaos", "'PostgresIsolation'")]
     [InlineData("Sqlite:Data Source=a.db", "starts with 'Khonsu:'")]
     [InlineData("", "empty")]
     public void Bad_connection_strings_name_the_problem(string connectionString, string expected)

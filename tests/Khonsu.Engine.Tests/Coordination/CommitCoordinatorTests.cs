@@ -1,3 +1,4 @@
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Log;
@@ -153,6 +154,35 @@ public class CommitCoordinatorTests
             [CommitStep.BeforePrepare, CommitStep.AfterParticipantPrepared, CommitStep.AfterParticipantPrepared, CommitStep.AfterAllPrepared,
              CommitStep.AfterDecisionLogged, CommitStep.AfterParticipantFinished, CommitStep.AfterParticipantFinished, CommitStep.BeforeEndRecord],
             steps);
+    }
+
+    [Fact]
+    public async Task A_transaction_the_certifier_rejects_is_rolled_back_everywhere_and_fails_naming_the_item_and_the_other_transaction()
+    {
+        var certifier = new CommitCertifier();
+        var coordinator = new CommitCoordinator(_log, "node", certifier: certifier);
+        var first = NewTransaction() with { Snapshot = certifier.TakeSnapshot() };
+        var second = NewTransaction() with { Snapshot = certifier.TakeSnapshot() };
+        await coordinator.CommitAsync(first, [new MemoryParticipant("a")], CancellationToken.None);
+
+        var participant = new MemoryParticipant("a");
+        var conflict = await Assert.ThrowsAsync<SerializationConflictException>(() => coordinator.CommitAsync(second, [participant], CancellationToken.None).AsTask());
+
+        Assert.Equal(("a", "t", "1"), (conflict.Participant, conflict.Table, conflict.Key));
+        Assert.Contains(first.Id.ToString(), conflict.Message, StringComparison.Ordinal);
+        Assert.Equal(["prepare", "rollback"], participant.Calls);
+        Assert.Equal(LogRecordKind.Abort, _log.Records[^1].Record.Kind);
+        Assert.Equal(new LogPosition(2), certifier.TakeSnapshot()); // both settled: the rejected one holds nothing back
+    }
+
+    [Fact]
+    public async Task At_snapshot_isolation_a_writing_transaction_does_not_validate_its_reads()
+    {
+        var (reader, writer) = (new MemoryParticipant("reader", writes: 0), new MemoryParticipant("writer"));
+
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction() with { Serializable = false }, [reader, writer], CancellationToken.None);
+
+        Assert.Equal(["prepare", "commit"], reader.Calls);
     }
 
     private static TransactionInfo NewTransaction() => new(TransactionId.New(), DateTimeOffset.UtcNow, "test");

@@ -1,0 +1,117 @@
+using Khonsu.Data;
+using Khonsu.TestSupport;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Khonsu.Cli.Tests;
+
+/// <summary>
+/// What an operator points the tool at: a real SQLite file (backend "ledger", table accounts), a
+/// real PostgreSQL database (backend "shop", table orders) and the embedded log beside them. The
+/// tables exist before Khonsu's schema; checks go straight to each database, around Khonsu.
+/// </summary>
+public sealed class CliDatabases : IAsyncDisposable
+{
+    private CliDatabases(TempDirectory directory, PostgresDatabase postgres)
+    {
+        Directory = directory;
+        Postgres = postgres;
+        SqlitePath = directory.File("ledger.db");
+        LogPath = directory.File("khonsu-log.db");
+    }
+
+    public TempDirectory Directory { get; }
+
+    public PostgresDatabase Postgres { get; }
+
+    public string SqlitePath { get; }
+
+    public string LogPath { get; }
+
+    public string ConnectionString(string extra = "")
+        => $"Khonsu:Sqlite.ledger=\"Data Source={SqlitePath}\";Postgres.shop=\"{Postgres.ConnectionString}\";Log=\"{LogPath}\";RecoveryInterval=0{extra}";
+
+    public static async Task<CliDatabases> CreateAsync()
+    {
+        var databases = new CliDatabases(new TempDirectory(), await PostgresDatabase.CreateAsync("khonsu_cli"));
+        await databases.SqliteScalarAsync("CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL); INSERT INTO accounts VALUES (1, 'ada', 100), (2, 'bob', 50);");
+        await databases.PostgresScalarAsync("CREATE TABLE orders (id integer PRIMARY KEY, account_id integer NOT NULL, amount integer NOT NULL)");
+        return databases;
+    }
+
+    public async Task<object?> SqliteScalarAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={SqlitePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = new SqliteCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+
+    public async Task<object?> PostgresScalarAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+
+    /// <summary>transaction_log rows of one transaction as "participant:status:decision", read with plain SQLite as a DBA would.</summary>
+    public async Task<IReadOnlyList<string>> TransactionLogAsync(string transactionId)
+    {
+        await using var connection = new SqliteConnection($"Data Source={LogPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = new SqliteCommand("SELECT participant || ':' || status || ':' || coalesce(decision, '') FROM transaction_log WHERE tx_id = $id ORDER BY participant", connection);
+        command.Parameters.AddWithValue("$id", transactionId);
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Commits one cross-backend transfer in this process, through Khonsu, and returns its id.</summary>
+    public async Task<string> CommitTransferAsync(int amount)
+    {
+        var connectionString = ConnectionString();
+        try
+        {
+            await using var connection = new KhonsuConnection(connectionString);
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await ExecuteAsync(connection, $"UPDATE accounts SET balance = balance - {amount} WHERE id = 1");
+            await ExecuteAsync(connection, $"INSERT INTO orders (id, account_id, amount) VALUES ({1000 + amount}, 1, {amount})");
+            await transaction.CommitAsync();
+            return transaction.TransactionId;
+        }
+        finally
+        {
+            // Let go of the log and the databases, as a stopped application would.
+            await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(connectionString));
+            SqliteConnection.ClearAllPools();
+        }
+    }
+
+    /// <summary>
+    /// Runs tests/Khonsu.CrashChild, which commits a transfer of <paramref name="amount"/> and stops at
+    /// <paramref name="step"/>; kills it there with SIGKILL and returns the transaction's id.
+    /// </summary>
+    public Task<string> CrashChildAtAsync(string step, int occurrence, int amount, string extra = "")
+        => CrashChild.KillAtAsync(ConnectionString(extra), step, occurrence, amount);
+
+    public async ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        await Postgres.DisposeAsync();
+        Directory.Dispose();
+    }
+
+    private static async Task ExecuteAsync(KhonsuConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}

@@ -1,0 +1,70 @@
+using System.Data.Common;
+
+namespace Khonsu.Data.Tests.Serializability;
+
+/// <summary>Where a scenario step runs. Khonsu routes by table; the plain baseline needs telling.</summary>
+public enum Db
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// One transaction of an anomaly scenario, run either through Khonsu or through plain two-phase
+/// commit, so that the same interleaving shows the anomaly under one and not the other.
+/// </summary>
+public abstract class Session : IAsyncDisposable
+{
+    protected Session(string name) => Name = name;
+
+    public string Name { get; }
+
+    /// <summary>Set when a step or the commit failed transiently: the transaction did not commit.</summary>
+    public DbException? Failure { get; private set; }
+
+    public bool Committed { get; private set; }
+
+    public async Task<long> ReadAsync(Db db, string sql)
+    {
+        long value = -1;
+        await StepAsync(async () => value = Convert.ToInt64(await ScalarAsync(db, sql) ?? 0L));
+        return value;
+    }
+
+    public Task WriteAsync(Db db, string sql) => StepAsync(() => ExecuteAsync(db, sql));
+
+    public Task CommitAsync() => StepAsync(async () =>
+    {
+        await CommitCoreAsync();
+        Committed = true;
+    });
+
+    public abstract ValueTask DisposeAsync();
+
+    protected abstract Task<object?> ScalarAsync(Db db, string sql);
+
+    protected abstract Task ExecuteAsync(Db db, string sql);
+
+    protected abstract Task CommitCoreAsync();
+
+    /// <summary>Once a transaction failed its later steps are skipped, as an application would.</summary>
+    private async Task StepAsync(Func<Task> step)
+    {
+        if (Failure is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            await step();
+        }
+        catch (DbException error) when (error.IsTransient)
+        {
+            Failure = error;
+            await RollbackAsync();
+        }
+    }
+
+    protected abstract Task RollbackAsync();
+}

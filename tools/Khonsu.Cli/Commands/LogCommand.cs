@@ -1,0 +1,232 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Khonsu.Cli.Infrastructure;
+using Khonsu.Cli.LogView;
+using Khonsu.Engine;
+using Microsoft.Data.Sqlite;
+
+namespace Khonsu.Cli.Commands;
+
+/// <summary>`khonsu log tail` and `khonsu log show`: the commit log's records, decoded. Read-only.</summary>
+internal static class LogCommand
+{
+    private const string LastRecords = "SELECT position, record FROM (SELECT position, record FROM khonsu_log ORDER BY position DESC LIMIT $n) ORDER BY position";
+    private const string RecordsAfter = "SELECT position, record FROM khonsu_log WHERE position > $after ORDER BY position LIMIT 1000";
+    private const string RecordsOf = "SELECT position, record FROM khonsu_log WHERE tx_id = $tx ORDER BY position";
+    private const string TransactionLogRows = "SELECT participant, status, decision, finished_at, abort_reason FROM transaction_log WHERE tx_id = $tx ORDER BY participant";
+
+    private static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(500);
+
+    private static readonly Option<int> Lines = new("--lines", "-n")
+    {
+        Description = "How many of the last records to show.",
+        HelpName = "N",
+        DefaultValueFactory = _ => 10,
+    };
+
+    private static readonly Option<bool> Follow = new("--follow", "-f")
+    {
+        Description = "Keep watching the log and print records as they are appended, until Ctrl-C.",
+    };
+
+    private static readonly Argument<string> TransactionArgument = new("tx-id")
+    {
+        Description = "The transaction's id, as transaction_log.tx_id or an error message shows it (a UUID).",
+    };
+
+    private static readonly Option<bool> Values = new("--values")
+    {
+        Description = "Show the values in row images (each cut to 40 characters); by default only their columns.",
+    };
+
+    private static readonly Option<int> MaxRows = new("--max-rows")
+    {
+        Description = "How many written rows to list per participant.",
+        HelpName = "N",
+        DefaultValueFactory = _ => 20,
+    };
+
+    public static Command Create()
+    {
+        Lines.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--lines must be 0 or more."); });
+        MaxRows.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-rows must be 0 or more."); });
+
+        var tail = new Command("tail", "Print the last records of the commit log, one line each: position, time, kind (COMMIT, ABORT, END), transaction, node, participants with rows written. Read-only.")
+        {
+            Lines,
+            Follow,
+        };
+        tail.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, TailAsync, cancellationToken));
+
+        var show = new Command("show", "Print every record of one transaction, decoded (kind, node, participants, rows written with their versions and a summary of their row images), and its transaction_log rows. Exit code 2 if the log holds no record of it.")
+        {
+            TransactionArgument,
+            Values,
+            MaxRows,
+        };
+        show.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, ShowAsync, cancellationToken));
+
+        return new Command("log", "Read the commit log (the embedded log's SQLite file named by the Log key).")
+        {
+            tail,
+            show,
+        };
+    }
+
+    private static async Task<int> TailAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var target = context.Target();
+        var connectionString = target.LogReadConnectionString();
+        var rows = await LogFileReader.ReadAsync(connectionString, LastRecords, [("$n", context.ParseResult.GetValue(Lines))], cancellationToken).ConfigureAwait(false);
+        var last = await WriteLinesAsync(context, rows, 0).ConfigureAwait(false);
+        if (!context.ParseResult.GetValue(Follow))
+        {
+            return ExitCodes.Ok;
+        }
+
+        if (last == 0)
+        {
+            last = await LastPositionAsync(connectionString, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(FollowInterval, cancellationToken).ConfigureAwait(false);
+                rows = await LogFileReader.ReadAsync(connectionString, RecordsAfter, [("$after", last)], cancellationToken).ConfigureAwait(false);
+                last = await WriteLinesAsync(context, rows, last).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Ok; // Ctrl-C is how --follow ends.
+        }
+    }
+
+    private static async Task<long> WriteLinesAsync(CommandContext context, IReadOnlyList<LogFileReader.Row> rows, long last)
+    {
+        foreach (var row in rows)
+        {
+            string line;
+            if (context.Json)
+            {
+                line = row.Record is { } record
+                    ? LogRecordText.Json(record, values: false).ToJsonString(CliRunner.JsonLineOptions)
+                    : new JsonObject { ["position"] = row.Position, ["error"] = KhonsuTarget.OneLine(row.Error!) }.ToJsonString(CliRunner.JsonLineOptions);
+            }
+            else
+            {
+                line = row.Record is { } record ? LogRecordText.Line(record) : LogRecordText.Undecodable(row.Position, row.Error!);
+            }
+
+            await context.Output.WriteLineAsync(line).ConfigureAwait(false);
+            last = Math.Max(last, row.Position);
+        }
+
+        await context.Output.FlushAsync().ConfigureAwait(false);
+        return last;
+    }
+
+    private static async Task<int> ShowAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var text = context.ParseResult.GetValue(TransactionArgument);
+        if (!TransactionId.TryParse(text, out var id))
+        {
+            throw new CliException(ExitCodes.Usage, $"'{text}' is not a transaction id: expected a UUID such as 0193a0c4-7f7e-7cc1-9a4e-2f1b5c3d4e5f.");
+        }
+
+        var target = context.Target();
+        var connectionString = target.LogReadConnectionString();
+        var rows = await LogFileReader.ReadAsync(connectionString, RecordsOf, [("$tx", id.ToString())], cancellationToken).ConfigureAwait(false);
+        var states = await TransactionLogAsync(connectionString, id, cancellationToken).ConfigureAwait(false);
+        var values = context.ParseResult.GetValue(Values);
+        if (context.Json)
+        {
+            var json = new JsonObject
+            {
+                ["txId"] = id.ToString(),
+                ["found"] = rows.Count > 0,
+                ["records"] = new JsonArray(rows.Select(r => (JsonNode)(r.Record is { } record
+                    ? LogRecordText.Json(record, values)
+                    : new JsonObject { ["position"] = r.Position, ["error"] = KhonsuTarget.OneLine(r.Error!) })).ToArray()),
+                ["transactionLog"] = new JsonArray(states.Select(s => (JsonNode)new JsonObject
+                {
+                    ["participant"] = s.Participant,
+                    ["status"] = s.Status,
+                    ["decision"] = s.Decision,
+                    ["finishedAt"] = s.FinishedAt,
+                    ["abortReason"] = s.Reason is null ? null : target.Scrub(s.Reason),
+                }).ToArray()),
+            };
+            await context.Output.WriteLineAsync(json.ToJsonString(CliRunner.JsonOptions)).ConfigureAwait(false);
+        }
+        else if (rows.Count > 0)
+        {
+            await context.Output.WriteLineAsync($"Transaction {id}").ConfigureAwait(false);
+            var maxRows = context.ParseResult.GetValue(MaxRows);
+            foreach (var row in rows)
+            {
+                var lines = row.Record is { } record ? LogRecordText.Block(record, values, maxRows) : [LogRecordText.Undecodable(row.Position, row.Error!)];
+                foreach (var line in lines)
+                {
+                    await context.Output.WriteLineAsync("  " + line).ConfigureAwait(false);
+                }
+            }
+
+            await context.Output.WriteLineAsync("transaction_log:").ConfigureAwait(false);
+            foreach (var state in states)
+            {
+                var finished = state.FinishedAt is null ? string.Empty : $"  finished {state.FinishedAt}";
+                var reason = state.Reason is null ? string.Empty : $"  ({target.Scrub(state.Reason)})";
+                await context.Output.WriteLineAsync($"  {state.Participant}  {state.Status}  decision {state.Decision ?? "none"}{finished}{reason}").ConfigureAwait(false);
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            await Console.Error.WriteLineAsync($"khonsu: transaction {id} is not in the commit log '{target.LogPath}' (no record means it never committed: presumed abort)").ConfigureAwait(false);
+            return ExitCodes.Attention;
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<long> LastPositionAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return await BackendProbe.ScalarAsync(connection, "SELECT max(position) FROM khonsu_log", cancellationToken).ConfigureAwait(false) is long last ? last : 0;
+        }
+    }
+
+    private static async Task<IReadOnlyList<(string Participant, string Status, string? Decision, string? FinishedAt, string? Reason)>> TransactionLogAsync(
+        string connectionString, TransactionId id, CancellationToken cancellationToken)
+    {
+        var rows = new List<(string, string, string?, string?, string?)>();
+        var connection = new SqliteConnection(connectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var command = new SqliteCommand(TransactionLogRows, connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.AddWithValue("$tx", id.ToString());
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        rows.Add((reader.GetString(0), reader.GetString(1), Nullable(reader, 2), Nullable(reader, 3), Nullable(reader, 4)));
+                    }
+                }
+            }
+        }
+
+        return rows;
+    }
+
+    private static string? Nullable(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}

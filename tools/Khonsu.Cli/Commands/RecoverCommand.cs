@@ -1,0 +1,157 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Khonsu.Cli.InDoubt;
+using Khonsu.Cli.Infrastructure;
+using Khonsu.Engine;
+using Khonsu.Engine.Log;
+using Khonsu.Engine.Recovery;
+using Spectre.Console;
+using Text = Khonsu.Cli.Infrastructure.Text;
+
+namespace Khonsu.Cli.Commands;
+
+/// <summary>
+/// `khonsu recover`: one recovery pass, as a Khonsu connection runs at open and its sweeper runs
+/// every RecoveryInterval: every logged decision without an end record is finished on every
+/// participant; every prepared transaction with no decision is aborted once PrepareLease is over.
+/// </summary>
+internal static class RecoverCommand
+{
+    private static readonly Option<double> MinAge = new("--min-age")
+    {
+        Description = "Leave alone transactions decided or prepared less than this many seconds ago. Set it when the application is running, so that the tool does not race commits its processes are still finishing; 0 suits a stopped application.",
+        HelpName = "seconds",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public static Command Create()
+    {
+        var command = new Command(
+            "recover",
+            "Drive every in-doubt transaction to its logged outcome: finish logged decisions (COMMIT PREPARED, redo of SQLite row images, ROLLBACK PREPARED) " +
+            "and abort transactions prepared with no decision once the PrepareLease is over. Shows progress. Idempotent: running it twice is harmless. " +
+            "Refuses to run when the commit log file does not exist. Exit code 0 when nothing is left in doubt, 2 when something is, 3 when a backend or the log is unreachable.")
+        {
+            MinAge,
+        };
+        MinAge.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() < 0)
+            {
+                result.AddError("--min-age must be 0 or more seconds.");
+            }
+        });
+        command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, ExecuteAsync, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> ExecuteAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var target = context.Target();
+        var log = target.OpenLog();
+        await using (log.ConfigureAwait(false))
+        {
+            var probes = await BackendProbe.ProbeAllAsync(target, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            foreach (var probe in probes.Where(p => !p.Reachable))
+            {
+                await Console.Error.WriteLineAsync("khonsu: warning: " + probe.Problem).ConfigureAwait(false);
+            }
+
+            var reachable = target.Backends.Zip(probes).Where(p => p.Second.Reachable).Select(p => p.First.CreateRecoveryResource()).ToList();
+            var before = await InDoubtScanner.ScanAsync(target, log, reachable, cancellationToken).ConfigureAwait(false);
+            var minAge = TimeSpan.FromSeconds(context.ParseResult.GetValue(MinAge));
+            var now = DateTimeOffset.UtcNow;
+            var young = before.Where(t => t.Age(now) < minAge).Select(t => t.Id).ToHashSet();
+            var decisions = before.Where(t => t.Decision is not null).ToDictionary(t => t.Id, t => t.Decision!);
+            var work = before.Count - young.Count;
+
+            var finished = new List<(TransactionId Id, string Outcome)>();
+            RecoveryReport report;
+            var interactive = !context.Json && !Console.IsOutputRedirected;
+            if (interactive && work > 0)
+            {
+                report = await AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                    .StartAsync(async progress =>
+                    {
+                        var task = progress.AddTask($"Recovering {Text.Plural(work, "transaction")}", maxValue: work);
+                        return await RunAsync(target, log, young, decisions, (id, outcome) =>
+                        {
+                            finished.Add((id, outcome));
+                            task.Increment(1);
+                        }, cancellationToken).ConfigureAwait(false);
+                    }).ConfigureAwait(false);
+            }
+            else
+            {
+                if (!context.Json)
+                {
+                    await context.Output.WriteLineAsync($"Recovering {Text.Plural(work, "transaction")} in doubt").ConfigureAwait(false);
+                }
+
+                report = await RunAsync(target, log, young, decisions, (id, outcome) =>
+                {
+                    finished.Add((id, outcome));
+                    if (!context.Json)
+                    {
+                        context.Output.WriteLine($"  [{finished.Count}/{work}] {id} {outcome}");
+                    }
+                }, cancellationToken).ConfigureAwait(false);
+            }
+
+            var after = await InDoubtScanner.ScanAsync(target, log, reachable, cancellationToken).ConfigureAwait(false);
+            now = DateTimeOffset.UtcNow;
+            if (context.Json)
+            {
+                var json = new JsonObject
+                {
+                    ["committed"] = report.Committed,
+                    ["aborted"] = report.Aborted,
+                    ["finished"] = new JsonArray(finished.Select(f => (JsonNode)new JsonObject { ["txId"] = f.Id.ToString(), ["outcome"] = f.Outcome }).ToArray()),
+                    ["skippedYoungerThanMinAge"] = young.Count,
+                    ["unreachable"] = new JsonArray(probes.Where(p => !p.Reachable).Select(p => (JsonNode)JsonValue.Create(p.Backend.Name)).ToArray()),
+                    ["inDoubt"] = InDoubtJson.Array(after, now, target.Settings.PrepareLease),
+                };
+                await context.Output.WriteLineAsync(json.ToJsonString(CliRunner.JsonOptions)).ConfigureAwait(false);
+            }
+            else
+            {
+                await context.Output.WriteLineAsync($"Committed {Text.Invariant(report.Committed)}, aborted {Text.Invariant(report.Aborted)}.").ConfigureAwait(false);
+                if (young.Count > 0)
+                {
+                    await context.Output.WriteLineAsync($"Left alone {Text.Plural(young.Count, "transaction")} younger than --min-age.").ConfigureAwait(false);
+                }
+
+                await InDoubtText.WriteAsync(context.Output, after, now, target.Settings.PrepareLease).ConfigureAwait(false);
+            }
+
+            return probes.Any(p => !p.Reachable) ? ExitCodes.Unreachable
+                : after.Count > 0 ? ExitCodes.Attention
+                : ExitCodes.Ok;
+        }
+    }
+
+    private static async Task<RecoveryReport> RunAsync(
+        KhonsuTarget target,
+        ICommitLog log,
+        HashSet<TransactionId> young,
+        Dictionary<TransactionId, string> decisions,
+        Action<TransactionId, string> finished,
+        CancellationToken cancellationToken)
+    {
+        var observed = new ObservedCommitLog(log, record =>
+        {
+            if (record.Kind == LogRecordKind.End)
+            {
+                finished(record.TransactionId, decisions.GetValueOrDefault(record.TransactionId, "ABORT") == "COMMIT" ? "committed" : "aborted");
+            }
+            else
+            {
+                // Recovery decided it (an abort after the lease); the first decision in the log is what counts.
+                decisions.TryAdd(record.TransactionId, InDoubtScanner.KindText(record.Kind));
+            }
+        });
+        var recovery = new RecoveryManager(observed, target.RecoveryResources(), target.NodeId, young.Contains, target.Settings.PrepareLease);
+        return await recovery.RecoverAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,101 @@
+using Khonsu.Cli.Infrastructure;
+using Khonsu.Engine;
+using Khonsu.Engine.Log;
+using Khonsu.Engine.Recovery;
+using Microsoft.Data.Sqlite;
+
+namespace Khonsu.Cli.InDoubt;
+
+/// <summary>
+/// Finds what recovery would have to do, without doing it: decisions the log holds with no end
+/// record, and transactions the backends hold prepared (pg_prepared_xacts), with recovery's notes
+/// from transaction_log.
+/// </summary>
+internal static class InDoubtScanner
+{
+    private const string InDoubtNotes = "SELECT tx_id, participant, abort_reason FROM transaction_log WHERE status = 'IN_DOUBT'";
+
+    /// <param name="log">The open commit log, or null when there is none yet.</param>
+    /// <param name="reachable">The recovery resources of the backends that answered; the others are reported unreachable.</param>
+    public static async Task<IReadOnlyList<InDoubtTransaction>> ScanAsync(
+        KhonsuTarget target, ICommitLog? log, IReadOnlyCollection<IRecoverableResource> reachable, CancellationToken cancellationToken)
+    {
+        var reachableNames = reachable.Select(r => r.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var prepared = new Dictionary<TransactionId, List<(string Backend, DateTimeOffset At)>>();
+        foreach (var resource in reachable)
+        {
+            foreach (var transaction in await resource.ListPreparedAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!prepared.TryGetValue(transaction.TransactionId, out var list))
+                {
+                    prepared[transaction.TransactionId] = list = [];
+                }
+
+                list.Add((resource.Name, transaction.PreparedAt));
+            }
+        }
+
+        var notes = log is null ? [] : await ReadNotesAsync(target, cancellationToken).ConfigureAwait(false);
+        string? NoteOf(TransactionId id, string participant) => notes.GetValueOrDefault((id.ToString(), participant.ToLowerInvariant()));
+
+        var found = new List<InDoubtTransaction>();
+        var seen = new HashSet<TransactionId>();
+        if (log is not null)
+        {
+            await foreach (var logged in log.ReadUnfinishedAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var record = logged.Record;
+                seen.Add(record.TransactionId);
+                var heldBy = prepared.GetValueOrDefault(record.TransactionId)?.Select(p => p.Backend).ToHashSet(StringComparer.OrdinalIgnoreCase) ?? [];
+                var participants = record.Participants.Select(vote => new InDoubtParticipant(
+                    vote.Participant,
+                    heldBy.Contains(vote.Participant) ? "prepared" : reachableNames.Contains(vote.Participant) ? "to finish" : "unreachable",
+                    record.Kind == LogRecordKind.Commit ? vote.Writes.Count : null,
+                    NoteOf(record.TransactionId, vote.Participant))).ToList();
+                found.Add(new InDoubtTransaction(record.TransactionId, KindText(record.Kind), record.Timestamp, logged.Position.Value, participants));
+            }
+        }
+
+        foreach (var (id, holders) in prepared.Where(p => !seen.Contains(p.Key)))
+        {
+            var decision = log is null ? null : await log.GetDecisionAsync(id, cancellationToken).ConfigureAwait(false);
+            var participants = holders.Select(h => new InDoubtParticipant(h.Backend, "prepared", null, NoteOf(id, h.Backend))).ToList();
+            found.Add(decision is null
+                ? new InDoubtTransaction(id, null, holders.Min(h => h.At), null, participants)
+                : new InDoubtTransaction(id, KindText(decision.Record.Kind), decision.Record.Timestamp, decision.Position.Value, participants));
+        }
+
+        return found.OrderBy(t => t.Since).ToList();
+    }
+
+    public static string KindText(LogRecordKind kind) => kind switch
+    {
+        LogRecordKind.Commit => "COMMIT",
+        LogRecordKind.Abort => "ABORT",
+        _ => "END",
+    };
+
+    private static async Task<Dictionary<(string, string), string?>> ReadNotesAsync(KhonsuTarget target, CancellationToken cancellationToken)
+    {
+        var notes = new Dictionary<(string, string), string?>();
+        var connection = new SqliteConnection(target.LogReadConnectionString());
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var command = new SqliteCommand(InDoubtNotes, connection);
+            await using (command.ConfigureAwait(false))
+            {
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        notes[(reader.GetString(0), reader.GetString(1).ToLowerInvariant())] = reader.IsDBNull(2) ? null : target.Scrub(reader.GetString(2));
+                    }
+                }
+            }
+        }
+
+        return notes;
+    }
+}

@@ -1,0 +1,173 @@
+using System.Data.Common;
+using Khonsu.Data;
+using Khonsu.Data.Backends;
+using Khonsu.Data.Configuration;
+using Khonsu.Data.Runtime;
+using Khonsu.Engine.Log;
+using Khonsu.Engine.Recovery;
+
+namespace Khonsu.Cli.Infrastructure;
+
+/// <summary>
+/// The databases and the commit log one Khonsu connection string names, built without opening a
+/// Khonsu runtime: opening one installs the schema (Schema=Auto) and runs recovery, and the tool
+/// must be able to look without changing anything.
+/// </summary>
+internal sealed class KhonsuTarget
+{
+    // Keys of an inner connection string that say where a database is, and are safe to print.
+    private static readonly string[] LocationKeys = ["data source", "datasource", "filename", "host", "server", "port", "database"];
+
+    private KhonsuTarget(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends, string logPath, string nodeId)
+    {
+        Settings = settings;
+        Backends = backends;
+        LogPath = logPath;
+        NodeId = nodeId;
+    }
+
+    public KhonsuSettings Settings { get; }
+
+    public IReadOnlyList<KhonsuBackend> Backends { get; }
+
+    /// <summary>The embedded commit log's file, as the provider resolves it (the Log key, else beside the first SQLite database).</summary>
+    public string LogPath { get; }
+
+    /// <summary>The name records this tool appends carry: the Node key, else khonsu-cli@host:pid.</summary>
+    public string NodeId { get; }
+
+    public bool LogExists => File.Exists(LogPath);
+
+    public static KhonsuTarget Create(string connectionString)
+    {
+        KhonsuSettings settings;
+        try
+        {
+            settings = KhonsuConnectionStringParser.Parse(connectionString);
+        }
+        catch (KhonsuException error)
+        {
+            throw new CliException(ExitCodes.Usage, "invalid connection string: " + error.Message);
+        }
+
+        var nodeId = settings.NodeId ?? $"khonsu-cli@{Environment.MachineName}:{Environment.ProcessId}";
+        var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout);
+        var backends = new List<KhonsuBackend>();
+        foreach (var backend in settings.Backends)
+        {
+            try
+            {
+                var provider = BackendRegistry.Resolve(backend.Kind, backend.Key);
+                backends.Add(provider.CreateBackend(backend.Name, backend.ConnectionString, options));
+            }
+            catch (KhonsuException error)
+            {
+                throw new CliException(ExitCodes.Usage, "invalid connection string: " + Scrub(error.Message, settings));
+            }
+            catch (ArgumentException error)
+            {
+                throw new CliException(ExitCodes.Usage, $"invalid connection string: key '{backend.Key}': {Scrub(error.Message, settings)}");
+            }
+        }
+
+        return new KhonsuTarget(settings, backends, LogLocation.Resolve(settings, backends), nodeId);
+    }
+
+    /// <summary>Removes every backend's password (and similar) from a message.</summary>
+    public string Scrub(string message) => Scrub(message, Settings);
+
+    /// <summary>Where a backend is, e.g. "Host=db1;Port=5432;Database=shop", never with its credentials.</summary>
+    public string Location(KhonsuBackend backend)
+    {
+        var settings = Settings.Backends.First(b => b.Name.Equals(backend.Name, StringComparison.OrdinalIgnoreCase));
+        DbConnectionStringBuilder builder;
+        try
+        {
+            builder = new DbConnectionStringBuilder { ConnectionString = settings.ConnectionString };
+        }
+        catch (ArgumentException)
+        {
+            return "?";
+        }
+
+        var parts = LocationKeys
+            .Where(key => builder.TryGetValue(key, out var value) && value is string { Length: > 0 })
+            .Select(key => $"{key}={builder[key]}");
+        return string.Join(";", parts);
+    }
+
+    /// <summary>Opens an inner connection to a backend within the connect timeout, or says why not.</summary>
+    public async Task<DbConnection> ConnectAsync(KhonsuBackend backend, TimeSpan timeout, bool mayCreateFile, CancellationToken cancellationToken)
+    {
+        if (!mayCreateFile && backend.DatabaseFilePath is { } file && !File.Exists(Path.GetFullPath(file)))
+        {
+            throw new CliException(ExitCodes.Unreachable, $"backend '{backend.Name}': database file '{Path.GetFullPath(file)}' does not exist");
+        }
+
+        var connection = backend.CreateConnection();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await connection.OpenAsync(deadline.Token).ConfigureAwait(false);
+            return connection;
+        }
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested && error is not CliException)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            var why = error is OperationCanceledException || deadline.IsCancellationRequested
+                ? $"no connection within {GlobalOptions.FormatSeconds(timeout)}"
+                : OneLine(error);
+            throw new CliException(ExitCodes.Unreachable, Scrub($"backend '{backend.Name}' is unreachable: {why}"), error);
+        }
+    }
+
+    /// <summary>Opens the commit log for recovery; refuses when the file is missing, rather than start an empty log.</summary>
+    public ICommitLog OpenLog()
+    {
+        if (!LogExists)
+        {
+            throw new CliException(
+                ExitCodes.Unreachable,
+                $"the commit log '{LogPath}' does not exist: check the Log key (without the log, every prepared transaction would look undecided and be aborted)");
+        }
+
+        try
+        {
+            return EmbeddedCommitLog.Open(LogPath);
+        }
+        catch (Exception error) when (error is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.Unreachable, $"the commit log '{LogPath}' cannot be opened: {OneLine(error)}", error);
+        }
+    }
+
+    /// <summary>A read-only connection string to the commit log's file, for the tool's own queries.</summary>
+    public string LogReadConnectionString()
+    {
+        if (!LogExists)
+        {
+            throw new CliException(ExitCodes.Unreachable, $"the commit log '{LogPath}' does not exist: check the Log key");
+        }
+
+        return new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+        {
+            DataSource = LogPath,
+            Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString();
+    }
+
+    /// <summary>How recovery reaches each backend, keyed by backend name.</summary>
+    public IReadOnlyList<IRecoverableResource> RecoveryResources() => Backends.Select(b => b.CreateRecoveryResource()).ToList();
+
+    public static string OneLine(Exception error)
+    {
+        var message = error.Message;
+        var newline = message.IndexOfAny(['\r', '\n']);
+        return newline < 0 ? message : message[..newline];
+    }
+
+    private static string Scrub(string message, KhonsuSettings settings)
+        => settings.Backends.Aggregate(message, (text, backend) => SecretScrubber.Scrub(text, backend.ConnectionString));
+}
