@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Khonsu.Data;
@@ -41,8 +42,10 @@ public static class KhonsuServiceCollectionExtensions
         services.TryAddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<KhonsuOptions>>().Value;
-            return KhonsuDataSource.Create(options.ConnectionString
-                ?? throw new KhonsuException("Khonsu is registered without a connection string: set Khonsu:ConnectionString in configuration or pass one to AddKhonsuDataSource."));
+            return KhonsuDataSource.Create(
+                options.ConnectionString
+                    ?? throw new KhonsuException("Khonsu is registered without a connection string: set Khonsu:ConnectionString in configuration or pass one to AddKhonsuDataSource."),
+                provider.GetService<ILoggerFactory>());
         });
         services.TryAddSingleton<DbDataSource>(provider => provider.GetRequiredService<KhonsuDataSource>());
         services.TryAddScoped(provider => provider.GetRequiredService<KhonsuDataSource>().CreateConnection());

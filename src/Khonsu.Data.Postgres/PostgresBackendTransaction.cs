@@ -95,6 +95,11 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
                 cancellationToken,
                 ("id", transactionId.ToString())).ConfigureAwait(false);
         }
+        catch (PostgresException error) when (AsSerializationFailure(error) is { } conflict)
+        {
+            // At PostgreSQL's SERIALIZABLE, PREPARE TRANSACTION is where its own SSI may refuse.
+            throw conflict;
+        }
         catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.ObjectNotInPrerequisiteState)
         {
             throw new KhonsuException(

@@ -137,6 +137,7 @@ public sealed class KhonsuCommand : DbCommand
             try
             {
                 inner = await statement.Inner.ExecuteReaderAsync(behavior & ~(CommandBehavior.CloseConnection | CommandBehavior.SequentialAccess), cancellationToken).ConfigureAwait(false);
+                statement.Ran();
             }
             catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
             {
@@ -145,8 +146,9 @@ public sealed class KhonsuCommand : DbCommand
 
             return new KhonsuDataReader(inner, statement, behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null, () => EndAsync(statement));
         }
-        catch
+        catch (Exception error)
         {
+            statement.Telemetry?.End(error);
             await EndAsync(statement).ConfigureAwait(false);
             throw;
         }
@@ -158,12 +160,20 @@ public sealed class KhonsuCommand : DbCommand
         try
         {
             var result = await execute(statement, cancellationToken).ConfigureAwait(false);
+            statement.Ran();
             await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
         }
         catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
         {
+            // Measured as the backend reported it; the caller gets Khonsu's serialization failure.
+            statement.Telemetry?.End(error);
             throw translated;
+        }
+        catch (Exception error)
+        {
+            statement.Telemetry?.End(error);
+            throw;
         }
         finally
         {
@@ -188,10 +198,20 @@ public sealed class KhonsuCommand : DbCommand
         var transaction = ResolveTransaction(connection);
         var route = connection.Runtime.Router.Route(_commandText);
         var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, cancellationToken).ConfigureAwait(false);
+        var telemetry = Diagnostics.StatementTelemetry.Start(route.Backend, innerConnection, _commandText);
         BackendTransaction? local = null;
         if (transaction is not null)
         {
-            local = await transaction.EnlistAsync(route.Backend, innerConnection, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                local = await transaction.EnlistAsync(route.Backend, innerConnection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                telemetry.End(error);
+                throw;
+            }
+
             transaction.Record(route.Backend.Name, _commandText);
         }
 
@@ -208,19 +228,21 @@ public sealed class KhonsuCommand : DbCommand
                 await local.BeforeStatementAsync(inner, transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
             }
         }
-        catch
+        catch (Exception error)
         {
+            telemetry.End(error);
             await inner.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
         _running = inner;
-        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters);
+        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry };
     }
 
     private async ValueTask EndAsync(RunningStatement statement)
     {
         _running = null;
+        statement.Telemetry?.End();
         await statement.Inner.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -202,7 +202,7 @@ public sealed class KhonsuConnection : DbConnection
     /// <summary>Drives in-doubt transactions to their logged outcome now, rather than waiting for the sweeper.</summary>
     public async Task<int> RecoverAsync(CancellationToken cancellationToken = default)
     {
-        var report = await Runtime.Recovery.RecoverAsync(cancellationToken).ConfigureAwait(false);
+        var report = await Runtime.RecoverAsync(cancellationToken).ConfigureAwait(false);
         return report.Committed + report.Aborted;
     }
 

@@ -10,17 +10,33 @@ namespace Khonsu.Data;
 public sealed class KhonsuDataSource : DbDataSource
 {
     private readonly string _connectionString;
+    private readonly Microsoft.Extensions.Logging.ILoggerFactory? _loggerFactory;
     private int _disposed;
 
-    private KhonsuDataSource(string connectionString) => _connectionString = connectionString;
+    private KhonsuDataSource(string connectionString, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory)
+    {
+        _connectionString = connectionString;
+        _loggerFactory = loggerFactory;
+    }
 
     public override string ConnectionString => _connectionString;
 
     /// <summary>Creates a data source; the connection string is checked now, the databases are reached on first open.</summary>
-    public static KhonsuDataSource Create(string connectionString)
+    public static KhonsuDataSource Create(string connectionString) => Create(connectionString, null);
+
+    /// <summary>
+    /// Creates a data source that logs commits, aborts and recovery through <paramref name="loggerFactory"/>
+    /// (category "Khonsu"; ids, names and counts only, never a connection string).
+    /// </summary>
+    public static KhonsuDataSource Create(string connectionString, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory)
     {
         _ = Configuration.KhonsuConnectionStringParser.Parse(connectionString);
-        return new KhonsuDataSource(connectionString);
+        if (loggerFactory is not null)
+        {
+            Diagnostics.LoggerFactories.Register(connectionString, loggerFactory);
+        }
+
+        return new KhonsuDataSource(connectionString, loggerFactory);
     }
 
     public new KhonsuConnection CreateConnection() => (KhonsuConnection)CreateDbConnection();
@@ -58,6 +74,10 @@ public sealed class KhonsuDataSource : DbDataSource
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             await Runtime.RuntimeCache.ClearAsync(_connectionString).ConfigureAwait(false);
+            if (_loggerFactory is not null)
+            {
+                Diagnostics.LoggerFactories.Unregister(_connectionString, _loggerFactory);
+            }
         }
     }
 

@@ -22,6 +22,8 @@ public sealed class KhonsuTransaction : DbTransaction
     private readonly List<(string Name, int Participants)> _savepoints = [];
     private readonly HashSet<ItemId> _tableReads = [];
     private LogPosition? _snapshot;
+    private LogPosition? _snapshotsTakenBy;
+    private bool _snapshotPending;
     private bool _completed;
 
     internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel)
@@ -55,28 +57,40 @@ public sealed class KhonsuTransaction : DbTransaction
     {
         EnsureActive();
         var runtime = _connection.Runtime;
+        var commitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var info = new TransactionInfo(Id, StartedAt, _operation.ToString())
             {
                 Snapshot = _snapshot,
+                // A statement that ran around Khonsu's command path (EF Core's) leaves it pending: now is the safe bound.
+                SnapshotsTakenBy = _participants.Count < 2 ? null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy,
                 Reads = Serializable ? [.. _tableReads, .. _participants.SelectMany(p => p.RowReads)] : [],
                 Serializable = Serializable,
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
+            runtime.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
         }
         catch (SerializationConflictException conflict)
         {
+            runtime.Logger.Aborted(TransactionId, conflict.Message);
             throw KhonsuException.SerializationFailure(
                 $"Transaction {Id} was rolled back on every backend: {conflict.Message}", Id, conflict);
         }
         catch (TransactionAbortedException aborted)
         {
+            runtime.Logger.Aborted(TransactionId, aborted.Reason);
             throw KhonsuException.SerializationFailure(aborted.Message, Id, aborted);
         }
         catch (CommitOutcomeUnknownException unknown)
         {
+            runtime.Logger.OutcomeUnknown(TransactionId, unknown.Message);
             throw KhonsuException.OutcomeUnknown(unknown.Message, Id, unknown);
+        }
+        catch (Engine.Log.CommitLogUnavailableException unavailable)
+        {
+            // The log refused or timed out and the abort record settled it: rolled back, safe to retry.
+            throw KhonsuException.LogUnavailable($"Transaction {Id} was rolled back: {unavailable.Message}", Id, unavailable);
         }
         finally
         {
@@ -147,6 +161,7 @@ public sealed class KhonsuTransaction : DbTransaction
         try
         {
             await _connection.Runtime.Coordinator.RollbackAsync(_participants, Id, cancellationToken).ConfigureAwait(false);
+            _connection.Runtime.Logger.RolledBack(TransactionId, _participants.Count);
         }
         finally
         {
@@ -191,10 +206,24 @@ public sealed class KhonsuTransaction : DbTransaction
         _snapshot ??= _connection.Runtime.Certifier.TakeSnapshot();
         var local = await backend.BeginTransactionAsync(inner, Id, IsolationLevel, cancellationToken).ConfigureAwait(false);
         _participants.Add(local);
+        _snapshotPending = true;
         return local;
     }
 
     internal void Record(string backend, string sql) => _operation.Add(backend, sql);
+
+    /// <summary>
+    /// A statement ran: if it was the first on a backend, that backend's snapshot is taken by now.
+    /// Whatever is certified later began committing after it, so cannot be half visible.
+    /// </summary>
+    internal void StatementRan()
+    {
+        if (_snapshotPending)
+        {
+            _snapshotsTakenBy = _connection.Runtime.Certifier.LastCertified;
+            _snapshotPending = false;
+        }
+    }
 
     /// <summary>A result set of the statement was read: the tables whose rows it did not carry one by one count as read whole.</summary>
     internal void RecordTableReads(RouteDecision route, IReadOnlyCollection<string> readByRow)

@@ -16,6 +16,9 @@ internal sealed class RunningStatement(
 {
     public DbCommand Inner { get; } = inner;
 
+    /// <summary>The statement's span and latency measurement, ended when the statement ends.</summary>
+    public Diagnostics.StatementScope? Telemetry { get; init; }
+
     /// <summary>
     /// At the first read of a result set inside a transaction: a tracker for its rows where the
     /// backend can tell them apart, and a whole-table read of every table it could have read otherwise
@@ -35,6 +38,9 @@ internal sealed class RunningStatement(
 
     /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
     public Exception Translate(DbException error) => local?.AsSerializationFailure(error) ?? (Exception)error;
+
+    /// <summary>The statement has run on its backend (its snapshot there is taken).</summary>
+    public void Ran() => transaction?.StatementRan();
 
     /// <summary>After the statement ran: output parameters back, and the catalog refreshed after DDL.</summary>
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)

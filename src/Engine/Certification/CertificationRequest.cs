@@ -13,4 +13,12 @@ public sealed record CertificationRequest(
     IReadOnlyCollection<ItemId> Writes)
 {
     public bool ReadOnly => Writes.Count == 0;
+
+    /// <summary>
+    /// The last position certified once the transaction had taken its snapshot on every backend it
+    /// read. A transaction certified after <see cref="Snapshot"/> and no later than this may have been
+    /// committing on some backends and not yet on others while those snapshots were taken; null when
+    /// the transaction read one backend only.
+    /// </summary>
+    public LogPosition? SnapshotsTakenBy { get; init; }
 }

@@ -34,6 +34,18 @@ public sealed class CommitCertifier
         }
     }
 
+    /// <summary>The last position certified so far (see <see cref="CertificationRequest.SnapshotsTakenBy"/>).</summary>
+    public LogPosition LastCertified
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new LogPosition(_last);
+            }
+        }
+    }
+
     /// <summary>
     /// Takes a snapshot position for a transaction about to read its first backend. Call
     /// <see cref="ReleaseSnapshot"/> when it ends, so that history it can no longer need is forgotten.

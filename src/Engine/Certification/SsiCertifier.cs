@@ -36,7 +36,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
     public CertificationResult Certify(CertificationRequest request, LogPosition position, bool serializable = true)
     {
         var candidate = new CommittedTransaction(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes]);
-        var verdict = Check(candidate, serializable);
+        var verdict = Check(candidate, serializable, request.SnapshotsTakenBy);
         // Read-only transactions are remembered too: one can be Tin of a later pivot.
         if (verdict.Commit)
         {
@@ -62,7 +62,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
         _committed.RemoveRange(0, count);
     }
 
-    private CertificationResult Check(CommittedTransaction t, bool serializable)
+    private CertificationResult Check(CommittedTransaction t, bool serializable, LogPosition? snapshotsTakenBy)
     {
         if (t.Snapshot < _horizon && _summary.ConflictsWith(t, serializable) is { } forgotten)
         {
@@ -81,6 +81,11 @@ public sealed class SsiCertifier(int capacity = 10_000)
         if (!serializable)
         {
             return CertificationResult.Committed;
+        }
+
+        if (snapshotsTakenBy is { } takenBy && FracturedRead(t, concurrent, takenBy) is { } fractured)
+        {
+            return fractured;
         }
 
         // T -rw-> X: T read something X wrote after T's snapshot. X -rw-> T: X read something T writes.
@@ -122,6 +127,35 @@ public sealed class SsiCertifier(int capacity = 10_000)
         return CertificationResult.Committed;
     }
 
+    /// <summary>
+    /// A transaction that was committing while this one took its snapshots on several backends may
+    /// be visible in some of them and not in others. Whole-table reads cannot tell which: if this one
+    /// read what it wrote on two backends, it may have seen half of it.
+    /// </summary>
+    private static CertificationResult? FracturedRead(CommittedTransaction t, List<CommittedTransaction> concurrent, LogPosition takenBy)
+    {
+        foreach (var x in concurrent)
+        {
+            if (x.Position > takenBy)
+            {
+                break; // began committing after every snapshot: invisible everywhere
+            }
+
+            var seen = t.Reads.Where(item => Overlaps(item, x)).ToList();
+            var backends = seen.Select(item => item.Backend).Distinct().ToList();
+            if (backends.Count > 1)
+            {
+                return new CertificationResult(
+                    false,
+                    $"it read {seen[0]} and {seen.First(item => item.Backend != seen[0].Backend)}, which {x.Id} wrote while committing on backends '{backends[0]}' and '{backends[1]}' between this transaction's snapshots there: it may have seen one part and not the other (a fractured read)",
+                    seen[0],
+                    x.Id);
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Committed transactions the snapshot did not see: those after it in log order.</summary>
     private List<CommittedTransaction> Concurrent(LogPosition snapshot)
     {
@@ -140,10 +174,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
     {
         foreach (var item in items)
         {
-            var hit = item.IsTable
-                ? writer.WrittenTables.Contains(item)
-                : writer.Writes.Contains(item) || writer.Writes.Contains(item.TableOf);
-            if (hit)
+            if (Overlaps(item, writer))
             {
                 return item;
             }
@@ -151,6 +182,10 @@ public sealed class SsiCertifier(int capacity = 10_000)
 
         return null;
     }
+
+    private static bool Overlaps(ItemId item, CommittedTransaction writer) => item.IsTable
+        ? writer.WrittenTables.Contains(item)
+        : writer.Writes.Contains(item) || writer.Writes.Contains(item.TableOf);
 
     private void Remember(CommittedTransaction t)
     {

@@ -191,7 +191,8 @@ public sealed class CommitCoordinator
         }
 
         var writes = votes.SelectMany(vote => vote.Writes.Select(write => ItemId.Of(vote.Participant, write.Table, write.Key))).ToHashSet();
-        var verdict = _certifier.Certify(new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes), transaction.Serializable);
+        var request = new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
+        var verdict = _certifier.Certify(request, transaction.Serializable);
         if (verdict.Commit)
         {
             return true;

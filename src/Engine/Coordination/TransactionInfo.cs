@@ -9,6 +9,9 @@ public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt,
     /// <summary>The certifier's snapshot position taken before the transaction's first statement; null when it never certifies.</summary>
     public LogPosition? Snapshot { get; init; }
 
+    /// <summary>The last position certified once it had its snapshot on every backend; null if it read one backend only.</summary>
+    public LogPosition? SnapshotsTakenBy { get; init; }
+
     /// <summary>What it read: rows, and whole tables where rows could not be told apart.</summary>
     public IReadOnlyCollection<ItemId> Reads { get; init; } = [];
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Khonsu.Data.Runtime;
 
 namespace Khonsu.Data.Configuration;
 
@@ -63,7 +64,8 @@ internal static class KhonsuConnectionStringParser
 
         var backends = new List<BackendSettings>();
         var routes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var settings = new KhonsuSettings { Backends = backends, Routes = routes };
+        var logSettings = new Dictionary<string, string>(StringComparer.Ordinal);
+        var settings = new KhonsuSettings { Backends = backends, Routes = routes, LogSettings = logSettings };
         foreach (string folded in builder.Keys)
         {
             // DbConnectionStringBuilder folds keys to lower case; backend names and error messages keep the user's spelling.
@@ -74,6 +76,11 @@ internal static class KhonsuConnectionStringParser
             {
                 routes[key[(dot + 1)..]] = value;
             }
+            else if (dot > 0 && key[..dot].Equals("Kafka", StringComparison.OrdinalIgnoreCase))
+            {
+                // Client settings for Log=kafka://..., passed to librdkafka as they are (lower case, as librdkafka names them).
+                logSettings[key[(dot + 1)..].ToLowerInvariant()] = value;
+            }
             else if (dot > 0)
             {
                 AddBackend(backends, key, key[..dot], key[(dot + 1)..], value);
@@ -82,6 +89,11 @@ internal static class KhonsuConnectionStringParser
             {
                 settings = ApplySetting(settings, key, value);
             }
+        }
+
+        if (logSettings.Count > 0 && !LogLocation.IsKafka(settings.LogPath))
+        {
+            throw new KhonsuException("Kafka.<setting> keys configure a Kafka commit log: add Log=kafka://host:port/topic.");
         }
 
         if (backends.Count == 0)
@@ -169,7 +181,7 @@ internal static class KhonsuConnectionStringParser
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
             default:
                 throw new KhonsuException(
-                    $"Unknown key '{key}' in the Khonsu connection string. Valid keys: <Kind>.<name> (e.g. Sqlite.main, Postgres.shop), Route.<table>, {string.Join(", ", SettingKeys)}.");
+                    $"Unknown key '{key}' in the Khonsu connection string. Valid keys: <Kind>.<name> (e.g. Sqlite.main, Postgres.shop), Route.<table>, Kafka.<setting>, {string.Join(", ", SettingKeys)}.");
         }
     }
 

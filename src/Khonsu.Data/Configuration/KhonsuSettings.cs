@@ -5,8 +5,11 @@ internal sealed record KhonsuSettings
 {
     public required IReadOnlyList<BackendSettings> Backends { get; init; }
 
-    /// <summary>Path of the embedded commit log's SQLite database, or null for the default.</summary>
+    /// <summary>Path of the embedded commit log's SQLite database, or a log URI (kafka://host:port/topic), or null for the default.</summary>
     public string? LogPath { get; init; }
+
+    /// <summary>Client settings for a log URI, from <c>Kafka.&lt;setting&gt;=value</c> keys (may hold a SASL password).</summary>
+    public IReadOnlyDictionary<string, string> LogSettings { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Tables mapped to a backend by <c>Route.&lt;table&gt;=&lt;backend&gt;</c>.</summary>
     public IReadOnlyDictionary<string, string> Routes { get; init; } = new Dictionary<string, string>();

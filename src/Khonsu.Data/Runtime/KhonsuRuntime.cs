@@ -24,8 +24,10 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         IReadOnlyList<KhonsuBackend> backends,
         Dictionary<KhonsuBackend, BackendCatalog> catalogs,
         ICommitLog log,
-        string nodeId)
+        string nodeId,
+        Diagnostics.KhonsuLog logger)
     {
+        Logger = logger;
         Settings = settings;
         Backends = backends;
         _catalogs = catalogs;
@@ -34,7 +36,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         Router = new StatementRouter(backends, settings.Routes, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
         Coordinator = new CommitCoordinator(log, nodeId, certifier: Certifier);
         Recovery = new RecoveryManager(log, backends.Select(b => b.CreateRecoveryResource()), nodeId, Coordinator.IsInFlight, settings.PrepareLease, finished: Certifier.Finished);
-        _sweeper = new RecoverySweeper(Recovery, settings.RecoveryInterval);
+        _sweeper = new RecoverySweeper(RecoverAsync, settings.RecoveryInterval);
     }
 
     public KhonsuSettings Settings { get; }
@@ -54,6 +56,36 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
     public RecoveryManager Recovery { get; }
 
+    /// <summary>Where commits, aborts and recovery are logged (nowhere unless the data source was given a logger factory).</summary>
+    public Diagnostics.KhonsuLog Logger { get; }
+
+    /// <summary>One recovery pass, logged: Information for what it finished, Warning for what it left in doubt.</summary>
+    public async ValueTask<RecoveryReport> RecoverAsync(CancellationToken cancellationToken)
+    {
+        RecoveryReport report;
+        try
+        {
+            report = await Recovery.RecoverAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            Logger.RecoveryFailed(error.GetType().Name);
+            throw;
+        }
+
+        if (report.Committed + report.Aborted > 0)
+        {
+            Logger.Recovered(report.Committed, report.Aborted);
+        }
+
+        if (report.InDoubt > 0)
+        {
+            Logger.StillInDoubt(report.InDoubt);
+        }
+
+        return report;
+    }
+
     /// <summary>Bumped whenever a catalog changes, so sessions know to refresh per-connection state.</summary>
     public int CatalogVersion { get; private set; }
 
@@ -65,7 +97,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         }
     }
 
-    public static async Task<KhonsuRuntime> CreateAsync(KhonsuSettings settings, CancellationToken cancellationToken)
+    public static async Task<KhonsuRuntime> CreateAsync(KhonsuSettings settings, Diagnostics.KhonsuLog logger, CancellationToken cancellationToken)
     {
         var nodeId = settings.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
         var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout, settings.PostgresSerializable);
@@ -77,11 +109,13 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
         }
 
-        var log = EmbeddedCommitLog.Open(LogLocation.Resolve(settings, backends));
-        var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId);
+        var log = await LogLocation.OpenAsync(settings, backends, nodeId, cancellationToken).ConfigureAwait(false);
+        var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger);
+        var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
+        logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logDescription);
         try
         {
-            await runtime.Recovery.RecoverAsync(cancellationToken).ConfigureAwait(false);
+            await runtime.RecoverAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {

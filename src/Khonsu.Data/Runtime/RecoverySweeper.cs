@@ -3,7 +3,7 @@ using Khonsu.Engine.Recovery;
 namespace Khonsu.Data.Runtime;
 
 /// <summary>Runs recovery on a timer, so in-doubt transactions settle without a new open.</summary>
-internal sealed class RecoverySweeper(RecoveryManager recovery, TimeSpan interval) : IAsyncDisposable
+internal sealed class RecoverySweeper(Func<CancellationToken, ValueTask<RecoveryReport>> recover, TimeSpan interval) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
@@ -34,7 +34,7 @@ internal sealed class RecoverySweeper(RecoveryManager recovery, TimeSpan interva
         {
             try
             {
-                await recovery.RecoverAsync(cancellationToken).ConfigureAwait(false);
+                await recover(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception error) when (error is not OperationCanceledException)
             {

@@ -26,7 +26,7 @@ internal static class RuntimeCache
     }
 
     private static Lazy<Task<KhonsuRuntime>> Create(string connectionString)
-        => new(() => Task.Run(() => KhonsuRuntime.CreateAsync(KhonsuConnectionStringParser.Parse(connectionString), CancellationToken.None)));
+        => new(() => Task.Run(() => KhonsuRuntime.CreateAsync(KhonsuConnectionStringParser.Parse(connectionString), Diagnostics.LoggerFactories.LogFor(connectionString), CancellationToken.None)));
 
     public static async ValueTask ClearAsync(string connectionString)
     {

@@ -188,6 +188,34 @@ public class SsiCertifierTests
         }).ToList();
     }
 
+    [Fact]
+    public void A_reader_whose_snapshots_straddle_a_commit_on_two_backends_aborts_as_a_fractured_read()
+    {
+        var writer = Request(snapshot: 0, reads: [], writes: [Row("pg", "orders", "1"), Row("lite", "accounts", "1")]);
+        Assert.True(Commit(writer).Commit); // position 1
+
+        // Snapshot 0, its last backend snapshot taken once position 1 was certified: it may have seen half.
+        var reader = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "accounts")], writes: []) with { SnapshotsTakenBy = new LogPosition(1) };
+        var verdict = Commit(reader);
+
+        Assert.False(verdict.Commit);
+        Assert.Equal(writer.TransactionId, verdict.ConflictsWith);
+        Assert.Contains("fractured read", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_reader_whose_snapshots_all_came_before_a_commit_or_that_read_one_of_its_backends_is_not_fractured()
+    {
+        var writer = Request(snapshot: 0, reads: [], writes: [Row("pg", "orders", "1"), Row("lite", "accounts", "1")]);
+        Assert.True(Commit(writer).Commit); // position 1
+
+        var before = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "accounts")], writes: []) with { SnapshotsTakenBy = new LogPosition(0) };
+        var oneBackend = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "other")], writes: []) with { SnapshotsTakenBy = new LogPosition(1) };
+
+        Assert.True(Commit(before).Commit);
+        Assert.True(Commit(oneBackend).Commit);
+    }
+
     private CertificationResult Commit(CertificationRequest request, bool serializable = true)
         => _certifier.Certify(request, new LogPosition(++_position), serializable);
 

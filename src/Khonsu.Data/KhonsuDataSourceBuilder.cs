@@ -1,0 +1,113 @@
+using System.Data.Common;
+using System.Globalization;
+using Khonsu.Data.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Khonsu.Data;
+
+/// <summary>
+/// Code-first configuration of a <see cref="KhonsuDataSource"/>, as NpgsqlDataSourceBuilder is for
+/// Npgsql. It writes the equivalent Khonsu connection string (see <see cref="ConnectionString"/>)
+/// and hands it to the same parser as every other entry point, so both ways of configuring Khonsu
+/// accept and reject exactly the same things.
+/// </summary>
+public sealed class KhonsuDataSourceBuilder
+{
+    private readonly List<(string Key, string Value)> _backends = [];
+    private readonly List<(string Table, string Backend)> _routes = [];
+    private readonly Dictionary<string, string> _settings = new(StringComparer.OrdinalIgnoreCase);
+    private ILoggerFactory? _loggerFactory;
+
+    /// <summary>Adds a SQLite database, e.g. <c>AddSqlite("ledger", "Data Source=ledger.db")</c>.</summary>
+    public KhonsuDataSourceBuilder AddSqlite(string name, string connectionString) => AddBackend("Sqlite", name, connectionString);
+
+    /// <summary>Adds a PostgreSQL database, e.g. <c>AddPostgres("shop", "Host=db;Database=shop;Username=app")</c>.</summary>
+    public KhonsuDataSourceBuilder AddPostgres(string name, string connectionString) => AddBackend("Postgres", name, connectionString);
+
+    /// <summary>Adds a backend of any registered kind (the <c>&lt;Kind&gt;.&lt;name&gt;</c> key of the connection string).</summary>
+    public KhonsuDataSourceBuilder AddBackend(string kind, string name, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(connectionString);
+        _backends.Add(($"{kind}.{name}", connectionString));
+        return this;
+    }
+
+    /// <summary>Sends statements on <paramref name="table"/> to <paramref name="backend"/> (the <c>Route.&lt;table&gt;</c> key).</summary>
+    public KhonsuDataSourceBuilder Route(string table, string backend)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(table);
+        ArgumentNullException.ThrowIfNull(backend);
+        _routes.Add((table, backend));
+        return this;
+    }
+
+    /// <summary>Where the embedded commit log lives (the <c>Log</c> key).</summary>
+    public KhonsuDataSourceBuilder Log(string path) => Set("Log", path);
+
+    /// <summary>Whether Khonsu installs its schema on first open (the <c>Schema</c> key).</summary>
+    public KhonsuDataSourceBuilder Schema(SchemaMode mode) => Set("Schema", mode.ToString());
+
+    /// <summary>Name of the row-version column (the <c>VersionColumn</c> key).</summary>
+    public KhonsuDataSourceBuilder VersionColumn(string column) => Set("VersionColumn", column);
+
+    /// <summary>This process's name in the log (the <c>Node</c> key).</summary>
+    public KhonsuDataSourceBuilder Node(string nodeId) => Set("Node", nodeId);
+
+    /// <summary>How long a prepared transaction may wait for its decision (the <c>PrepareLease</c> key).</summary>
+    public KhonsuDataSourceBuilder PrepareLease(TimeSpan lease) => Set("PrepareLease", Seconds(lease));
+
+    /// <summary>How long a statement of a multi-backend transaction waits for a lock (the <c>LockTimeout</c> key).</summary>
+    public KhonsuDataSourceBuilder LockTimeout(TimeSpan timeout) => Set("LockTimeout", Seconds(timeout));
+
+    /// <summary>How often the recovery sweeper runs; zero turns it off (the <c>RecoveryInterval</c> key).</summary>
+    public KhonsuDataSourceBuilder RecoveryInterval(TimeSpan interval) => Set("RecoveryInterval", Seconds(interval));
+
+    /// <summary>Logs commits, aborts and recovery to loggers of this factory (category "Khonsu").</summary>
+    public KhonsuDataSourceBuilder UseLoggerFactory(ILoggerFactory? loggerFactory)
+    {
+        _loggerFactory = loggerFactory;
+        return this;
+    }
+
+    /// <summary>The Khonsu connection string this builder describes; it may hold the backends' passwords.</summary>
+    public string ConnectionString
+    {
+        get
+        {
+            var builder = new DbConnectionStringBuilder();
+            foreach (var (key, value) in _backends)
+            {
+                builder[key] = value;
+            }
+
+            foreach (var (table, backend) in _routes)
+            {
+                builder["Route." + table] = backend;
+            }
+
+            foreach (var (key, value) in _settings)
+            {
+                builder[key] = value;
+            }
+
+            return KhonsuConnectionStringParser.Prefix + builder.ConnectionString;
+        }
+    }
+
+    /// <summary>Checks the configuration (with the connection-string parser's rules and messages) and builds the data source.</summary>
+    public KhonsuDataSource Build() => KhonsuDataSource.Create(ConnectionString, _loggerFactory);
+
+    /// <summary>The settings the data source will run with, as the parser reads them.</summary>
+    internal KhonsuSettings BuildSettings() => KhonsuConnectionStringParser.Parse(ConnectionString);
+
+    private KhonsuDataSourceBuilder Set(string key, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        _settings[key] = value;
+        return this;
+    }
+
+    private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,71 @@
+using System.Data.Common;
+using Khonsu.Data;
+using Khonsu.Data.Backends;
+using Khonsu.Data.Routing;
+
+namespace Khonsu.EntityFrameworkCore;
+
+/// <summary>
+/// One DbContext's tie to Khonsu: the Khonsu connection whose transaction its commands join, and
+/// the backend whose provider connection EF runs on.
+/// </summary>
+internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string backendName)
+{
+    public KhonsuConnection Connection { get; } = connection;
+
+    public KhonsuBackend Backend => Connection.Runtime.Backends.FirstOrDefault(b => b.Name.Equals(backendName, StringComparison.OrdinalIgnoreCase))
+        ?? throw new KhonsuException($"The Khonsu connection has no backend named '{backendName}'.");
+
+    /// <summary>The Khonsu transaction in progress on the connection, if any.</summary>
+    public KhonsuTransaction? Transaction => Connection.CurrentTransaction;
+
+    /// <summary>
+    /// Enlists the command in the Khonsu transaction in progress: begins the backend's local
+    /// transaction on first use, hands the command its inner transaction object, and bounds lock
+    /// waits when the transaction spans several backends. Returns null outside a transaction.
+    /// </summary>
+    public async ValueTask<Enlistment?> EnlistAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        if (Transaction is not { } transaction)
+        {
+            return null;
+        }
+
+        var backend = Backend;
+        var inner = await Connection.GetInnerConnectionAsync(backend, cancellationToken).ConfigureAwait(false);
+        if (!ReferenceEquals(inner, command.Connection))
+        {
+            throw new InvalidOperationException(
+                $"This DbContext runs on another connection than the Khonsu connection's '{backend.Name}' backend: build it with the connection from GetBackendConnectionAsync.");
+        }
+
+        var local = await transaction.EnlistAsync(backend, inner, cancellationToken).ConfigureAwait(false);
+        transaction.Record(backend.Name, command.CommandText);
+        command.Transaction = local.InnerTransaction;
+        await local.BeforeStatementAsync(command, transaction.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
+        return new Enlistment(transaction, local, RouteOf(backend, command.CommandText));
+    }
+
+    /// <summary>
+    /// Which tables the statement may read, as Khonsu's router tells for its own statements. The
+    /// context fixes the backend; if the router would send the statement elsewhere (a table Khonsu
+    /// does not know yet) or cannot route it, it counts as possibly reading any table of the backend.
+    /// </summary>
+    private RouteDecision RouteOf(KhonsuBackend backend, string sql)
+    {
+        try
+        {
+            var route = Connection.Runtime.Router.Route(sql);
+            if (route.Backend == backend)
+            {
+                return route;
+            }
+        }
+        catch (KhonsuException)
+        {
+            // Falls through to the conservative answer.
+        }
+
+        return new RouteDecision(backend, ChangesSchema: false, ReadTables: [], ReadsUnknownRelations: true);
+    }
+}

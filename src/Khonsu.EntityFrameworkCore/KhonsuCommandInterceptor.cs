@@ -1,0 +1,156 @@
+using System.Data.Common;
+using Khonsu.Data.Diagnostics;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace Khonsu.EntityFrameworkCore;
+
+/// <summary>
+/// Puts each EF command into the Khonsu transaction in progress (the backend's local transaction,
+/// begun on first use), measures it as Khonsu measures its own statements, and has the backend
+/// track the rows a query reads. Readers are wrapped only for queries: EF's Npgsql provider casts
+/// SaveChanges' reader to NpgsqlDataReader, and what SaveChanges reads back is its own writes.
+/// </summary>
+internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : DbCommandInterceptor
+{
+    private readonly Dictionary<DbCommand, Running> _running = new(ReferenceEqualityComparer.Instance);
+
+    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+    {
+        StartAsync(command, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+    {
+        StartAsync(command, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
+    {
+        StartAsync(command, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
+    {
+        await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public override DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
+        => Track(command, eventData, result);
+
+    public override ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+        => ValueTask.FromResult(Track(command, eventData, result));
+
+    public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
+    {
+        AfterNonQueryAsync(command, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        await AfterNonQueryAsync(command, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
+    {
+        End(command, null);
+        return result;
+    }
+
+    public override ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
+    {
+        End(command, null);
+        return ValueTask.FromResult(result);
+    }
+
+    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData) => End(command, eventData.Exception);
+
+    public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        End(command, eventData.Exception);
+        return Task.CompletedTask;
+    }
+
+    public override void CommandCanceled(DbCommand command, CommandEndEventData eventData) => End(command, new OperationCanceledException());
+
+    public override Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        End(command, new OperationCanceledException());
+        return Task.CompletedTask;
+    }
+
+    private async ValueTask StartAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var telemetry = StatementTelemetry.Start(binding.Backend, command.Connection!, command.CommandText);
+        Enlistment? enlistment;
+        try
+        {
+            enlistment = await binding.EnlistAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            telemetry.End(error);
+            throw;
+        }
+
+        lock (_running)
+        {
+            _running[command] = new Running(enlistment, telemetry);
+        }
+    }
+
+    private DbDataReader Track(DbCommand command, CommandExecutedEventData eventData, DbDataReader reader)
+    {
+        var running = End(command, null);
+        if (running?.Enlistment is not { } enlistment || eventData.CommandSource == CommandSource.SaveChanges)
+        {
+            return reader;
+        }
+
+        return new TrackingDataReader(reader, enlistment, command.CommandText);
+    }
+
+    /// <summary>After DDL, Khonsu installs its triggers on new tables and refreshes its routing map, as for its own commands.</summary>
+    private async ValueTask AfterNonQueryAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var running = End(command, null);
+        if (StatementTelemetry.OperationName(command.CommandText) is "CREATE" or "ALTER" or "DROP")
+        {
+            await binding.Connection.Runtime.OnSchemaChangedAsync(binding.Backend, command.Connection!, running?.Enlistment?.Local, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Running? End(DbCommand command, Exception? error)
+    {
+        Running? running;
+        lock (_running)
+        {
+            _running.Remove(command, out running);
+        }
+
+        running?.Telemetry.End(error);
+        return running;
+    }
+
+    private sealed record Running(Enlistment? Enlistment, StatementScope Telemetry);
+}

@@ -1,0 +1,440 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Confluent.Kafka;
+using Khonsu.Engine;
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Log.Kafka;
+
+/// <summary>
+/// The commit log on partition 0 of one Kafka topic, shared by every process of an application.
+/// A record's offset is its <see cref="LogPosition"/>, so the partition's order is the commit
+/// order; its key is the transaction id (readable with kcat) and its value the
+/// <see cref="LogRecordCodec"/> bytes (version byte, CRC32C).
+/// </summary>
+/// <remarks>
+/// Writes go through an idempotent producer (acks=all, linger 0, up to 5 requests in flight), so
+/// concurrent appends pipeline and a retried request is never written twice. A tail consumer reads
+/// the partition from its start into a <see cref="KafkaLogIndex"/>; an append returns once the
+/// broker acknowledged it and the tail has read the log up to it, with the transaction's first
+/// decision as of that offset: every process that reads the same partition reaches the same verdict.
+/// Reads (GetDecision, ReadUnfinished, ReadFrom) first catch up with the partition's end as the
+/// broker reports it now, so they never answer from a stale index. Every wait on the broker is
+/// bounded by <see cref="KafkaCommitLogOptions.OperationTimeout"/> and fails with
+/// <see cref="CommitLogUnavailableException"/>; librdkafka reconnects by itself meanwhile.
+/// Kafka transactions are deliberately not used: the log record itself is the commit point.
+/// </remarks>
+public sealed class KafkaCommitLog : ICommitLog
+{
+    private const int Partition = 0;
+
+    private readonly KafkaCommitLogOptions _options;
+    private readonly TopicPartition _partition;
+    private readonly KafkaLogIndex _index;
+    private readonly IConsumer<string, byte[]> _tail;
+    private IConsumer<Ignore, Ignore> _watermarks;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _producerGate = new();
+    private readonly Thread _tailThread;
+    private IProducer<string, byte[]> _producer;
+    private Task<WatermarkOffsets>? _watermarkQuery;
+    private volatile string? _lastClientError;
+    private int _disposed;
+
+    private KafkaCommitLog(KafkaCommitLogOptions options)
+    {
+        _options = options;
+        _partition = new TopicPartition(options.Address.Topic, new Partition(Partition));
+        _index = new KafkaLogIndex();
+        _producer = BuildProducer();
+        _watermarks = BuildWatermarkClient();
+        _tail = new ConsumerBuilder<string, byte[]>(ConsumerConfig("tail"))
+            .SetErrorHandler((_, error) => NoteClientError(error))
+            .SetLogHandler((_, _) => { })
+            .Build();
+        // A thread of its own: Consume blocks in librdkafka, and must not hold a pool thread.
+        _tailThread = new Thread(Tail) { IsBackground = true, Name = $"Khonsu Kafka log tail ({options.Address.Topic})" };
+    }
+
+    public KafkaLogAddress Address => _options.Address;
+
+    /// <summary>
+    /// Connects to the brokers and reads the whole partition, so that the log answers decisions
+    /// for everything already in it. The topic must exist (or the brokers create topics on first
+    /// use); only its partition 0 is used.
+    /// </summary>
+    /// <exception cref="CommitLogUnavailableException">The brokers did not answer within the operation timeout.</exception>
+    /// <exception cref="InvalidOperationException">librdkafka.so.1 is not installed.</exception>
+    public static async Task<KafkaCommitLog> OpenAsync(KafkaCommitLogOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        KafkaNative.EnsureLoaded();
+        ValidateSettings(options.ClientSettings);
+
+        var log = new KafkaCommitLog(options);
+        try
+        {
+            // Read from where the partition starts (retention may have deleted its first records).
+            var bounds = await log.QueryWatermarksAsync(cancellationToken).ConfigureAwait(false);
+            log._index.StartAt(bounds.Low.Value);
+            log._tail.Assign(new TopicPartitionOffset(log._partition, bounds.Low));
+            log._tailThread.Start();
+            await log.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            return log;
+        }
+        catch
+        {
+            await log.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Appends a record and returns once Kafka acknowledged it (acks=all) and this process has read
+    /// the log up to it, with the transaction's first decision as of the record's offset.
+    /// Cancelling ends the wait, not the produce: the record may still be written.
+    /// </summary>
+    /// <exception cref="CommitLogUnavailableException">Kafka did not acknowledge in time, or refused; the record may or may not be in the log.</exception>
+    public async ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var message = new Message<string, byte[]> { Key = record.TransactionId.ToString(), Value = LogRecordCodec.Encode(record) };
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        var producer = Volatile.Read(ref _producer);
+        DeliveryResult<string, byte[]> delivered;
+        try
+        {
+            delivered = await producer.ProduceAsync(_partition, message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProduceException<string, byte[]> error)
+        {
+            if (error.Error.IsFatal)
+            {
+                ReplaceProducer(producer);
+            }
+
+            throw Unavailable($"Kafka did not take the {Describe(record)}: {error.Error.Reason}", error);
+        }
+        catch (KafkaException error)
+        {
+            throw Unavailable($"Kafka did not take the {Describe(record)}: {error.Error.Reason}", error);
+        }
+
+        var offset = delivered.Offset.Value;
+        await WaitAppliedAsync(offset, $"the {Describe(record)} was written at offset {offset} but could not be read back", cancellationToken).ConfigureAwait(false);
+        Engine.Diagnostics.KhonsuTelemetry.LogAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return new AppendResult(new LogPosition(offset), _index.DecisionAsOf(record.TransactionId, offset));
+    }
+
+    public async ValueTask<LoggedRecord?> GetDecisionAsync(TransactionId transactionId, CancellationToken cancellationToken = default)
+    {
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        return _index.FirstDecision(transactionId);
+    }
+
+    public async IAsyncEnumerable<LoggedRecord> ReadUnfinishedAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var record in _index.Unfinished())
+        {
+            yield return record;
+        }
+    }
+
+    /// <summary>Every record from <paramref name="from"/> up to the end of the log when the call starts, in log order.</summary>
+    public async IAsyncEnumerable<LoggedRecord> ReadFromAsync(LogPosition from, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var end = await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var record in _index.Range(from.Value, end))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return record;
+        }
+    }
+
+    /// <summary>
+    /// Not written to Kafka: a note is for transaction_log, not part of the protocol, and a new
+    /// record kind would make older readers of the topic refuse it. The materialised
+    /// transaction_log (issue 4, item 4) is where notes will go.
+    /// </summary>
+    public ValueTask NoteParticipantStatusAsync(
+        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(participant);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Delivers what is in flight (within the operation timeout), stops the tail, and closes the clients.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        var producer = Volatile.Read(ref _producer);
+        await Task.Run(() => producer.Flush(_options.OperationTimeout)).ConfigureAwait(false);
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_tailThread.IsAlive)
+        {
+            await Task.Run(_tailThread.Join).ConfigureAwait(false);
+        }
+        _index.Fail(new ObjectDisposedException(nameof(KafkaCommitLog), "The commit log is closed."));
+        producer.Dispose();
+        _tail.Close();
+        _tail.Dispose();
+        Task? query;
+        lock (_producerGate)
+        {
+            query = _watermarkQuery;
+        }
+
+        if (query is { IsCompleted: false })
+        {
+            // Still blocked in librdkafka (no broker answers): free the handle when the call returns, not under it.
+            _ = query.ContinueWith(_ => Volatile.Read(ref _watermarks).Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+        else
+        {
+            _watermarks.Dispose();
+        }
+        _stop.Dispose();
+    }
+
+    /// <summary>Waits until the index holds every record the broker reports now; returns that end offset.</summary>
+    private async Task<long> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var end = (await QueryWatermarksAsync(cancellationToken).ConfigureAwait(false)).High.Value;
+        if (end > 0)
+        {
+            await WaitAppliedAsync(end - 1, $"the log's end (offset {end}) could not be read", cancellationToken).ConfigureAwait(false);
+        }
+
+        return end;
+    }
+
+    private async Task WaitAppliedAsync(long offset, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _index.WaitAppliedAsync(offset, cancellationToken).WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException error)
+        {
+            throw Unavailable($"{what} within {Seconds(_options.OperationTimeout)} (read up to offset {_index.Next}){LastError()}", error);
+        }
+    }
+
+    /// <summary>
+    /// The partition's bounds as the broker reports them now. librdkafka's query can block past its
+    /// timeout while no broker answers, so the caller waits at most the operation timeout, and
+    /// concurrent callers share one query in flight rather than pile up blocked threads.
+    /// </summary>
+    private async Task<WatermarkOffsets> QueryWatermarksAsync(CancellationToken cancellationToken)
+    {
+        Task<WatermarkOffsets> query;
+        lock (_producerGate)
+        {
+            if (_watermarkQuery is not { IsCompleted: false })
+            {
+                _watermarkQuery = Task.Run(QueryWatermarksWithRetries, CancellationToken.None);
+            }
+
+            query = _watermarkQuery;
+        }
+
+        try
+        {
+            return await query.WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is KafkaException or TimeoutException)
+        {
+            var reason = error is KafkaException kafka ? kafka.Error.Reason : "no answer";
+            var hint = error is KafkaException { Error.Code: ErrorCode.UnknownTopicOrPart }
+                ? " Create the topic with one partition (see README, 'Kafka commit log')."
+                : LastError();
+            throw Unavailable($"could not read the end of partition {Partition} within {Seconds(_options.OperationTimeout)}: {reason}{hint}", error);
+        }
+    }
+
+    /// <summary>
+    /// Runs on a pool thread, one at a time (see <see cref="QueryWatermarksAsync"/>). After a leader
+    /// change librdkafka answers from stale metadata ("not leader") without refreshing it for this
+    /// query, so a fresh client, which looks the leader up again, retries until the timeout.
+    /// </summary>
+    private WatermarkOffsets QueryWatermarksWithRetries()
+    {
+        var deadline = DateTime.UtcNow + _options.OperationTimeout;
+        while (true)
+        {
+            try
+            {
+                return _watermarks.QueryWatermarkOffsets(_partition, _options.OperationTimeout);
+            }
+            catch (KafkaException error) when (error.Error.Code is ErrorCode.NotLeaderForPartition or ErrorCode.LeaderNotAvailable or ErrorCode.FencedLeaderEpoch
+                                               && DateTime.UtcNow < deadline && Volatile.Read(ref _disposed) == 0)
+            {
+                var stale = _watermarks;
+                Volatile.Write(ref _watermarks, BuildWatermarkClient());
+                stale.Dispose();
+                Thread.Sleep(50); // a pool thread already given to this blocking call; lets the election settle
+            }
+        }
+    }
+
+    private IConsumer<Ignore, Ignore> BuildWatermarkClient()
+        => new ConsumerBuilder<Ignore, Ignore>(ConsumerConfig("watermarks"))
+            .SetErrorHandler((_, error) => NoteClientError(error))
+            .SetLogHandler((_, _) => { })
+            .Build();
+
+    private void Tail()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            ConsumeResult<string, byte[]>? result;
+            try
+            {
+                result = _tail.Consume(token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ConsumeException error) when (!error.Error.IsFatal)
+            {
+                NoteClientError(error.Error); // e.g. a broker down: librdkafka retries by itself
+                continue;
+            }
+            catch (Exception error)
+            {
+                _index.Fail(Unavailable("the log's tail consumer failed", error));
+                return;
+            }
+
+            if (result?.Message is null || result.IsPartitionEOF)
+            {
+                continue;
+            }
+
+            LogRecord record;
+            try
+            {
+                record = LogRecordCodec.Decode(result.Message.Value);
+            }
+            catch (InvalidDataException error)
+            {
+                // Never skip a record: it may be a decision. Every read fails until someone looks.
+                _index.Fail(new InvalidDataException($"Kafka log {_options.Address}, offset {result.Offset.Value}: {error.Message}", error));
+                return;
+            }
+
+            _index.Apply(result.Offset.Value, record);
+        }
+    }
+
+    private IProducer<string, byte[]> BuildProducer()
+    {
+        var config = new ProducerConfig(BaseConfig(_options, "producer"))
+        {
+            // The log's guarantees; set after the passthrough so that it cannot weaken them.
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            MaxInFlight = 5, // the most idempotence keeps in order: pipelining without reordering
+            LingerMs = 0, // a commit waits on its record: never hold it back to fill a batch
+            MessageTimeoutMs = (int)_options.OperationTimeout.TotalMilliseconds,
+        };
+        return new ProducerBuilder<string, byte[]>(config)
+            .SetErrorHandler((_, error) => NoteClientError(error))
+            .SetLogHandler((_, _) => { })
+            .Build();
+    }
+
+    /// <summary>After a fatal producer error (e.g. fenced idempotence state) a fresh producer takes over.</summary>
+    private void ReplaceProducer(IProducer<string, byte[]> failed)
+    {
+        lock (_producerGate)
+        {
+            if (!ReferenceEquals(_producer, failed) || Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _producer, BuildProducer());
+        }
+
+        failed.Dispose();
+    }
+
+    private ConsumerConfig ConsumerConfig(string role)
+        => new(BaseConfig(_options, role))
+        {
+            // No consumer group: the partition is assigned, read from the start, and nothing is committed.
+            GroupId = "khonsu-log-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnablePartitionEof = false,
+        };
+
+    private static Dictionary<string, string> BaseConfig(KafkaCommitLogOptions options, string role)
+    {
+        var config = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["bootstrap.servers"] = options.Address.BootstrapServers,
+            ["client.id"] = $"khonsu-{options.NodeId ?? Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{role}",
+            ["socket.nagle.disable"] = "true",
+            ["reconnect.backoff.ms"] = "50",
+            ["reconnect.backoff.max.ms"] = "1000",
+        };
+        if (role != "producer")
+        {
+            // How long a caught-up tail's fetch may wait at the broker. A real broker answers as soon
+            // as a record arrives, so this only bounds idle polling; librdkafka's mock cluster always
+            // waits it out, so there it adds to every append's read-back (see docs/kafka-log.md).
+            config["fetch.wait.max.ms"] = "10";
+        }
+
+        foreach (var (key, value) in options.ClientSettings)
+        {
+            config[key] = value;
+        }
+
+        // Producer-only passthrough keys would make librdkafka warn on consumers; keep them to the producer.
+        if (role != "producer")
+        {
+            config.Remove("message.timeout.ms");
+            config.Remove("linger.ms");
+        }
+
+        return config;
+    }
+
+    private static void ValidateSettings(IReadOnlyDictionary<string, string> settings)
+    {
+        foreach (var key in settings.Keys)
+        {
+            if (key is "enable.idempotence" or "acks" or "request.required.acks" or "transactional.id" or "bootstrap.servers" or "group.id")
+            {
+                throw new ArgumentException($"Kafka setting '{key}' is fixed by Khonsu's log and cannot be passed through.", nameof(settings));
+            }
+        }
+    }
+
+    private void NoteClientError(Error error)
+        => _lastClientError = KafkaSecrets.Scrub($"{error.Code}: {error.Reason}", _options.ClientSettings);
+
+    private string LastError() => _lastClientError is { } last ? $"; last client error: {last}" : string.Empty;
+
+    private CommitLogUnavailableException Unavailable(string what, Exception error)
+        => new(KafkaSecrets.Scrub($"Kafka log {_options.Address}: {what}.", _options.ClientSettings), error);
+
+    private static string Describe(LogRecord record) => $"{record.Kind.ToString().ToLowerInvariant()} record of transaction {record.TransactionId}";
+
+    private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+}

@@ -1,0 +1,96 @@
+using System.Data;
+using Khonsu.Checker.Checking;
+using Khonsu.Checker.Workload;
+using Khonsu.TestSupport;
+using Xunit.Abstractions;
+
+namespace Khonsu.Checker.Tests;
+
+/// <summary>
+/// The workload against real databases: Khonsu under faults must show nothing; the checker must
+/// catch the write skew that Snapshot isolation and plain two-phase commit let through.
+/// </summary>
+public class WorkloadTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task The_short_profile_with_faults_finds_no_anomaly_and_no_lost_or_partial_commit_at_Serializable()
+    {
+        var report = await RunAsync(new WorkloadOptions
+        {
+            Seed = 42,
+            Duration = TimeSpan.FromSeconds(25),
+            Nemesis = true,
+            PostgresServer = PostgresServer.ConnectionString,
+            RunnerPath = RunnerPath(),
+        });
+
+        Assert.Empty(report.Result.Anomalies);
+        Assert.Empty(report.Result.Lost);
+        Assert.Empty(report.Result.Partial);
+        Assert.Equal(0, report.UnresolvedPrepared);
+        Assert.True(report.Result.Committed >= 50, $"only {report.Result.Committed} transactions committed");
+        Assert.True(report.Nemesis.ChildrenKilled > 0, "no child process was killed");
+        Assert.True(report.Nemesis.BackendsTerminated + report.Nemesis.SqliteLocksHeld > 0, "no in-process fault was injected");
+    }
+
+    [Fact]
+    public async Task At_Snapshot_isolation_the_checker_finds_cross_backend_write_skew()
+    {
+        // Every transaction reads a register of each backend and writes one of the two: Snapshot
+        // checks write-write conflicts only, so rw-rw cycles across SQLite and PostgreSQL commit.
+        var report = await RunAsync(new WorkloadOptions
+        {
+            Seed = 7,
+            Duration = TimeSpan.FromSeconds(12),
+            Isolation = IsolationLevel.Snapshot,
+            KeysPerBackend = 2,
+            WriteSkewShare = 1,
+            PostgresServer = PostgresServer.ConnectionString,
+        });
+
+        Assert.Contains(report.Result.Anomalies, a => a.Name == AnomalyNames.G2Item && a.Explanation.Contains("-rw(s", StringComparison.Ordinal) && a.Explanation.Contains("-rw(p", StringComparison.Ordinal));
+        Assert.Empty(report.Result.Lost);
+        Assert.Empty(report.Result.Partial);
+        Assert.Equal(1, report.ExitCode);
+    }
+
+    [Fact]
+    public async Task Against_plain_two_phase_commit_without_certification_the_checker_finds_write_skew()
+    {
+        var report = await RunAsync(new WorkloadOptions
+        {
+            Seed = 8,
+            Duration = TimeSpan.FromSeconds(8),
+            Mode = WorkloadMode.RawTwoPhaseCommit,
+            KeysPerBackend = 2,
+            WriteSkewShare = 1,
+            PostgresServer = PostgresServer.ConnectionString,
+        });
+
+        Assert.True(report.Result.Has(AnomalyNames.G2Item), report.Result.Summary());
+        Assert.Equal(1, report.ExitCode);
+    }
+
+    private async Task<RunReport> RunAsync(WorkloadOptions options)
+    {
+        await using var log = new StringWriter();
+        try
+        {
+            return await WorkloadRunner.RunAsync(options, log);
+        }
+        finally
+        {
+            output.WriteLine(log.ToString());
+        }
+    }
+
+    private static string RunnerPath()
+    {
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory); // tests/Khonsu.Checker.Tests/bin/<config>/<tfm>/
+        var tfm = testOutput.Name;
+        var configuration = testOutput.Parent!.Name;
+        var root = testOutput.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        var path = Path.Combine(root, "tools", "Khonsu.Checker.Runner", "bin", configuration, tfm, "Khonsu.Checker.Runner.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("The runner is not built.", path);
+    }
+}

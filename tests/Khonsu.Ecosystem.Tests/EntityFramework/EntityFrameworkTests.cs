@@ -1,0 +1,181 @@
+using Khonsu.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Khonsu.Ecosystem.Tests.EntityFramework;
+
+public class EntityFrameworkTests
+{
+    [Fact]
+    public async Task SaveChanges_on_SQLite_and_PostgreSQL_contexts_in_one_Khonsu_transaction_commits_on_both()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync();
+        await using var ledger = await Contexts.LedgerAsync(khonsu);
+        await using var shop = await Contexts.ShopAsync(khonsu);
+
+        await using (var transaction = await khonsu.BeginTransactionAsync())
+        {
+            var ada = await ledger.Accounts.SingleAsync(a => a.Id == 1);
+            ada.Balance -= 30;
+            shop.Orders.Add(new Order { Id = 101, AccountId = 1, Amount = 30 });
+            await ledger.SaveChangesAsync();
+            await shop.SaveChangesAsync();
+
+            Assert.Equal(100L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+            Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 101"));
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal(70L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+        Assert.Equal(30, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 101"));
+        Assert.Equal(1L, await db.LoggedTransactionsAsync());
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
+    }
+
+    [Fact]
+    public async Task A_Khonsu_transaction_rolled_back_after_SaveChanges_leaves_neither_backend_changed()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync();
+        await using var ledger = await Contexts.LedgerAsync(khonsu);
+        await using var shop = await Contexts.ShopAsync(khonsu);
+
+        await using (var transaction = await khonsu.BeginTransactionAsync())
+        {
+            (await ledger.Accounts.SingleAsync(a => a.Id == 2)).Balance = 0;
+            shop.Orders.Remove(await shop.Orders.SingleAsync(o => o.Id == 100));
+            await ledger.SaveChangesAsync();
+            await shop.SaveChangesAsync();
+            await transaction.RollbackAsync();
+        }
+
+        Assert.Equal(50L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 2"));
+        Assert.Equal(1L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 100"));
+        Assert.Equal(0L, await db.LoggedTransactionsAsync());
+    }
+
+    [Fact]
+    public async Task SaveChanges_outside_a_transaction_commits_in_a_Khonsu_transaction_of_its_own()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync();
+        await using var ledger = await Contexts.LedgerAsync(khonsu);
+        await using var shop = await Contexts.ShopAsync(khonsu);
+
+        shop.Orders.Add(new Order { Id = 102, AccountId = 2, Amount = 7 });
+        Assert.Equal(1, await shop.SaveChangesAsync());
+        ledger.Accounts.Add(new Account { Id = 3, Owner = "cy", Balance = 9 });
+        (await ledger.Accounts.SingleAsync(a => a.Id == 2)).Balance = 43;
+        Assert.Equal(2, ledger.SaveChanges());
+
+        Assert.Equal(7, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 102"));
+        Assert.Equal(9L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 3"));
+        Assert.Equal(43L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 2"));
+        // Each went through Khonsu's commit: its applied-marker committed with its writes.
+        Assert.Equal(1L, await db.PostgresScalarAsync("SELECT count(*) FROM khonsu.applied"));
+        Assert.Equal(1L, await db.SqliteScalarAsync("SELECT count(*) FROM khonsu_applied"));
+        Assert.Equal(EntityState.Unchanged, ledger.Entry(await ledger.Accounts.SingleAsync(a => a.Id == 3)).State);
+
+        // The version column is mapped: on PostgreSQL EF reads back the version the trigger bumped.
+        var order = await shop.Orders.SingleAsync(o => o.Id == 100);
+        order.Amount = 8;
+        await shop.SaveChangesAsync();
+        Assert.Equal(2L, await db.PostgresScalarAsync("SELECT version FROM orders WHERE id = 100"));
+        Assert.Equal(2L, shop.Entry(order).Property<long>("version").CurrentValue);
+    }
+
+    [Fact]
+    public async Task A_serialization_conflict_at_commit_is_retried_by_the_execution_strategy()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync();
+        var seen = new List<Exception>();
+        await using var ledger = await Contexts.LedgerAsync(khonsu);
+        await using var shop = await Contexts.ShopAsync(khonsu, d => new RecordingStrategy(d, seen));
+        var attempts = 0;
+
+        await shop.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            attempts++;
+            ledger.ChangeTracker.Clear();
+            shop.ChangeTracker.Clear();
+            await using var transaction = await khonsu.BeginTransactionAsync();
+            var order = await shop.Orders.SingleAsync(o => o.Id == 100);
+            if (attempts == 1)
+            {
+                // Another writer changes the order this transaction read: its read is stale at commit.
+                await db.PostgresAsync("UPDATE orders SET amount = amount + 1 WHERE id = 100");
+            }
+
+            var ada = await ledger.Accounts.SingleAsync(a => a.Id == 1);
+            ada.Balance -= order.Amount;
+            await ledger.SaveChangesAsync();
+            await transaction.CommitAsync();
+        });
+
+        Assert.Equal(2, attempts);
+        var conflict = Assert.IsType<KhonsuException>(Assert.Single(seen));
+        Assert.Equal("40001", conflict.SqlState);
+        Assert.True(conflict.IsTransient);
+        Assert.Equal(94L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+    }
+
+    [Fact]
+    public async Task Write_skew_across_backends_through_EF_aggregates_is_refused_at_Serializable()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var k1 = await db.OpenAsync();
+        await using var k2 = await db.OpenAsync();
+        await using var ledger1 = await Contexts.LedgerAsync(k1);
+        await using var shop1 = await Contexts.ShopAsync(k1);
+        await using var ledger2 = await Contexts.LedgerAsync(k2);
+        await using var shop2 = await Contexts.ShopAsync(k2);
+        await using var t1 = await k1.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+        await using var t2 = await k2.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+
+        // Each reads the orders as a whole (an aggregate carries no row keys, so only the table
+        // read can be recorded), then adds an order and moves money on SQLite: write skew.
+        var seenBy1 = await shop1.Orders.SumAsync(o => o.Amount);
+        var seenBy2 = await shop2.Orders.SumAsync(o => o.Amount);
+        shop1.Orders.Add(new Order { Id = 400, AccountId = 1, Amount = seenBy1 });
+        await shop1.SaveChangesAsync();
+        (await ledger1.Accounts.SingleAsync(a => a.Id == 1)).Balance -= seenBy1;
+        await ledger1.SaveChangesAsync();
+        await t1.CommitAsync();
+        shop2.Orders.Add(new Order { Id = 401, AccountId = 2, Amount = seenBy2 });
+        await shop2.SaveChangesAsync();
+        (await ledger2.Accounts.SingleAsync(a => a.Id == 2)).Balance -= seenBy2;
+        await ledger2.SaveChangesAsync();
+        var failure = await Assert.ThrowsAsync<KhonsuException>(() => t2.CommitAsync());
+
+        Assert.Equal("40001", failure.SqlState);
+        Assert.Equal(1L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id IN (400, 401)"));
+        Assert.Equal(95L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+        Assert.Equal(50L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 2"));
+    }
+
+    [Fact]
+    public async Task A_SQLite_context_keeps_EF_SQLite_functions_because_it_runs_on_the_real_SqliteConnection()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync();
+        await using var ledger = await Contexts.LedgerAsync(khonsu);
+
+        // Decimal division and comparison translate to ef_divide and ef_compare on SQLite.
+        var thirds = await ledger.Accounts.OrderBy(a => a.Id).Select(a => (decimal)a.Balance / 3m).Where(d => d > 10m).ToListAsync();
+
+        Assert.Equal([100m / 3m, 50m / 3m], thirds);
+    }
+
+    [Fact]
+    public async Task Beginning_a_transaction_through_EF_is_refused_with_directions()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync();
+        await using var shop = await Contexts.ShopAsync(khonsu);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => shop.Database.BeginTransactionAsync());
+
+        Assert.Contains("KhonsuConnection", error.Message, StringComparison.Ordinal);
+    }
+}

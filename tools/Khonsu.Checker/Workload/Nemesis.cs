@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using Khonsu.Checker.History;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Khonsu.Checker.Workload;
+
+/// <summary>
+/// The faults: while the in-process clients run, pg_terminate_backend of the run's PostgreSQL
+/// sessions and SQLite's write lock held from another connection; between those phases, the
+/// workload runs in a child process that is SIGKILLed at a random moment (its in-flight
+/// transactions become unknown-outcome; recovery runs when the next process opens the log).
+/// </summary>
+internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats)
+{
+    /// <summary>Injects in-process faults until <paramref name="stop"/>.</summary>
+    public async Task RunFaultsAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(random.Next(200, 900), stop);
+                if (random.Next(2) == 0)
+                {
+                    await TerminateBackendsAsync(all: random.Next(4) == 0);
+                }
+                else
+                {
+                    await HoldSqliteWriteLockAsync(TimeSpan.FromMilliseconds(random.Next(50, 600)), stop);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task TerminateBackendsAsync(bool all)
+    {
+        await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(databases.PostgresConnectionString) { Pooling = false }.ConnectionString);
+        await admin.OpenAsync();
+        var sql = "SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY random()"
+            + (all ? ") s" : " LIMIT 1) s");
+        await using var command = new NpgsqlCommand(sql, admin);
+        stats.Terminated((int)(long)(await command.ExecuteScalarAsync())!);
+    }
+
+    private async Task HoldSqliteWriteLockAsync(TimeSpan hold, CancellationToken stop)
+    {
+        await using var connection = new SqliteConnection(databases.SqliteConnectionString + ";Pooling=False;Default Timeout=5");
+        await connection.OpenAsync(CancellationToken.None);
+        await using (var begin = new SqliteCommand("BEGIN IMMEDIATE", connection))
+        {
+            try
+            {
+                await begin.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (SqliteException)
+            {
+                return; // busy for 5 s: the workload holds it; try again later
+            }
+        }
+
+        stats.SqliteLockHeld();
+        try
+        {
+            await Task.Delay(hold, stop);
+        }
+        finally
+        {
+            await using var rollback = new SqliteCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Runs the workload in a child process and SIGKILLs it after a random number of completed
+    /// transactions (or a few seconds), recording every event it printed into <paramref name="history"/>.
+    /// </summary>
+    public async Task RunChildAsync(string runnerPath, WorkloadOptions options, int serialBase, TransactionHistory history)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+        {
+            runnerPath, "--child",
+            "--connection", databases.KhonsuConnectionString,
+            "--serial-base", serialBase.ToString(CultureInfo.InvariantCulture),
+            "--clients", options.Clients.ToString(CultureInfo.InvariantCulture),
+            "--seed", options.Seed.ToString(CultureInfo.InvariantCulture),
+            "--isolation", options.Isolation == System.Data.IsolationLevel.Snapshot ? "snapshot" : "serializable",
+            "--keys", options.KeysPerBackend.ToString(CultureInfo.InvariantCulture),
+            "--write-skew", options.WriteSkewShare.ToString(CultureInfo.InvariantCulture),
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var killAfter = random.Next(1, 60);
+        var completions = 0;
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var child = Process.Start(start) ?? throw new InvalidOperationException("Could not start the child runner.");
+        var stderr = child.StandardError.ReadToEndAsync();
+        var reader = Task.Run(async () =>
+        {
+            while (await child.StandardOutput.ReadLineAsync() is { } line)
+            {
+                if (HistoryCodec.TryDecode(line) is not { } e)
+                {
+                    continue;
+                }
+
+                history.Add(e);
+                if (e.Outcome is not null && ++completions >= killAfter)
+                {
+                    reached.TrySetResult();
+                }
+            }
+        });
+
+        await Task.WhenAny(reached.Task, Task.Delay(TimeSpan.FromSeconds(8)), child.WaitForExitAsync());
+        if (!child.HasExited)
+        {
+            child.Kill(entireProcessTree: true); // SIGKILL
+            stats.ChildKilled();
+        }
+
+        await child.WaitForExitAsync();
+        await reader;
+        var errors = await stderr;
+        if (completions == 0 && errors.Contains("Exception", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("The child runner failed before completing any transaction:\n" + errors);
+        }
+    }
+}

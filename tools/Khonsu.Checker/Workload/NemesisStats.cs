@@ -1,0 +1,24 @@
+namespace Khonsu.Checker.Workload;
+
+/// <summary>What the nemesis did during a run.</summary>
+public sealed class NemesisStats
+{
+    private int _childrenKilled;
+    private int _backendsTerminated;
+    private int _sqliteLocksHeld;
+
+    public int ChildrenKilled => _childrenKilled;
+
+    public int BackendsTerminated => _backendsTerminated;
+
+    public int SqliteLocksHeld => _sqliteLocksHeld;
+
+    internal void ChildKilled() => Interlocked.Increment(ref _childrenKilled);
+
+    internal void Terminated(int count) => Interlocked.Add(ref _backendsTerminated, count);
+
+    internal void SqliteLockHeld() => Interlocked.Increment(ref _sqliteLocksHeld);
+
+    public override string ToString()
+        => $"{ChildrenKilled} child processes SIGKILLed, {BackendsTerminated} PostgreSQL backends terminated, SQLite write lock held {SqliteLocksHeld} times";
+}

@@ -1,0 +1,42 @@
+using System.Data;
+
+namespace Khonsu.Checker.Workload;
+
+/// <summary>One run of the workload: what to run, for how long, with which faults.</summary>
+public sealed record WorkloadOptions
+{
+    public int Seed { get; init; } = 42;
+
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Serializable (the default) or Snapshot (write-write conflicts only: write skew may show).</summary>
+    public IsolationLevel Isolation { get; init; } = IsolationLevel.Serializable;
+
+    public bool Nemesis { get; init; }
+
+    /// <summary>A PostgreSQL server (superuser, <c>max_prepared_transactions</c> above 0); the run creates and drops its own database on it.</summary>
+    public required string PostgresServer { get; init; }
+
+    /// <summary>Concurrent clients (in this process, and in each child process the nemesis starts).</summary>
+    public int Clients { get; init; } = 4;
+
+    /// <summary>Registers per backend: few keys, many conflicts.</summary>
+    public int KeysPerBackend { get; init; } = 4;
+
+    /// <summary>Share of transactions shaped for write skew: read a key of each backend, write one of them.</summary>
+    public double WriteSkewShare { get; init; } = 0.4;
+
+    public WorkloadMode Mode { get; init; } = WorkloadMode.Khonsu;
+
+    /// <summary>The runner's assembly (Khonsu.Checker.Runner.dll), started as <c>dotnet &lt;path&gt; --child ...</c> by the nemesis.</summary>
+    public string? RunnerPath { get; init; }
+
+    /// <summary>Extra settings appended to Khonsu's connection string, e.g. <c>PostgresIsolation=Serializable</c>.</summary>
+    public string ExtraSettings { get; init; } = "";
+
+    /// <summary>Where a run that finds anything saves its history and final state (null: nowhere).</summary>
+    public string? EvidenceDirectory { get; init; }
+
+    /// <summary>Where to write the recorded history as JSON lines, if anywhere.</summary>
+    public string? HistoryPath { get; init; }
+}
