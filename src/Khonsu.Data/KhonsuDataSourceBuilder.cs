@@ -61,6 +61,9 @@ public sealed class KhonsuDataSourceBuilder
     /// <summary>How long a statement of a multi-backend transaction waits for a lock (the <c>LockTimeout</c> key).</summary>
     public KhonsuDataSourceBuilder LockTimeout(TimeSpan timeout) => Set("LockTimeout", Seconds(timeout));
 
+    /// <summary>Runs PostgreSQL participants of Serializable transactions at PostgreSQL's own SERIALIZABLE (the <c>PostgresIsolation</c> key).</summary>
+    public KhonsuDataSourceBuilder PostgresSerializable(bool serializable = true) => Set("PostgresIsolation", serializable ? "Serializable" : "RepeatableRead");
+
     /// <summary>How often the recovery sweeper runs; zero turns it off (the <c>RecoveryInterval</c> key).</summary>
     public KhonsuDataSourceBuilder RecoveryInterval(TimeSpan interval) => Set("RecoveryInterval", Seconds(interval));
 

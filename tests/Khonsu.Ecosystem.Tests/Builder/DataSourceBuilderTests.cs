@@ -20,14 +20,17 @@ public class DataSourceBuilderTests
             .PrepareLease(TimeSpan.FromSeconds(90))
             .LockTimeout(TimeSpan.FromMilliseconds(250))
             .RecoveryInterval(TimeSpan.Zero)
+            .PostgresSerializable()
             .BuildSettings();
         var parsed = KhonsuConnectionStringParser.Parse(
             "Khonsu:Sqlite.ledger=\"Data Source=/tmp/a;b/ledger.db\";Postgres.Shop='Host=db;Username=app;Password=\"p;w=d\"';Route.audit=ledger;" +
-            "Log=/var/khonsu/log.db;Schema=Manual;VersionColumn=row_version;Node=node-7;PrepareLease=90;LockTimeout=0.25;RecoveryInterval=0");
+            "Log=/var/khonsu/log.db;Schema=Manual;VersionColumn=row_version;Node=node-7;PrepareLease=90;LockTimeout=0.25;RecoveryInterval=0;PostgresIsolation=Serializable");
 
         Assert.Equal(parsed.Backends, built.Backends);
         Assert.Equal(parsed.Routes.OrderBy(r => r.Key), built.Routes.OrderBy(r => r.Key));
-        Assert.Equal(parsed with { Backends = built.Backends, Routes = built.Routes }, built);
+        Assert.Equal(parsed.LogSettings, built.LogSettings);
+        Assert.Equal(parsed with { Backends = built.Backends, Routes = built.Routes, LogSettings = built.LogSettings }, built);
+        Assert.True(built.PostgresSerializable);
         Assert.Equal(TimeSpan.FromMilliseconds(250), built.LockTimeout);
         Assert.Equal("Shop", built.Backends[1].Name);
         Assert.Equal("Host=db;Username=app;Password=\"p;w=d\"", built.Backends[1].ConnectionString);
