@@ -141,10 +141,13 @@ public sealed class KhonsuCommand : DbCommand
         try
         {
             // The inner connection belongs to the Khonsu connection: only Khonsu closes it.
+            // Read tracking reads each row's key and version columns before the caller reads any
+            // column, so the inner reader cannot be sequential (Dapper's async queries ask for
+            // SequentialAccess, which Npgsql enforces); the hint only ever saves buffering.
             DbDataReader inner;
             try
             {
-                inner = await statement.Inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
+                inner = await statement.Inner.ExecuteReaderAsync(behavior & ~(CommandBehavior.CloseConnection | CommandBehavior.SequentialAccess), cancellationToken).ConfigureAwait(false);
                 statement.Ran();
             }
             catch (DbException error) when (statement.Translate(error) is KhonsuException translated)

@@ -126,7 +126,32 @@ public class DapperTests
         await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => connection.ExecuteAsync("INSERT INTO accounts (id, owner, balance) VALUES (1, 'x', 1)"));
     }
 
+    [Fact]
+    public async Task Async_queries_inside_a_transaction_read_tracked_rows_from_PostgreSQL()
+    {
+        // Dapper's async queries ask for CommandBehavior.SequentialAccess; read tracking reads the
+        // key and version columns of each row first, which a sequential Npgsql reader refuses.
+        await using var db = await TwoDatabases.CreateAsync();
+        await using var connection = await db.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        // SELECT * carries the key and the version column, so the rows are tracked one by one.
+        var order = await connection.QuerySingleAsync<OrderRow>("SELECT * FROM orders WHERE id = @id", new { id = 100 }, transaction);
+        var all = (await connection.QueryAsync<OrderRow>("SELECT * FROM orders", transaction: transaction)).ToList();
+        await transaction.CommitAsync();
+
+        Assert.Equal(5, order.Amount);
+        Assert.Equal([100], all.Select(o => o.Id));
+    }
+
     public sealed record Account(long Id, string Owner, long Balance);
 
     public sealed record Order(int Id, int AccountId, int Amount);
+
+    public sealed class OrderRow
+    {
+        public int Id { get; set; }
+
+        public int Amount { get; set; }
+    }
 }

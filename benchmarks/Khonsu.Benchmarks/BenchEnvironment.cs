@@ -1,0 +1,230 @@
+using System.Globalization;
+using System.Text;
+using Dapper;
+using Khonsu.Data;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Khonsu.Benchmarks;
+
+/// <summary>
+/// The databases of one suite run, each in two copies with the same schema and rows: one that
+/// Khonsu owns (it adds version columns and triggers on first open) and one that only the raw
+/// baselines touch, so a baseline never pays for Khonsu's triggers.
+/// <list type="bullet">
+/// <item>PostgreSQL: kb_k_* (Khonsu) and kb_r_* (raw) with table pg_accounts; kb_ak_* and kb_ar_* with the small hot table ab_accounts (abort rates).</item>
+/// <item>SQLite (WAL, synchronous=FULL): k1..k3.db (Khonsu) and r1..r3.db (raw) with tables s1_accounts..s3_accounts; decisions.db for the hand-written two-phase commit.</item>
+/// </list>
+/// </summary>
+internal sealed class BenchEnvironment : IAsyncDisposable
+{
+    public const int Accounts = 1_000;
+    public const int HotRows = 10;
+    public const int SqliteFiles = 3;
+
+    private readonly string _admin;
+    private readonly bool _ownsDirectory;
+    private readonly List<string> _databases = [];
+    private readonly HashSet<string> _khonsuStrings = [];
+
+    private BenchEnvironment(string? admin, string directory, bool ownsDirectory)
+    {
+        _admin = admin ?? string.Empty;
+        Directory = directory;
+        _ownsDirectory = ownsDirectory;
+    }
+
+    public string Directory { get; }
+
+    public string KhonsuPostgres { get; private set; } = string.Empty;
+
+    public string RawPostgres { get; private set; } = string.Empty;
+
+    public string KhonsuAbortPostgres { get; private set; } = string.Empty;
+
+    public string RawAbortPostgres { get; private set; } = string.Empty;
+
+    public string KhonsuSqlitePath(int i) => Path.Combine(Directory, $"k{i}.db");
+
+    public string RawSqlitePath(int i) => Path.Combine(Directory, $"r{i}.db");
+
+    public string DecisionsPath => Path.Combine(Directory, "decisions.db");
+
+    public static string SqliteTable(int i) => $"s{i}_accounts";
+
+    /// <summary>Khonsu over one SQLite file.</summary>
+    public string KhonsuSqliteOnly(int i) => Remember($"Khonsu:Sqlite.s{i}=\"Data Source={KhonsuSqlitePath(i)}\";Log=\"{Log($"s{i}")}\";RecoveryInterval=0");
+
+    /// <summary>Khonsu over the PostgreSQL database alone.</summary>
+    public string KhonsuPostgresOnly() => Remember($"Khonsu:Postgres.pg=\"{KhonsuPostgres}\";Log=\"{Log("pg")}\";RecoveryInterval=0");
+
+    /// <summary>Khonsu over PostgreSQL plus <paramref name="backends"/> - 1 SQLite files (the cross-backend transfer is 2).</summary>
+    public string KhonsuBackends(int backends)
+    {
+        var builder = new StringBuilder($"Khonsu:Postgres.pg=\"{KhonsuPostgres}\"");
+        for (var i = 1; i < backends; i++)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $";Sqlite.s{i}=\"Data Source={KhonsuSqlitePath(i)}\"");
+        }
+
+        builder.Append(CultureInfo.InvariantCulture, $";Log=\"{Log($"n{backends}")}\";RecoveryInterval=0");
+        return Remember(builder.ToString());
+    }
+
+    public string KhonsuAbort() => Remember($"Khonsu:Postgres.ab=\"{KhonsuAbortPostgres}\";Log=\"{Log("ab")}\";RecoveryInterval=0");
+
+    private string Log(string name) => Path.Combine(Directory, $"log-{name}.db");
+
+    private string Remember(string connectionString)
+    {
+        _khonsuStrings.Add(connectionString);
+        return connectionString;
+    }
+
+    public static async Task<BenchEnvironment> CreateAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var owns = options.WorkDirectory is null;
+        var directory = options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "khonsu-bench", Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(directory);
+        var environment = new BenchEnvironment(options.Postgres, directory, owns);
+        try
+        {
+            await environment.CreateSqliteAsync(cancellationToken);
+            if (options.Postgres is not null)
+            {
+                await environment.CreatePostgresAsync(cancellationToken);
+            }
+        }
+        catch
+        {
+            await environment.DisposeAsync();
+            throw;
+        }
+
+        return environment;
+    }
+
+    private async Task CreateSqliteAsync(CancellationToken cancellationToken)
+    {
+        for (var i = 1; i <= SqliteFiles; i++)
+        {
+            foreach (var path in new[] { KhonsuSqlitePath(i), RawSqlitePath(i) })
+            {
+                await using var connection = await OpenRawSqliteAsync(path, cancellationToken);
+                await connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL", cancellationToken: cancellationToken));
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"CREATE TABLE {SqliteTable(i)} (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL); " +
+                    $"WITH RECURSIVE n(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n WHERE id < {Accounts}) " +
+                    $"INSERT INTO {SqliteTable(i)} SELECT id, 'owner-' || id, 1000000 FROM n",
+                    cancellationToken: cancellationToken));
+            }
+        }
+
+        await using var decisions = await OpenRawSqliteAsync(DecisionsPath, cancellationToken);
+        await decisions.ExecuteAsync(new CommandDefinition(
+            "PRAGMA journal_mode = WAL; CREATE TABLE decisions (gid TEXT PRIMARY KEY, decided_at TEXT NOT NULL)", cancellationToken: cancellationToken));
+    }
+
+    /// <summary>A raw SQLite connection at Khonsu's durability: WAL (set per file), synchronous=FULL, a long busy timeout.</summary>
+    public static async Task<SqliteConnection> OpenRawSqliteAsync(string path, CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL", cancellationToken: cancellationToken));
+        return connection;
+    }
+
+    private async Task CreatePostgresAsync(CancellationToken cancellationToken)
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..12];
+        KhonsuPostgres = await CreateDatabaseAsync($"kb_k_{suffix}", "pg_accounts", Accounts, cancellationToken);
+        RawPostgres = await CreateDatabaseAsync($"kb_r_{suffix}", "pg_accounts", Accounts, cancellationToken);
+        KhonsuAbortPostgres = await CreateDatabaseAsync($"kb_ak_{suffix}", "ab_accounts", HotRows, cancellationToken);
+        RawAbortPostgres = await CreateDatabaseAsync($"kb_ar_{suffix}", "ab_accounts", HotRows, cancellationToken);
+    }
+
+    private async Task<string> CreateDatabaseAsync(string name, string table, int rows, CancellationToken cancellationToken)
+    {
+        await using (var admin = new NpgsqlConnection(_admin))
+        {
+            await admin.OpenAsync(cancellationToken);
+            await admin.ExecuteAsync(new CommandDefinition($"CREATE DATABASE {name}", cancellationToken: cancellationToken));
+        }
+
+        _databases.Add(name);
+        var connectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = name, MaxPoolSize = 100 }.ConnectionString;
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"CREATE TABLE {table} (id integer PRIMARY KEY, owner text NOT NULL, balance bigint NOT NULL); " +
+            $"INSERT INTO {table} SELECT g, 'owner-' || g, 1000000 FROM generate_series(1, {rows}) g",
+            cancellationToken: cancellationToken));
+        return connectionString;
+    }
+
+    /// <summary>Opens every Khonsu configuration once, so schema install and recovery happen before any measurement.</summary>
+    public static async Task OpenOnceAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new KhonsuConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var connectionString in _khonsuStrings)
+        {
+            try
+            {
+                await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(connectionString));
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.Data.Common.DbException)
+            {
+                // Never opened.
+            }
+        }
+
+        SqliteConnection.ClearAllPools();
+        NpgsqlConnection.ClearAllPools();
+        foreach (var name in _databases)
+        {
+            try
+            {
+                await DropDatabaseAsync(name);
+            }
+            catch (NpgsqlException e)
+            {
+                await Console.Error.WriteLineAsync($"could not drop scratch database {name}: {e.Message}");
+            }
+        }
+
+        if (_ownsDirectory)
+        {
+            try
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open elsewhere; it stays under the temporary directory.
+            }
+        }
+    }
+
+    private async Task DropDatabaseAsync(string name)
+    {
+        // Prepared transactions left by an interrupted run block DROP DATABASE: roll them back from inside.
+        var inside = new NpgsqlConnectionStringBuilder(_admin) { Database = name, Pooling = false }.ConnectionString;
+        await using (var connection = new NpgsqlConnection(inside))
+        {
+            await connection.OpenAsync();
+            foreach (var gid in await connection.QueryAsync<string>("SELECT gid FROM pg_prepared_xacts WHERE database = current_database()"))
+            {
+                await connection.ExecuteAsync($"ROLLBACK PREPARED '{gid.Replace("'", "''", StringComparison.Ordinal)}'");
+            }
+        }
+
+        await using var admin = new NpgsqlConnection(_admin);
+        await admin.OpenAsync();
+        await admin.ExecuteAsync($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    }
+}

@@ -1,0 +1,80 @@
+namespace Khonsu.Benchmarks;
+
+/// <summary>The command line: which server, which profile, which sections.</summary>
+internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<string> Sections, string? WorkDirectory)
+{
+    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts"];
+
+    public const string Usage =
+        """
+        Khonsu benchmark suite: every measurement side by side with its baseline, printed as ratios.
+
+          dotnet run -c Release --project benchmarks/Khonsu.Benchmarks -- --postgres "Host=...;Username=...;Database=postgres" [--quick] [--only read,rmw,...]
+
+          --postgres <conn>   a PostgreSQL server to use (superuser, max_prepared_transactions > 0); nothing is started.
+                              Scratch databases kb_* are created on it and dropped at the end.
+          --quick             smoke profile: every scenario, very short runs (figures meaningless).
+          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts.
+          --work-dir <dir>    where SQLite files and logs go (default: a fresh temporary directory, deleted at the end).
+
+        scripts/bench.sh starts a private PostgreSQL server and runs this with --postgres.
+        """;
+
+    /// <summary>Seconds each measured load run lasts.</summary>
+    public TimeSpan RunDuration => Quick ? TimeSpan.FromSeconds(0.25) : TimeSpan.FromSeconds(6);
+
+    /// <summary>Seconds of unmeasured load before the measured runs of a workload.</summary>
+    public TimeSpan WarmupDuration => Quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(1.5);
+
+    public int[] ClientCounts => [1, 8, 32];
+
+    public bool Runs(string section) => Sections.Contains(section);
+
+    public static BenchOptions? Parse(string[] args, TextWriter error)
+    {
+        string? postgres = Environment.GetEnvironmentVariable("KHONSU_BENCH_POSTGRES") is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
+        string? workDirectory = null;
+        var quick = false;
+        var sections = new HashSet<string>(AllSections, StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--postgres" when i + 1 < args.Length:
+                    postgres = args[++i];
+                    break;
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--work-dir" when i + 1 < args.Length:
+                    workDirectory = args[++i];
+                    break;
+                case "--only" when i + 1 < args.Length:
+                    sections = new HashSet<string>(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.OrdinalIgnoreCase);
+                    if (sections.FirstOrDefault(s => !AllSections.Contains(s, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+                    {
+                        error.WriteLine($"unknown section '{unknown}'");
+                        return null;
+                    }
+
+                    break;
+                case "-h" or "--help":
+                    error.WriteLine(Usage);
+                    return null;
+                default:
+                    error.WriteLine($"unknown or incomplete argument '{args[i]}'");
+                    error.WriteLine(Usage);
+                    return null;
+            }
+        }
+
+        var needsPostgres = sections.Any(s => s is not "certifier");
+        if (needsPostgres && postgres is null)
+        {
+            error.WriteLine("no PostgreSQL server: pass --postgres \"<connection string>\" (or run scripts/bench.sh, which starts one).");
+            return null;
+        }
+
+        return new BenchOptions(postgres, quick, sections, workDirectory);
+    }
+}

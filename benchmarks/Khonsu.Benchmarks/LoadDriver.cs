@@ -1,0 +1,108 @@
+using System.Data.Common;
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Khonsu.Benchmarks;
+
+/// <summary>One client's connection(s) and one attempt of its transaction; throws on an abort.</summary>
+internal interface ILoadClient : IAsyncDisposable
+{
+    Task RunOnceAsync(Random random, CancellationToken cancellationToken);
+}
+
+/// <summary>What a load run measured: committed transactions, aborted attempts, latency of committed ones (retries included).</summary>
+internal sealed record LoadResult(string Label, int Clients, double Seconds, long Committed, long Aborted, double MeanMs, double P50Ms, double P99Ms)
+{
+    public double Throughput => Seconds > 0 ? Committed / Seconds : 0;
+
+    public double AbortFraction => Committed + Aborted == 0 ? double.NaN : (double)Aborted / (Committed + Aborted);
+
+    public override string ToString()
+        => $"{Label}, {Clients} client(s): {RatioReport.N(Throughput, "0")} tx/s, latency mean {RatioReport.N(MeanMs, "0.00")} ms p50 {RatioReport.N(P50Ms, "0.00")} p99 {RatioReport.N(P99Ms, "0.00")}, {Committed} committed, {Aborted} aborted attempts ({RatioReport.N(100 * AbortFraction, "0.0")}%)";
+}
+
+/// <summary>
+/// The end-to-end load driver: N clients, each on its own connection(s), run transactions back to
+/// back for a fixed time. A transient failure (serialization failure, deadlock, SQLite busy)
+/// counts as an aborted attempt and the transaction is retried after the same jittered backoff
+/// for Khonsu and for every baseline.
+/// </summary>
+internal static class LoadDriver
+{
+    public static async Task<LoadResult> RunAsync(string label, int clients, TimeSpan duration, Func<CancellationToken, Task<ILoadClient>> connect, CancellationToken cancellationToken)
+    {
+        var opened = new List<ILoadClient>(clients);
+        try
+        {
+            for (var i = 0; i < clients; i++)
+            {
+                opened.Add(await connect(cancellationToken));
+            }
+
+            var clock = Stopwatch.StartNew();
+            var outcomes = await Task.WhenAll(opened.Select((client, i) => Task.Run(() => RunClientAsync(client, new Random(i * 7919 + clients), clock, duration, cancellationToken), cancellationToken)));
+            var seconds = clock.Elapsed.TotalSeconds;
+            var latencies = outcomes.SelectMany(o => o.Latencies).Order().ToArray();
+            return new LoadResult(
+                label,
+                clients,
+                seconds,
+                outcomes.Sum(o => o.Latencies.Count),
+                outcomes.Sum(o => o.Aborted),
+                latencies.Length == 0 ? double.NaN : latencies.Average(),
+                Percentile(latencies, 0.50),
+                Percentile(latencies, 0.99));
+        }
+        finally
+        {
+            foreach (var client in opened)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<(List<double> Latencies, long Aborted)> RunClientAsync(ILoadClient client, Random random, Stopwatch clock, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var latencies = new List<double>();
+        long aborted = 0;
+        while (clock.Elapsed < duration)
+        {
+            var started = clock.Elapsed;
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await client.RunOnceAsync(random, cancellationToken);
+                    latencies.Add((clock.Elapsed - started).TotalMilliseconds);
+                    break;
+                }
+                catch (Exception e) when (IsTransient(e))
+                {
+                    aborted++;
+                    if (clock.Elapsed >= duration)
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(random.NextDouble() * Math.Min(50, 1 << Math.Min(attempt, 6))), cancellationToken);
+                }
+            }
+        }
+
+        return (latencies, aborted);
+    }
+
+    /// <summary>An abort worth retrying: what each provider reports for a serialization failure or lock conflict.</summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        PostgresException p => p.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable,
+        SqliteException s => s.SqliteErrorCode is 5 or 6, // SQLITE_BUSY (incl. BUSY_SNAPSHOT), SQLITE_LOCKED
+        DbException d => d.IsTransient,
+        _ => false,
+    };
+
+    private static double Percentile(double[] sorted, double p)
+        => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1 < 0 ? 0 : (int)Math.Ceiling(p * sorted.Length) - 1)];
+}

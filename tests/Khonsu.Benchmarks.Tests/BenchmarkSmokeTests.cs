@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Khonsu.TestSupport;
+
+namespace Khonsu.Benchmarks.Tests;
+
+/// <summary>
+/// Runs the benchmark suite's --quick profile as a process against the test server and checks that
+/// every ratio is printed. Speed is never asserted: only that each scenario runs and reports.
+/// </summary>
+public partial class BenchmarkSmokeTests
+{
+    // Every ratio the suite prints (benchmarks/Khonsu.Benchmarks/RatioReport.cs lists the same ids).
+    private static readonly string[] ExpectedRatios =
+    [
+        "read.sqlite.latency", "read.postgres.latency",
+        "certifier.reads100-vs-reads10", "certifier.reads1000-vs-reads10",
+        "certifier.history1000-vs-history100", "certifier.history3000-vs-history100",
+        "certifier.bytes.reads100-vs-reads10", "certifier.bytes.reads1000-vs-reads10",
+        "rmw.sqlite.latency.c1", "rmw.sqlite.throughput.c8", "rmw.sqlite.throughput.c32",
+        "rmw.postgres.latency.c1", "rmw.postgres.throughput.c8", "rmw.postgres.throughput.c32",
+        "transfer.latency.c1", "transfer.throughput.c1", "transfer.throughput.c8", "transfer.throughput.c32",
+        "transfer.scaling.khonsu.c8-vs-c1", "transfer.scaling.khonsu.c32-vs-c1",
+        "transfer.scaling.2pc.c8-vs-c1", "transfer.scaling.2pc.c32-vs-c1",
+        "backends.throughput.n1", "backends.throughput.n2", "backends.throughput.n3", "backends.throughput.n4",
+        "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
+        "aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-snapshot-vs-postgres-serializable",
+    ];
+
+    [Fact]
+    public async Task Bench_quick_profile_prints_every_ratio()
+    {
+        using var work = new TempDirectory();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = work.Path,
+        };
+        start.ArgumentList.Add(Built.Path("benchmarks", "Khonsu.Benchmarks", "Khonsu.Benchmarks.dll"));
+        start.ArgumentList.Add("--quick");
+        start.ArgumentList.Add("--postgres");
+        start.ArgumentList.Add(PostgresServer.ConnectionString);
+        start.ArgumentList.Add("--work-dir");
+        start.ArgumentList.Add(work.Path);
+
+        using var process = Process.Start(start)!;
+        var output = new StringBuilder();
+        var error = new StringBuilder();
+        var reading = Task.WhenAll(Pump(process.StandardOutput, output), Pump(process.StandardError, error));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        await reading;
+        var text = output.ToString();
+        var printed = RatioLine().Matches(text).Select(m => m.Groups["id"].Value).ToHashSet();
+        var missing = ExpectedRatios.Where(id => !printed.Contains(id)).ToList();
+        Assert.True(missing.Count == 0 && process.ExitCode == 0, $"exit code {process.ExitCode}, missing ratios: {string.Join(", ", missing)}\n--- stdout (tail)\n{Tail(text)}\n--- stderr\n{Tail(error.ToString())}");
+        Assert.Contains($"all {printed.Count} ratios printed", text, StringComparison.Ordinal);
+    }
+
+    private static async Task Pump(StreamReader reader, StringBuilder into)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            lock (into)
+            {
+                into.AppendLine(line);
+            }
+        }
+    }
+
+    private static string Tail(string text) => text.Length <= 6000 ? text : text[^6000..];
+
+    [GeneratedRegex(@"^RATIO (?<id>\S+) = ", RegexOptions.Multiline)]
+    private static partial Regex RatioLine();
+}
