@@ -73,6 +73,9 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public string KhonsuAbort() => Remember($"Khonsu:Postgres.ab=\"{KhonsuAbortPostgres}\";Log=\"{Log("ab")}\";RecoveryInterval=0");
 
+    /// <summary>The same database with PostgreSQL participants at PostgreSQL's own SERIALIZABLE (its own log file: one runtime per log).</summary>
+    public string KhonsuAbortOnPostgresSerializable() => Remember($"Khonsu:Postgres.ab=\"{KhonsuAbortPostgres}\";Log=\"{Log("ab-ser")}\";RecoveryInterval=0;PostgresIsolation=Serializable");
+
     private string Log(string name) => Path.Combine(Directory, $"log-{name}.db");
 
     private string Remember(string connectionString)

@@ -39,7 +39,7 @@ internal sealed class RatioReport(TextWriter output)
             "backends.throughput.n1", "backends.throughput.n2", "backends.throughput.n3", "backends.throughput.n4",
             "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
         ],
-        "aborts" => ["aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-snapshot-vs-postgres-serializable"],
+        "aborts" => ["aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable"],
         _ => [],
     };
 

@@ -239,7 +239,9 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         const int Clients = 8;
         report.Section($"Abort rate on a contended workload (load driver, {Clients} clients, one PostgreSQL database, {BenchEnvironment.HotRows} hot rows; each transaction reads 2 rows and writes 1)");
         var khonsu = environment.KhonsuAbort();
+        var khonsuOnSerializable = environment.KhonsuAbortOnPostgresSerializable();
         await BenchEnvironment.OpenOnceAsync(khonsu, cancellationToken);
+        await BenchEnvironment.OpenOnceAsync(khonsuOnSerializable, cancellationToken);
         var duration = options.Quick ? options.RunDuration : options.RunDuration * 2;
         Task<ILoadClient> Khonsu(IsolationLevel level, CancellationToken token) => KhonsuContendedClient.ConnectAsync(khonsu, level, token);
         Task<ILoadClient> Raw(IsolationLevel level, CancellationToken token)
@@ -249,13 +251,16 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         var khonsuSerializable = await LoadDriver.RunAsync("Khonsu Serializable", Clients, duration, token => Khonsu(IsolationLevel.Serializable, token), cancellationToken);
         var postgresSerializable = await LoadDriver.RunAsync("PostgreSQL SERIALIZABLE (raw Npgsql)", Clients, duration, token => Raw(IsolationLevel.Serializable, token), cancellationToken);
         var khonsuSnapshot = await LoadDriver.RunAsync("Khonsu Snapshot", Clients, duration, token => Khonsu(IsolationLevel.Snapshot, token), cancellationToken);
+        var khonsuOverSerializable = await LoadDriver.RunAsync(
+            "Khonsu Serializable, participants at PostgreSQL SERIALIZABLE", Clients, duration, token => KhonsuContendedClient.ConnectAsync(khonsuOnSerializable, IsolationLevel.Serializable, token), cancellationToken);
         var postgresRepeatable = await LoadDriver.RunAsync("PostgreSQL REPEATABLE READ (raw Npgsql)", Clients, duration, token => Raw(IsolationLevel.RepeatableRead, token), cancellationToken);
-        foreach (var result in new[] { khonsuSerializable, postgresSerializable, khonsuSnapshot, postgresRepeatable })
+        foreach (var result in new[] { khonsuSerializable, khonsuOverSerializable, postgresSerializable, khonsuSnapshot, postgresRepeatable })
         {
             report.Figure($"aborts: {result.Label}: {RatioReport.N(100 * result.AbortFraction, "0.0")}% of attempts aborted ({result.Aborted} of {result.Committed + result.Aborted}), {RatioReport.N(result.Throughput, "0")} committed tx/s");
         }
 
         report.Ratio("aborts.khonsu-serializable-vs-postgres-serializable", khonsuSerializable.AbortFraction / postgresSerializable.AbortFraction, "fraction of attempts aborted, Khonsu Serializable / PostgreSQL SERIALIZABLE");
+        report.Ratio("aborts.khonsu-on-postgres-serializable-vs-khonsu", khonsuOverSerializable.AbortFraction / khonsuSerializable.AbortFraction, "fraction of attempts aborted, Khonsu with PostgresIsolation=Serializable / Khonsu (REPEATABLE READ participants)");
         report.Ratio("aborts.khonsu-snapshot-vs-postgres-serializable", khonsuSnapshot.AbortFraction / postgresSerializable.AbortFraction, "fraction of attempts aborted, Khonsu Snapshot / PostgreSQL SERIALIZABLE");
     }
 

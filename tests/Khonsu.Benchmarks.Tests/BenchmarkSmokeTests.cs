@@ -25,7 +25,7 @@ public partial class BenchmarkSmokeTests
         "transfer.scaling.2pc.c8-vs-c1", "transfer.scaling.2pc.c32-vs-c1",
         "backends.throughput.n1", "backends.throughput.n2", "backends.throughput.n3", "backends.throughput.n4",
         "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
-        "aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-snapshot-vs-postgres-serializable",
+        "aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable",
     ];
 
     [Fact]
