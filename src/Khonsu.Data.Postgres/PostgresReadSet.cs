@@ -13,8 +13,9 @@ namespace Khonsu.Data.Postgres;
 /// The rows a transaction read on PostgreSQL, and their validation: SELECT ... FOR SHARE in the
 /// transaction's REPEATABLE READ snapshot fails with a serialization error if any of them was
 /// updated or deleted since the snapshot, and the share locks keep them so until the end. A row
-/// that a concurrent writer holds past the lock timeout is a conflict too: waiting longer could
-/// be a deadlock across databases.
+/// that a concurrent writer holds is a conflict at once (NOWAIT): that writer is about to change
+/// what was read, and waiting for it deadlocks whenever it validates a row this transaction wrote
+/// (PostgreSQL would break that only after deadlock_timeout, a second).
 /// </summary>
 internal sealed class PostgresReadSet
 {
@@ -70,7 +71,7 @@ internal sealed class PostgresReadSet
         }
 
         var columns = string.Join(", ", table.KeyColumns.Select(Quote));
-        return ($"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE ({columns}) IN ({tuples}) FOR SHARE", [.. parameters]);
+        return ($"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE ({columns}) IN ({tuples}) FOR SHARE NOWAIT", [.. parameters]);
     }
 }
 
