@@ -25,6 +25,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     {
         Active,
         ReadOnlyPrepared,
+        OnePhase,
         Prepared,
         Finished,
     }
@@ -70,6 +71,19 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
         => _reads.ValidateAsync(connection, Name, transactionId, cancellationToken);
+
+    /// <summary>The only participant: validated and its writes reported, then a plain COMMIT is the commit point.</summary>
+    public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        var (wrote, writes) = await ReadWritesAsync(transactionId, cancellationToken).ConfigureAwait(false);
+        if (validateReads && wrote)
+        {
+            await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        _state = wrote ? State.OnePhase : State.ReadOnlyPrepared;
+        return new ParticipantVote(Name, NeedsRedo: false, writes, ReadOnly: !wrote);
+    }
 
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {

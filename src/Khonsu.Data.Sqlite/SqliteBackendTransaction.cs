@@ -70,6 +70,25 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// The only participant: it holds the write lock already, so its reads are current; the
+    /// captured keys go to the certifier (no row images: nothing is redone), then SQLite's own
+    /// COMMIT is the commit point.
+    /// </summary>
+    public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        if (!_holdsWriteLock)
+        {
+            return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
+        }
+
+        var captured = await SqliteCapture.ReadAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
+        var writes = captured
+            .Select(row => new RowWrite(row.Table, RowKey.Format(CapturedKey.Parse(row.KeyJson)), row.FirstOperation == 'I' ? WriteKind.Insert : WriteKind.Update, row.OldVersion, null))
+            .ToList();
+        return new ParticipantVote(Name, NeedsRedo: false, writes);
+    }
+
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         if (!_holdsWriteLock)

@@ -28,10 +28,11 @@ public class ConcurrencyTests
         await using var connection = await db.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await connection.ExecuteAsync("UPDATE accounts SET owner = @owner WHERE id = 1", new { owner = "secret-owner-name" }, transaction);
+        await connection.ExecuteAsync("UPDATE orders SET amount = @amount WHERE id = 100", new { amount = 6 }, transaction); // two backends: logged
         await transaction.CommitAsync();
 
         await using var log = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db.LogPath};Mode=ReadOnly");
-        var operation = await log.QuerySingleAsync<string>("SELECT operation FROM transaction_log WHERE tx_id = @id", new { id = transaction.TransactionId });
+        var operation = await log.QueryFirstAsync<string>("SELECT operation FROM transaction_log WHERE tx_id = @id", new { id = transaction.TransactionId }); // one row per participant
 
         Assert.Contains("UPDATE accounts SET owner = @owner", operation, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-owner-name", operation, StringComparison.Ordinal);

@@ -17,6 +17,15 @@ public interface ITransactionParticipant
     ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// For a transaction with this one participant: checks the versions and reports the writes as
+    /// <see cref="PrepareAsync"/> does, but makes nothing durable. The participant's own local
+    /// commit (<see cref="CommitAsync"/>) is then the commit point, with no log record: one
+    /// database commits atomically by itself. The default prepares fully.
+    /// </summary>
+    ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
+        => PrepareAsync(transactionId, cancellationToken);
+
+    /// <summary>
     /// Called after every participant prepared, on participants that wrote nothing, when the
     /// transaction wrote elsewhere or read on several backends: confirms that nothing this participant read has changed since
     /// the transaction's snapshot, and keeps it so until the participant finishes. Throws
@@ -24,7 +33,7 @@ public interface ITransactionParticipant
     /// </summary>
     ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
-    /// <summary>Commits a prepared participant, writing its applied-marker in the same local transaction.</summary>
+    /// <summary>Commits a prepared participant, writing its applied-marker in the same local transaction (none after a one-phase prepare).</summary>
     ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
     /// <summary>Rolls back, whether or not the participant prepared. Must not throw when there is nothing to undo.</summary>

@@ -80,6 +80,29 @@ public sealed class CommitCoordinator
                 return;
             }
 
+            if (participants.Count == 1)
+            {
+                // One database commits atomically by itself: its COMMIT is the commit point, and
+                // nothing goes to the log (a crash before it leaves nothing to recover).
+                try
+                {
+                    await participants[0].CommitAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
+                    throw;
+                }
+                finally
+                {
+                    finished = true;
+                }
+
+                clock.End("commit");
+                outcome = "committed";
+                return;
+            }
+
             // Only participants that wrote have anything for recovery to finish.
             votes = votes.Where(vote => !vote.ReadOnly).ToList();
             await LogCommitDecisionAsync(transaction, participants, votes, cancellationToken).ConfigureAwait(false);
@@ -147,7 +170,10 @@ public sealed class CommitCoordinator
         {
             foreach (var participant in participants)
             {
-                votes.Add(await participant.PrepareAsync(transaction.Id, cancellationToken).ConfigureAwait(false));
+                var vote = participants.Count == 1
+                    ? await participant.PrepareOnePhaseAsync(transaction.Id, cancellationToken).ConfigureAwait(false)
+                    : await participant.PrepareAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
+                votes.Add(vote);
                 await StepAsync(CommitStep.AfterParticipantPrepared, transaction.Id).ConfigureAwait(false);
             }
 

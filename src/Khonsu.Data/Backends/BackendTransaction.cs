@@ -69,6 +69,10 @@ public abstract class BackendTransaction : ITransactionParticipant
 
     public abstract ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
+    /// <inheritdoc cref="ITransactionParticipant.PrepareOnePhaseAsync"/>
+    public virtual ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
+        => PrepareAsync(transactionId, cancellationToken);
+
     public abstract ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
     public abstract ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken);

@@ -79,7 +79,7 @@ public class CommitCoordinatorTests
 
         await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader], CancellationToken.None);
 
-        Assert.Equal(["prepare", "commit"], reader.Calls);
+        Assert.Equal(["prepare-one-phase", "commit"], reader.Calls);
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public class CommitCoordinatorTests
         await _log.AppendAsync(new LogRecord { Kind = LogRecordKind.Abort, TransactionId = transaction.Id, NodeId = "sweeper", Timestamp = DateTimeOffset.UtcNow });
         var a = new MemoryParticipant("a");
 
-        await Assert.ThrowsAsync<TransactionAbortedException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a], CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<TransactionAbortedException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, new MemoryParticipant("b")], CancellationToken.None).AsTask());
 
         Assert.Equal(["prepare", "rollback"], a.Calls);
     }
@@ -123,7 +123,7 @@ public class CommitCoordinatorTests
         _log.FailAppend = record => record.Kind == LogRecordKind.Commit ? new IOException("disk gone") : null;
         var a = new MemoryParticipant("a");
 
-        await Assert.ThrowsAsync<IOException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a], CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<IOException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, new MemoryParticipant("b")], CancellationToken.None).AsTask());
 
         Assert.Equal(["prepare", "rollback"], a.Calls);
         Assert.Equal(LogRecordKind.Abort, Assert.Single(_log.Records).Record.Kind);
@@ -136,7 +136,7 @@ public class CommitCoordinatorTests
         var a = new MemoryParticipant("a");
         var transaction = NewTransaction();
 
-        var error = await Assert.ThrowsAsync<CommitOutcomeUnknownException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a], CancellationToken.None).AsTask());
+        var error = await Assert.ThrowsAsync<CommitOutcomeUnknownException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, new MemoryParticipant("b")], CancellationToken.None).AsTask());
 
         Assert.Equal(transaction.Id, error.TransactionId);
         Assert.Equal(["prepare", "abandon"], a.Calls);
@@ -170,9 +170,20 @@ public class CommitCoordinatorTests
 
         Assert.Equal(("a", "t", "1"), (conflict.Participant, conflict.Table, conflict.Key));
         Assert.Contains(first.Id.ToString(), conflict.Message, StringComparison.Ordinal);
-        Assert.Equal(["prepare", "rollback"], participant.Calls);
+        Assert.Equal(["prepare-one-phase", "rollback"], participant.Calls);
         Assert.Equal(LogRecordKind.Abort, _log.Records[^1].Record.Kind);
         Assert.Equal(new LogPosition(2), certifier.TakeSnapshot()); // both settled: the rejected one holds nothing back
+    }
+
+    [Fact]
+    public async Task A_single_participant_commits_in_one_phase_with_nothing_logged()
+    {
+        var participant = new MemoryParticipant("a");
+
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [participant], CancellationToken.None);
+
+        Assert.Equal(["prepare-one-phase", "commit"], participant.Calls);
+        Assert.Empty(_log.Records);
     }
 
     [Fact]

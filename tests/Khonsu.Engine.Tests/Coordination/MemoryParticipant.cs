@@ -25,6 +25,13 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
         return ValueTask.FromResult(new ParticipantVote(Name, false, rows, ReadOnly: writes == 0));
     }
 
+    public ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        var vote = PrepareAsync(transactionId, cancellationToken);
+        Calls[^1] = "prepare-one-phase";
+        return vote;
+    }
+
     public Exception? FailValidation { get; set; }
 
     public ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
