@@ -20,7 +20,11 @@ public sealed class CommitCertifier
     private readonly SortedDictionary<long, int> _activeSnapshots = [];
     private long _last;
 
-    public CommitCertifier(int capacity = 10_000) => _ssi = new SsiCertifier(capacity);
+    public CommitCertifier(int capacity = 10_000)
+    {
+        _ssi = new SsiCertifier(capacity);
+        Diagnostics.KhonsuTelemetry.Track(this);
+    }
 
     /// <summary>Transactions remembered in full (for tests and metrics).</summary>
     public int RememberedTransactions
@@ -42,6 +46,18 @@ public sealed class CommitCertifier
             lock (_lock)
             {
                 return new LogPosition(_last);
+            }
+        }
+    }
+
+    /// <summary>Read and written items of the transactions remembered in full (the certifier's memory, for metrics).</summary>
+    public long RememberedItems
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ssi.RememberedItems;
             }
         }
     }

@@ -29,6 +29,9 @@ public sealed class SsiCertifier(int capacity = 10_000)
     /// <summary>Transactions remembered in full (for tests and metrics).</summary>
     public int RememberedTransactions => _committed.Count;
 
+    /// <summary>Read and written items of the transactions remembered in full.</summary>
+    public long RememberedItems => _committed.Sum(t => (long)t.Reads.Count + t.Writes.Count);
+
     /// <summary>
     /// Certifies a transaction whose commit record sits at <paramref name="position"/>; call in log
     /// order. Committed transactions are remembered for the ones after them.

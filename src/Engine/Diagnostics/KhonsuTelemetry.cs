@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using Khonsu.Engine.Certification;
 
 namespace Khonsu.Engine.Diagnostics;
 
@@ -29,4 +31,16 @@ public static class KhonsuTelemetry
 
     /// <summary>Transactions recovery found undecided on a participant and could not finish yet.</summary>
     internal static readonly Counter<long> InDoubt = Meter.CreateCounter<long>("khonsu.recovery.in_doubt", "{transaction}", "Participants recovery could not finish on a pass.");
+
+    /// <summary>Every live certifier, weakly: the gauges below sum over them without keeping them alive.</summary>
+    private static readonly ConditionalWeakTable<CommitCertifier, object?> Certifiers = [];
+
+    /// <summary>The certifier's memory: transactions it remembers in full, and the items (rows, tables) they read and wrote.</summary>
+    internal static readonly ObservableGauge<long> CertifierTransactions = Meter.CreateObservableGauge(
+        "khonsu.certifier.transactions", () => Certifiers.Sum(c => (long)c.Key.RememberedTransactions), "{transaction}", "Committed transactions the certifier remembers in full.");
+
+    internal static readonly ObservableGauge<long> CertifierItems = Meter.CreateObservableGauge(
+        "khonsu.certifier.items", () => Certifiers.Sum(c => c.Key.RememberedItems), "{item}", "Read and written items of the transactions the certifier remembers in full.");
+
+    internal static void Track(CommitCertifier certifier) => Certifiers.AddOrUpdate(certifier, null);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Diagnostics;
@@ -54,6 +55,26 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal("khonsu.commit", activity.OperationName);
         Assert.Equal("committed", activity.GetTagItem("khonsu.outcome"));
         Assert.Equal(["khonsu.prepare", "khonsu.log", "khonsu.finish"], activity.Events.Select(e => e.Name));
+    }
+
+    [Fact]
+    public void The_certifiers_memory_is_observable_as_transactions_and_items()
+    {
+        var certifier = new CommitCertifier();
+        var snapshot = certifier.TakeSnapshot(); // held: nothing may be forgotten
+        for (var i = 0; i < 3; i++)
+        {
+            var id = TransactionId.New();
+            var item = new ItemId("a", "t", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            certifier.Certify(new CertificationRequest(id, snapshot, [item with { Table = "read" }], [item]), serializable: true);
+            certifier.Finished(id);
+        }
+
+        _meters.RecordObservableInstruments();
+
+        Assert.Contains(Measurements("khonsu.certifier.transactions"), m => m.Value >= 3);
+        Assert.Contains(Measurements("khonsu.certifier.items"), m => m.Value >= 6);
+        GC.KeepAlive(certifier);
     }
 
     [Fact]
