@@ -39,38 +39,12 @@ public sealed class CliDatabases : IAsyncDisposable
         return databases;
     }
 
-    public async Task<object?> SqliteScalarAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={SqlitePath};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
+    public Task<object?> SqliteScalarAsync(string sql) => DirectSql.SqliteScalarAsync(SqlitePath, sql);
 
-    public async Task<object?> PostgresScalarAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
+    public Task<object?> PostgresScalarAsync(string sql) => DirectSql.PostgresScalarAsync(Postgres.ConnectionString, sql);
 
     /// <summary>transaction_log rows of one transaction as "participant:status:decision", read with plain SQLite as a DBA would.</summary>
-    public async Task<IReadOnlyList<string>> TransactionLogAsync(string transactionId)
-    {
-        await using var connection = new SqliteConnection($"Data Source={LogPath};Mode=ReadOnly;Pooling=False");
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand("SELECT participant || ':' || status || ':' || coalesce(decision, '') FROM transaction_log WHERE tx_id = $id ORDER BY participant", connection);
-        command.Parameters.AddWithValue("$id", transactionId);
-        var rows = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(reader.GetString(0));
-        }
-
-        return rows;
-    }
+    public Task<IReadOnlyList<string>> TransactionLogAsync(string transactionId) => DirectSql.TransactionLogAsync(LogPath, transactionId);
 
     /// <summary>Commits one cross-backend transfer in this process, through Khonsu, and returns its id.</summary>
     public async Task<string> CommitTransferAsync(int amount)

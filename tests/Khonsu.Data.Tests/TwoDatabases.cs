@@ -54,54 +54,16 @@ public sealed class TwoDatabases : IAsyncDisposable
         return connection;
     }
 
-    public async Task SqliteAsync(string sql)
-    {
-        await using var connection = new SqliteConnection(SqliteConnectionString);
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task SqliteAsync(string sql) => DirectSql.SqliteAsync(SqlitePath, sql);
 
-    public async Task<object?> SqliteScalarAsync(string sql)
-    {
-        await using var connection = new SqliteConnection(SqliteConnectionString);
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
+    public Task<object?> SqliteScalarAsync(string sql) => DirectSql.SqliteScalarAsync(SqlitePath, sql);
 
-    public async Task PostgresAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task PostgresAsync(string sql) => DirectSql.PostgresAsync(Postgres.ConnectionString, sql);
 
-    public async Task<object?> PostgresScalarAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
+    public Task<object?> PostgresScalarAsync(string sql) => DirectSql.PostgresScalarAsync(Postgres.ConnectionString, sql);
 
     /// <summary>Rows of transaction_log for one transaction, as a DBA sees them: "participant:status:decision".</summary>
-    public async Task<IReadOnlyList<string>> TransactionLogAsync(string transactionId)
-    {
-        await using var connection = new SqliteConnection($"Data Source={LogPath};Mode=ReadOnly");
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand("SELECT participant || ':' || status || ':' || coalesce(decision, '') FROM transaction_log WHERE tx_id = $id ORDER BY participant", connection);
-        command.Parameters.AddWithValue("$id", transactionId);
-        var rows = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(reader.GetString(0));
-        }
-
-        return rows;
-    }
+    public Task<IReadOnlyList<string>> TransactionLogAsync(string transactionId) => DirectSql.TransactionLogAsync(LogPath, transactionId);
 
     public async ValueTask DisposeAsync()
     {

@@ -60,37 +60,13 @@ public sealed class LedgerAndShop : IAsyncDisposable
         return connection;
     }
 
-    public async Task SqliteAsync(string sql)
-    {
-        await using var connection = new SqliteConnection(SqliteConnectionString);
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task SqliteAsync(string sql) => DirectSql.SqliteAsync(SqlitePath, sql);
 
-    public async Task<object?> SqliteScalarAsync(string sql)
-    {
-        await using var connection = new SqliteConnection(SqliteConnectionString);
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
+    public Task<object?> SqliteScalarAsync(string sql) => DirectSql.SqliteScalarAsync(SqlitePath, sql);
 
-    public async Task PostgresAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task PostgresAsync(string sql) => DirectSql.PostgresAsync(Postgres.ConnectionString, sql);
 
-    public async Task<object?> PostgresScalarAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync();
-    }
+    public Task<object?> PostgresScalarAsync(string sql) => DirectSql.PostgresScalarAsync(Postgres.ConnectionString, sql);
 
     /// <summary>How many distributed transactions transaction_log shows.</summary>
     public async Task<long> LoggedTransactionsAsync()
