@@ -58,6 +58,7 @@ var run = new WorkloadOptions
     Mode = Get("mode", "khonsu") == "raw2pc" ? WorkloadMode.RawTwoPhaseCommit : WorkloadMode.Khonsu,
     RunnerPath = typeof(WorkloadRunner).Assembly.Location.Replace("Khonsu.Checker.dll", "Khonsu.Checker.Runner.dll", StringComparison.Ordinal),
     ExtraSettings = Get("khonsu", ""),
+    RestartPostgres = options.TryGetValue("restart-postgres", out var restart) ? restart : null,
     EvidenceDirectory = Path.Combine(Path.GetTempPath(), "khonsu-checker-failures"),
     HistoryPath = options.TryGetValue("history", out var history) ? history : null,
 };

@@ -12,7 +12,7 @@ namespace Khonsu.Checker.Workload;
 /// workload runs in a child process that is SIGKILLed at a random moment (its in-flight
 /// transactions become unknown-outcome; recovery runs when the next process opens the log).
 /// </summary>
-internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats)
+internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats, string? restartPostgres = null)
 {
     /// <summary>Injects in-process faults until <paramref name="stop"/>.</summary>
     public async Task RunFaultsAsync(CancellationToken stop)
@@ -22,7 +22,11 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
             try
             {
                 await Task.Delay(random.Next(200, 900), stop);
-                if (random.Next(2) == 0)
+                if (restartPostgres is not null && random.Next(10) == 0)
+                {
+                    await RestartPostgresAsync(restartPostgres, stop);
+                }
+                else if (random.Next(2) == 0)
                 {
                     await TerminateBackendsAsync(all: random.Next(4) == 0);
                 }
@@ -36,6 +40,27 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Restarts the server under the clients: every session dies, prepared transactions survive
+    /// (PREPARE TRANSACTION is durable) and recovery must finish them from the log.
+    /// </summary>
+    private async Task RestartPostgresAsync(string command, CancellationToken stop)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(command);
+        using var restart = Process.Start(start)!;
+        var output = restart.StandardOutput.ReadToEndAsync(stop);
+        var errors = restart.StandardError.ReadToEndAsync(stop);
+        await restart.WaitForExitAsync(stop);
+        if (restart.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"--restart-postgres exited with {restart.ExitCode}: {await errors}{await output}");
+        }
+
+        stats.PostgresRestarted();
     }
 
     private async Task TerminateBackendsAsync(bool all)

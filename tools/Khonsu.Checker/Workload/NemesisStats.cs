@@ -6,6 +6,7 @@ public sealed class NemesisStats
     private int _childrenKilled;
     private int _backendsTerminated;
     private int _sqliteLocksHeld;
+    private int _postgresRestarts;
 
     public int ChildrenKilled => _childrenKilled;
 
@@ -13,12 +14,16 @@ public sealed class NemesisStats
 
     public int SqliteLocksHeld => _sqliteLocksHeld;
 
+    public int PostgresRestarts => _postgresRestarts;
+
     internal void ChildKilled() => Interlocked.Increment(ref _childrenKilled);
 
     internal void Terminated(int count) => Interlocked.Add(ref _backendsTerminated, count);
 
     internal void SqliteLockHeld() => Interlocked.Increment(ref _sqliteLocksHeld);
 
+    internal void PostgresRestarted() => Interlocked.Increment(ref _postgresRestarts);
+
     public override string ToString()
-        => $"{ChildrenKilled} child processes SIGKILLed, {BackendsTerminated} PostgreSQL backends terminated, SQLite write lock held {SqliteLocksHeld} times";
+        => $"{ChildrenKilled} child processes SIGKILLed, {BackendsTerminated} PostgreSQL backends terminated, SQLite write lock held {SqliteLocksHeld} times, PostgreSQL restarted {PostgresRestarts} times";
 }

@@ -31,6 +31,13 @@ public sealed record WorkloadOptions
     /// <summary>The runner's assembly (Khonsu.Checker.Runner.dll), started as <c>dotnet &lt;path&gt; --child ...</c> by the nemesis.</summary>
     public string? RunnerPath { get; init; }
 
+    /// <summary>
+    /// A shell command that restarts the PostgreSQL server (e.g. <c>pg_ctl -D DIR -m fast -w restart</c>);
+    /// when set, the nemesis also restarts the server now and then. Null: no restarts (the runner
+    /// did not start the server, so it cannot know how).
+    /// </summary>
+    public string? RestartPostgres { get; init; }
+
     /// <summary>Extra settings appended to Khonsu's connection string, e.g. <c>PostgresIsolation=Serializable</c>.</summary>
     public string ExtraSettings { get; init; } = "";
 

@@ -26,7 +26,7 @@ public static class WorkloadRunner
         var stats = new NemesisStats();
         var reasons = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var random = new Random(options.Seed);
-        var nemesis = new Nemesis(databases, random, stats);
+        var nemesis = new Nemesis(databases, random, stats, options.RestartPostgres);
         var nextSerial = 1;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await log.WriteLineAsync($"workload: {options.Mode}, {options.Isolation}, {options.Clients} clients, {keys.PerBackend} registers per backend, nemesis {(options.Nemesis ? "on" : "off")}, {options.Duration.TotalSeconds:0} s{(options.ExtraSettings.Length > 0 ? ", Khonsu settings: " + options.ExtraSettings : "")}");
