@@ -34,6 +34,27 @@ public class WorkloadTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Through_a_kafka_log_whose_broker_fails_the_short_profile_finds_nothing_either()
+    {
+        var report = await RunAsync(new WorkloadOptions
+        {
+            Seed = 12,
+            Duration = TimeSpan.FromSeconds(20),
+            Nemesis = true,
+            Kafka = true,
+            PostgresServer = PostgresServer.ConnectionString,
+            RunnerPath = RunnerPath(),
+        });
+
+        Assert.Empty(report.Result.Anomalies);
+        Assert.Empty(report.Result.Lost);
+        Assert.Empty(report.Result.Partial);
+        Assert.Equal(0, report.UnresolvedPrepared);
+        Assert.True(report.Result.Committed >= 20, $"only {report.Result.Committed} transactions committed");
+        Assert.True(report.Nemesis.KafkaFaults > 0, "no Kafka fault was injected");
+    }
+
+    [Fact]
     public async Task At_Snapshot_isolation_the_checker_finds_cross_backend_write_skew()
     {
         // Every transaction reads a register of each backend and writes one of the two: Snapshot
@@ -84,13 +105,5 @@ public class WorkloadTests(ITestOutputHelper output)
         }
     }
 
-    private static string RunnerPath()
-    {
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory); // tests/Khonsu.Checker.Tests/bin/<config>/<tfm>/
-        var tfm = testOutput.Name;
-        var configuration = testOutput.Parent!.Name;
-        var root = testOutput.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
-        var path = Path.Combine(root, "tools", "Khonsu.Checker.Runner", "bin", configuration, tfm, "Khonsu.Checker.Runner.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException("The runner is not built.", path);
-    }
+    private static string RunnerPath() => Built.Path("tools", "Khonsu.Checker.Runner", "Khonsu.Checker.Runner.dll");
 }

@@ -59,6 +59,7 @@ var run = new WorkloadOptions
     RunnerPath = typeof(WorkloadRunner).Assembly.Location.Replace("Khonsu.Checker.dll", "Khonsu.Checker.Runner.dll", StringComparison.Ordinal),
     ExtraSettings = Get("khonsu", ""),
     RestartPostgres = options.TryGetValue("restart-postgres", out var restart) ? restart : null,
+    Kafka = Get("kafka", "off") == "on",
     EvidenceDirectory = Path.Combine(Path.GetTempPath(), "khonsu-checker-failures"),
     HistoryPath = options.TryGetValue("history", out var history) ? history : null,
 };

@@ -12,7 +12,7 @@ namespace Khonsu.Checker.Workload;
 /// workload runs in a child process that is SIGKILLed at a random moment (its in-flight
 /// transactions become unknown-outcome; recovery runs when the next process opens the log).
 /// </summary>
-internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats, string? restartPostgres = null)
+internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats, string? restartPostgres = null, KafkaMockProcess? kafka = null)
 {
     /// <summary>Injects in-process faults until <paramref name="stop"/>.</summary>
     public async Task RunFaultsAsync(CancellationToken stop)
@@ -25,6 +25,10 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
                 if (restartPostgres is not null && random.Next(10) == 0)
                 {
                     await RestartPostgresAsync(restartPostgres, stop);
+                }
+                else if (kafka is not null && random.Next(3) == 0)
+                {
+                    await KafkaFaultAsync(kafka, stop);
                 }
                 else if (random.Next(2) == 0)
                 {
@@ -61,6 +65,38 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
         }
 
         stats.PostgresRestarted();
+    }
+
+    /// <summary>The broker down for a while (appends fail or wait), or its next produce requests failing.</summary>
+    private async Task KafkaFaultAsync(KafkaMockProcess mock, CancellationToken stop)
+    {
+        if (random.Next(2) == 0)
+        {
+            Expect(await mock.SendAsync("down 1"));
+            try
+            {
+                await Task.Delay(random.Next(100, 1500), stop);
+            }
+            finally
+            {
+                Expect(await mock.SendAsync("up 1"));
+            }
+        }
+        else
+        {
+            // Produce (api key 0): NOT_LEADER_FOR_PARTITION (6), REQUEST_TIMED_OUT (7), NOT_ENOUGH_REPLICAS (19).
+            Expect(await mock.SendAsync("errors 0 " + string.Join(' ', Enumerable.Range(0, random.Next(1, 4)).Select(_ => new[] { 6, 7, 19 }[random.Next(3)]))));
+        }
+
+        stats.KafkaFault();
+
+        static void Expect(string answer)
+        {
+            if (answer != "OK")
+            {
+                throw new InvalidOperationException("The Kafka mock refused a fault: " + answer);
+            }
+        }
     }
 
     private async Task TerminateBackendsAsync(bool all)

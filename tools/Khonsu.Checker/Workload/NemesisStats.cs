@@ -7,6 +7,7 @@ public sealed class NemesisStats
     private int _backendsTerminated;
     private int _sqliteLocksHeld;
     private int _postgresRestarts;
+    private int _kafkaFaults;
 
     public int ChildrenKilled => _childrenKilled;
 
@@ -16,6 +17,8 @@ public sealed class NemesisStats
 
     public int PostgresRestarts => _postgresRestarts;
 
+    public int KafkaFaults => _kafkaFaults;
+
     internal void ChildKilled() => Interlocked.Increment(ref _childrenKilled);
 
     internal void Terminated(int count) => Interlocked.Add(ref _backendsTerminated, count);
@@ -24,6 +27,8 @@ public sealed class NemesisStats
 
     internal void PostgresRestarted() => Interlocked.Increment(ref _postgresRestarts);
 
+    internal void KafkaFault() => Interlocked.Increment(ref _kafkaFaults);
+
     public override string ToString()
-        => $"{ChildrenKilled} child processes SIGKILLed, {BackendsTerminated} PostgreSQL backends terminated, SQLite write lock held {SqliteLocksHeld} times, PostgreSQL restarted {PostgresRestarts} times";
+        => $"{ChildrenKilled} child processes SIGKILLed, {BackendsTerminated} PostgreSQL backends terminated, SQLite write lock held {SqliteLocksHeld} times, PostgreSQL restarted {PostgresRestarts} times, {KafkaFaults} Kafka faults";
 }

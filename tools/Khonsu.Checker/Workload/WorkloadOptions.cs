@@ -38,6 +38,9 @@ public sealed record WorkloadOptions
     /// </summary>
     public string? RestartPostgres { get; init; }
 
+    /// <summary>Commit through a Kafka log on librdkafka's mock cluster (its own process), whose broker the nemesis takes down and fails requests on.</summary>
+    public bool Kafka { get; init; }
+
     /// <summary>Extra settings appended to Khonsu's connection string, e.g. <c>PostgresIsolation=Serializable</c>.</summary>
     public string ExtraSettings { get; init; } = "";
 

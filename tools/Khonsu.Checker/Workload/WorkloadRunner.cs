@@ -20,13 +20,15 @@ public static class WorkloadRunner
         }
 
         var keys = new Keyspace(options.KeysPerBackend);
-        await using var databases = await RunDatabases.CreateAsync(options.PostgresServer, keys, options.ExtraSettings, cancellationToken);
+        await using var kafka = options.Kafka ? await KafkaMockProcess.StartAsync(options.RunnerPath!) : null;
+        var settings = kafka is null ? options.ExtraSettings : $"{options.ExtraSettings};Log=kafka://{kafka.Bootstrap}/checker-{options.Seed}";
+        await using var databases = await RunDatabases.CreateAsync(options.PostgresServer, keys, settings, cancellationToken);
         var initial = await databases.ReadRegistersAsync(cancellationToken);
         var history = new TransactionHistory();
         var stats = new NemesisStats();
         var reasons = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var random = new Random(options.Seed);
-        var nemesis = new Nemesis(databases, random, stats, options.RestartPostgres);
+        var nemesis = new Nemesis(databases, random, stats, options.RestartPostgres, kafka);
         var nextSerial = 1;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await log.WriteLineAsync($"workload: {options.Mode}, {options.Isolation}, {options.Clients} clients, {keys.PerBackend} registers per backend, nemesis {(options.Nemesis ? "on" : "off")}, {options.Duration.TotalSeconds:0} s{(options.ExtraSettings.Length > 0 ? ", Khonsu settings: " + options.ExtraSettings : "")}");
