@@ -1,7 +1,6 @@
 using Khonsu.Data;
 using Khonsu.TestSupport;
 using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Khonsu.Cli.Tests;
 
@@ -10,41 +9,19 @@ namespace Khonsu.Cli.Tests;
 /// real PostgreSQL database (backend "shop", table orders) and the embedded log beside them. The
 /// tables exist before Khonsu's schema; checks go straight to each database, around Khonsu.
 /// </summary>
-public sealed class CliDatabases : IAsyncDisposable
+public sealed class CliDatabases : LedgerAndShopDatabases
 {
     private CliDatabases(TempDirectory directory, PostgresDatabase postgres)
+        : base(directory, postgres)
     {
-        Directory = directory;
-        Postgres = postgres;
-        SqlitePath = directory.File("ledger.db");
-        LogPath = directory.File("khonsu-log.db");
     }
-
-    public TempDirectory Directory { get; }
-
-    public PostgresDatabase Postgres { get; }
-
-    public string SqlitePath { get; }
-
-    public string LogPath { get; }
-
-    public string ConnectionString(string extra = "")
-        => $"Khonsu:Sqlite.ledger=\"Data Source={SqlitePath}\";Postgres.shop=\"{Postgres.ConnectionString}\";Log=\"{LogPath}\";RecoveryInterval=0{extra}";
 
     public static async Task<CliDatabases> CreateAsync()
     {
         var databases = new CliDatabases(new TempDirectory(), await PostgresDatabase.CreateAsync("khonsu_cli"));
-        await databases.SqliteScalarAsync("CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL); INSERT INTO accounts VALUES (1, 'ada', 100), (2, 'bob', 50);");
-        await databases.PostgresScalarAsync("CREATE TABLE orders (id integer PRIMARY KEY, account_id integer NOT NULL, amount integer NOT NULL)");
+        await databases.SeedAsync(withOrder: false);
         return databases;
     }
-
-    public Task<object?> SqliteScalarAsync(string sql) => DirectSql.SqliteScalarAsync(SqlitePath, sql);
-
-    public Task<object?> PostgresScalarAsync(string sql) => DirectSql.PostgresScalarAsync(Postgres.ConnectionString, sql);
-
-    /// <summary>transaction_log rows of one transaction as "participant:status:decision", read with plain SQLite as a DBA would.</summary>
-    public Task<IReadOnlyList<string>> TransactionLogAsync(string transactionId) => DirectSql.TransactionLogAsync(LogPath, transactionId);
 
     /// <summary>Commits one cross-backend transfer in this process, through Khonsu, and returns its id.</summary>
     public async Task<string> CommitTransferAsync(int amount)
@@ -74,13 +51,6 @@ public sealed class CliDatabases : IAsyncDisposable
     /// </summary>
     public Task<string> CrashChildAtAsync(string step, int occurrence, int amount, string extra = "")
         => CrashChild.KillAtAsync(ConnectionString(extra), step, occurrence, amount);
-
-    public async ValueTask DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        await Postgres.DisposeAsync();
-        Directory.Dispose();
-    }
 
     private static async Task ExecuteAsync(KhonsuConnection connection, string sql)
     {

@@ -1,7 +1,6 @@
 using Khonsu.Data;
 using Khonsu.TestSupport;
 using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Khonsu.Ecosystem.Tests;
 
@@ -9,36 +8,19 @@ namespace Khonsu.Ecosystem.Tests;
 /// A real SQLite file (backend "ledger": accounts) and a real PostgreSQL database (backend "shop":
 /// orders) with an embedded log beside them. Checks go around Khonsu, straight to each database.
 /// </summary>
-public sealed class LedgerAndShop : IAsyncDisposable
+public sealed class LedgerAndShop : LedgerAndShopDatabases
 {
     private readonly HashSet<string> _opened = [];
 
     private LedgerAndShop(TempDirectory directory, PostgresDatabase postgres)
+        : base(directory, postgres)
     {
-        Directory = directory;
-        Postgres = postgres;
-        SqlitePath = directory.File("ledger.db");
-        LogPath = directory.File("khonsu-log.db");
     }
-
-    public TempDirectory Directory { get; }
-
-    public PostgresDatabase Postgres { get; }
-
-    public string SqlitePath { get; }
-
-    public string LogPath { get; }
-
-    public string SqliteConnectionString => $"Data Source={SqlitePath}";
-
-    public string ConnectionString(string extra = "")
-        => $"Khonsu:Sqlite.ledger=\"{SqliteConnectionString}\";Postgres.shop=\"{Postgres.ConnectionString}\";Log=\"{LogPath}\";RecoveryInterval=0{extra}";
 
     public static async Task<LedgerAndShop> CreateAsync()
     {
         var databases = new LedgerAndShop(new TempDirectory(), await PostgresDatabase.CreateAsync("khonsu_eco"));
-        await databases.SqliteAsync("CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL); INSERT INTO accounts VALUES (1, 'ada', 100), (2, 'bob', 50);");
-        await databases.PostgresAsync("CREATE TABLE orders (id integer PRIMARY KEY, account_id integer NOT NULL, amount integer NOT NULL); INSERT INTO orders VALUES (100, 1, 5);");
+        await databases.SeedAsync();
         return databases;
     }
 
@@ -60,14 +42,6 @@ public sealed class LedgerAndShop : IAsyncDisposable
         return connection;
     }
 
-    public Task SqliteAsync(string sql) => DirectSql.SqliteAsync(SqlitePath, sql);
-
-    public Task<object?> SqliteScalarAsync(string sql) => DirectSql.SqliteScalarAsync(SqlitePath, sql);
-
-    public Task PostgresAsync(string sql) => DirectSql.PostgresAsync(Postgres.ConnectionString, sql);
-
-    public Task<object?> PostgresScalarAsync(string sql) => DirectSql.PostgresScalarAsync(Postgres.ConnectionString, sql);
-
     /// <summary>How many distributed transactions transaction_log shows.</summary>
     public async Task<long> LoggedTransactionsAsync()
     {
@@ -77,15 +51,13 @@ public sealed class LedgerAndShop : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         foreach (var opened in _opened)
         {
             await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(opened));
         }
 
-        SqliteConnection.ClearAllPools();
-        await Postgres.DisposeAsync();
-        Directory.Dispose();
+        await base.DisposeAsync();
     }
 }
