@@ -22,6 +22,7 @@ public sealed class KhonsuTransaction : DbTransaction
     private readonly List<(string Name, int Participants)> _savepoints = [];
     private readonly HashSet<ItemId> _tableReads = [];
     private LogPosition? _snapshot;
+    private LogPosition? _logSnapshot;
     private LogPosition? _snapshotsTakenBy;
     private bool _snapshotPending;
     private bool _completed;
@@ -63,6 +64,7 @@ public sealed class KhonsuTransaction : DbTransaction
             var info = new TransactionInfo(Id, StartedAt, _operation.ToString())
             {
                 Snapshot = _snapshot,
+                LogSnapshot = _logSnapshot,
                 // A statement that ran around Khonsu's command path (EF Core's) leaves it pending: now is the safe bound.
                 SnapshotsTakenBy = _participants.Count < 2 ? null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy,
                 Reads = Serializable ? [.. _tableReads, .. _participants.SelectMany(p => p.RowReads)] : [],
@@ -203,7 +205,12 @@ public sealed class KhonsuTransaction : DbTransaction
 
         // One snapshot position for every backend, taken before the first one's own snapshot: any
         // commit not finished by then counts as concurrent, wherever the transaction reads it.
-        _snapshot ??= _connection.Runtime.Certifier.TakeSnapshot();
+        if (_snapshot is null)
+        {
+            _snapshot = _connection.Runtime.Certifier.TakeSnapshot();
+            // A log shared by several processes certifies in its own order, from its own watermark.
+            _logSnapshot = (_connection.Runtime.Log as ISharedCommitLog)?.Certifier.TakeSnapshot();
+        }
         var local = await backend.BeginTransactionAsync(inner, Id, IsolationLevel, cancellationToken).ConfigureAwait(false);
         _participants.Add(local);
         _snapshotPending = true;

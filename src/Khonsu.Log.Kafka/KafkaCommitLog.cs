@@ -24,7 +24,7 @@ namespace Khonsu.Log.Kafka;
 /// <see cref="CommitLogUnavailableException"/>; librdkafka reconnects by itself meanwhile.
 /// Kafka transactions are deliberately not used: the log record itself is the commit point.
 /// </remarks>
-public sealed class KafkaCommitLog : ICommitLog
+public sealed class KafkaCommitLog : ISharedCommitLog
 {
     private const int Partition = 0;
 
@@ -57,6 +57,9 @@ public sealed class KafkaCommitLog : ICommitLog
     }
 
     public KafkaLogAddress Address => _options.Address;
+
+    /// <summary>Certifies every commit record in offset order as the tail reads it (see <see cref="ISharedCommitLog"/>).</summary>
+    public Engine.Certification.LogOrderCertifier Certifier => _index.Certifier;
 
     /// <summary>
     /// Connects to the brokers and reads the whole partition, so that the log answers decisions
@@ -125,7 +128,10 @@ public sealed class KafkaCommitLog : ICommitLog
         var offset = delivered.Offset.Value;
         await WaitAppliedAsync(offset, $"the {Describe(record)} was written at offset {offset} but could not be read back", cancellationToken).ConfigureAwait(false);
         Engine.Diagnostics.KhonsuTelemetry.LogAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
-        return new AppendResult(new LogPosition(offset), _index.DecisionAsOf(record.TransactionId, offset));
+        return new AppendResult(new LogPosition(offset), _index.DecisionAsOf(record.TransactionId, offset))
+        {
+            Refusal = _index.RefusalOf(record.TransactionId),
+        };
     }
 
     public async ValueTask<LoggedRecord?> GetDecisionAsync(TransactionId transactionId, CancellationToken cancellationToken = default)

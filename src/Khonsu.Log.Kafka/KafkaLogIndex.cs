@@ -1,4 +1,5 @@
 using Khonsu.Engine;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Log;
 
 namespace Khonsu.Log.Kafka;
@@ -8,10 +9,15 @@ namespace Khonsu.Log.Kafka;
 /// consumer reads them: every record (for ReadFrom), each transaction's first decision and whether
 /// it ended (GetDecision, ReadUnfinished), and the offset read so far, which appends and reads
 /// wait on. Every process applies the same records in the same order, so all reach the same
-/// first decision for every transaction. Held in memory: it grows with the log (see docs/kafka-log.md).
+/// first decision for every transaction. A first decision that is a commit record is certified in
+/// log order by <see cref="Certifier"/>; a refused one is the transaction's abort decision (kept as
+/// an abort record with the certifier's reason). Held in memory: it grows with the log (see
+/// docs/kafka-log.md).
 /// </summary>
 internal sealed class KafkaLogIndex
 {
+    private const string RefusedPrefix = "refused by certification in log order: ";
+
     private readonly Lock _gate = new();
     private readonly List<LoggedRecord> _records = [];
     private readonly Dictionary<TransactionId, Entry> _transactions = [];
@@ -19,6 +25,8 @@ internal sealed class KafkaLogIndex
     private readonly PriorityQueue<TaskCompletionSource, long> _waiters = new();
     private long _next;
     private Exception? _fault;
+
+    public LogOrderCertifier Certifier { get; } = new();
 
     /// <summary>Where the partition starts (its low watermark), before the first record is applied.</summary>
     public void StartAt(long start)
@@ -52,12 +60,12 @@ internal sealed class KafkaLogIndex
                 return; // read again after a consumer reset: already applied
             }
 
-            var logged = new LoggedRecord(new LogPosition(offset), record);
-            _records.Add(logged);
+            var position = new LogPosition(offset);
             ref var entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_transactions, record.TransactionId, out _);
             if (record.Kind == LogRecordKind.End)
             {
                 entry.Ended = true;
+                Certifier.Ended(record.TransactionId);
                 if (entry.Decision is { } decided)
                 {
                     _unfinished.Remove(decided.Position.Value);
@@ -66,13 +74,21 @@ internal sealed class KafkaLogIndex
             else if (entry.Decision is null)
             {
                 // The first decision in log order is the transaction's outcome; later ones change nothing.
-                entry.Decision = logged;
+                if (record.Kind == LogRecordKind.Commit && Certifier.CertifyCommit(position, record) is { Commit: false } refusal)
+                {
+                    entry.Refusal = refusal;
+                    record = record with { Kind = LogRecordKind.Abort, Reason = RefusedPrefix + refusal.Reason };
+                }
+
+                entry.Decision = new LoggedRecord(position, record);
                 if (!entry.Ended)
                 {
-                    _unfinished.Add(offset, logged);
+                    _unfinished.Add(offset, entry.Decision);
                 }
             }
 
+            _records.Add(new LoggedRecord(position, record));
+            Certifier.Applied(position);
             _next = offset + 1;
             while (_waiters.TryPeek(out _, out var waitedFor) && waitedFor < _next)
             {
@@ -135,6 +151,15 @@ internal sealed class KafkaLogIndex
         }
     }
 
+    /// <summary>Why the certifier refused the transaction's commit record, if it did.</summary>
+    public CertificationResult? RefusalOf(TransactionId transactionId)
+    {
+        lock (_gate)
+        {
+            return _transactions.TryGetValue(transactionId, out var entry) ? entry.Refusal : null;
+        }
+    }
+
     public LoggedRecord? FirstDecision(TransactionId transactionId)
     {
         lock (_gate)
@@ -184,6 +209,7 @@ internal sealed class KafkaLogIndex
     private struct Entry
     {
         public LoggedRecord? Decision;
+        public CertificationResult? Refusal;
         public bool Ended;
     }
 }

@@ -45,6 +45,12 @@ public static class KafkaLogRecordFormat
             text.Append(CultureInfo.InvariantCulture, $" operation=\"{operation}\"");
         }
 
+        if (record.Certification is { } certification)
+        {
+            var reads = certification.Reads.Count == 0 ? "nothing" : string.Join(", ", certification.Reads);
+            text.Append(CultureInfo.InvariantCulture, $"\n  certify: snapshot @{certification.Snapshot} {(certification.Serializable ? "serializable" : "snapshot")}{(certification.SeveralSnapshots ? ", snapshots on several backends" : string.Empty)}; read {reads}");
+        }
+
         foreach (var vote in record.Participants)
         {
             text.Append(CultureInfo.InvariantCulture, $"\n  participant {vote.Participant}{(vote.NeedsRedo ? " (redo from log)" : string.Empty)}: {vote.Writes.Count} write(s)");

@@ -1,3 +1,4 @@
+using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
 
 namespace Khonsu.Engine.Certification;
@@ -21,4 +22,8 @@ public sealed record CertificationRequest(
     /// the transaction read one backend only.
     /// </summary>
     public LogPosition? SnapshotsTakenBy { get; init; }
+
+    /// <summary>The rows a transaction's votes say it wrote, as certifier items.</summary>
+    public static HashSet<ItemId> WritesOf(IEnumerable<ParticipantVote> votes)
+        => votes.SelectMany(vote => vote.Writes.Select(write => ItemId.Of(vote.Participant, write.Table, write.Key))).ToHashSet();
 }

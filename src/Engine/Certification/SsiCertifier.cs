@@ -50,6 +50,14 @@ public sealed class SsiCertifier(int capacity = 10_000)
     }
 
     /// <summary>
+    /// Whether a transaction that leaves no record in the log (a read-only one) could commit at
+    /// <paramref name="position"/>, without remembering it: certifiers that must agree from the log
+    /// alone can only remember what the log holds.
+    /// </summary>
+    public CertificationResult Check(CertificationRequest request, LogPosition position, bool serializable = true)
+        => Check(new CommittedTransaction(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes]), serializable, request.SnapshotsTakenBy);
+
+    /// <summary>
     /// Drops committed transactions at or before <paramref name="upTo"/>: no transaction whose
     /// snapshot is at or after it can see them as concurrent, and the caller knows no older snapshot
     /// is still live.

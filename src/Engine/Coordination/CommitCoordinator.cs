@@ -19,6 +19,7 @@ public sealed class CommitCoordinator
     private readonly string _nodeId;
     private readonly TimeProvider _time;
     private readonly CommitCertifier? _certifier;
+    private readonly ISharedCommitLog? _shared;
     private readonly ConcurrentDictionary<TransactionId, byte> _inFlight = new();
 
     /// <param name="certifier">Certifies transactions that carry a snapshot; null to certify nothing (plain two-phase commit).</param>
@@ -28,6 +29,7 @@ public sealed class CommitCoordinator
         _nodeId = nodeId;
         _time = time ?? TimeProvider.System;
         _certifier = certifier;
+        _shared = log as ISharedCommitLog;
     }
 
     /// <summary>Called at each step of the protocol; crash tests stop the process there.</summary>
@@ -59,10 +61,13 @@ public sealed class CommitCoordinator
         string? abortReason = null;
         var certified = false;
         var finished = false;
+        // A shared log certifies every writer in log order, so each one needs its commit record:
+        // no transaction commits in one phase there.
+        var onePhase = participants.Count == 1 && !CertifiesInLog(transaction);
         try
         {
             await StepAsync(CommitStep.BeforePrepare, transaction.Id).ConfigureAwait(false);
-            var votes = await PrepareAllAsync(transaction, participants, cancellationToken).ConfigureAwait(false);
+            var votes = await PrepareAllAsync(transaction, participants, onePhase, cancellationToken).ConfigureAwait(false);
             clock.End("prepare");
             certified = await CertifyAsync(transaction, participants, votes).ConfigureAwait(false);
             if (certified)
@@ -80,7 +85,7 @@ public sealed class CommitCoordinator
                 return;
             }
 
-            if (participants.Count == 1)
+            if (onePhase)
             {
                 // One database commits atomically by itself: its COMMIT is the commit point, and
                 // nothing goes to the log (a crash before it leaves nothing to recover).
@@ -162,7 +167,7 @@ public sealed class CommitCoordinator
     }
 
     private async ValueTask<IReadOnlyList<ParticipantVote>> PrepareAllAsync(
-        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, CancellationToken cancellationToken)
+        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, bool onePhase, CancellationToken cancellationToken)
     {
         // Prepared one after the other so that each crash point leaves a known set prepared.
         var votes = new List<ParticipantVote>(participants.Count);
@@ -170,7 +175,7 @@ public sealed class CommitCoordinator
         {
             foreach (var participant in participants)
             {
-                var vote = participants.Count == 1
+                var vote = onePhase
                     ? await participant.PrepareOnePhaseAsync(transaction.Id, cancellationToken).ConfigureAwait(false)
                     : await participant.PrepareAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
                 votes.Add(vote);
@@ -208,36 +213,68 @@ public sealed class CommitCoordinator
     /// Certifies the prepared transaction: whether committing it now keeps every transaction
     /// certified so far serializable (or, at Snapshot, free of write-write conflicts). On a
     /// conflict it is rolled back everywhere and fails with the item and the other transaction.
+    /// With a shared log, a read-only transaction is also checked against what the log holds (a
+    /// writer is certified again, in log order, when its commit record is read back).
     /// </summary>
     private async ValueTask<bool> CertifyAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes)
     {
+        var writes = CertificationRequest.WritesOf(votes);
+        if (writes.Count == 0 && CertifiesInLog(transaction))
+        {
+            var request = new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
+            await RefuseUnlessCommitAsync(_shared!.Certifier.CheckReadOnly(request, transaction.Serializable), transaction, participants).ConfigureAwait(false);
+        }
+
         if (_certifier is null || transaction.Snapshot is not { } snapshot)
         {
             return false;
         }
 
-        var writes = votes.SelectMany(vote => vote.Writes.Select(write => ItemId.Of(vote.Participant, write.Table, write.Key))).ToHashSet();
-        var request = new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
-        var verdict = _certifier.Certify(request, transaction.Serializable);
+        var local = new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
+        await RefuseUnlessCommitAsync(_certifier.Certify(local, transaction.Serializable), transaction, participants).ConfigureAwait(false);
+        return true;
+    }
+
+    private async ValueTask RefuseUnlessCommitAsync(CertificationResult verdict, TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants)
+    {
         if (verdict.Commit)
         {
-            return true;
+            return;
         }
 
+        var conflict = Conflict(verdict, participants);
+        await AbortAsync(transaction, participants, conflict.Message).ConfigureAwait(false);
+        throw conflict;
+    }
+
+    private static SerializationConflictException Conflict(CertificationResult verdict, IReadOnlyList<ITransactionParticipant> participants)
+    {
         var reason = verdict.Reason ?? "serialization conflict";
-        await AbortAsync(transaction, participants, reason).ConfigureAwait(false);
-        throw verdict.Item is { } item
+        return verdict.Item is { } item
             ? new SerializationConflictException(item.Backend, item.Table, item.Key, reason)
             : new SerializationConflictException(participants[0].Name, string.Empty, null, reason);
     }
+
+    private bool CertifiesInLog(TransactionInfo transaction) => _shared is not null && transaction.LogSnapshot is not null;
 
     private async ValueTask LogCommitDecisionAsync(
         TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes, CancellationToken cancellationToken)
     {
         LogRecordKind? decision;
+        CertificationResult? refusal = null;
         try
         {
-            decision = (await _log.AppendAsync(NewRecord(LogRecordKind.Commit, transaction, votes), cancellationToken).ConfigureAwait(false)).Decision;
+            var commit = NewRecord(LogRecordKind.Commit, transaction, votes);
+            if (CertifiesInLog(transaction))
+            {
+                commit = commit with
+                {
+                    Certification = new LogCertification(transaction.LogSnapshot!.Value, transaction.Serializable, transaction.SnapshotsTakenBy is not null, [.. transaction.Reads]),
+                };
+            }
+
+            var appended = await _log.AppendAsync(commit, cancellationToken).ConfigureAwait(false);
+            (decision, refusal) = (appended.Decision, appended.Refusal);
         }
         catch (Exception appendError)
         {
@@ -246,9 +283,13 @@ public sealed class CommitCoordinator
 
         if (decision != LogRecordKind.Commit)
         {
-            const string reason = "another process aborted it first after its lease ran out";
             await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
-            throw new TransactionAbortedException(transaction.Id, reason);
+            if (refusal is { Commit: false })
+            {
+                throw Conflict(refusal, participants);
+            }
+
+            throw new TransactionAbortedException(transaction.Id, "another process aborted it first after its lease ran out");
         }
     }
 

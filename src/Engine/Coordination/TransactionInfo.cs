@@ -9,6 +9,12 @@ public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt,
     /// <summary>The certifier's snapshot position taken before the transaction's first statement; null when it never certifies.</summary>
     public LogPosition? Snapshot { get; init; }
 
+    /// <summary>
+    /// The snapshot position in a shared log's order (see <see cref="ISharedCommitLog"/>), taken with
+    /// <see cref="Snapshot"/>; null when the log is not shared, or the transaction never certifies.
+    /// </summary>
+    public LogPosition? LogSnapshot { get; init; }
+
     /// <summary>The last position certified once it had its snapshot on every backend; null if it read one backend only.</summary>
     public LogPosition? SnapshotsTakenBy { get; init; }
 

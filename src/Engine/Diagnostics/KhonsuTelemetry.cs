@@ -33,7 +33,7 @@ public static class KhonsuTelemetry
     internal static readonly Counter<long> InDoubt = Meter.CreateCounter<long>("khonsu.recovery.in_doubt", "{transaction}", "Participants recovery could not finish on a pass.");
 
     /// <summary>Every live certifier, weakly: the gauges below sum over them without keeping them alive.</summary>
-    private static readonly ConditionalWeakTable<CommitCertifier, object?> Certifiers = [];
+    private static readonly ConditionalWeakTable<ICertifierMemory, object?> Certifiers = [];
 
     /// <summary>The certifier's memory: transactions it remembers in full, and the items (rows, tables) they read and wrote.</summary>
     internal static readonly ObservableGauge<long> CertifierTransactions = Meter.CreateObservableGauge(
@@ -42,5 +42,5 @@ public static class KhonsuTelemetry
     internal static readonly ObservableGauge<long> CertifierItems = Meter.CreateObservableGauge(
         "khonsu.certifier.items", () => Certifiers.Sum(c => c.Key.RememberedItems), "{item}", "Read and written items of the transactions the certifier remembers in full.");
 
-    internal static void Track(CommitCertifier certifier) => Certifiers.AddOrUpdate(certifier, null);
+    internal static void Track(ICertifierMemory certifier) => Certifiers.AddOrUpdate(certifier, null);
 }

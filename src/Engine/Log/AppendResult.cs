@@ -1,3 +1,5 @@
+using Khonsu.Engine.Certification;
+
 namespace Khonsu.Engine.Log;
 
 /// <summary>
@@ -5,4 +7,11 @@ namespace Khonsu.Engine.Log;
 /// (commit or abort) of the transaction in log order, which settles the race between a
 /// coordinator's late commit and a sweeper's abort: whichever came first wins.
 /// </summary>
-public sealed record AppendResult(LogPosition Position, LogRecordKind? Decision);
+public sealed record AppendResult(LogPosition Position, LogRecordKind? Decision)
+{
+    /// <summary>
+    /// Set when a shared log's certifier refused the transaction's commit record (see
+    /// <see cref="ISharedCommitLog"/>): why, which item and which other transaction.
+    /// </summary>
+    public CertificationResult? Refusal { get; init; }
+}

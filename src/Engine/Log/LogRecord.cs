@@ -1,3 +1,4 @@
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 
 namespace Khonsu.Engine.Log;
@@ -29,4 +30,10 @@ public sealed record LogRecord
 
     /// <summary>Why the transaction aborted (abort records only).</summary>
     public string? Reason { get; init; }
+
+    /// <summary>
+    /// On a commit record written to a log that several processes share: what the log's certifier
+    /// needs to decide it (null elsewhere, and on records it only remembers as writers).
+    /// </summary>
+    public LogCertification? Certification { get; init; }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log.Codec;
 
@@ -10,12 +11,15 @@ namespace Khonsu.Engine.Log;
 /// stores it as a blob; a Kafka log sends it as a message value), so it knows nothing of storage.
 /// </summary>
 /// <remarks>
-/// Format version 1, all integers little-endian, varints LEB128 (zigzag where signed):
+/// Format versions 1 and 2, all integers little-endian, varints LEB128 (zigzag where signed):
 /// <code>
-/// version:u8=1  payload-length:varint  payload  crc32c:u32 (of everything before it)
+/// version:u8  payload-length:varint  payload  crc32c:u32 (of everything before it)
 /// payload = kind:u8  tx-id:16 bytes (RFC 9562 order)  node:string  timestamp:i64 (UTC ticks)
-///           flags:u8 (1 started-at, 2 operation, 4 reason)  [started-at:i64] [operation:string] [reason:string]
+///           flags:u8 (1 started-at, 2 operation, 4 reason, 8 certification: version 2 only)
+///           [started-at:i64] [operation:string] [reason:string] [certification]
 ///           participant-count:varint  participant*
+/// certification = snapshot:varint  flags:u8 (1 serializable, 2 several-snapshots)  read-count:varint  read*
+/// read = backend:string  table:string  flags:u8 (1 key)  [key:string]
 /// participant = name:string  flags:u8 (1 needs-redo)  write-count:varint  write*
 /// write = table:string  key:string  kind:u8  flags:u8 (1 old-version, 2 new-version, 4 image)
 ///         [old-version:varint] [new-version:varint] [column-count:varint (column:string value)*]
@@ -23,11 +27,16 @@ namespace Khonsu.Engine.Log;
 /// string = byte-length:varint UTF-8 bytes
 /// </code>
 /// The payload length lets a reader tell a truncated record from a corrupt one. A new layout gets
-/// a new version byte; readers refuse versions they do not know rather than guess.
+/// a new version byte; readers refuse versions they do not know rather than guess. A record without
+/// a certification section is still written as version 1, so that logs without a shared certifier
+/// stay readable by older builds.
 /// </remarks>
 public static class LogRecordCodec
 {
-    public const byte FormatVersion = 1;
+    /// <summary>The newest format this build writes and reads.</summary>
+    public const byte FormatVersion = 2;
+
+    private const byte FirstFormatVersion = 1;
 
     private const int ChecksumSize = 4;
 
@@ -42,7 +51,7 @@ public static class LogRecordCodec
 
         var headerSize = 1 + length.Written.Length;
         var bytes = new byte[headerSize + payload.Written.Length + ChecksumSize];
-        bytes[0] = FormatVersion;
+        bytes[0] = record.Certification is null ? FirstFormatVersion : FormatVersion;
         length.Written.CopyTo(bytes.AsSpan(1));
         payload.Written.CopyTo(bytes.AsSpan(headerSize));
         var checkedPart = bytes.AsSpan(0, bytes.Length - ChecksumSize);
@@ -57,10 +66,11 @@ public static class LogRecordCodec
             throw new InvalidDataException("Log record is truncated: it is empty.");
         }
 
-        if (bytes[0] != FormatVersion)
+        var version = bytes[0];
+        if (version is < FirstFormatVersion or > FormatVersion)
         {
             throw new InvalidDataException(
-                $"Log record format version {bytes[0]} is not supported (this build reads version {FormatVersion}): a newer Khonsu wrote it, or the record is corrupt.");
+                $"Log record format version {bytes[0]} is not supported (this build reads versions {FirstFormatVersion} to {FormatVersion}): a newer Khonsu wrote it, or the record is corrupt.");
         }
 
         var header = new CodecReader(bytes[1..]);
@@ -82,7 +92,7 @@ public static class LogRecordCodec
         }
 
         var payload = new CodecReader(checkedPart[headerSize..]);
-        var record = ReadRecord(ref payload);
+        var record = ReadRecord(ref payload, version);
         if (payload.Remaining != 0)
         {
             throw new InvalidDataException($"Log record is malformed: {payload.Remaining} bytes are left after its last field.");
@@ -97,7 +107,7 @@ public static class LogRecordCodec
         writer.WriteGuid(record.TransactionId.Value);
         writer.WriteString(record.NodeId);
         writer.WriteInt64(record.Timestamp.UtcTicks);
-        writer.WriteByte(Flags(record.StartedAt.HasValue, record.Operation is not null, record.Reason is not null));
+        writer.WriteByte((byte)(Flags(record.StartedAt.HasValue, record.Operation is not null, record.Reason is not null) | (record.Certification is null ? 0 : 8)));
         if (record.StartedAt is { } startedAt)
         {
             writer.WriteInt64(startedAt.UtcTicks);
@@ -113,6 +123,11 @@ public static class LogRecordCodec
             writer.WriteString(reason);
         }
 
+        if (record.Certification is { } certification)
+        {
+            WriteCertification(writer, certification);
+        }
+
         writer.WriteCount(record.Participants.Count);
         foreach (var vote in record.Participants)
         {
@@ -126,16 +141,17 @@ public static class LogRecordCodec
         }
     }
 
-    private static LogRecord ReadRecord(ref CodecReader reader)
+    private static LogRecord ReadRecord(ref CodecReader reader, byte version)
     {
         var kind = ReadKind<LogRecordKind>(ref reader, "record kind");
         var transactionId = new TransactionId(reader.ReadGuid());
         var nodeId = reader.ReadString();
         var timestamp = ReadTimestamp(ref reader);
-        var flags = ReadFlags(ref reader, 3);
+        var flags = ReadFlags(ref reader, version == FirstFormatVersion ? 3 : 4);
         DateTimeOffset? startedAt = (flags & 1) != 0 ? ReadTimestamp(ref reader) : null;
         var operation = (flags & 2) != 0 ? reader.ReadString() : null;
         var reason = (flags & 4) != 0 ? reader.ReadString() : null;
+        var certification = (flags & 8) != 0 ? ReadCertification(ref reader) : null;
 
         var participants = new ParticipantVote[reader.ReadCount()];
         for (var i = 0; i < participants.Length; i++)
@@ -160,8 +176,42 @@ public static class LogRecordCodec
             StartedAt = startedAt,
             Operation = operation,
             Reason = reason,
+            Certification = certification,
             Participants = participants,
         };
+    }
+
+    private static void WriteCertification(CodecWriter writer, LogCertification certification)
+    {
+        writer.WriteVarInt(certification.Snapshot.Value);
+        writer.WriteByte(Flags(certification.Serializable, certification.SeveralSnapshots));
+        writer.WriteCount(certification.Reads.Count);
+        foreach (var read in certification.Reads)
+        {
+            writer.WriteString(read.Backend);
+            writer.WriteString(read.Table);
+            writer.WriteByte(Flags(read.Key is not null));
+            if (read.Key is { } key)
+            {
+                writer.WriteString(key);
+            }
+        }
+    }
+
+    private static LogCertification ReadCertification(ref CodecReader reader)
+    {
+        var snapshot = new LogPosition(reader.ReadVarInt());
+        var flags = ReadFlags(ref reader, 2);
+        var reads = new ItemId[reader.ReadCount()];
+        for (var i = 0; i < reads.Length; i++)
+        {
+            var backend = reader.ReadString();
+            var table = reader.ReadString();
+            var key = ReadFlags(ref reader, 1) != 0 ? reader.ReadString() : null;
+            reads[i] = new ItemId(backend, table, key);
+        }
+
+        return new LogCertification(snapshot, (flags & 1) != 0, (flags & 2) != 0, reads);
     }
 
     private static void WriteRowWrite(CodecWriter writer, RowWrite write)

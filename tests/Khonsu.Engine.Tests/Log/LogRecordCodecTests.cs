@@ -1,3 +1,4 @@
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
 
@@ -50,6 +51,42 @@ public sealed class LogRecordCodecTests
         Assert.Null(decoded.Operation);
         Assert.Null(decoded.Reason);
         Assert.Empty(decoded.Participants);
+    }
+
+    [Fact]
+    public void A_certification_section_round_trips_as_format_version_2()
+    {
+        var certification = new LogCertification(new LogPosition(41), Serializable: true, SeveralSnapshots: true,
+            [new ItemId("shop", "orders", "7"), new ItemId("ledger", "accounts", null), ItemId.AnyTableOf("shop"), new ItemId("shop", "orders", "")]);
+        var bytes = LogRecordCodec.Encode(FullRecord() with { Certification = certification });
+
+        var decoded = LogRecordCodec.Decode(bytes);
+
+        Assert.Equal(2, bytes[0]);
+        Assert.NotNull(decoded.Certification);
+        Assert.Equal((certification.Snapshot, certification.Serializable, certification.SeveralSnapshots), (decoded.Certification.Snapshot, decoded.Certification.Serializable, decoded.Certification.SeveralSnapshots));
+        Assert.Equal(certification.Reads, decoded.Certification.Reads);
+    }
+
+    [Fact]
+    public void A_record_without_certification_is_still_written_as_version_1_and_read_back_without_one()
+    {
+        var bytes = LogRecordCodec.Encode(FullRecord());
+
+        Assert.Equal(1, bytes[0]);
+        Assert.Null(LogRecordCodec.Decode(bytes).Certification);
+    }
+
+    [Fact]
+    public void A_version_1_record_claiming_a_certification_section_is_refused()
+    {
+        var bytes = LogRecordCodec.Encode(FullRecord() with { Certification = new LogCertification(LogPosition.Start, false, false, []) });
+        bytes[0] = 1;
+        BitConverter.TryWriteBytes(bytes.AsSpan(bytes.Length - 4), Crc32C.Compute(bytes.AsSpan(0, bytes.Length - 4)));
+
+        var error = Assert.Throws<InvalidDataException>(() => LogRecordCodec.Decode(bytes));
+
+        Assert.Contains("unknown flags", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

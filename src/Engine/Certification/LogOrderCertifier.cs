@@ -1,0 +1,139 @@
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Engine.Certification;
+
+/// <summary>
+/// Certifies the commit records of a log that several processes share, one at a time in log
+/// order, from the records alone: every process that applies the same log reaches the same
+/// verdict on every transaction, without talking to the others. A refused commit record counts
+/// as the transaction's abort decision everywhere.
+/// </summary>
+/// <remarks>
+/// It also hands out snapshot positions: the <em>finished</em> watermark in log positions, the
+/// last position at or below which every commit has its end record (its writes are visible on
+/// every backend), as far as this process has read. Anything after it counts as concurrent, which
+/// can only add conflicts. Unlike <see cref="CommitCertifier"/> it never forgets history because a
+/// snapshot ended: it cannot see other processes' snapshots, so history is only folded into the
+/// summary past <see cref="Capacity"/> transactions, at the same records in every process.
+/// </remarks>
+public sealed class LogOrderCertifier : ICertifierMemory
+{
+    /// <summary>Part of the verdict function, so the same in every process: never configurable.</summary>
+    public const int Capacity = 10_000;
+
+    private readonly Lock _lock = new();
+    private readonly SsiCertifier _ssi = new(Capacity);
+    private readonly SortedSet<long> _unfinished = [];
+    private readonly Dictionary<TransactionId, long> _positions = [];
+    private long _applied = -1;
+
+    /// <summary>Transactions remembered in full (for tests and metrics).</summary>
+    public int RememberedTransactions
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ssi.RememberedTransactions;
+            }
+        }
+    }
+
+    /// <summary>Read and written items of the transactions remembered in full (the certifier's memory, for metrics).</summary>
+    public long RememberedItems
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ssi.RememberedItems;
+            }
+        }
+    }
+
+    public LogOrderCertifier() => Diagnostics.KhonsuTelemetry.Track(this);
+
+    /// <summary>
+    /// Certifies the first decision of a transaction, a commit record at <paramref name="position"/>;
+    /// call in log order, together with <see cref="Applied"/> for every record. A commit record
+    /// without <see cref="LogRecord.Certification"/> (from a process that does not certify) is
+    /// remembered as a writer that saw everything before it, so it is never refused but others
+    /// meet it.
+    /// </summary>
+    public CertificationResult CertifyCommit(LogPosition position, LogRecord commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        var before = new LogPosition(position.Value - 1);
+        var certification = commit.Certification;
+        var snapshot = certification is null || certification.Snapshot > before ? before : certification.Snapshot;
+        var request = new CertificationRequest(commit.TransactionId, InCertifier(snapshot), certification?.Reads ?? [], CertificationRequest.WritesOf(commit.Participants))
+        {
+            // Its snapshots were all taken before its commit record: the latest bound the log gives.
+            SnapshotsTakenBy = certification is { SeveralSnapshots: true } ? InCertifier(before) : null,
+        };
+
+        lock (_lock)
+        {
+            var verdict = _ssi.Certify(request, InCertifier(position), certification?.Serializable ?? false);
+            if (verdict.Commit)
+            {
+                _unfinished.Add(position.Value);
+                _positions[commit.TransactionId] = position.Value;
+            }
+
+            return verdict;
+        }
+    }
+
+    /// <summary>
+    /// Offsets start at 0, and "saw nothing" is -1; the certifier counts from 1, with 0 for "saw
+    /// nothing" (its summary of forgotten history starts there).
+    /// </summary>
+    private static LogPosition InCertifier(LogPosition offset) => new(offset.Value + 1);
+
+    /// <summary>A record at <paramref name="position"/> was applied (of any kind), in log order.</summary>
+    public void Applied(LogPosition position)
+    {
+        lock (_lock)
+        {
+            _applied = Math.Max(_applied, position.Value);
+        }
+    }
+
+    /// <summary>The transaction's end record was applied: its writes are visible everywhere.</summary>
+    public void Ended(TransactionId transactionId)
+    {
+        lock (_lock)
+        {
+            if (_positions.Remove(transactionId, out var position))
+            {
+                _unfinished.Remove(position);
+            }
+        }
+    }
+
+    /// <summary>A snapshot position for a transaction about to read its first backend.</summary>
+    public LogPosition TakeSnapshot()
+    {
+        lock (_lock)
+        {
+            return new LogPosition(_unfinished.Count == 0 ? _applied : _unfinished.Min - 1);
+        }
+    }
+
+    /// <summary>
+    /// Checks a read-only transaction, which leaves no record, against the log as read so far,
+    /// without remembering it: it may be the reader of a committed pivot, or have read half of a
+    /// transaction that committed between its snapshots.
+    /// </summary>
+    public CertificationResult CheckReadOnly(CertificationRequest request, bool serializable)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        lock (_lock)
+        {
+            var now = InCertifier(new LogPosition(_applied));
+            var inCertifier = request with { Snapshot = InCertifier(request.Snapshot), SnapshotsTakenBy = request.SnapshotsTakenBy is null ? null : now };
+            return _ssi.Check(inCertifier, new LogPosition(now.Value + 1), serializable);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using Khonsu.Engine.Certification;
+using Khonsu.Engine.Commit;
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Engine.Tests.Certification;
+
+public sealed class LogOrderCertifierTests
+{
+    private static readonly ItemId X = new("a", "t", "x");
+    private static readonly ItemId Y = new("b", "t", "y");
+
+    [Fact]
+    public void Two_processes_applying_the_same_records_reach_the_same_verdicts()
+    {
+        // Write skew across two backends: each read what the other writes, from the same snapshot.
+        var log = new[]
+        {
+            Commit(snapshot: -1, reads: [X], writes: [Y]),
+            Commit(snapshot: -1, reads: [Y], writes: [X]),
+            Commit(snapshot: -1, reads: [], writes: [new ItemId("a", "t", "z")]),
+        };
+
+        var first = Apply(new LogOrderCertifier(), log);
+        var second = Apply(new LogOrderCertifier(), log);
+
+        Assert.Equal([true, false, true], first.Select(v => v.Commit));
+        Assert.Equal(first.Select(v => (v.Commit, v.Item, v.ConflictsWith)), second.Select(v => (v.Commit, v.Item, v.ConflictsWith)));
+        Assert.Equal(log[0].TransactionId, first[1].ConflictsWith);
+    }
+
+    [Fact]
+    public void The_snapshot_passes_a_commit_only_once_its_end_record_is_applied()
+    {
+        var certifier = new LogOrderCertifier();
+        var writer = Commit(snapshot: -1, reads: [], writes: [X]);
+        Assert.True(certifier.CertifyCommit(new LogPosition(0), writer).Commit);
+        certifier.Applied(new LogPosition(0));
+        certifier.Applied(new LogPosition(1)); // some other record
+
+        var beforeEnd = certifier.TakeSnapshot();
+        certifier.Ended(writer.TransactionId);
+        certifier.Applied(new LogPosition(2)); // the end record
+        var afterEnd = certifier.TakeSnapshot();
+
+        Assert.Equal(new LogPosition(-1), beforeEnd);
+        Assert.Equal(new LogPosition(2), afterEnd);
+        // Written after the older snapshot: a write of X from it is a write-write conflict; from the newer one it is not.
+        Assert.False(certifier.CertifyCommit(new LogPosition(3), Commit(beforeEnd.Value, [], [X])).Commit);
+        Assert.True(certifier.CertifyCommit(new LogPosition(4), Commit(afterEnd.Value, [], [X])).Commit);
+    }
+
+    [Fact]
+    public void A_refused_commit_does_not_hold_the_snapshot_back()
+    {
+        var certifier = new LogOrderCertifier();
+        var first = Commit(-1, [], [X]);
+        certifier.CertifyCommit(new LogPosition(0), first);
+        var refused = certifier.CertifyCommit(new LogPosition(1), Commit(-1, [], [X]));
+        certifier.Ended(first.TransactionId);
+        certifier.Applied(new LogPosition(2));
+
+        Assert.False(refused.Commit);
+        Assert.Equal(new LogPosition(2), certifier.TakeSnapshot());
+    }
+
+    [Fact]
+    public void A_commit_record_without_certification_is_never_refused_but_others_meet_its_writes()
+    {
+        var certifier = new LogOrderCertifier();
+        var uncertified = Commit(-1, [], [X]) with { Certification = null };
+        var sameSnapshot = Commit(-1, [], [X]);
+
+        Assert.True(certifier.CertifyCommit(new LogPosition(0), uncertified).Commit);
+        Assert.True(certifier.CertifyCommit(new LogPosition(1), Commit(-1, [], [X]) with { Certification = null }).Commit);
+        var verdict = certifier.CertifyCommit(new LogPosition(2), sameSnapshot);
+        Assert.False(verdict.Commit);
+        Assert.Equal(uncertified.TransactionId, verdict.ConflictsWith);
+    }
+
+    [Fact]
+    public void A_snapshot_claimed_past_the_record_itself_counts_as_the_position_before_it()
+    {
+        var certifier = new LogOrderCertifier();
+        certifier.CertifyCommit(new LogPosition(0), Commit(-1, [], [X]));
+
+        // Claims to have seen position 5, but sits at 1: it cannot have seen what came after it.
+        Assert.True(certifier.CertifyCommit(new LogPosition(1), Commit(5, [X], [Y])).Commit);
+        Assert.False(certifier.CertifyCommit(new LogPosition(2), Commit(0, [], [Y])).Commit);
+    }
+
+    [Fact]
+    public void A_read_only_check_refuses_the_reader_of_a_committed_pivot_and_remembers_nothing()
+    {
+        // Fekete et al.: T3 writes X and commits; the pivot T2 read X before it and wrote Y; the
+        // read-only transaction saw T3 (its snapshot is after it) but not T2.
+        var certifier = new LogOrderCertifier();
+        var t3 = Commit(-1, [], [X]);
+        certifier.CertifyCommit(new LogPosition(0), t3);
+        certifier.Ended(t3.TransactionId);
+        certifier.Applied(new LogPosition(0));
+        var readerSnapshot = certifier.TakeSnapshot();
+        Assert.True(certifier.CertifyCommit(new LogPosition(1), Commit(-1, [X], [Y])).Commit);
+        certifier.Applied(new LogPosition(1));
+        var remembered = certifier.RememberedTransactions;
+
+        var reader = new CertificationRequest(TransactionId.New(), readerSnapshot, [X, Y], []);
+        var verdict = certifier.CheckReadOnly(reader, serializable: true);
+
+        Assert.False(verdict.Commit);
+        Assert.Contains("pivot", verdict.Reason, StringComparison.Ordinal);
+        Assert.Equal(remembered, certifier.RememberedTransactions);
+        Assert.True(certifier.CheckReadOnly(reader, serializable: false).Commit);
+    }
+
+    [Fact]
+    public void A_read_only_check_refuses_a_read_that_may_have_seen_half_of_a_transaction()
+    {
+        var certifier = new LogOrderCertifier();
+        var snapshot = certifier.TakeSnapshot();
+        certifier.CertifyCommit(new LogPosition(0), Commit(-1, [], [X, Y]));
+        certifier.Applied(new LogPosition(0));
+
+        var oneBackend = new CertificationRequest(TransactionId.New(), snapshot, [X.TableOf, Y.TableOf], []);
+        var severalBackends = oneBackend with { SnapshotsTakenBy = snapshot };
+
+        Assert.True(certifier.CheckReadOnly(oneBackend, serializable: true).Commit);
+        Assert.Contains("fractured", certifier.CheckReadOnly(severalBackends, serializable: true).Reason, StringComparison.Ordinal);
+    }
+
+    private static List<CertificationResult> Apply(LogOrderCertifier certifier, IEnumerable<LogRecord> records)
+    {
+        var verdicts = new List<CertificationResult>();
+        var position = 0L;
+        foreach (var record in records)
+        {
+            verdicts.Add(certifier.CertifyCommit(new LogPosition(position), record));
+            certifier.Applied(new LogPosition(position++));
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>A commit record whose votes write <paramref name="writes"/> (backend = participant).</summary>
+    private static LogRecord Commit(long snapshot, ItemId[] reads, ItemId[] writes) => new()
+    {
+        Kind = LogRecordKind.Commit,
+        TransactionId = TransactionId.New(),
+        NodeId = "test",
+        Timestamp = DateTimeOffset.UnixEpoch,
+        Participants = writes.GroupBy(w => w.Backend)
+            .Select(g => new ParticipantVote(g.Key, false, g.Select(w => new RowWrite(w.Table, w.Key!, WriteKind.Update, 1, 2)).ToList()))
+            .ToList(),
+        Certification = new LogCertification(new LogPosition(snapshot), Serializable: true, SeveralSnapshots: false, reads),
+    };
+}
