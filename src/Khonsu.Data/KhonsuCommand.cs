@@ -208,6 +208,13 @@ public sealed class KhonsuCommand : DbCommand
 
         var transaction = ResolveTransaction(connection);
         var route = connection.Runtime.Router.Route(_commandText);
+        if (transaction is { IsReadOnly: true } && route.Writes)
+        {
+            throw KhonsuException.ReadOnlyViolation(
+                $"Transaction {transaction.TransactionId} is read-only: cannot execute {FirstWord(_commandText)} on backend '{route.Backend.Name}'.",
+                transaction.Id);
+        }
+
         var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, cancellationToken).ConfigureAwait(false);
         var telemetry = Diagnostics.StatementTelemetry.Start(route.Backend, innerConnection, _commandText);
         BackendTransaction? local = null;
@@ -255,6 +262,14 @@ public sealed class KhonsuCommand : DbCommand
         _running = null;
         statement.Telemetry?.End();
         await statement.Inner.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The statement's verb, as PostgreSQL names it in the same error; never its values.</summary>
+    private static string FirstWord(string sql)
+    {
+        var text = sql.AsSpan().TrimStart();
+        var end = text.IndexOfAny(" \t\r\n(;");
+        return (end < 0 ? text : text[..end]).ToString().ToUpperInvariant();
     }
 
     private KhonsuTransaction? ResolveTransaction(KhonsuConnection connection)

@@ -133,6 +133,20 @@ public sealed class KhonsuConnection : DbConnection
     public new async ValueTask<KhonsuTransaction> BeginTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken = default)
         => (KhonsuTransaction)await BeginDbTransactionAsync(isolationLevel, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// Begins a Serializable transaction that only reads (PostgreSQL's <c>BEGIN READ ONLY</c>): a
+    /// statement that writes fails with SqlState 25006 before it reaches a backend. Like any
+    /// read-only transaction it writes nothing to the log.
+    /// </summary>
+    public KhonsuTransaction BeginReadOnlyTransaction() => StartTransaction(IsolationLevel.Serializable, readOnly: true);
+
+    /// <inheritdoc cref="BeginReadOnlyTransaction"/>
+    public ValueTask<KhonsuTransaction> BeginReadOnlyTransactionAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(BeginReadOnlyTransaction());
+    }
+
     protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => StartTransaction(isolationLevel);
 
     protected override ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken)
@@ -162,7 +176,9 @@ public sealed class KhonsuConnection : DbConnection
         options ??= KhonsuRetryOptions.Default;
         for (var attempt = 1; ; attempt++)
         {
-            var transaction = await BeginTransactionAsync(options.IsolationLevel, cancellationToken).ConfigureAwait(false);
+            var transaction = options.ReadOnly
+                ? StartTransaction(options.IsolationLevel == IsolationLevel.Unspecified ? IsolationLevel.Serializable : options.IsolationLevel, readOnly: true)
+                : await BeginTransactionAsync(options.IsolationLevel, cancellationToken).ConfigureAwait(false);
             try
             {
                 var result = await work(transaction, cancellationToken).ConfigureAwait(false);
@@ -244,7 +260,7 @@ public sealed class KhonsuConnection : DbConnection
         return connection;
     }
 
-    private KhonsuTransaction StartTransaction(IsolationLevel isolationLevel)
+    private KhonsuTransaction StartTransaction(IsolationLevel isolationLevel, bool readOnly = false)
     {
         if (_state != ConnectionState.Open)
         {
@@ -256,7 +272,7 @@ public sealed class KhonsuConnection : DbConnection
             throw new InvalidOperationException("The connection already has a transaction in progress; Khonsu does not nest transactions.");
         }
 
-        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel));
+        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly);
         return CurrentTransaction;
     }
 }

@@ -38,6 +38,10 @@ public sealed class KhonsuException : DbException
     public static KhonsuException SerializationFailure(string message, TransactionId transactionId, Exception? innerException = null)
         => new(message, "40001", isTransient: true, transactionId, innerException);
 
+    /// <summary>A read-only transaction tried to write (SqlState 25006, as PostgreSQL reports it; not transient).</summary>
+    internal static KhonsuException ReadOnlyViolation(string message, TransactionId transactionId, Exception? innerException = null)
+        => new(message, "25006", false, transactionId, innerException);
+
     /// <summary>The commit log could not be reached (SqlState 08006, transient): retrying may succeed once it is back.</summary>
     internal static KhonsuException LogUnavailable(string message, TransactionId transactionId, Exception? innerException)
         => new(message, "08006", isTransient: true, transactionId, innerException);

@@ -16,4 +16,7 @@ public sealed record KhonsuRetryOptions
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(1);
 
     public IsolationLevel IsolationLevel { get; init; } = IsolationLevel.Unspecified;
+
+    /// <summary>Each attempt is a read-only transaction (see <see cref="KhonsuConnection.BeginReadOnlyTransaction"/>).</summary>
+    public bool ReadOnly { get; init; }
 }

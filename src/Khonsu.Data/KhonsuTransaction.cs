@@ -27,10 +27,11 @@ public sealed class KhonsuTransaction : DbTransaction
     private bool _snapshotPending;
     private bool _completed;
 
-    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel)
+    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false)
     {
         _connection = connection;
         IsolationLevel = isolationLevel;
+        IsReadOnly = readOnly;
         Id = Engine.TransactionId.New();
         StartedAt = DateTimeOffset.UtcNow;
     }
@@ -39,6 +40,13 @@ public sealed class KhonsuTransaction : DbTransaction
     public string TransactionId => Id.ToString();
 
     public override IsolationLevel IsolationLevel { get; }
+
+    /// <summary>
+    /// Begun with <see cref="KhonsuConnection.BeginReadOnlyTransactionAsync"/>: a statement that
+    /// writes fails with SqlState 25006 before it runs, and a write made anyway (by a function or a
+    /// trigger) rolls the transaction back at commit, with the same SqlState.
+    /// </summary>
+    public bool IsReadOnly { get; }
 
     internal Engine.TransactionId Id { get; }
 
@@ -69,6 +77,7 @@ public sealed class KhonsuTransaction : DbTransaction
                 SnapshotsTakenBy = _participants.Count < 2 ? null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy,
                 Reads = Serializable ? [.. _tableReads, .. _participants.SelectMany(p => p.RowReads)] : [],
                 Serializable = Serializable,
+                ReadOnly = IsReadOnly,
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
             runtime.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
@@ -78,6 +87,11 @@ public sealed class KhonsuTransaction : DbTransaction
             runtime.Logger.Aborted(TransactionId, conflict.Message);
             throw KhonsuException.SerializationFailure(
                 $"Transaction {Id} was rolled back on every backend: {conflict.Message}", Id, conflict);
+        }
+        catch (ReadOnlyViolationException violation)
+        {
+            runtime.Logger.Aborted(TransactionId, violation.Message);
+            throw KhonsuException.ReadOnlyViolation(violation.Message, Id, violation);
         }
         catch (TransactionAbortedException aborted)
         {

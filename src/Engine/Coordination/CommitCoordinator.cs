@@ -69,6 +69,13 @@ public sealed class CommitCoordinator
             await StepAsync(CommitStep.BeforePrepare, transaction.Id).ConfigureAwait(false);
             var votes = await PrepareAllAsync(transaction, participants, onePhase, cancellationToken).ConfigureAwait(false);
             clock.End("prepare");
+            if (transaction.ReadOnly && votes.FirstOrDefault(vote => !vote.ReadOnly) is { } wrote)
+            {
+                var violation = new ReadOnlyViolationException(transaction.Id, wrote.Participant);
+                await AbortAsync(transaction, participants, violation.Message).ConfigureAwait(false);
+                throw violation;
+            }
+
             certified = await CertifyAsync(transaction, participants, votes).ConfigureAwait(false);
             if (certified)
             {

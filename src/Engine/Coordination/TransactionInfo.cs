@@ -21,6 +21,9 @@ public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt,
     /// <summary>What it read: rows, and whole tables where rows could not be told apart.</summary>
     public IReadOnlyCollection<ItemId> Reads { get; init; } = [];
 
+    /// <summary>Declared read-only: a write found at prepare rolls it back (<see cref="ReadOnlyViolationException"/>).</summary>
+    public bool ReadOnly { get; init; }
+
     /// <summary>Serializable (read-write conflicts matter) or Snapshot (write-write conflicts only).</summary>
     public bool Serializable { get; init; } = true;
 }

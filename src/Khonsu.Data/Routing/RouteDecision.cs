@@ -9,4 +9,8 @@ namespace Khonsu.Data.Routing;
 /// <paramref name="ReadsUnknownRelations"/> says it also names something that is not a known
 /// table (a view, a function), so it may read any table of the backend.
 /// </summary>
-internal sealed record RouteDecision(KhonsuBackend Backend, bool ChangesSchema, IReadOnlyList<string> ReadTables, bool ReadsUnknownRelations);
+internal sealed record RouteDecision(KhonsuBackend Backend, bool ChangesSchema, IReadOnlyList<string> ReadTables, bool ReadsUnknownRelations)
+{
+    /// <summary>The statement writes (DML or DDL), as its text says: what a read-only transaction refuses before running it.</summary>
+    public bool Writes { get; init; }
+}

@@ -67,11 +67,11 @@ internal sealed class StatementRouter
         var backend = chosen.Count == 1 ? chosen[0].Backend : _backends[0];
         if (scan.Kind is StatementKind.Ddl or StatementKind.TransactionControl)
         {
-            return new RouteDecision(backend, scan.Kind == StatementKind.Ddl, [], false);
+            return new RouteDecision(backend, scan.Kind == StatementKind.Ddl, [], false) { Writes = scan.Kind == StatementKind.Ddl };
         }
 
         var readTables = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        return new RouteDecision(backend, false, readTables, owned.Any(t => t.Owner is null));
+        return new RouteDecision(backend, false, readTables, owned.Any(t => t.Owner is null)) { Writes = scan.Kind == StatementKind.Dml };
     }
 
     private KhonsuBackend? OwnerOf(TableReference table, TableMap tables)
