@@ -108,7 +108,13 @@ public sealed class KhonsuCommand : DbCommand
     public override int ExecuteNonQuery() => ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
 
     public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
-        => RunAsync((statement, token) => statement.Inner.ExecuteNonQueryAsync(token), cancellationToken);
+        => RunAsync(
+            async (statement, token) =>
+            {
+                var affected = await statement.Inner.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+                return (affected, affected);
+            },
+            cancellationToken);
 
     public override object? ExecuteScalar() => ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
 
@@ -117,17 +123,18 @@ public sealed class KhonsuCommand : DbCommand
         => RunAsync(
             async (statement, token) =>
             {
+                var reads = statement.NewReaderReads();
                 var reader = await statement.Inner.ExecuteReaderAsync(token).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
-                    if (!await reader.ReadAsync(token).ConfigureAwait(false))
-                    {
-                        statement.StartResultSet(reader, hasRow: false);
-                        return null;
-                    }
+                    var hasRow = await reader.ReadAsync(token).ConfigureAwait(false);
+                    reads?.OnRead(reader, hasRow);
+                    reads?.EndResultSet();
+                    var value = hasRow ? reader.GetValue(0) : null;
 
-                    statement.StartResultSet(reader, hasRow: true)?.OnRow(reader);
-                    return reader.GetValue(0);
+                    // Known once the reader has closed, which runs what is left of the statement.
+                    await reader.CloseAsync().ConfigureAwait(false);
+                    return (value, (int?)reader.RecordsAffected);
                 }
             },
             cancellationToken);
@@ -165,14 +172,15 @@ public sealed class KhonsuCommand : DbCommand
         }
     }
 
-    private async Task<T> RunAsync<T>(Func<RunningStatement, CancellationToken, Task<T>> execute, CancellationToken cancellationToken)
+    /// <summary>Runs the statement; <paramref name="execute"/> returns its result and how many rows it changed (null: unknown).</summary>
+    private async Task<T> RunAsync<T>(Func<RunningStatement, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, CancellationToken cancellationToken)
     {
         var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var result = await execute(statement, cancellationToken).ConfigureAwait(false);
+            var (result, affected) = await execute(statement, cancellationToken).ConfigureAwait(false);
             statement.Ran();
-            await statement.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            await statement.CompleteAsync(affected, cancellationToken).ConfigureAwait(false);
             return result;
         }
         catch (DbException error) when (statement.Translate(error) is KhonsuException translated)

@@ -2,7 +2,6 @@ using System.Collections;
 using System.Collections.ObjectModel;
 using System.Data;
 using System.Data.Common;
-using Khonsu.Data.Backends;
 
 namespace Khonsu.Data;
 
@@ -17,9 +16,8 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     private readonly RunningStatement _statement;
     private readonly KhonsuConnection? _closeOnEnd;
     private readonly Func<ValueTask> _end;
+    private readonly ReaderReads? _reads;
     private bool _closed;
-    private bool _trackerKnown;
-    private IRowReadTracker? _tracker;
 
     internal KhonsuDataReader(DbDataReader inner, RunningStatement statement, KhonsuConnection? closeOnEnd, Func<ValueTask> end)
     {
@@ -27,6 +25,7 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
         _statement = statement;
         _closeOnEnd = closeOnEnd;
         _end = end;
+        _reads = statement.NewReaderReads();
     }
 
     public override int Depth => _inner.Depth;
@@ -122,24 +121,13 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     /// <summary>Every row the application reads inside a transaction is recorded for validation at commit.</summary>
     private bool Track(bool hasRow)
     {
-        if (!_trackerKnown)
-        {
-            _tracker = _statement.StartResultSet(_inner, hasRow);
-            _trackerKnown = true;
-        }
-
-        if (hasRow)
-        {
-            _tracker?.OnRow(_inner);
-        }
-
+        _reads?.OnRead(_inner, hasRow);
         return hasRow;
     }
 
     private bool NewResultSet(bool hasResult)
     {
-        _trackerKnown = false;
-        _tracker = null;
+        _reads?.NextResultSet();
         return hasResult;
     }
 
@@ -157,8 +145,9 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
         _closed = true;
         try
         {
+            _reads?.EndResultSet();
             await _inner.CloseAsync().ConfigureAwait(false);
-            await _statement.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
+            await _statement.CompleteAsync(_inner.RecordsAffected, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

@@ -246,18 +246,40 @@ public sealed class KhonsuTransaction : DbTransaction
         }
     }
 
-    /// <summary>A result set of the statement was read: the tables whose rows it did not carry one by one count as read whole.</summary>
+    /// <summary>
+    /// A result set of the statement was read. Its rows, read one by one, cover only a point
+    /// lookup's read (<see cref="RouteDecision.PointKeys"/>): any other statement may match rows a
+    /// concurrent transaction inserts, so it reads each of its tables whole, as do tables whose
+    /// rows the result did not carry one by one (an aggregate, a projection without the key, an
+    /// empty result). A point write's result is rows it wrote (see <see cref="RecordWriteReads"/>).
+    /// </summary>
     internal void RecordTableReads(RouteDecision route, IReadOnlyCollection<string> readByRow)
     {
-        if (!Serializable)
+        if (Serializable && !(route.Writes && route.PointKeys is not null))
         {
-            return;
+            RecordWholeTables(route, route.PointKeys is null ? [] : readByRow);
         }
+    }
 
+    /// <summary>
+    /// A writing statement ran, <paramref name="recordsAffected"/> rows (null: unknown). Its WHERE
+    /// (and any query it holds) read each of its tables whole, even when it returned nothing,
+    /// unless it is a point write that found every key: the captured writes of those rows cover it.
+    /// </summary>
+    internal void RecordWriteReads(RouteDecision route, int? recordsAffected)
+    {
+        if (Serializable && route.Writes && !(route.PointKeys is { } keys && recordsAffected >= keys))
+        {
+            RecordWholeTables(route, []);
+        }
+    }
+
+    private void RecordWholeTables(RouteDecision route, IReadOnlyCollection<string> exceptReadByRow)
+    {
         var backend = route.Backend.Name;
         foreach (var table in route.ReadTables)
         {
-            if (!readByRow.Contains(table, StringComparer.OrdinalIgnoreCase))
+            if (!exceptReadByRow.Contains(table, StringComparer.OrdinalIgnoreCase))
             {
                 _tableReads.Add(ItemId.Of(backend, table));
             }

@@ -19,32 +19,37 @@ internal sealed class RunningStatement(
     /// <summary>The statement's span and latency measurement, ended when the statement ends.</summary>
     public Diagnostics.StatementScope? Telemetry { get; init; }
 
-    /// <summary>
-    /// At the first read of a result set inside a transaction: a tracker for its rows where the
-    /// backend can tell them apart, and a whole-table read of every table it could have read otherwise
-    /// (an aggregate, a projection without the key, an empty result).
-    /// </summary>
-    public IRowReadTracker? StartResultSet(DbDataReader reader, bool hasRow)
-    {
-        if (local is null || transaction is null)
-        {
-            return null;
-        }
-
-        var tracker = hasRow ? local.TrackReads(reader, Inner.CommandText) : null;
-        transaction.RecordTableReads(route, tracker?.Tables ?? []);
-        return tracker;
-    }
+    /// <summary>What the transaction reads through the statement's reader; null outside a transaction.</summary>
+    public ReaderReads? NewReaderReads() => local is null || transaction is null ? null : new ReaderReads(transaction, local, route, Inner.CommandText);
 
     /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
     public Exception Translate(DbException error) => local?.AsSerializationFailure(error) ?? (Exception)error;
 
-    /// <summary>The statement has run on its backend (its snapshot there is taken).</summary>
-    public void Ran() => transaction?.StatementRan();
-
-    /// <summary>After the statement ran: output parameters back, and the catalog refreshed after DDL.</summary>
-    public async ValueTask CompleteAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The statement has run on its backend (its snapshot there is taken). What a write filtered on
+    /// is recorded now; for a point write, only once it has finished (<see cref="CompleteAsync"/>)
+    /// tells whether it found every key.
+    /// </summary>
+    public void Ran()
     {
+        transaction?.StatementRan();
+        if (route.PointKeys is null)
+        {
+            transaction?.RecordWriteReads(route, null);
+        }
+    }
+
+    /// <summary>
+    /// After the statement finished, <paramref name="recordsAffected"/> rows (null: unknown): a
+    /// point write's reads, output parameters back, and the catalog refreshed after DDL.
+    /// </summary>
+    public async ValueTask CompleteAsync(int? recordsAffected, CancellationToken cancellationToken)
+    {
+        if (route.PointKeys is not null)
+        {
+            transaction?.RecordWriteReads(route, recordsAffected);
+        }
+
         ParameterCopier.CopyOut(Inner, parameters);
         if (route.ChangesSchema)
         {

@@ -49,7 +49,8 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     /// <summary>
     /// Which tables the statement may read, as Khonsu's router tells for its own statements. The
     /// context fixes the backend; if the router would send the statement elsewhere (a table Khonsu
-    /// does not know yet) or cannot route it, it counts as possibly reading any table of the backend.
+    /// does not know yet) or cannot route it, it counts as possibly reading any table of the backend,
+    /// and as possibly writing, so that a write's filter counts as such a read too.
     /// </summary>
     private RouteDecision RouteOf(KhonsuBackend backend, string sql)
     {
@@ -66,6 +67,6 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
             // Falls through to the conservative answer.
         }
 
-        return new RouteDecision(backend, ChangesSchema: false, ReadTables: [], ReadsUnknownRelations: true);
+        return new RouteDecision(backend, ChangesSchema: false, ReadTables: [], ReadsUnknownRelations: true) { Writes = true };
     }
 }

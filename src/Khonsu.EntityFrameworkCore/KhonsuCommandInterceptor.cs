@@ -61,25 +61,25 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
 
     public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
     {
-        AfterNonQueryAsync(command, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        AfterNonQueryAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return result;
     }
 
     public override async ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
-        await AfterNonQueryAsync(command, cancellationToken).ConfigureAwait(false);
+        await AfterNonQueryAsync(command, eventData, result, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
     public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
     {
-        End(command, null);
+        RecordWriteReads(End(command, null), eventData, null);
         return result;
     }
 
     public override ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
     {
-        End(command, null);
+        RecordWriteReads(End(command, null), eventData, null);
         return ValueTask.FromResult(result);
     }
 
@@ -127,13 +127,29 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
             return reader;
         }
 
+        // A write returning rows (FromSql of UPDATE ... RETURNING): how many it changed is not known yet.
+        RecordWriteReads(running, eventData, null);
         return new TrackingDataReader(reader, enlistment, command.CommandText);
     }
 
+    /// <summary>
+    /// What a write (ExecuteUpdate, ExecuteDelete, raw SQL) filtered on, as Khonsu records it for its
+    /// own commands. SaveChanges' statements change the rows it tracks by key: what they read back is
+    /// their own writes.
+    /// </summary>
+    private static void RecordWriteReads(Running? running, CommandExecutedEventData eventData, int? recordsAffected)
+    {
+        if (running?.Enlistment is { } enlistment && eventData.CommandSource != CommandSource.SaveChanges)
+        {
+            enlistment.Transaction.RecordWriteReads(enlistment.Route, recordsAffected);
+        }
+    }
+
     /// <summary>After DDL, Khonsu installs its triggers on new tables and refreshes its routing map, as for its own commands.</summary>
-    private async ValueTask AfterNonQueryAsync(DbCommand command, CancellationToken cancellationToken)
+    private async ValueTask AfterNonQueryAsync(DbCommand command, CommandExecutedEventData eventData, int recordsAffected, CancellationToken cancellationToken)
     {
         var running = End(command, null);
+        RecordWriteReads(running, eventData, recordsAffected);
         if (StatementTelemetry.OperationName(command.CommandText) is "CREATE" or "ALTER" or "DROP")
         {
             await binding.Connection.Runtime.OnSchemaChangedAsync(binding.Backend, command.Connection!, running?.Enlistment?.Local, cancellationToken).ConfigureAwait(false);

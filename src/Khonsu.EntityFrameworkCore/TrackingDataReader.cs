@@ -2,19 +2,19 @@ using System.Collections;
 using System.Collections.ObjectModel;
 using System.Data;
 using System.Data.Common;
-using Khonsu.Data.Backends;
+using Khonsu.Data;
 
 namespace Khonsu.EntityFrameworkCore;
 
 /// <summary>
 /// A query's reader, passed through member by member, that records what the transaction reads as
-/// KhonsuDataReader does for Khonsu's own commands: each row to the backend's read tracker where
-/// the result carries the key and version, and the tables it did not carry row by row as read whole.
+/// KhonsuDataReader does for Khonsu's own commands (<see cref="ReaderReads"/>): each row to the
+/// backend's read tracker where the result carries the key and version, and the tables whose rows
+/// do not cover the read (not a point lookup, or not carried row by row) as read whole.
 /// </summary>
 internal sealed class TrackingDataReader(DbDataReader inner, Enlistment enlistment, string sql) : DbDataReader, IDbColumnSchemaGenerator
 {
-    private bool _trackerKnown;
-    private IRowReadTracker? _tracker;
+    private readonly ReaderReads _reads = new(enlistment.Transaction, enlistment.Local, enlistment.Route, sql);
 
     public override int Depth => inner.Depth;
 
@@ -106,16 +106,29 @@ internal sealed class TrackingDataReader(DbDataReader inner, Enlistment enlistme
 
     public override IEnumerator GetEnumerator() => new DbEnumerator(this, closeReader: false);
 
-    public override void Close() => inner.Close();
+    public override void Close()
+    {
+        _reads.EndResultSet();
+        inner.Close();
+    }
 
-    public override Task CloseAsync() => inner.CloseAsync();
+    public override Task CloseAsync()
+    {
+        _reads.EndResultSet();
+        return inner.CloseAsync();
+    }
 
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override ValueTask DisposeAsync()
+    {
+        _reads.EndResultSet();
+        return inner.DisposeAsync();
+    }
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
+            _reads.EndResultSet();
             inner.Dispose();
         }
 
@@ -124,25 +137,13 @@ internal sealed class TrackingDataReader(DbDataReader inner, Enlistment enlistme
 
     private bool Track(bool hasRow)
     {
-        if (!_trackerKnown)
-        {
-            _tracker = hasRow ? enlistment.Local.TrackReads(inner, sql) : null;
-            enlistment.Transaction.RecordTableReads(enlistment.Route, _tracker?.Tables ?? []);
-            _trackerKnown = true;
-        }
-
-        if (hasRow)
-        {
-            _tracker?.OnRow(inner);
-        }
-
+        _reads.OnRead(inner, hasRow);
         return hasRow;
     }
 
     private bool NewResultSet(bool hasResult)
     {
-        _trackerKnown = false;
-        _tracker = null;
+        _reads.NextResultSet();
         return hasResult;
     }
 }

@@ -4,13 +4,24 @@ namespace Khonsu.Data.Routing;
 
 /// <summary>
 /// Where a statement runs, and whether it changes the schema (so the catalog is refreshed after it).
-/// <paramref name="ReadTables"/> are the backend's tables the statement names: what a result set it
-/// returns may have read, for the certifier;
+/// <paramref name="ReadTables"/> are the backend's tables the statement reads: what a result set it
+/// returns may have read, and what a write filters on, for the certifier (a plain INSERT ... VALUES
+/// reads none);
 /// <paramref name="ReadsUnknownRelations"/> says it also names something that is not a known
 /// table (a view, a function), so it may read any table of the backend.
 /// </summary>
 internal sealed record RouteDecision(KhonsuBackend Backend, bool ChangesSchema, IReadOnlyList<string> ReadTables, bool ReadsUnknownRelations)
 {
-    /// <summary>The statement writes (DML or DDL), as its text says: what a read-only transaction refuses before running it.</summary>
+    /// <summary>
+    /// For a point lookup (see <see cref="PointLookupDetector"/>), how many keys of its one table it
+    /// looks up: its rows, read one by one, cover its read when it finds that many. Null for every
+    /// other statement, whose read counts as one of each whole table.
+    /// </summary>
+    public int? PointKeys { get; init; }
+
+    /// <summary>
+    /// The statement writes (inserts, updates, deletes, merges, truncates, copies in; DDL too): what
+    /// it filtered on is read even when it returns nothing, and a read-only transaction refuses it.
+    /// </summary>
     public bool Writes { get; init; }
 }

@@ -1,4 +1,8 @@
 namespace Khonsu.Data.Routing;
 
-/// <summary>The tables a SQL text names, its kind, and the tables its DDL creates, alters or drops.</summary>
-internal sealed record ScanResult(IReadOnlyList<TableReference> Tables, StatementKind Kind, IReadOnlyList<TableReference> DdlTargets);
+/// <summary>
+/// The tables a SQL text names, its kind, and the tables its DDL creates, alters or drops;
+/// <paramref name="Writes"/> says one of its statements (a WITH query included) inserts, updates,
+/// deletes or merges.
+/// </summary>
+internal sealed record ScanResult(IReadOnlyList<TableReference> Tables, StatementKind Kind, IReadOnlyList<TableReference> DdlTargets, bool Writes);

@@ -3,7 +3,7 @@ namespace Khonsu.Data.Routing;
 /// <summary>The lexer: tokens as SQLite and PostgreSQL see them, so that strings, comments and quoted names never look like table names.</summary>
 internal static partial class SqlTableReferenceScanner
 {
-    private static List<Token> Tokenize(string sql)
+    internal static List<Token> Tokenize(string sql)
     {
         var tokens = new List<Token>();
         var i = 0;

@@ -19,6 +19,7 @@ internal static partial class SqlTableReferenceScanner
         private bool _hasBody;
         private StatementKind? _firstKind;
         private bool _anyDdl;
+        private bool _writes;
 
         private ref Frame Top => ref _frames[_depth];
 
@@ -33,7 +34,7 @@ internal static partial class SqlTableReferenceScanner
             EndStatement();
         }
 
-        public ScanResult Result() => new(_tables, _anyDdl ? StatementKind.Ddl : _firstKind ?? StatementKind.Other, _targets);
+        public ScanResult Result() => new(_tables, _anyDdl ? StatementKind.Ddl : _firstKind ?? StatementKind.Other, _targets, _writes);
 
         private Token Peek(int i) => (uint)i < (uint)_tokens.Count ? _tokens[i] : default;
 
@@ -191,6 +192,7 @@ internal static partial class SqlTableReferenceScanner
             if (StartsStatement(ref frame, keyword))
             {
                 frame.Verb = VerbOf(keyword);
+                _writes |= frame.Verb is Verb.Insert or Verb.Update or Verb.Delete or Verb.Merge;
                 if (frame.Verb != Verb.Other)
                 {
                     // A subquery's select list or VALUES rows are no FROM list.
@@ -540,11 +542,7 @@ internal static partial class SqlTableReferenceScanner
             return false;
         }
 
-        private string NameOf(Token token)
-        {
-            var text = sql.AsSpan(token.Start, token.Length);
-            return token.Kind == TokenKind.Word ? FoldAsciiCase(text) : Unquote(text);
-        }
+        private string NameOf(Token token) => SqlTableReferenceScanner.NameOf(sql, token);
 
         private static void AddOnce(List<TableReference> list, ref HashSet<TableReference>? index, TableReference reference)
         {

@@ -27,7 +27,14 @@ internal static partial class SqlTableReferenceScanner
         return walker.Result();
     }
 
-    private enum TokenKind : byte
+    /// <summary>The name a name token (a word or a quoted identifier) stands for, as the databases read it.</summary>
+    internal static string NameOf(string sql, Token token)
+    {
+        var text = sql.AsSpan(token.Start, token.Length);
+        return token.Kind == TokenKind.Word ? FoldAsciiCase(text) : Unquote(text);
+    }
+
+    internal enum TokenKind : byte
     {
         End,
         Word,
@@ -40,8 +47,8 @@ internal static partial class SqlTableReferenceScanner
         Other,
     }
 
-    /// <summary>The words the walker reacts to; any other word is a plain identifier.</summary>
-    private enum Keyword : byte
+    /// <summary>The words the walker (and <see cref="PointLookupDetector"/>) reacts to; any other word is a plain identifier.</summary>
+    internal enum Keyword : byte
     {
         None,
 
@@ -112,7 +119,7 @@ internal static partial class SqlTableReferenceScanner
     }
 
     /// <summary>One token; Start and Length cover all of it, quotes included.</summary>
-    private readonly record struct Token(TokenKind Kind, int Start, int Length, Keyword Keyword)
+    internal readonly record struct Token(TokenKind Kind, int Start, int Length, Keyword Keyword)
     {
         public int End => Start + Length;
 

@@ -71,7 +71,18 @@ internal sealed class StatementRouter
         }
 
         var readTables = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        return new RouteDecision(backend, false, readTables, owned.Any(t => t.Owner is null)) { Writes = scan.Kind == StatementKind.Dml };
+        var unknown = owned.Any(t => t.Owner is null);
+        var onlyTable = scan.Tables.Count == 1 && owned[0].Owner is { } onlyOwner ? tables.TableOf(onlyOwner, scan.Tables[0]) : null;
+        if (onlyTable is not null && scan.Writes && PointLookupDetector.IsPlainInsert(sql))
+        {
+            readTables = [];
+        }
+
+        return new RouteDecision(backend, false, readTables, unknown)
+        {
+            PointKeys = onlyTable is null || readTables.Count == 0 ? null : PointLookupDetector.KeysLookedUp(sql, onlyTable.KeyColumns),
+            Writes = scan.Writes || scan.Kind == StatementKind.Dml,
+        };
     }
 
     private KhonsuBackend? OwnerOf(TableReference table, TableMap tables)

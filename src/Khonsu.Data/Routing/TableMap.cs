@@ -3,12 +3,12 @@ using Khonsu.Data.Backends;
 namespace Khonsu.Data.Routing;
 
 /// <summary>
-/// Which backends own each table name, built from the backends' catalogs. Names compare without
-/// case: both SQLite and PostgreSQL (for unquoted names) treat them so.
+/// Which backends own each table name, and what their catalogs say of it, built from the backends'
+/// catalogs. Names compare without case: both SQLite and PostgreSQL (for unquoted names) treat them so.
 /// </summary>
 internal sealed class TableMap
 {
-    private readonly Dictionary<string, List<KhonsuBackend>> _owners = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, List<(KhonsuBackend Backend, TableInfo Table)>> _tables = new(StringComparer.OrdinalIgnoreCase);
 
     public TableMap(IEnumerable<(KhonsuBackend Backend, BackendCatalog Catalog)> catalogs)
     {
@@ -16,35 +16,45 @@ internal sealed class TableMap
         {
             foreach (var table in catalog.Tables)
             {
-                Add(table.Name, backend);
+                Add(table.Name, backend, table);
                 if (table.Schema is not null)
                 {
-                    Add(table.Schema + "." + table.Name, backend);
+                    Add(table.Schema + "." + table.Name, backend, table);
                 }
             }
         }
     }
 
     public IReadOnlyList<KhonsuBackend> OwnersOf(TableReference table)
+        => Candidates(table) is { } candidates ? candidates.Select(c => c.Backend).Distinct().ToList() : [];
+
+    /// <summary>
+    /// The catalog's entry for a table the backend owns; null when the name is unknown there or
+    /// could mean several of its tables (names differing in case or schema only).
+    /// </summary>
+    public TableInfo? TableOf(KhonsuBackend backend, TableReference table)
     {
-        if (table.Schema is not null && _owners.TryGetValue(table.Schema + "." + table.Name, out var qualified))
+        var matches = Candidates(table)?.Where(c => c.Backend == backend).Take(2).ToList();
+        return matches is [var only] ? only.Table : null;
+    }
+
+    private List<(KhonsuBackend Backend, TableInfo Table)>? Candidates(TableReference table)
+    {
+        if (table.Schema is not null && _tables.TryGetValue(table.Schema + "." + table.Name, out var qualified))
         {
             return qualified;
         }
 
-        return _owners.TryGetValue(table.Name, out var owners) ? owners : [];
+        return _tables.TryGetValue(table.Name, out var tables) ? tables : null;
     }
 
-    private void Add(string name, KhonsuBackend backend)
+    private void Add(string name, KhonsuBackend backend, TableInfo table)
     {
-        if (!_owners.TryGetValue(name, out var owners))
+        if (!_tables.TryGetValue(name, out var tables))
         {
-            _owners[name] = owners = [];
+            _tables[name] = tables = [];
         }
 
-        if (!owners.Contains(backend))
-        {
-            owners.Add(backend);
-        }
+        tables.Add((backend, table));
     }
 }

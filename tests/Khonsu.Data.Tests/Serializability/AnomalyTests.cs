@@ -191,7 +191,7 @@ public class AnomalyTests
         }
     }
 
-    private static async Task<Session> BeginAsync(TwoDatabases db, string mode, string name) => mode switch
+    internal static async Task<Session> BeginAsync(TwoDatabases db, string mode, string name) => mode switch
     {
         Plain => await PlainTwoPhaseSession.BeginAsync(db, name),
         Snapshot => await KhonsuSession.BeginAsync(db, name, IsolationLevel.Snapshot),

@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 
 namespace Khonsu.Data.Tests.Serializability;
 
@@ -30,6 +31,8 @@ public sealed class KhonsuSession : Session
     }
 
     protected override Task<object?> ScalarAsync(Db db, string sql) => AtomicCommitTests.Scalar(_connection, sql);
+
+    protected override DbCommand CreateCommand(Db db, string sql) => new KhonsuCommand(sql, _connection);
 
     protected override Task ExecuteAsync(Db db, string sql) => AtomicCommitTests.Execute(_connection, sql);
 

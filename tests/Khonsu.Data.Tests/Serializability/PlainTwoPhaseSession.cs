@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -53,15 +54,12 @@ public sealed class PlainTwoPhaseSession : Session
 
     protected override async Task<object?> ScalarAsync(Db db, string sql)
     {
-        if (db == Db.Sqlite)
-        {
-            await using var command = new SqliteCommand(sql, _sqlite, _sqliteTransaction);
-            return await command.ExecuteScalarAsync();
-        }
-
-        await using var pg = new NpgsqlCommand(sql, _postgres);
-        return await pg.ExecuteScalarAsync();
+        await using var command = CreateCommand(db, sql);
+        return await command.ExecuteScalarAsync();
     }
+
+    protected override DbCommand CreateCommand(Db db, string sql)
+        => db == Db.Sqlite ? new SqliteCommand(sql, _sqlite, _sqliteTransaction) : new NpgsqlCommand(sql, _postgres);
 
     protected override Task ExecuteAsync(Db db, string sql) => ScalarAsync(db, sql);
 

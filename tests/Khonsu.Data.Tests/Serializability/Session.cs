@@ -33,6 +33,21 @@ public abstract class Session : IAsyncDisposable
 
     public Task WriteAsync(Db db, string sql) => StepAsync(() => ExecuteAsync(db, sql));
 
+    /// <summary>Reads every row of the result, as an application listing them would; returns how many.</summary>
+    public async Task<int> CountRowsAsync(Db db, string sql)
+    {
+        var rows = -1;
+        await StepAsync(async () =>
+        {
+            await using var command = CreateCommand(db, sql);
+            await using var reader = await command.ExecuteReaderAsync();
+            for (rows = 0; await reader.ReadAsync(); rows++)
+            {
+            }
+        });
+        return rows;
+    }
+
     public Task CommitAsync() => StepAsync(async () =>
     {
         await CommitCoreAsync();
@@ -42,6 +57,9 @@ public abstract class Session : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 
     protected abstract Task<object?> ScalarAsync(Db db, string sql);
+
+    /// <summary>A command that runs in the session's transaction on <paramref name="db"/>.</summary>
+    protected abstract DbCommand CreateCommand(Db db, string sql);
 
     protected abstract Task ExecuteAsync(Db db, string sql);
 

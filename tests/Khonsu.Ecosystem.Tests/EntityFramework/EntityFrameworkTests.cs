@@ -156,6 +156,44 @@ public class EntityFrameworkTests
         Assert.Equal(50L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 2"));
     }
 
+    [Theory]
+    [InlineData("find by key", true)]
+    [InlineData("first by key", true)]
+    [InlineData("where", false)]
+    [InlineData("execute update", false)]
+    public async Task Only_lookups_by_key_through_EF_are_no_conflict_with_an_insert_of_another_key(string read, bool commits)
+    {
+        // T1 reads orders through EF on PostgreSQL and writes the account T2 read on SQLite; T2
+        // inserts an order. A range read covers T2's order (a phantom): T1 is then a pivot.
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var k1 = await db.OpenAsync();
+        await using var k2 = await db.OpenAsync();
+        await using var shop1 = await Contexts.ShopAsync(k1);
+        await using var t1 = await k1.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+        await using var t2 = await k2.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+
+        _ = read switch
+        {
+            "find by key" => (await shop1.Orders.FindAsync(100))!.Amount,
+            "first by key" => (await shop1.Orders.FirstAsync(o => o.Id == 100)).Amount,
+            "where" => (await shop1.Orders.Where(o => o.AccountId == 1).ToListAsync()).Count,
+            _ => await shop1.Orders.Where(o => o.AccountId == 1).ExecuteUpdateAsync(o => o.SetProperty(x => x.Amount, 6)),
+        };
+        await Run(k2, "SELECT balance FROM accounts WHERE id = 1");
+        await Run(k2, "INSERT INTO orders (id, account_id, amount) VALUES (102, 1, 1)");
+        await t2.CommitAsync();
+        await Run(k1, "UPDATE accounts SET balance = 1 WHERE id = 1");
+
+        if (commits)
+        {
+            await t1.CommitAsync();
+        }
+        else
+        {
+            Assert.Equal("40001", (await Assert.ThrowsAsync<KhonsuException>(() => t1.CommitAsync())).SqlState);
+        }
+    }
+
     [Fact]
     public async Task A_SQLite_context_keeps_EF_SQLite_functions_because_it_runs_on_the_real_SqliteConnection()
     {
@@ -179,5 +217,12 @@ public class EntityFrameworkTests
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => shop.Database.BeginTransactionAsync());
 
         Assert.Contains("KhonsuConnection", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task Run(KhonsuConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteScalarAsync();
     }
 }
