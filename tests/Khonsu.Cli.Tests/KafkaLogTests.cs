@@ -25,6 +25,8 @@ public class KafkaLogTests
         Assert.Contains("last position 1", status.Stdout, StringComparison.Ordinal); // COMMIT at offset 0, END at 1
         Assert.Contains("transaction_log: khonsu.transaction_log on backend shop, applied up to position 1", status.Stdout, StringComparison.Ordinal);
         Assert.Contains("In doubt: none", status.Stdout, StringComparison.Ordinal);
+        var check = await CliRun.RunAsync(connectionString, "schema", "check");
+        Assert.True(check.ExitCode == 0, check.ToString());
 
         var tail = await CliRun.RunAsync(connectionString, "log", "tail", "-n", "5");
         Assert.True(tail.ExitCode == 0, tail.ToString());
@@ -71,6 +73,14 @@ public class KafkaLogTests
         Assert.True(install.ExitCode == 0, install.ToString());
 
         var transactionId = await CliDatabases.CrashChildAtAsync(connectionString, "AfterDecisionLogged", 1, amount: 25);
+
+        // No process has materialised transaction_log yet: schema check says so, schema install creates it.
+        var withTransactionLog = connectionString + ";TransactionLog=shop";
+        var check = await CliRun.RunAsync(withTransactionLog, "schema", "check");
+        Assert.True(check.ExitCode == 2, check.ToString());
+        Assert.Contains("missing: Khonsu's table khonsu.transaction_log (TransactionLog=shop)", check.Stdout, StringComparison.Ordinal);
+        Assert.True((await CliRun.RunAsync(withTransactionLog, "schema", "install")).ExitCode == 0);
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM khonsu.transaction_log"));
 
         var status = await CliRun.RunAsync(connectionString, "status");
         Assert.True(status.ExitCode == 2, status.ToString());
