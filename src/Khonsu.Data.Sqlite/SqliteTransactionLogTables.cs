@@ -7,27 +7,14 @@ namespace Khonsu.Data.Sqlite;
 /// <summary>
 /// transaction_log materialised in a SQLite file: named with the khonsu_ prefix, which the catalog
 /// reader skips (so the tables get no version trigger and are never routed), with the embedded
-/// log's text timestamps, so sqlite3 queries written for the embedded log work unchanged.
+/// log's own table definition and text timestamps, so sqlite3 queries written for the embedded log
+/// work unchanged.
 /// </summary>
 internal sealed class SqliteTransactionLogTables : TransactionLogTables
 {
     public static readonly SqliteTransactionLogTables Instance = new();
 
-    private const string Create = """
-        CREATE TABLE IF NOT EXISTS khonsu_transaction_log (
-            tx_id TEXT NOT NULL,
-            participant TEXT NOT NULL,
-            status TEXT NOT NULL,
-            decision TEXT,
-            node_id TEXT,
-            operation TEXT,
-            started_at TEXT,
-            decided_at TEXT,
-            finished_at TEXT,
-            abort_reason TEXT,
-            rows_written INTEGER,
-            log_position INTEGER,
-            PRIMARY KEY (tx_id, participant)) WITHOUT ROWID;
+    private static readonly string Create = EmbeddedLogTableSql("khonsu_transaction_log") + "\n" + """
         CREATE TABLE IF NOT EXISTS khonsu_transaction_log_progress (
             log TEXT PRIMARY KEY,
             last_position INTEGER NOT NULL,

@@ -23,7 +23,7 @@ public sealed class TransactionLogTests
         await using var connection = await db.OpenAsync(OnShop);
         var shop = db.Postgres.ConnectionString;
 
-        var committed = await TransferAsync(connection, 1000);
+        var committed = await EndToEndTests.TransferAsync(connection, 1000);
         var aborted = await LoseWriteSkewAsync(db, OnShop);
 
         // A process stops dead after logging its commit decision: both participants stay prepared.
@@ -68,7 +68,7 @@ public sealed class TransactionLogTests
         {
             for (var order = 1000; order < 1004; order++)
             {
-                await TransferAsync(connection, order);
+                await EndToEndTests.TransferAsync(connection, order);
             }
 
             await LoseWriteSkewAsync(db, OnShop);
@@ -121,7 +121,7 @@ public sealed class TransactionLogTests
     {
         await using var db = await KafkaDatabases.CreateAsync();
         await using var connection = await db.OpenAsync(";TransactionLog=ledger");
-        var committed = await TransferAsync(connection, 1000);
+        var committed = await EndToEndTests.TransferAsync(connection, 1000);
         await TransactionLogTable.WaitCaughtUpAsync(connection);
 
         var rows = await TransactionLogTable.SqliteRowsAsync(db.SqlitePath, transactionId: committed);
@@ -131,7 +131,7 @@ public sealed class TransactionLogTests
         // Khonsu's own table: no version trigger, not a routed user table.
         Assert.Equal(0L, await db.SqliteScalarAsync("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'khonsu%'"));
         Assert.DoesNotContain(connection.Runtime.Backends.SelectMany(b => connection.Runtime.CatalogOf(b).Tables), t => t.Name.Contains("transaction_log", StringComparison.Ordinal));
-        await TransferAsync(connection, 1001); // accounts still routed to the ledger
+        await EndToEndTests.TransferAsync(connection, 1001); // accounts still routed to the ledger
     }
 
     [Fact]
@@ -147,8 +147,8 @@ public sealed class TransactionLogTests
         await connection.OpenAsync();
         try
         {
-            var committed = await TransferAsync(connection, 1000);
-            await TransferAsync(connection, 1001);
+            var committed = await EndToEndTests.TransferAsync(connection, 1000);
+            await EndToEndTests.TransferAsync(connection, 1001);
             var materializer = connection.Runtime.TransactionLog!;
             await Poll.UntilAsync(() => Task.FromResult(materializer.Lag == 4), TransactionLogTable.Patience, "the lag to count 2 commit and 2 end records");
             await Poll.UntilAsync(() => Task.FromResult(capture.Lines.Any(l => l.EventId == 1020)), TransactionLogTable.Patience, "a logged failure");
@@ -181,17 +181,6 @@ public sealed class TransactionLogTests
         Assert.Contains("'warehouse'", unknown.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>One cross-backend transfer (account -1 on SQLite, an order row on PostgreSQL); returns its id.</summary>
-    internal static async Task<string> TransferAsync(KhonsuConnection connection, int order)
-    {
-        await using var transaction = await connection.BeginTransactionAsync();
-        var account = (order % KafkaDatabases.Accounts) + 1;
-        await ExecuteAsync(connection, $"UPDATE accounts SET balance = balance - 1 WHERE id = {account}");
-        await ExecuteAsync(connection, $"INSERT INTO orders (id, account_id, amount) VALUES ({order}, {account}, 1)");
-        await transaction.CommitAsync();
-        return transaction.TransactionId;
-    }
-
     /// <summary>Transfers one after the other; a conflict with the other runtime's is fine. Returns how many committed.</summary>
     private static async Task<int> TransfersAsync(KhonsuConnection connection, int firstOrder, int count)
     {
@@ -200,7 +189,7 @@ public sealed class TransactionLogTests
         {
             try
             {
-                await TransferAsync(connection, order);
+                await EndToEndTests.TransferAsync(connection, order);
                 committed++;
             }
             catch (DbException)
@@ -222,7 +211,7 @@ public sealed class TransactionLogTests
         await using var second = await db.OpenAsync(extra);
         if (Convert.ToInt64(await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 1000"), System.Globalization.CultureInfo.InvariantCulture) == 0)
         {
-            await TransferAsync(first, 1000);
+            await EndToEndTests.TransferAsync(first, 1000);
         }
 
         await using var t1 = await first.BeginTransactionAsync(IsolationLevel.Serializable);

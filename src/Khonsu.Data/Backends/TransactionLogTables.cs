@@ -37,4 +37,7 @@ public abstract class TransactionLogTables
 
     /// <summary>A timestamp spelled as the embedded log's transaction_log spells it (ISO-8601 UTC, fixed width, so text order is time order).</summary>
     protected static string TimestampText(DateTimeOffset value) => LogText.Timestamp(value);
+
+    /// <summary>The embedded log's own <c>CREATE TABLE IF NOT EXISTS</c> for transaction_log (SQLite), under another name.</summary>
+    protected static string EmbeddedLogTableSql(string name) => EmbeddedLogSchema.TransactionLogTable(name);
 }
