@@ -46,5 +46,7 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
         return new PostgresBackendTransaction(this, (NpgsqlConnection)connection, transactionId, validateReads: isolationLevel != IsolationLevel.Snapshot);
     }
 
+    public override TransactionLogTables TransactionLogTables => PostgresTransactionLogTables.Instance;
+
     public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);
 }

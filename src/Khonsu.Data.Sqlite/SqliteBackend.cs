@@ -73,6 +73,8 @@ internal sealed class SqliteBackend : KhonsuBackend
         return new SqliteBackendTransaction(this, sqlite, local, transactionId);
     }
 
+    public override TransactionLogTables TransactionLogTables => SqliteTransactionLogTables.Instance;
+
     public override IRecoverableResource CreateRecoveryResource() => new SqliteRecoveryResource(this, _connectionString);
 
     /// <summary>The catalog with a version number, so each pooled handle knows when its capture triggers are stale.</summary>

@@ -43,8 +43,14 @@ public sealed class KhonsuDataSourceBuilder
         return this;
     }
 
-    /// <summary>Where the embedded commit log lives (the <c>Log</c> key).</summary>
+    /// <summary>Where the commit log lives (the <c>Log</c> key): the embedded log's file, or <c>kafka://host:port/topic</c>.</summary>
     public KhonsuDataSourceBuilder Log(string path) => Set("Log", path);
+
+    /// <summary>
+    /// Materialises transaction_log from a Kafka log into a table of <paramref name="backend"/>
+    /// (the <c>TransactionLog</c> key), for DBAs to query with psql or sqlite3.
+    /// </summary>
+    public KhonsuDataSourceBuilder TransactionLog(string backend) => Set("TransactionLog", backend);
 
     /// <summary>Whether Khonsu installs its schema on first open (the <c>Schema</c> key).</summary>
     public KhonsuDataSourceBuilder Schema(SchemaMode mode) => Set("Schema", mode.ToString());

@@ -23,10 +23,15 @@ public sealed class CliDatabases : LedgerAndShopDatabases
         return databases;
     }
 
-    /// <summary>Commits one cross-backend transfer in this process, through Khonsu, and returns its id.</summary>
-    public async Task<string> CommitTransferAsync(int amount)
+    /// <summary>The same databases with a Kafka log (<c>kafka://host:port/topic</c>) in place of the embedded one.</summary>
+    public string KafkaConnectionString(string log, string extra = "")
+        => $"Khonsu:Sqlite.ledger=\"{SqliteConnectionString}\";Postgres.shop=\"{Postgres.ConnectionString}\";Log={log};RecoveryInterval=0;Kafka.message.timeout.ms=2000{extra}";
+
+    /// <summary>Commits one cross-backend transfer in this process, through Khonsu (by default with the embedded log), and returns its id.</summary>
+    /// <param name="beforeStopping">Awaited with the transaction's id before the runtime stops (e.g. to wait for its background work).</param>
+    public async Task<string> CommitTransferAsync(int amount, string? connectionString = null, Func<string, Task>? beforeStopping = null)
     {
-        var connectionString = ConnectionString();
+        connectionString ??= ConnectionString();
         try
         {
             await using var connection = new KhonsuConnection(connectionString);
@@ -35,6 +40,11 @@ public sealed class CliDatabases : LedgerAndShopDatabases
             await ExecuteAsync(connection, $"UPDATE accounts SET balance = balance - {amount} WHERE id = 1");
             await ExecuteAsync(connection, $"INSERT INTO orders (id, account_id, amount) VALUES ({1000 + amount}, 1, {amount})");
             await transaction.CommitAsync();
+            if (beforeStopping is not null)
+            {
+                await beforeStopping(transaction.TransactionId);
+            }
+
             return transaction.TransactionId;
         }
         finally
@@ -51,6 +61,10 @@ public sealed class CliDatabases : LedgerAndShopDatabases
     /// </summary>
     public Task<string> CrashChildAtAsync(string step, int occurrence, int amount, string extra = "")
         => CrashChild.KillAtAsync(ConnectionString(extra), step, occurrence, amount);
+
+    /// <summary><see cref="CrashChildAtAsync"/> with a connection string of its own (e.g. a Kafka log's).</summary>
+    public static Task<string> CrashChildAtAsync(string connectionString, string step, int occurrence, int amount)
+        => CrashChild.KillAtAsync(connectionString, step, occurrence, amount);
 
     private static async Task ExecuteAsync(KhonsuConnection connection, string sql)
     {

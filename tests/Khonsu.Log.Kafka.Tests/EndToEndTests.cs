@@ -91,13 +91,15 @@ public sealed class EndToEndTests
         Assert.Contains("acks", refused.Message, StringComparison.Ordinal);
     }
 
-    internal static async Task TransferAsync(KhonsuConnection connection, int order)
+    /// <summary>One cross-backend transfer (account -1 on SQLite, an order row on PostgreSQL); returns its id.</summary>
+    internal static async Task<string> TransferAsync(KhonsuConnection connection, int order)
     {
         await using var transaction = await connection.BeginTransactionAsync();
         var account = (order % KafkaDatabases.Accounts) + 1;
         await ExecuteAsync(connection, $"UPDATE accounts SET balance = balance - 1 WHERE id = {account}");
         await ExecuteAsync(connection, $"INSERT INTO orders (id, account_id, amount) VALUES ({order}, {account}, 1)");
         await transaction.CommitAsync();
+        return transaction.TransactionId;
     }
 
     private static async Task ExecuteAsync(DbConnection connection, string sql)

@@ -43,4 +43,20 @@ public static class KhonsuTelemetry
         "khonsu.certifier.items", () => Certifiers.Sum(c => c.Key.RememberedItems), "{item}", "Read and written items of the transactions the certifier remembers in full.");
 
     internal static void Track(ICertifierMemory certifier) => Certifiers.AddOrUpdate(certifier, null);
+
+    /// <summary>Every running transaction_log materialiser (Khonsu.Data), weakly, with the backend it writes to and how to read its lag.</summary>
+    private static readonly ConditionalWeakTable<object, LagSource> TransactionLogs = [];
+
+    /// <summary>How far each materialised transaction_log is behind the Kafka log, tagged khonsu.backend.</summary>
+    internal static readonly ObservableGauge<long> TransactionLogLag = Meter.CreateObservableGauge(
+        "khonsu.transaction_log.lag",
+        () => TransactionLogs.Select(t => new Measurement<long>(t.Value.Lag(), new KeyValuePair<string, object?>("khonsu.backend", t.Value.Backend))),
+        "{record}",
+        "Log records not yet applied to the materialised transaction_log.");
+
+    internal static void TrackTransactionLog(object materializer, string backend, Func<long> lag) => TransactionLogs.AddOrUpdate(materializer, new LagSource(backend, lag));
+
+    internal static void UntrackTransactionLog(object materializer) => TransactionLogs.Remove(materializer);
+
+    private sealed record LagSource(string Backend, Func<long> Lag);
 }

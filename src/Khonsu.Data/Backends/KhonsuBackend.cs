@@ -48,6 +48,12 @@ public abstract class KhonsuBackend
     public abstract ValueTask<BackendTransaction> BeginTransactionAsync(
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Where this backend holds transaction_log materialised from a Kafka log (key <c>TransactionLog</c>),
+    /// or null when it cannot hold one.
+    /// </summary>
+    public virtual TransactionLogTables? TransactionLogTables => null;
+
     /// <summary>How recovery reaches this backend (it opens its own connections).</summary>
     public abstract IRecoverableResource CreateRecoveryResource();
 }

@@ -14,7 +14,7 @@ internal static class KhonsuConnectionStringParser
 {
     public const string Prefix = "Khonsu:";
 
-    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "PostgresIsolation"];
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "PostgresIsolation", "TransactionLog"];
 
     public static KhonsuSettings Parse(string connectionString)
     {
@@ -96,6 +96,13 @@ internal static class KhonsuConnectionStringParser
             throw new KhonsuException("Kafka.<setting> keys configure a Kafka commit log: add Log=kafka://host:port/topic.");
         }
 
+        if (settings.TransactionLogBackend is not null && !LogLocation.IsKafka(settings.LogPath))
+        {
+            throw new KhonsuException(
+                "Key 'TransactionLog' materialises transaction_log from a Kafka log into a backend: it needs Log=kafka://host:port/topic. " +
+                "With the embedded log, transaction_log is already a table in the log's SQLite file.");
+        }
+
         if (backends.Count == 0)
         {
             throw new KhonsuException("The Khonsu connection string names no backend: add e.g. Sqlite.main=\"Data Source=app.db\" or Postgres.main=\"Host=...\".");
@@ -107,6 +114,11 @@ internal static class KhonsuConnectionStringParser
             {
                 throw new KhonsuException($"Key 'Route.{table}' names backend '{backend}', which the connection string does not define.");
             }
+        }
+
+        if (settings.TransactionLogBackend is { } holder && !backends.Any(b => b.Name.Equals(holder, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new KhonsuException($"Key 'TransactionLog' names backend '{holder}', which the connection string does not define.");
         }
 
         return settings;
@@ -177,6 +189,10 @@ internal static class KhonsuConnectionStringParser
                     "serializable" => settings with { PostgresSerializable = true },
                     _ => throw new KhonsuException("Key 'PostgresIsolation' must be 'RepeatableRead' (the default) or 'Serializable'."),
                 };
+            case "transactionlog":
+                return string.IsNullOrWhiteSpace(value)
+                    ? throw new KhonsuException("Key 'TransactionLog' must name a backend of the connection string, e.g. TransactionLog=shop.")
+                    : settings with { TransactionLogBackend = value.Trim() };
             case "recoveryinterval":
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
             default:

@@ -37,6 +37,12 @@ internal sealed record KhonsuSettings
     /// </summary>
     public bool PostgresSerializable { get; init; }
 
+    /// <summary>
+    /// The backend that holds transaction_log materialised from a Kafka log (key <c>TransactionLog</c>),
+    /// or null: with the embedded log the table lives in the log's file.
+    /// </summary>
+    public string? TransactionLogBackend { get; init; }
+
     /// <summary>How often the recovery sweeper runs; zero turns it off (recovery still runs at open).</summary>
     public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(30);
 }

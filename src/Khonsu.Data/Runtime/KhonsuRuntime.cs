@@ -11,13 +11,17 @@ namespace Khonsu.Data.Runtime;
 
 /// <summary>
 /// What every connection with the same connection string shares: the backends and their
-/// catalogs, the router, the commit log, the coordinator and recovery. Built on first open.
+/// catalogs, the router, the commit log, the coordinator and recovery, and with a Kafka log and
+/// <c>TransactionLog=&lt;backend&gt;</c> the loop that materialises transaction_log. Built on first open.
 /// </summary>
 internal sealed class KhonsuRuntime : IAsyncDisposable
 {
     private readonly Dictionary<KhonsuBackend, BackendCatalog> _catalogs;
     private readonly RecoverySweeper _sweeper;
     private readonly SemaphoreSlim _catalogLock = new(1, 1);
+
+    /// <summary>How often a caught-up materialiser looks for new records in the Kafka log.</summary>
+    private static readonly TimeSpan TransactionLogPollInterval = TimeSpan.FromMilliseconds(250);
 
     private KhonsuRuntime(
         KhonsuSettings settings,
@@ -37,6 +41,18 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         Coordinator = new CommitCoordinator(log, nodeId, certifier: Certifier);
         Recovery = new RecoveryManager(log, backends.Select(b => b.CreateRecoveryResource()), nodeId, Coordinator.IsInFlight, settings.PrepareLease, finished: Certifier.Finished);
         _sweeper = new RecoverySweeper(RecoverAsync, settings.RecoveryInterval);
+        if (TransactionLogHolder(settings, backends) is { } holder)
+        {
+            var holderSettings = settings.Backends.First(b => b.Name.Equals(holder.Name, StringComparison.OrdinalIgnoreCase));
+            TransactionLog = new TransactionLogMaterializer(
+                log,
+                holder,
+                holder.TransactionLogTables!,
+                LogLocation.KafkaTopic(settings.LogPath!),
+                TransactionLogPollInterval,
+                logger,
+                message => LogLocation.ScrubLogSecrets(SecretScrubber.Scrub(message, holderSettings.ConnectionString), settings));
+        }
     }
 
     public KhonsuSettings Settings { get; }
@@ -55,6 +71,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public CommitCertifier Certifier { get; } = new();
 
     public RecoveryManager Recovery { get; }
+
+    /// <summary>The loop that materialises transaction_log from the Kafka log, or null without <c>TransactionLog</c>.</summary>
+    public TransactionLogMaterializer? TransactionLog { get; }
 
     /// <summary>Where commits, aborts and recovery are logged (nowhere unless the data source was given a logger factory).</summary>
     public Diagnostics.KhonsuLog Logger { get; }
@@ -109,6 +128,11 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
         }
 
+        if (TransactionLogHolder(settings, backends) is { } holder && settings.Schema == SchemaMode.Auto)
+        {
+            await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
+        }
+
         var log = await LogLocation.OpenAsync(settings, backends, nodeId, cancellationToken).ConfigureAwait(false);
         var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger);
         var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
@@ -124,6 +148,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         }
 
         runtime._sweeper.Start();
+        runtime.TransactionLog?.Start();
         return runtime;
     }
 
@@ -167,10 +192,20 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 },
                 cancellationToken).ConfigureAwait(false);
         }
+
+        if (TransactionLog is not null)
+        {
+            await CreateTransactionLogTablesAsync(TransactionLog.Backend, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (TransactionLog is not null)
+        {
+            await TransactionLog.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
         _catalogLock.Dispose();
@@ -188,6 +223,30 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             throw new KhonsuException($"Key '{settings.Key}': its connection string is invalid: {SecretScrubber.Scrub(error.Message, settings.ConnectionString)}");
         }
     }
+
+    /// <summary>The backend named by <c>TransactionLog</c> (the parser checked that it exists), if it can hold the table.</summary>
+    private static KhonsuBackend? TransactionLogHolder(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends)
+    {
+        if (settings.TransactionLogBackend is not { } name)
+        {
+            return null;
+        }
+
+        var holder = backends.First(b => b.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+        return holder.TransactionLogTables is null
+            ? throw new KhonsuException($"Key 'TransactionLog': backend '{holder.Name}' ({holder.Kind}) cannot hold transaction_log; name a Postgres or Sqlite backend.")
+            : holder;
+    }
+
+    private static Task<bool> CreateTransactionLogTablesAsync(KhonsuBackend holder, CancellationToken cancellationToken)
+        => WithConnectionAsync(
+            holder,
+            async connection =>
+            {
+                await holder.TransactionLogTables!.CreateAsync(connection, cancellationToken).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken);
 
     private static Task<BackendCatalog> PrepareBackendAsync(KhonsuBackend backend, SchemaMode schema, CancellationToken cancellationToken)
         => WithConnectionAsync(backend, connection => ReadSchemaAsync(backend, connection, null, schema == SchemaMode.Auto, cancellationToken).AsTask(), cancellationToken);

@@ -42,6 +42,16 @@ internal static class LogLocation
         }
     }
 
+    /// <summary>
+    /// A Kafka log's name where a materialised transaction_log keeps its progress: the topic alone,
+    /// since processes may list the same brokers differently.
+    /// </summary>
+    public static string KafkaTopic(string log)
+    {
+        var trimmed = log.Trim();
+        return trimmed[(trimmed.LastIndexOf('/') + 1)..];
+    }
+
     public static string Resolve(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends)
     {
         if (!string.IsNullOrWhiteSpace(settings.LogPath))

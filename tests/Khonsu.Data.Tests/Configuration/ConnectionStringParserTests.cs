@@ -40,7 +40,21 @@ public class ConnectionStringParserTests
         Assert.Equal("web-1", settings.NodeId);
     }
 
+    [Fact]
+    public void TransactionLog_names_the_backend_that_holds_a_kafka_logs_transaction_log_in_both_ways_of_configuring()
+    {
+        var parsed = KhonsuConnectionStringParser.Parse("Khonsu:Sqlite.ledger=\"Data Source=ledger.db\";Postgres.shop=\"Host=h\";Log=kafka://k1:9092/khonsu-log;TransactionLog=shop");
+        var built = new KhonsuDataSourceBuilder().AddSqlite("ledger", "Data Source=ledger.db").AddPostgres("shop", "Host=h").Log("kafka://k1:9092/khonsu-log").TransactionLog("shop").BuildSettings();
+
+        Assert.Equal("shop", parsed.TransactionLogBackend);
+        Assert.Equal("shop", built.TransactionLogBackend);
+        Assert.Null(KhonsuConnectionStringParser.Parse("Khonsu:Sqlite.a=\"Data Source=a.db\";Log=kafka://k1:9092/t").TransactionLogBackend);
+    }
+
     [Theory]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLog=a", "'TransactionLog'")] // the embedded log has its own
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Log=kafka://k1:9092/t;TransactionLog=b", "names backend 'b'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Log=kafka://k1:9092/t;TransactionLog=\"\"", "'TransactionLog' must name a backend")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Colour=blue", "'Colour'")]
     [InlineData("Khonsu:Log=x.db", "names no backend")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Route.t=nowhere", "'Route.t'")]

@@ -1,5 +1,5 @@
 using Khonsu.Data;
-using Khonsu.Ecosystem.Tests.Logging;
+using Khonsu.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

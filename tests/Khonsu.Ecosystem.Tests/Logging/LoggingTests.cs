@@ -1,4 +1,5 @@
 using Khonsu.Data;
+using Khonsu.TestSupport;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 

@@ -3,17 +3,13 @@ using System.Text.Json.Nodes;
 using Khonsu.Cli.Infrastructure;
 using Khonsu.Cli.LogView;
 using Khonsu.Engine;
-using Microsoft.Data.Sqlite;
 
 namespace Khonsu.Cli.Commands;
 
-/// <summary>`khonsu log tail` and `khonsu log show`: the commit log's records, decoded. Read-only.</summary>
+/// <summary>`khonsu log tail` and `khonsu log show`: the commit log's records (embedded or Kafka), decoded. Read-only.</summary>
 internal static class LogCommand
 {
-    private const string LastRecords = "SELECT position, record FROM (SELECT position, record FROM khonsu_log ORDER BY position DESC LIMIT $n) ORDER BY position";
-    private const string RecordsAfter = "SELECT position, record FROM khonsu_log WHERE position > $after ORDER BY position LIMIT 1000";
-    private const string RecordsOf = "SELECT position, record FROM khonsu_log WHERE tx_id = $tx ORDER BY position";
-    private const string TransactionLogRows = "SELECT participant, status, decision, finished_at, abort_reason FROM transaction_log WHERE tx_id = $tx ORDER BY participant";
+    private static string TransactionLogRows(string table) => $"SELECT participant, status, decision, finished_at, abort_reason FROM {table} WHERE tx_id = @tx ORDER BY participant";
 
     private static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(500);
 
@@ -66,7 +62,7 @@ internal static class LogCommand
         };
         show.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, ShowAsync, cancellationToken));
 
-        return new Command("log", "Read the commit log (the embedded log's SQLite file named by the Log key).")
+        return new Command("log", "Read the commit log the Log key names: the embedded log's SQLite file, or a Kafka log (kafka://host:port/topic).")
         {
             tail,
             show,
@@ -75,32 +71,34 @@ internal static class LogCommand
 
     private static async Task<int> TailAsync(CommandContext context, CancellationToken cancellationToken)
     {
-        var target = context.Target();
-        var connectionString = target.LogReadConnectionString();
-        var rows = await LogFileReader.ReadAsync(connectionString, LastRecords, [("$n", context.ParseResult.GetValue(Lines))], cancellationToken).ConfigureAwait(false);
-        var last = await WriteLinesAsync(context, rows, 0).ConfigureAwait(false);
-        if (!context.ParseResult.GetValue(Follow))
+        var source = await LogSource.OpenAsync(context.Target(), cancellationToken).ConfigureAwait(false);
+        await using (source.ConfigureAwait(false))
         {
-            return ExitCodes.Ok;
-        }
-
-        if (last == 0)
-        {
-            last = await LastPositionAsync(connectionString, cancellationToken).ConfigureAwait(false);
-        }
-
-        try
-        {
-            while (true)
+            var rows = await source.LastAsync(context.ParseResult.GetValue(Lines), cancellationToken).ConfigureAwait(false);
+            var last = await WriteLinesAsync(context, rows, -1).ConfigureAwait(false);
+            if (!context.ParseResult.GetValue(Follow))
             {
-                await Task.Delay(FollowInterval, cancellationToken).ConfigureAwait(false);
-                rows = await LogFileReader.ReadAsync(connectionString, RecordsAfter, [("$after", last)], cancellationToken).ConfigureAwait(false);
-                last = await WriteLinesAsync(context, rows, last).ConfigureAwait(false);
+                return ExitCodes.Ok;
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return ExitCodes.Ok; // Ctrl-C is how --follow ends.
+
+            if (last < 0)
+            {
+                last = await source.LastPositionAsync(cancellationToken).ConfigureAwait(false) ?? -1;
+            }
+
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(FollowInterval, cancellationToken).ConfigureAwait(false);
+                    rows = await source.AfterAsync(last, cancellationToken).ConfigureAwait(false);
+                    last = await WriteLinesAsync(context, rows, last).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return ExitCodes.Ok; // Ctrl-C is how --follow ends.
+            }
         }
     }
 
@@ -137,9 +135,21 @@ internal static class LogCommand
         }
 
         var target = context.Target();
-        var connectionString = target.LogReadConnectionString();
-        var rows = await LogFileReader.ReadAsync(connectionString, RecordsOf, [("$tx", id.ToString())], cancellationToken).ConfigureAwait(false);
-        var states = await TransactionLogAsync(connectionString, id, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<LogFileReader.Row> rows;
+        var source = await LogSource.OpenAsync(target, cancellationToken).ConfigureAwait(false);
+        await using (source.ConfigureAwait(false))
+        {
+            rows = await source.OfAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var transactionLog = await TransactionLogQuery.QueryAsync(
+            target,
+            context.ConnectTimeout,
+            TransactionLogRows,
+            reader => (Participant: reader.GetString(0), Status: reader.GetString(1), Decision: TransactionLogQuery.Text(reader, 2), FinishedAt: TransactionLogQuery.Text(reader, 3), Reason: TransactionLogQuery.Text(reader, 4)),
+            cancellationToken,
+            ("tx", id.ToString())).ConfigureAwait(false);
+        var states = transactionLog.Rows;
         var values = context.ParseResult.GetValue(Values);
         if (context.Json)
         {
@@ -158,6 +168,7 @@ internal static class LogCommand
                     ["finishedAt"] = s.FinishedAt,
                     ["abortReason"] = s.Reason is null ? null : target.Scrub(s.Reason),
                 }).ToArray()),
+                ["transactionLogUnavailable"] = transactionLog.Unavailable,
             };
             await context.Output.WriteLineAsync(json.ToJsonString(CliRunner.JsonOptions)).ConfigureAwait(false);
         }
@@ -174,7 +185,7 @@ internal static class LogCommand
                 }
             }
 
-            await context.Output.WriteLineAsync("transaction_log:").ConfigureAwait(false);
+            await context.Output.WriteLineAsync(transactionLog.Unavailable is { } why ? $"transaction_log: not available ({why})" : "transaction_log:").ConfigureAwait(false);
             foreach (var state in states)
             {
                 var finished = state.FinishedAt is null ? string.Empty : $"  finished {state.FinishedAt}";
@@ -191,42 +202,4 @@ internal static class LogCommand
 
         return ExitCodes.Ok;
     }
-
-    private static async Task<long> LastPositionAsync(string connectionString, CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(connectionString);
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return await BackendProbe.ScalarAsync(connection, "SELECT max(position) FROM khonsu_log", cancellationToken).ConfigureAwait(false) is long last ? last : 0;
-        }
-    }
-
-    private static async Task<IReadOnlyList<(string Participant, string Status, string? Decision, string? FinishedAt, string? Reason)>> TransactionLogAsync(
-        string connectionString, TransactionId id, CancellationToken cancellationToken)
-    {
-        var rows = new List<(string, string, string?, string?, string?)>();
-        var connection = new SqliteConnection(connectionString);
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            var command = new SqliteCommand(TransactionLogRows, connection);
-            await using (command.ConfigureAwait(false))
-            {
-                command.Parameters.AddWithValue("$tx", id.ToString());
-                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        rows.Add((reader.GetString(0), reader.GetString(1), Nullable(reader, 2), Nullable(reader, 3), Nullable(reader, 4)));
-                    }
-                }
-            }
-        }
-
-        return rows;
-    }
-
-    private static string? Nullable(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

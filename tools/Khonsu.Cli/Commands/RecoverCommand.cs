@@ -30,7 +30,7 @@ internal static class RecoverCommand
             "recover",
             "Drive every in-doubt transaction to its logged outcome: finish logged decisions (COMMIT PREPARED, redo of SQLite row images, ROLLBACK PREPARED) " +
             "and abort transactions prepared with no decision once the PrepareLease is over. Shows progress. Idempotent: running it twice is harmless. " +
-            "Refuses to run when the commit log file does not exist. Exit code 0 when nothing is left in doubt, 2 when something is, 3 when a backend or the log is unreachable.")
+            "Refuses to run when the embedded log's file does not exist. Exit code 0 when nothing is left in doubt, 2 when something is, 3 when a backend or the log is unreachable.")
         {
             MinAge,
         };
@@ -48,7 +48,7 @@ internal static class RecoverCommand
     private static async Task<int> ExecuteAsync(CommandContext context, CancellationToken cancellationToken)
     {
         var target = context.Target();
-        var log = target.OpenLog();
+        var log = await target.OpenLogAsync(cancellationToken).ConfigureAwait(false);
         await using (log.ConfigureAwait(false))
         {
             var probes = await BackendProbe.ProbeAllAsync(target, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
@@ -58,7 +58,7 @@ internal static class RecoverCommand
             }
 
             var reachable = target.Backends.Zip(probes).Where(p => p.Second.Reachable).Select(p => p.First.CreateRecoveryResource()).ToList();
-            var before = await InDoubtScanner.ScanAsync(target, log, reachable, cancellationToken).ConfigureAwait(false);
+            var before = await InDoubtScanner.ScanAsync(target, log, reachable, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             var minAge = TimeSpan.FromSeconds(context.ParseResult.GetValue(MinAge));
             var now = DateTimeOffset.UtcNow;
             var young = before.Where(t => t.Age(now) < minAge).Select(t => t.Id).ToHashSet();
@@ -99,7 +99,7 @@ internal static class RecoverCommand
                 }, cancellationToken).ConfigureAwait(false);
             }
 
-            var after = await InDoubtScanner.ScanAsync(target, log, reachable, cancellationToken).ConfigureAwait(false);
+            var after = await InDoubtScanner.ScanAsync(target, log, reachable, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             now = DateTimeOffset.UtcNow;
             if (context.Json)
             {

@@ -13,13 +13,13 @@ internal static class SchemaCommand
     {
         var install = new Command(
             "install",
-            "Install Khonsu's schema on every backend, as Schema=Auto does at first open: Khonsu's own tables, a version column on every table that lacks one, " +
+            "Install Khonsu's schema on every backend, as Schema=Auto does at first open: Khonsu's own tables (with a Kafka log, also transaction_log's on the TransactionLog backend), a version column on every table that lacks one, " +
             "and the triggers that bump it and capture writes. Idempotent. Then prints what `schema check` prints. Creates a SQLite file that does not exist yet.");
         install.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, (context, token) => RunAsync(context, installFirst: true, token), cancellationToken));
 
         var check = new Command(
             "check",
-            "Report, per backend, Khonsu's own tables if missing and every table without the version column or Khonsu's triggers (and, on PostgreSQL, " +
+            "Report, per backend, Khonsu's own tables if missing (with a Kafka log, also transaction_log's on the TransactionLog backend) and every table without the version column or Khonsu's triggers (and, on PostgreSQL, " +
             "max_prepared_transactions = 0). Changes nothing. Exit code 0 when nothing is missing, 2 when something is, 3 when a backend is unreachable.");
         check.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, (context, token) => RunAsync(context, installFirst: false, token), cancellationToken));
 
@@ -54,6 +54,10 @@ internal static class SchemaCommand
                     try
                     {
                         await backend.InstallSchemaAsync(connection, null, cancellationToken).ConfigureAwait(false);
+                        if (HoldsTransactionLog(target, backend) is { } tables)
+                        {
+                            await tables.CreateAsync(connection, cancellationToken).ConfigureAwait(false);
+                        }
                     }
                     catch (Exception error) when (error is DbException or InvalidOperationException)
                     {
@@ -74,7 +78,7 @@ internal static class SchemaCommand
     private static async Task<BackendReport> CheckAsync(KhonsuTarget target, KhonsuBackend backend, DbConnection connection, CancellationToken cancellationToken)
     {
         var missing = new List<(string? Table, string What)>();
-        foreach (var (objectName, exists) in await KhonsuObjectsAsync(backend, connection, cancellationToken).ConfigureAwait(false))
+        foreach (var (objectName, exists) in await KhonsuObjectsAsync(target, backend, connection, cancellationToken).ConfigureAwait(false))
         {
             if (!exists)
             {
@@ -106,20 +110,53 @@ internal static class SchemaCommand
         return new BackendReport(backend, target.Location(backend), null, catalog.Tables, missing);
     }
 
-    /// <summary>Khonsu's own tables on a backend (what SqliteSchemaInstaller and PostgresSchemaInstaller create).</summary>
-    private static async Task<IReadOnlyList<(string Name, bool Exists)>> KhonsuObjectsAsync(KhonsuBackend backend, DbConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Khonsu's own tables on a backend (what SqliteSchemaInstaller and PostgresSchemaInstaller
+    /// create), and on the backend a Kafka log's TransactionLog key names, the materialised transaction_log's.
+    /// </summary>
+    private static async Task<IReadOnlyList<(string Name, bool Exists)>> KhonsuObjectsAsync(KhonsuTarget target, KhonsuBackend backend, DbConnection connection, CancellationToken cancellationToken)
     {
+        var objects = new List<(string Name, bool Exists)>();
         switch (backend.Kind)
         {
             case "Sqlite":
                 var applied = await BackendProbe.ScalarAsync(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'khonsu_applied'", cancellationToken).ConfigureAwait(false);
-                return [("khonsu_applied", Convert.ToInt64(applied, System.Globalization.CultureInfo.InvariantCulture) == 1)];
+                objects.Add(("khonsu_applied", Convert.ToInt64(applied, System.Globalization.CultureInfo.InvariantCulture) == 1));
+                break;
             case "Postgres":
                 var appliedPg = await BackendProbe.ScalarAsync(connection, "SELECT to_regclass('khonsu.applied') IS NOT NULL", cancellationToken).ConfigureAwait(false);
                 var capture = await BackendProbe.ScalarAsync(connection, "SELECT to_regclass('khonsu.capture') IS NOT NULL", cancellationToken).ConfigureAwait(false);
-                return [("khonsu.applied", appliedPg is true), ("khonsu.capture", capture is true)];
-            default:
-                return [];
+                objects.Add(("khonsu.applied", appliedPg is true));
+                objects.Add(("khonsu.capture", capture is true));
+                break;
+        }
+
+        if (HoldsTransactionLog(target, backend) is { } tables)
+        {
+            foreach (var table in new[] { tables.Table, tables.ProgressTable })
+            {
+                objects.Add(($"{table} (TransactionLog={backend.Name})", await ExistsAsync(connection, table, cancellationToken).ConfigureAwait(false)));
+            }
+        }
+
+        return objects;
+    }
+
+    /// <summary>The tables of a Kafka log's transaction_log, when this backend is the one TransactionLog names.</summary>
+    private static TransactionLogTables? HoldsTransactionLog(KhonsuTarget target, KhonsuBackend backend)
+        => target.IsKafkaLog && ReferenceEquals(target.TransactionLogHolder, backend) ? backend.TransactionLogTables : null;
+
+    /// <summary>Whether a table the backend's own SQL names exists: an empty query on it either runs or fails.</summary>
+    private static async Task<bool> ExistsAsync(DbConnection connection, string table, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await BackendProbe.ScalarAsync(connection, $"SELECT 1 FROM {table} WHERE 1 = 0", cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (DbException)
+        {
+            return false;
         }
     }
 

@@ -2,20 +2,21 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Khonsu.Cli.InDoubt;
 using Khonsu.Cli.Infrastructure;
+using Khonsu.Cli.LogView;
 using Khonsu.Engine.Log;
-using Microsoft.Data.Sqlite;
 
 namespace Khonsu.Cli.Commands;
 
-/// <summary>`khonsu status`: the backends, the commit log and what is in doubt. Changes nothing.</summary>
+/// <summary>`khonsu status`: the backends, the commit log (embedded or Kafka) and what is in doubt. Changes nothing.</summary>
 internal static class StatusCommand
 {
     public static Command Create()
     {
         var command = new Command(
             "status",
-            "Show each backend (kind, where, reachable), the commit log (file, last position) and every in-doubt transaction " +
-            "(decision, age, participants). Changes nothing. Exit code 0 when all is well, 2 when something is in doubt, 3 when a backend is unreachable.");
+            "Show each backend (kind, where, reachable), the commit log (file or kafka:// address, last position, and for a Kafka log how far its " +
+            "materialised transaction_log has got) and every in-doubt transaction (decision, age, participants). Changes nothing. " +
+            "Exit code 0 when all is well, 2 when something is in doubt, 3 when a backend or the log is unreachable.");
         command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, ExecuteAsync, cancellationToken));
         return command;
     }
@@ -27,24 +28,40 @@ internal static class StatusCommand
         var reachable = target.Backends.Zip(probes).Where(p => p.Second.Reachable).Select(p => p.First.CreateRecoveryResource()).ToList();
 
         long? lastPosition = null;
+        string? logProblem = null;
         IReadOnlyList<InDoubtTransaction> inDoubt;
-        var log = target.LogExists ? target.OpenLog() : null;
+        LogSource? source = null;
         try
         {
-            if (log is not null)
+            source = target.LogExists ? await LogSource.OpenAsync(target, cancellationToken).ConfigureAwait(false) : null;
+        }
+        catch (CliException error) when (error.ExitCode == ExitCodes.Unreachable)
+        {
+            logProblem = error.Message; // a Kafka log whose brokers do not answer: the backends are still worth showing
+        }
+
+        try
+        {
+            ICommitLog? log = null;
+            if (source is not null)
             {
-                lastPosition = await LastPositionAsync(target, cancellationToken).ConfigureAwait(false);
+                lastPosition = await source.LastPositionAsync(cancellationToken).ConfigureAwait(false);
+                log = await source.CommitLogAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            inDoubt = await InDoubtScanner.ScanAsync(target, log, reachable, cancellationToken).ConfigureAwait(false);
+            inDoubt = await InDoubtScanner.ScanAsync(target, log, reachable, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (log is not null)
+            if (source is not null)
             {
-                await log.DisposeAsync().ConfigureAwait(false);
+                await source.DisposeAsync().ConfigureAwait(false);
             }
         }
+
+        (long? Applied, string? Unavailable)? materialised = target.IsKafkaLog && target.TransactionLogHolder is not null
+            ? await TransactionLogQuery.AppliedAsync(target, context.ConnectTimeout, cancellationToken).ConfigureAwait(false)
+            : null;
 
         var now = DateTimeOffset.UtcNow;
         if (context.Json)
@@ -64,8 +81,17 @@ internal static class StatusCommand
                 ["log"] = new JsonObject
                 {
                     ["path"] = target.LogPath,
-                    ["exists"] = log is not null,
+                    ["kind"] = target.IsKafkaLog ? "kafka" : "embedded",
+                    ["exists"] = source is not null,
                     ["lastPosition"] = lastPosition,
+                    ["error"] = logProblem,
+                    ["transactionLog"] = materialised is { } m ? new JsonObject
+                    {
+                        ["backend"] = target.TransactionLogHolder!.Name,
+                        ["table"] = target.TransactionLogHolder.TransactionLogTables?.Table,
+                        ["appliedPosition"] = m.Applied,
+                        ["error"] = m.Unavailable,
+                    } : null,
                 },
                 ["inDoubt"] = InDoubtJson.Array(inDoubt, now, target.Settings.PrepareLease),
             };
@@ -93,25 +119,20 @@ internal static class StatusCommand
             }
 
             await output.WriteLineAsync($"Commit log: {target.LogPath}").ConfigureAwait(false);
-            await output.WriteLineAsync(log is null
-                ? "  does not exist yet (it is created when a Khonsu connection first opens)"
+            await output.WriteLineAsync(logProblem is not null ? $"  UNREACHABLE: {logProblem}"
+                : source is null ? "  does not exist yet (it is created when a Khonsu connection first opens)"
                 : $"  last position {(lastPosition is null ? "none (empty)" : Text.Invariant(lastPosition.Value))}").ConfigureAwait(false);
+            if (materialised is { } m)
+            {
+                var where = $"{target.TransactionLogHolder!.TransactionLogTables?.Table} on backend {target.TransactionLogHolder.Name}";
+                await output.WriteLineAsync(m.Unavailable is { } why ? $"  transaction_log: {why}"
+                    : $"  transaction_log: {where}, applied up to position {(m.Applied is { } applied ? Text.Invariant(applied) : "none yet")}").ConfigureAwait(false);
+            }
             await InDoubtText.WriteAsync(output, inDoubt, now, target.Settings.PrepareLease).ConfigureAwait(false);
         }
 
-        return probes.Any(p => !p.Reachable) ? ExitCodes.Unreachable
+        return probes.Any(p => !p.Reachable) || logProblem is not null ? ExitCodes.Unreachable
             : inDoubt.Count > 0 ? ExitCodes.Attention
             : ExitCodes.Ok;
-    }
-
-    private static async Task<long?> LastPositionAsync(KhonsuTarget target, CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(target.LogReadConnectionString());
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            var last = await BackendProbe.ScalarAsync(connection, "SELECT max(position) FROM khonsu_log", cancellationToken).ConfigureAwait(false);
-            return last is long position ? position : null;
-        }
     }
 }

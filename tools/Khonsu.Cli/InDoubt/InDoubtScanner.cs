@@ -1,8 +1,8 @@
 using Khonsu.Cli.Infrastructure;
+using Khonsu.Cli.LogView;
 using Khonsu.Engine;
 using Khonsu.Engine.Log;
 using Khonsu.Engine.Recovery;
-using Microsoft.Data.Sqlite;
 
 namespace Khonsu.Cli.InDoubt;
 
@@ -13,12 +13,13 @@ namespace Khonsu.Cli.InDoubt;
 /// </summary>
 internal static class InDoubtScanner
 {
-    private const string InDoubtNotes = "SELECT tx_id, participant, abort_reason FROM transaction_log WHERE status = 'IN_DOUBT'";
+    private static string InDoubtNotes(string table) => $"SELECT tx_id, participant, abort_reason FROM {table} WHERE status = 'IN_DOUBT'";
 
     /// <param name="log">The open commit log, or null when there is none yet.</param>
     /// <param name="reachable">The recovery resources of the backends that answered; the others are reported unreachable.</param>
+    /// <param name="connectTimeout">How long to wait for the backend that holds a Kafka log's transaction_log, for recovery's notes.</param>
     public static async Task<IReadOnlyList<InDoubtTransaction>> ScanAsync(
-        KhonsuTarget target, ICommitLog? log, IReadOnlyCollection<IRecoverableResource> reachable, CancellationToken cancellationToken)
+        KhonsuTarget target, ICommitLog? log, IReadOnlyCollection<IRecoverableResource> reachable, TimeSpan connectTimeout, CancellationToken cancellationToken)
     {
         var reachableNames = reachable.Select(r => r.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var prepared = new Dictionary<TransactionId, List<(string Backend, DateTimeOffset At)>>();
@@ -35,7 +36,7 @@ internal static class InDoubtScanner
             }
         }
 
-        var notes = log is null ? [] : await ReadNotesAsync(target, cancellationToken).ConfigureAwait(false);
+        var notes = log is null ? [] : await ReadNotesAsync(target, connectTimeout, cancellationToken).ConfigureAwait(false);
         string? NoteOf(TransactionId id, string participant) => notes.GetValueOrDefault((id.ToString(), participant.ToLowerInvariant()));
 
         var found = new List<InDoubtTransaction>();
@@ -75,25 +76,19 @@ internal static class InDoubtScanner
         _ => "END",
     };
 
-    private static async Task<Dictionary<(string, string), string?>> ReadNotesAsync(KhonsuTarget target, CancellationToken cancellationToken)
+    /// <summary>Recovery's notes (IN_DOUBT rows) from transaction_log; none where it is not available (a Kafka log drops notes).</summary>
+    private static async Task<Dictionary<(string, string), string?>> ReadNotesAsync(KhonsuTarget target, TimeSpan connectTimeout, CancellationToken cancellationToken)
     {
+        var rows = await TransactionLogQuery.QueryAsync(
+            target,
+            connectTimeout,
+            InDoubtNotes,
+            reader => (Id: reader.GetString(0), Participant: reader.GetString(1), Reason: TransactionLogQuery.Text(reader, 2)),
+            cancellationToken).ConfigureAwait(false);
         var notes = new Dictionary<(string, string), string?>();
-        var connection = new SqliteConnection(target.LogReadConnectionString());
-        await using (connection.ConfigureAwait(false))
+        foreach (var (id, participant, reason) in rows.Rows)
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            var command = new SqliteCommand(InDoubtNotes, connection);
-            await using (command.ConfigureAwait(false))
-            {
-                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        notes[(reader.GetString(0), reader.GetString(1).ToLowerInvariant())] = reader.IsDBNull(2) ? null : target.Scrub(reader.GetString(2));
-                    }
-                }
-            }
+            notes[(id, participant.ToLowerInvariant())] = reason is null ? null : target.Scrub(reason);
         }
 
         return notes;

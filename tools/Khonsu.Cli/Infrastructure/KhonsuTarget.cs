@@ -11,7 +11,8 @@ namespace Khonsu.Cli.Infrastructure;
 /// <summary>
 /// The databases and the commit log one Khonsu connection string names, built without opening a
 /// Khonsu runtime: opening one installs the schema (Schema=Auto) and runs recovery, and the tool
-/// must be able to look without changing anything.
+/// must be able to look without changing anything. The log is the embedded log's file or a Kafka
+/// log (<c>Log=kafka://...</c>), opened through the same provider as the runtime's.
 /// </summary>
 internal sealed class KhonsuTarget
 {
@@ -30,13 +31,24 @@ internal sealed class KhonsuTarget
 
     public IReadOnlyList<KhonsuBackend> Backends { get; }
 
-    /// <summary>The embedded commit log's file, as the provider resolves it (the Log key, else beside the first SQLite database).</summary>
+    /// <summary>
+    /// The embedded commit log's file, as the provider resolves it (the Log key, else beside the
+    /// first SQLite database), or a Kafka log's kafka:// address (which holds no secret: those are Kafka.* keys).
+    /// </summary>
     public string LogPath { get; }
+
+    /// <summary>Whether the log is a Kafka log rather than the embedded log's file.</summary>
+    public bool IsKafkaLog => LogLocation.IsKafka(Settings.LogPath);
+
+    /// <summary>The backend that holds transaction_log materialised from a Kafka log (the TransactionLog key), if any.</summary>
+    public KhonsuBackend? TransactionLogHolder
+        => Settings.TransactionLogBackend is { } name ? Backends.First(b => b.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) : null;
 
     /// <summary>The name records this tool appends carry: the Node key, else khonsu-cli@host:pid.</summary>
     public string NodeId { get; }
 
-    public bool LogExists => File.Exists(LogPath);
+    /// <summary>Whether the log is there to read: a Kafka log is assumed to be (opening it tells).</summary>
+    public bool LogExists => IsKafkaLog || File.Exists(LogPath);
 
     public static KhonsuTarget Create(string connectionString)
     {
@@ -70,7 +82,8 @@ internal sealed class KhonsuTarget
             }
         }
 
-        return new KhonsuTarget(settings, backends, LogLocation.Resolve(settings, backends), nodeId);
+        var logPath = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
+        return new KhonsuTarget(settings, backends, logPath, nodeId);
     }
 
     /// <summary>Removes every backend's password (and similar) from a message.</summary>
@@ -122,8 +135,29 @@ internal sealed class KhonsuTarget
         }
     }
 
-    /// <summary>Opens the commit log for recovery; refuses when the file is missing, rather than start an empty log.</summary>
-    public ICommitLog OpenLog()
+    /// <summary>
+    /// Opens the commit log for reading and recovery: a Kafka log through the runtime's provider
+    /// (it reads the whole partition before it returns); the embedded log's file only when it
+    /// exists, rather than start an empty log.
+    /// </summary>
+    public async Task<ICommitLog> OpenLogAsync(CancellationToken cancellationToken)
+    {
+        if (!IsKafkaLog)
+        {
+            return OpenEmbeddedLog();
+        }
+
+        try
+        {
+            return await LogLocation.OpenAsync(Settings, Backends, NodeId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KhonsuException error)
+        {
+            throw new CliException(ExitCodes.Unreachable, Scrub(OneLine(error)), error);
+        }
+    }
+
+    private ICommitLog OpenEmbeddedLog()
     {
         if (!LogExists)
         {
@@ -169,5 +203,5 @@ internal sealed class KhonsuTarget
     }
 
     private static string Scrub(string message, KhonsuSettings settings)
-        => settings.Backends.Aggregate(message, (text, backend) => SecretScrubber.Scrub(text, backend.ConnectionString));
+        => LogLocation.ScrubLogSecrets(settings.Backends.Aggregate(message, (text, backend) => SecretScrubber.Scrub(text, backend.ConnectionString)), settings);
 }

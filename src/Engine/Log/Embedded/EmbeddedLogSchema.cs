@@ -10,7 +10,7 @@ internal static class EmbeddedLogSchema
 {
     public const int FormatVersion = 1;
 
-    private const string Tables = """
+    private static readonly string Tables = $"""
         CREATE TABLE IF NOT EXISTS khonsu_log (
             position INTEGER PRIMARY KEY AUTOINCREMENT,
             tx_id TEXT NOT NULL,
@@ -22,7 +22,16 @@ internal static class EmbeddedLogSchema
         CREATE TABLE IF NOT EXISTS khonsu_log_unfinished (
             position INTEGER PRIMARY KEY, -- of the transaction's first decision record
             tx_id TEXT NOT NULL UNIQUE);
-        CREATE TABLE IF NOT EXISTS transaction_log (
+        {TransactionLogTable("transaction_log")}
+        CREATE TABLE IF NOT EXISTS khonsu_log_meta (format_version INTEGER NOT NULL);
+        """;
+
+    /// <summary>
+    /// transaction_log's CREATE TABLE under a given name: also the table a SQLite backend holds
+    /// when it materialises a Kafka log's transaction_log, so that both have the same columns.
+    /// </summary>
+    public static string TransactionLogTable(string name) => $"""
+        CREATE TABLE IF NOT EXISTS {name} (
             tx_id TEXT NOT NULL,
             participant TEXT NOT NULL,
             status TEXT NOT NULL,         -- PREPARED | COMMITTED | ABORTED | IN_DOUBT
@@ -36,7 +45,6 @@ internal static class EmbeddedLogSchema
             rows_written INTEGER,
             log_position INTEGER,
             PRIMARY KEY (tx_id, participant)) WITHOUT ROWID; -- one b-tree, so one page less to write per commit
-        CREATE TABLE IF NOT EXISTS khonsu_log_meta (format_version INTEGER NOT NULL);
         """;
 
     private const string StampNewFile = "INSERT INTO khonsu_log_meta (format_version) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM khonsu_log_meta)";

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 
-namespace Khonsu.Log.Kafka.Tests;
+namespace Khonsu.TestSupport;
 
 /// <summary>
 /// librdkafka's mock Kafka cluster (tools/Khonsu.KafkaMock) in a process of its own: the log
-/// outlives any application process a test kills. Fault commands go over its stdin.
+/// outlives any application process a test kills. Fault commands go over its stdin. A test project
+/// that uses it references tools/Khonsu.KafkaMock (ReferenceOutputAssembly="false") so it is built.
 /// </summary>
-internal sealed class KafkaMockCluster : IAsyncDisposable
+public sealed class KafkaMockCluster : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly SemaphoreSlim _turn = new(1, 1);
@@ -28,7 +29,7 @@ internal sealed class KafkaMockCluster : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(RepoPaths.Built("tools", "Khonsu.KafkaMock"));
+        start.ArgumentList.Add(Built.Path("tools", "Khonsu.KafkaMock", "Khonsu.KafkaMock.dll"));
         start.ArgumentList.Add("--brokers");
         start.ArgumentList.Add(brokers.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var process = Process.Start(start)!;

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace Khonsu.Ecosystem.Tests.Logging;
+namespace Khonsu.TestSupport;
 
 /// <summary>Keeps every log line (category, level, event, formatted message and structured values).</summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider
+public sealed class CapturingLoggerProvider : ILoggerProvider
 {
     private readonly List<CapturedLine> _lines = [];
 
@@ -19,6 +19,9 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    /// <summary>A logger factory over this provider alone, for code that takes an <see cref="ILoggerFactory"/>.</summary>
+    public ILoggerFactory Factory() => new OnlyThis(this);
 
     public void Dispose()
     {
@@ -39,6 +42,17 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
             {
                 provider._lines.Add(new CapturedLine(category, logLevel, eventId.Id, formatter(state, exception), values, exception?.ToString()));
             }
+        }
+    }
+
+    private sealed class OnlyThis(CapturingLoggerProvider provider) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => provider.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider other) => throw new NotSupportedException("This factory logs to its capturing provider only.");
+
+        public void Dispose()
+        {
         }
     }
 }

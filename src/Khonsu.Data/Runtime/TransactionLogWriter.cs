@@ -1,0 +1,143 @@
+using System.Data.Common;
+using Khonsu.Data.Backends;
+using Khonsu.Engine.Log;
+using Khonsu.Engine.Log.Embedded;
+
+namespace Khonsu.Data.Runtime;
+
+/// <summary>
+/// Applies log records to a materialised transaction_log with the embedded log's rules (see
+/// <see cref="TransactionLogView"/>): a transaction's first decision in log order shapes its rows,
+/// a later decision changes nothing, an end record finishes the rows of a decision before it.
+/// Every batch moves the progress row forward in the same local transaction as its rows, under a
+/// lock that keeps other materialisers out, so a crash neither skips nor repeats a record; and
+/// every statement is written so that applying a record again leaves the table as it was, so a
+/// replay from offset 0 over an existing table ends with the same table.
+/// </summary>
+internal sealed class TransactionLogWriter(TransactionLogTables tables, string logName)
+{
+    /// <summary>The progress when none is stored: nothing applied.</summary>
+    public const long NothingApplied = -1;
+
+    private readonly string _readProgress = $"SELECT last_position FROM {tables.ProgressTable} WHERE log = @log";
+
+    // Progress only moves forward, whatever a slower process tries to write.
+    private readonly string _writeProgress = $"""
+        INSERT INTO {tables.ProgressTable} AS p (log, last_position, updated_at) VALUES (@log, @position, @now)
+        ON CONFLICT (log) DO UPDATE SET last_position = excluded.last_position, updated_at = excluded.updated_at
+        WHERE p.last_position < excluded.last_position
+        """;
+
+    // A row of an earlier position is an earlier decision (or this one, applied before): it wins.
+    private readonly string _firstDecision = $"SELECT min(log_position) FROM {tables.Table} WHERE tx_id = @tx";
+
+    private readonly string _insertDecision = $"""
+        INSERT INTO {tables.Table} (tx_id, participant, status, decision, node_id, operation, started_at, decided_at, finished_at, abort_reason, rows_written, log_position)
+        VALUES (@tx, @participant, @status, @decision, @node, @operation, @started, @decided, @finished, @reason, @rows, @position)
+        ON CONFLICT (tx_id, participant) DO NOTHING
+        """;
+
+    // Only rows of a decision logged before the end record; a note of trouble no longer applies to a finished commit.
+    private readonly string _finish = $"""
+        UPDATE {tables.Table}
+        SET status = CASE decision WHEN '{LogText.Commit}' THEN '{LogText.Status(ParticipantStatus.Committed)}' ELSE '{LogText.Status(ParticipantStatus.Aborted)}' END,
+            finished_at = @finished,
+            abort_reason = CASE decision WHEN '{LogText.Commit}' THEN NULL ELSE abort_reason END
+        WHERE tx_id = @tx AND log_position < @position
+        """;
+
+    /// <summary>The last offset applied, as stored (<see cref="NothingApplied"/> when none).</summary>
+    public async ValueTask<long> ReadProgressAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
+        => await InnerCommands.ScalarAsync(connection, transaction, _readProgress, cancellationToken, ("log", logName)).ConfigureAwait(false) is { } last
+            ? Convert.ToInt64(last, System.Globalization.CultureInfo.InvariantCulture)
+            : NothingApplied;
+
+    /// <summary>
+    /// Applies the records (in log order) that lie after the stored progress, in one local
+    /// transaction with the progress; returns the progress after it.
+    /// </summary>
+    public async ValueTask<long> ApplyAsync(DbConnection connection, IReadOnlyList<LoggedRecord> records, CancellationToken cancellationToken)
+    {
+        var transaction = await tables.BeginBatchAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            // Read under the lock: another process may have applied some of these meanwhile.
+            var applied = await ReadProgressAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            var last = records[^1].Position.Value;
+            if (last <= applied)
+            {
+                return applied;
+            }
+
+            foreach (var logged in records)
+            {
+                if (logged.Position.Value <= applied)
+                {
+                    continue;
+                }
+
+                if (logged.Record.Kind == LogRecordKind.End)
+                {
+                    await FinishAsync(connection, transaction, logged, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await DecideAsync(connection, transaction, logged, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await InnerCommands.ExecuteAsync(
+                connection, transaction, _writeProgress, cancellationToken, ("log", logName), ("position", last), ("now", tables.Timestamp(DateTimeOffset.UtcNow))).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return last;
+        }
+    }
+
+    private async ValueTask DecideAsync(DbConnection connection, DbTransaction transaction, LoggedRecord logged, CancellationToken cancellationToken)
+    {
+        var (record, position) = (logged.Record, logged.Position.Value);
+        var transactionId = record.TransactionId.ToString();
+        var first = await InnerCommands.ScalarAsync(connection, transaction, _firstDecision, cancellationToken, ("tx", transactionId)).ConfigureAwait(false);
+        if (first is not null && Convert.ToInt64(first, System.Globalization.CultureInfo.InvariantCulture) < position)
+        {
+            return;
+        }
+
+        var commit = record.Kind == LogRecordKind.Commit;
+        var decidedAt = tables.Timestamp(record.Timestamp);
+        IEnumerable<(string Participant, long? Rows)> participants = record.Participants.Count > 0
+            ? record.Participants.Select(vote => (vote.Participant, Rows: (long?)vote.Writes.Count))
+            : [(TransactionLogView.AnyParticipant, null)];
+        foreach (var (participant, rows) in participants)
+        {
+            await InnerCommands.ExecuteAsync(
+                connection,
+                transaction,
+                _insertDecision,
+                cancellationToken,
+                ("tx", transactionId),
+                ("participant", participant),
+                ("status", LogText.Status(commit ? ParticipantStatus.Prepared : ParticipantStatus.Aborted)),
+                ("decision", LogText.Kind(record.Kind)),
+                ("node", record.NodeId),
+                ("operation", record.Operation),
+                ("started", record.StartedAt is { } started ? tables.Timestamp(started) : null),
+                ("decided", decidedAt),
+                ("finished", commit ? null : decidedAt),
+                ("reason", commit ? null : record.Reason),
+                // An abort's votes are not what was written, and what was written is rolled back.
+                ("rows", commit ? rows : null),
+                ("position", position)).ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask<int> FinishAsync(DbConnection connection, DbTransaction transaction, LoggedRecord logged, CancellationToken cancellationToken)
+        => InnerCommands.ExecuteAsync(
+            connection,
+            transaction,
+            _finish,
+            cancellationToken,
+            ("tx", logged.Record.TransactionId.ToString()),
+            ("finished", tables.Timestamp(logged.Record.Timestamp)),
+            ("position", logged.Position.Value));
+}

@@ -1,0 +1,243 @@
+using System.Data;
+using System.Data.Common;
+using Khonsu.Data;
+using Khonsu.Data.Diagnostics;
+using Khonsu.Engine.Coordination;
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Log.Kafka.Tests;
+
+/// <summary>
+/// TransactionLog=&lt;backend&gt; with a Kafka log: transaction_log materialised into a table that a
+/// DBA queries with psql (khonsu.transaction_log) or sqlite3 (khonsu_transaction_log).
+/// </summary>
+public sealed class TransactionLogTests
+{
+    private const string OnShop = ";TransactionLog=shop";
+
+    [Fact]
+    public async Task Committed_aborted_and_in_doubt_then_recovered_transactions_show_in_postgres_with_their_statuses()
+    {
+        await using var db = await KafkaDatabases.CreateAsync();
+        await db.InstallAsync(OnShop);
+        await using var connection = await db.OpenAsync(OnShop);
+        var shop = db.Postgres.ConnectionString;
+
+        var committed = await EndToEndTests.TransferAsync(connection, 1000);
+        var aborted = await LoseWriteSkewAsync(db, OnShop);
+
+        // A process stops dead after logging its commit decision: both participants stay prepared.
+        using (var child = ChildProcess.Start("crash", db.ConnectionString(OnShop), CommitStep.AfterDecisionLogged, 1, 25))
+        {
+            var inDoubt = (await child.ReadUntilAsync("AT ", TransactionLogTable.Patience))[^1].Split(' ')[2];
+            await TransactionLogTable.WaitForPostgresAsync(shop, inDoubt, "ledger:PREPARED", "shop:PREPARED");
+            await child.KillAsync();
+
+            await connection.RecoverAsync();
+            await TransactionLogTable.WaitForPostgresAsync(shop, inDoubt, "ledger:COMMITTED", "shop:COMMITTED");
+        }
+
+        await TransactionLogTable.WaitForPostgresAsync(shop, committed, "ledger:COMMITTED", "shop:COMMITTED");
+        await TransactionLogTable.WaitForPostgresAsync(shop, aborted, "ledger:ABORTED", "shop:ABORTED");
+
+        var commitRow = (await TransactionLogTable.PostgresRowsAsync(shop, committed))[0].Split(TransactionLogTable.Separator);
+        var decision = await connection.Runtime.Log.GetDecisionAsync(Engine.TransactionId.Parse(committed));
+        Assert.Equal(("COMMIT", connection.Runtime.NodeId, "1", decision!.Position.ToString()), (commitRow[3], commitRow[4], commitRow[10], commitRow[11]));
+        Assert.NotEqual("NULL", commitRow[8]); // finished_at
+        Assert.Equal("NULL", commitRow[9]); // no abort_reason
+        foreach (var abortRow in (await TransactionLogTable.PostgresRowsAsync(shop, aborted)).Select(r => r.Split(TransactionLogTable.Separator)))
+        {
+            Assert.Equal(("ABORT", "NULL"), (abortRow[3], abortRow[10])); // nothing written survives an abort
+            Assert.NotEqual("NULL", abortRow[9]); // why
+        }
+
+        // Khonsu's own table: no version column, no triggers, not a routed user table.
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'khonsu.transaction_log'::regclass"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'khonsu' AND table_name = 'transaction_log' AND column_name = 'version'"));
+        Assert.DoesNotContain(connection.Runtime.Backends.SelectMany(b => connection.Runtime.CatalogOf(b).Tables), t => t.Name.StartsWith("transaction_log", StringComparison.Ordinal));
+        await db.AssertBalancesMatchOrdersAsync();
+    }
+
+    [Fact]
+    public async Task Replaying_the_log_from_scratch_twice_gives_the_same_table()
+    {
+        await using var db = await KafkaDatabases.CreateAsync();
+        var shop = db.Postgres.ConnectionString;
+        List<string> first;
+        await using (var connection = await db.OpenAsync(OnShop))
+        {
+            for (var order = 1000; order < 1004; order++)
+            {
+                await EndToEndTests.TransferAsync(connection, order);
+            }
+
+            await LoseWriteSkewAsync(db, OnShop);
+            await connection.RecoverAsync(); // the abort gets its end record: the log stops growing
+            await TransactionLogTable.WaitCaughtUpAsync(connection);
+            first = await TransactionLogTable.PostgresRowsAsync(shop);
+        }
+
+        Assert.Equal(6, first.Select(r => r.Split(TransactionLogTable.Separator)[0]).Distinct().Count());
+        Assert.DoesNotContain(first, r => TransactionLogTable.StatusOf(r).EndsWith(":PREPARED", StringComparison.Ordinal));
+        foreach (var reset in new[] { "DELETE FROM khonsu.transaction_log_progress", "TRUNCATE khonsu.transaction_log; DELETE FROM khonsu.transaction_log_progress" })
+        {
+            await KhonsuConnection.ClearAllPoolsAsync();
+            await db.PostgresScalarAsync(reset);
+            await using var replayed = await db.OpenAsync(OnShop);
+            await TransactionLogTable.WaitCaughtUpAsync(replayed);
+            Assert.Equal(first, await TransactionLogTable.PostgresRowsAsync(shop));
+        }
+    }
+
+    [Fact]
+    public async Task Two_runtimes_materialising_at_once_give_the_table_one_alone_gives()
+    {
+        await using var db = await KafkaDatabases.CreateAsync();
+        const string a = OnShop + ";Node=a;LockTimeout=2";
+        const string b = OnShop + ";Node=b;LockTimeout=2";
+        await db.InstallAsync(a);
+        await using var first = await db.OpenAsync(a);
+        await using var second = await db.OpenAsync(b);
+
+        var commits = await Task.WhenAll(
+            Task.Run(() => TransfersAsync(first, 2000, 10)),
+            Task.Run(() => TransfersAsync(second, 3000, 10)));
+        await first.RecoverAsync();
+        await TransactionLogTable.WaitCaughtUpAsync(first);
+        await TransactionLogTable.WaitCaughtUpAsync(second);
+        var together = await TransactionLogTable.PostgresRowsAsync(db.Postgres.ConnectionString);
+        Assert.Equal(2 * commits.Sum(), together.Count(r => TransactionLogTable.StatusOf(r).EndsWith(":COMMITTED", StringComparison.Ordinal)));
+        Assert.DoesNotContain(together, r => TransactionLogTable.StatusOf(r).EndsWith(":PREPARED", StringComparison.Ordinal));
+
+        await KhonsuConnection.ClearAllPoolsAsync();
+        await db.PostgresScalarAsync("TRUNCATE khonsu.transaction_log; DELETE FROM khonsu.transaction_log_progress");
+        await using var alone = await db.OpenAsync(a);
+        await TransactionLogTable.WaitCaughtUpAsync(alone);
+        Assert.Equal(together, await TransactionLogTable.PostgresRowsAsync(db.Postgres.ConnectionString));
+    }
+
+    [Fact]
+    public async Task A_sqlite_backend_holds_transaction_log_with_the_embedded_logs_text_timestamps()
+    {
+        await using var db = await KafkaDatabases.CreateAsync();
+        await using var connection = await db.OpenAsync(";TransactionLog=ledger");
+        var committed = await EndToEndTests.TransferAsync(connection, 1000);
+        await TransactionLogTable.WaitCaughtUpAsync(connection);
+
+        var rows = await TransactionLogTable.SqliteRowsAsync(db.SqlitePath, transactionId: committed);
+        Assert.Equal(["ledger:COMMITTED", "shop:COMMITTED"], rows.Select(TransactionLogTable.StatusOf));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$", rows[0].Split(TransactionLogTable.Separator)[8]);
+
+        // Khonsu's own table: no version trigger, not a routed user table.
+        Assert.Equal(0L, await db.SqliteScalarAsync("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'khonsu%'"));
+        Assert.DoesNotContain(connection.Runtime.Backends.SelectMany(b => connection.Runtime.CatalogOf(b).Tables), t => t.Name.Contains("transaction_log", StringComparison.Ordinal));
+        await EndToEndTests.TransferAsync(connection, 1001); // accounts still routed to the ledger
+    }
+
+    [Fact]
+    public async Task Without_its_table_commits_go_on_the_lag_grows_the_failure_is_logged_without_secrets_and_it_catches_up_once_installed()
+    {
+        await using var db = await KafkaDatabases.CreateAsync();
+        await db.InstallAsync(); // the users' tables, not transaction_log
+        const string password = "Not-Really-Needed-42";
+        var connectionString = db.ConnectionString(OnShop + ";Schema=Manual").Replace(db.Postgres.ConnectionString, db.Postgres.ConnectionString + ";Password=" + password, StringComparison.Ordinal);
+        var capture = new CapturingLoggerProvider();
+        LoggerFactories.Register(connectionString, capture.Factory());
+        await using var connection = new KhonsuConnection(connectionString);
+        await connection.OpenAsync();
+        try
+        {
+            var committed = await EndToEndTests.TransferAsync(connection, 1000);
+            await EndToEndTests.TransferAsync(connection, 1001);
+            var materializer = connection.Runtime.TransactionLog!;
+            await Poll.UntilAsync(() => Task.FromResult(materializer.Lag == 4), TransactionLogTable.Patience, "the lag to count 2 commit and 2 end records");
+            await Poll.UntilAsync(() => Task.FromResult(capture.Lines.Any(l => l.EventId == 1020)), TransactionLogTable.Patience, "a logged failure");
+            var failure = capture.Lines.First(l => l.EventId == 1020);
+            Assert.Contains("shop", failure.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(capture.Lines, l => l.Everything.Contains(password, StringComparison.Ordinal));
+
+            await connection.InstallSchemaAsync();
+            await TransactionLogTable.WaitCaughtUpAsync(connection);
+            await TransactionLogTable.WaitForPostgresAsync(db.Postgres.ConnectionString, committed, "ledger:COMMITTED", "shop:COMMITTED");
+            await Poll.UntilAsync(() => Task.FromResult(capture.Lines.Any(l => l.EventId == 1021)), TransactionLogTable.Patience, "the resumption logged");
+        }
+        finally
+        {
+            await KhonsuConnection.ClearPoolAsync(connection);
+        }
+    }
+
+    [Fact]
+    public async Task TransactionLog_needs_a_kafka_log_and_a_backend_of_the_connection_string()
+    {
+        await using var db = await KafkaDatabases.CreateAsync();
+        var embedded = $"Khonsu:Sqlite.ledger=\"Data Source={db.SqlitePath}\";Postgres.shop=\"{db.Postgres.ConnectionString}\";TransactionLog=shop";
+        var notKafka = await Assert.ThrowsAsync<KhonsuException>(() => new KhonsuConnection(embedded).OpenAsync());
+        Assert.Contains("'TransactionLog'", notKafka.Message, StringComparison.Ordinal);
+        Assert.Contains("kafka://", notKafka.Message, StringComparison.Ordinal);
+
+        var unknown = await Assert.ThrowsAsync<KhonsuException>(() => new KhonsuConnection(db.ConnectionString(";TransactionLog=warehouse")).OpenAsync());
+        Assert.Contains("'TransactionLog'", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("'warehouse'", unknown.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Transfers one after the other; a conflict with the other runtime's is fine. Returns how many committed.</summary>
+    private static async Task<int> TransfersAsync(KhonsuConnection connection, int firstOrder, int count)
+    {
+        var committed = 0;
+        for (var order = firstOrder; order < firstOrder + count; order++)
+        {
+            try
+            {
+                await EndToEndTests.TransferAsync(connection, order);
+                committed++;
+            }
+            catch (DbException)
+            {
+                // Aborted: its abort record (if any) is in the log and in the table too.
+            }
+        }
+
+        return committed;
+    }
+
+    /// <summary>
+    /// Write skew across the databases: both read account 1 and order 1000, one updates each, the
+    /// second to commit fails serialization (40001) and its abort record says why. Returns its id.
+    /// </summary>
+    private static async Task<string> LoseWriteSkewAsync(KafkaDatabases db, string extra)
+    {
+        await using var first = await db.OpenAsync(extra);
+        await using var second = await db.OpenAsync(extra);
+        if (Convert.ToInt64(await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 1000"), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            await EndToEndTests.TransferAsync(first, 1000);
+        }
+
+        await using var t1 = await first.BeginTransactionAsync(IsolationLevel.Serializable);
+        await using var t2 = await second.BeginTransactionAsync(IsolationLevel.Serializable);
+        foreach (var connection in new[] { first, second })
+        {
+            await ExecuteAsync(connection, "SELECT balance FROM accounts WHERE id = 1");
+            await ExecuteAsync(connection, "SELECT amount FROM orders WHERE id = 1000");
+        }
+
+        // Updates that change no value still bump the rows' versions: a conflict, and balances still match orders.
+        await ExecuteAsync(first, "UPDATE accounts SET balance = balance WHERE id = 1");
+        await ExecuteAsync(second, "UPDATE orders SET amount = amount WHERE id = 1000");
+        await t1.CommitAsync();
+        var error = await Assert.ThrowsAnyAsync<DbException>(() => t2.CommitAsync());
+        Assert.Equal("40001", error.SqlState);
+        return t2.TransactionId;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+        }
+    }
+}
