@@ -44,7 +44,7 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
     {
         report.Section("Commit log: embedded vs Kafka (librdkafka's mock cluster, own process), same transactions, load driver");
         await using var mock = await KafkaMockProcess.StartAsync(cancellationToken);
-        report.Figure($"log: Kafka mock cluster at {mock.Bootstrap}; each Kafka run opens a fresh one-partition topic and closes its runtime after the run");
+        report.Figure($"log: Kafka mock cluster at {mock.Bootstrap}; every Khonsu run opens a runtime of its own on an empty log (new embedded file, new one-partition topic) and closes it after the run");
         await MeasureAsync(
             new Workload(
                 "transfer",
@@ -71,9 +71,6 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
 
     private async Task MeasureAsync(Workload workload, KafkaMockProcess mock, CancellationToken cancellationToken)
     {
-        // An embedded log of the section's own: the runtime of another section may still hold its file.
-        var embedded = workload.ConnectionString(environment.EmbeddedLog($"section-{workload.Id}"));
-        await BenchEnvironment.OpenOnceAsync(embedded, cancellationToken);
         await LoadDriver.RunAsync("warm-up", 1, options.WarmupDuration, workload.ConnectBaseline, cancellationToken);
         var table = new List<string>
         {
@@ -88,9 +85,10 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
             var results = new Dictionary<string, LoadResult>();
             foreach (var (id, label, kafkaKeys) in Logs)
             {
-                results[id] = kafkaKeys is null
-                    ? await WarmUpAndRunAsync(workload, label, clients, embedded, cancellationToken)
-                    : await RunOnKafkaAsync(workload, label, clients, $"Log=\"{await mock.NewLogAsync(cancellationToken)}\"{kafkaKeys}", cancellationToken);
+                var log = kafkaKeys is null
+                    ? environment.EmbeddedLog($"section-{workload.Id}-c{clients}")
+                    : $"Log=\"{await mock.NewLogAsync(cancellationToken)}\"{kafkaKeys}";
+                results[id] = await RunOnFreshRuntimeAsync(workload, label, clients, log, cancellationToken);
             }
 
             var baseline = await LoadDriver.RunAsync(workload.BaselineLabel, clients, options.RunDuration, workload.ConnectBaseline, cancellationToken);
@@ -128,32 +126,26 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
     }
 
     /// <summary>
-    /// A Kafka run on a fresh topic, then its runtime is closed, so its tail consumer does not poll
-    /// the broker through the runs that follow (and a new one has no history to read at open).
+    /// One measured run on a runtime of its own over an empty log (a new embedded file, a new
+    /// topic), so every side starts alike: no certifier history carried over from earlier runs, and
+    /// no Kafka tail consumer left polling the broker through the runs that follow. Warm-up at the
+    /// measured client count first: Khonsu opens a client's PostgreSQL connection at its first
+    /// statement, and the warm-up leaves that many in the pool, so no side pays for connecting (or
+    /// the Kafka side for its producer's start) inside its measured run.
     /// </summary>
-    private async Task<LoadResult> RunOnKafkaAsync(Workload workload, string label, int clients, string log, CancellationToken cancellationToken)
+    private async Task<LoadResult> RunOnFreshRuntimeAsync(Workload workload, string label, int clients, string log, CancellationToken cancellationToken)
     {
         var connectionString = workload.ConnectionString(log);
         try
         {
             await BenchEnvironment.OpenOnceAsync(connectionString, cancellationToken);
-            return await WarmUpAndRunAsync(workload, label, clients, connectionString, cancellationToken);
+            await LoadDriver.RunAsync("warm-up", clients, options.WarmupDuration, token => workload.ConnectKhonsu(connectionString, token), cancellationToken);
+            return await LoadDriver.RunAsync(label, clients, options.RunDuration, token => workload.ConnectKhonsu(connectionString, token), cancellationToken);
         }
         finally
         {
             await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(connectionString));
         }
-    }
-
-    /// <summary>
-    /// Warm-up at the measured client count first: Khonsu opens a client's PostgreSQL connection at
-    /// its first statement, and the warm-up leaves that many in the pool, so no side of a ratio
-    /// pays for connecting inside its measured run (nor the Kafka side for its producer's start).
-    /// </summary>
-    private async Task<LoadResult> WarmUpAndRunAsync(Workload workload, string label, int clients, string connectionString, CancellationToken cancellationToken)
-    {
-        await LoadDriver.RunAsync("warm-up", clients, options.WarmupDuration, token => workload.ConnectKhonsu(connectionString, token), cancellationToken);
-        return await LoadDriver.RunAsync(label, clients, options.RunDuration, token => workload.ConnectKhonsu(connectionString, token), cancellationToken);
     }
 
     private static string Row(LoadResult r)
