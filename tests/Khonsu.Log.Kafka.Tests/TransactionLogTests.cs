@@ -81,7 +81,7 @@ public sealed class TransactionLogTests
         Assert.DoesNotContain(first, r => TransactionLogTable.StatusOf(r).EndsWith(":PREPARED", StringComparison.Ordinal));
         foreach (var reset in new[] { "DELETE FROM khonsu.transaction_log_progress", "TRUNCATE khonsu.transaction_log; DELETE FROM khonsu.transaction_log_progress" })
         {
-            await KhonsuConnection.ClearAllPoolsAsync();
+            await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(db.ConnectionString(OnShop))); // not ClearAllPools: other tests run in parallel
             await db.PostgresScalarAsync(reset);
             await using var replayed = await db.OpenAsync(OnShop);
             await TransactionLogTable.WaitCaughtUpAsync(replayed);
@@ -109,7 +109,8 @@ public sealed class TransactionLogTests
         Assert.Equal(2 * commits.Sum(), together.Count(r => TransactionLogTable.StatusOf(r).EndsWith(":COMMITTED", StringComparison.Ordinal)));
         Assert.DoesNotContain(together, r => TransactionLogTable.StatusOf(r).EndsWith(":PREPARED", StringComparison.Ordinal));
 
-        await KhonsuConnection.ClearAllPoolsAsync();
+        await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(db.ConnectionString(a))); // not ClearAllPools: other tests run in parallel
+        await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(db.ConnectionString(b)));
         await db.PostgresScalarAsync("TRUNCATE khonsu.transaction_log; DELETE FROM khonsu.transaction_log_progress");
         await using var alone = await db.OpenAsync(a);
         await TransactionLogTable.WaitCaughtUpAsync(alone);
