@@ -56,18 +56,23 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public string KhonsuSqliteOnly(int i) => Remember($"Khonsu:Sqlite.s{i}=\"Data Source={KhonsuSqlitePath(i)}\";Log=\"{Log($"s{i}")}\";RecoveryInterval=0");
 
     /// <summary>Khonsu over the PostgreSQL database alone.</summary>
-    public string KhonsuPostgresOnly() => Remember($"Khonsu:Postgres.pg=\"{KhonsuPostgres}\";Log=\"{Log("pg")}\";RecoveryInterval=0");
+    /// <param name="log">The log's keys (<c>Log=...</c> and any <c>Kafka.*</c>); default: an embedded log file of its own.</param>
+    /// <param name="postgres">The PostgreSQL connection string; default <see cref="KhonsuPostgres"/>.</param>
+    public string KhonsuPostgresOnly(string? log = null, string? postgres = null)
+        => Remember($"Khonsu:Postgres.pg=\"{postgres ?? KhonsuPostgres}\";{log ?? EmbeddedLog("pg")};RecoveryInterval=0");
 
     /// <summary>Khonsu over PostgreSQL plus <paramref name="backends"/> - 1 SQLite files (the cross-backend transfer is 2).</summary>
-    public string KhonsuBackends(int backends)
+    /// <param name="log">The log's keys (<c>Log=...</c> and any <c>Kafka.*</c>); default: an embedded log file of its own.</param>
+    /// <param name="postgres">The PostgreSQL connection string; default <see cref="KhonsuPostgres"/>.</param>
+    public string KhonsuBackends(int backends, string? log = null, string? postgres = null)
     {
-        var builder = new StringBuilder($"Khonsu:Postgres.pg=\"{KhonsuPostgres}\"");
+        var builder = new StringBuilder($"Khonsu:Postgres.pg=\"{postgres ?? KhonsuPostgres}\"");
         for (var i = 1; i < backends; i++)
         {
             builder.Append(CultureInfo.InvariantCulture, $";Sqlite.s{i}=\"Data Source={KhonsuSqlitePath(i)}\"");
         }
 
-        builder.Append(CultureInfo.InvariantCulture, $";Log=\"{Log($"n{backends}")}\";RecoveryInterval=0");
+        builder.Append(CultureInfo.InvariantCulture, $";{log ?? EmbeddedLog($"n{backends}")};RecoveryInterval=0");
         return Remember(builder.ToString());
     }
 
@@ -77,6 +82,18 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public string KhonsuAbortOnPostgresSerializable() => Remember($"Khonsu:Postgres.ab=\"{KhonsuAbortPostgres}\";Log=\"{Log("ab-ser")}\";RecoveryInterval=0;PostgresIsolation=Serializable");
 
     private string Log(string name) => Path.Combine(Directory, $"log-{name}.db");
+
+    /// <summary>The <c>Log=</c> key of an embedded log file of its own (one runtime per log file).</summary>
+    public string EmbeddedLog(string name) => $"Log=\"{Log(name)}\"";
+
+    /// <summary>
+    /// <see cref="KhonsuPostgres"/> with idle connections closed within seconds. Closing a Khonsu
+    /// runtime (ClearPoolAsync) leaves its PostgreSQL pool open, so a section that opens and closes
+    /// runtimes run after run would otherwise keep every run's connections idle for Npgsql's default
+    /// 300 s and run the server out of max_connections.
+    /// </summary>
+    public string KhonsuPostgresPrunedQuickly
+        => new NpgsqlConnectionStringBuilder(KhonsuPostgres) { ConnectionIdleLifetime = 2, ConnectionPruningInterval = 1 }.ConnectionString;
 
     private string Remember(string connectionString)
     {

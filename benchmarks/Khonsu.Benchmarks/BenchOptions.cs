@@ -3,7 +3,7 @@ namespace Khonsu.Benchmarks;
 /// <summary>The command line: which server, which profile, which sections.</summary>
 internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<string> Sections, string? WorkDirectory)
 {
-    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts"];
+    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "log"];
 
     public const string Usage =
         """
@@ -14,7 +14,9 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
           --postgres <conn>   a PostgreSQL server to use (superuser, max_prepared_transactions > 0); nothing is started.
                               Scratch databases kb_* are created on it and dropped at the end.
           --quick             smoke profile: every scenario, very short runs (figures meaningless).
-          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts.
+          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, log.
+                              log: the same transactions through the embedded log and through a Kafka log on
+                              librdkafka's mock cluster (needs librdkafka1: apt-get install librdkafka1).
           --work-dir <dir>    where SQLite files and logs go (default: a fresh temporary directory, deleted at the end).
 
         scripts/bench.sh starts a private PostgreSQL server and runs this with --postgres.
@@ -26,7 +28,10 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
     /// <summary>Seconds of unmeasured load before the measured runs of a workload.</summary>
     public TimeSpan WarmupDuration => Quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(1.5);
 
-    public int[] ClientCounts => [1, 8, 32];
+    /// <summary>Client counts of the load-driver runs that compare at several concurrencies.</summary>
+    public static int[] LoadClientCounts => [1, 8, 32];
+
+    public int[] ClientCounts => LoadClientCounts;
 
     public bool Runs(string section) => Sections.Contains(section);
 

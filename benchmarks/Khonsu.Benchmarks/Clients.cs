@@ -1,4 +1,5 @@
 using System.Data;
+using System.Diagnostics;
 using System.Globalization;
 using Dapper;
 using Khonsu.Data;
@@ -31,8 +32,12 @@ internal sealed class KhonsuRmwClient(KhonsuConnection connection, string table,
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await Sql.ReadModifyWriteAsync(connection, transaction, table, random.Next(1, rows + 1), 1, cancellationToken);
+        var committing = Stopwatch.GetTimestamp();
         await transaction.CommitAsync(cancellationToken);
+        LastCommitMs = Stopwatch.GetElapsedTime(committing).TotalMilliseconds;
     }
+
+    public double LastCommitMs { get; private set; } = double.NaN;
 
     public ValueTask DisposeAsync() => connection.DisposeAsync();
 }
@@ -67,8 +72,12 @@ internal sealed class RawPostgresRmwClient(NpgsqlConnection connection, string t
     {
         await using var transaction = await connection.BeginTransactionAsync(isolation, cancellationToken);
         await Sql.ReadModifyWriteAsync(connection, transaction, table, random.Next(1, rows + 1), rowsPerTransaction, cancellationToken, random, rows);
+        var committing = Stopwatch.GetTimestamp();
         await transaction.CommitAsync(cancellationToken);
+        LastCommitMs = Stopwatch.GetElapsedTime(committing).TotalMilliseconds;
     }
+
+    public double LastCommitMs { get; private set; } = double.NaN;
 
     public ValueTask DisposeAsync() => connection.DisposeAsync();
 }
@@ -115,8 +124,12 @@ internal sealed class KhonsuTransferClient(KhonsuConnection connection, int sqli
             await Sql.CreditAsync(connection, transaction, BenchEnvironment.SqliteTable(i), random.Next(1, BenchEnvironment.Accounts + 1), cancellationToken);
         }
 
+        var committing = Stopwatch.GetTimestamp();
         await transaction.CommitAsync(cancellationToken);
+        LastCommitMs = Stopwatch.GetElapsedTime(committing).TotalMilliseconds;
     }
+
+    public double LastCommitMs { get; private set; } = double.NaN;
 
     public ValueTask DisposeAsync() => connection.DisposeAsync();
 }
@@ -169,7 +182,13 @@ internal sealed class HandTwoPhaseClient(NpgsqlConnection postgres, SqliteConnec
         }
 
         await postgres.ExecuteAsync(new CommandDefinition($"COMMIT PREPARED '{gid}'", cancellationToken: cancellationToken));
+        LastCommitMs = Stopwatch.GetElapsedTime(_committing).TotalMilliseconds;
     }
+
+    /// <summary>From PREPARE TRANSACTION to COMMIT PREPARED: prepare, decision record, finish.</summary>
+    public double LastCommitMs { get; private set; } = double.NaN;
+
+    private long _committing;
 
     private async Task PrepareDecideAndCommitSqliteAsync(Random random, string gid, List<SqliteTransaction> locals, Action gateTaken, CancellationToken cancellationToken)
     {
@@ -188,6 +207,7 @@ internal sealed class HandTwoPhaseClient(NpgsqlConnection postgres, SqliteConnec
                 await Sql.CreditAsync(sqlites[i], local, BenchEnvironment.SqliteTable(i + 1), random.Next(1, BenchEnvironment.Accounts + 1), cancellationToken);
             }
 
+            _committing = Stopwatch.GetTimestamp();
             await postgres.ExecuteAsync(new CommandDefinition($"PREPARE TRANSACTION '{gid}'", cancellationToken: cancellationToken));
             prepared = true;
             await decisions.ExecuteAsync(new CommandDefinition(

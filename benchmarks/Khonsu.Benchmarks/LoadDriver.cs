@@ -9,17 +9,30 @@ namespace Khonsu.Benchmarks;
 internal interface ILoadClient : IAsyncDisposable
 {
     Task RunOnceAsync(Random random, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How long the commit step of the last successful <see cref="RunOnceAsync"/> took, for clients
+    /// that time it (NaN otherwise): the part of a transaction that the commit log changes.
+    /// </summary>
+    double LastCommitMs => double.NaN;
 }
 
-/// <summary>What a load run measured: committed transactions, aborted attempts, latency of committed ones (retries included).</summary>
+/// <summary>
+/// What a load run measured: committed transactions, aborted attempts, latency of committed ones
+/// (retries included) and, for clients that time it, of their successful commit step alone.
+/// </summary>
 internal sealed record LoadResult(string Label, int Clients, double Seconds, long Committed, long Aborted, double MeanMs, double P50Ms, double P99Ms)
 {
+    public double CommitP50Ms { get; init; } = double.NaN;
+
+    public double CommitP99Ms { get; init; } = double.NaN;
+
     public double Throughput => Seconds > 0 ? Committed / Seconds : 0;
 
     public double AbortFraction => Committed + Aborted == 0 ? double.NaN : (double)Aborted / (Committed + Aborted);
 
     public override string ToString()
-        => $"{Label}, {Clients} client(s): {RatioReport.N(Throughput, "0")} tx/s, latency mean {RatioReport.N(MeanMs, "0.00")} ms p50 {RatioReport.N(P50Ms, "0.00")} p99 {RatioReport.N(P99Ms, "0.00")}, {Committed} committed, {Aborted} aborted attempts ({RatioReport.N(100 * AbortFraction, "0.0")}%)";
+        => $"{Label}, {Clients} client(s): {RatioReport.N(Throughput, "0")} tx/s, latency mean {RatioReport.N(MeanMs, "0.00")} ms p50 {RatioReport.N(P50Ms, "0.00")} p99 {RatioReport.N(P99Ms, "0.00")}, {Committed} committed, {Aborted} aborted attempts ({RatioReport.N(100 * AbortFraction, "0.0")}%){(double.IsNaN(CommitP50Ms) ? "" : $", commit step p50 {RatioReport.N(CommitP50Ms, "0.00")} p99 {RatioReport.N(CommitP99Ms, "0.00")} ms")}";
 }
 
 /// <summary>
@@ -44,6 +57,7 @@ internal static class LoadDriver
             var outcomes = await Task.WhenAll(opened.Select((client, i) => Task.Run(() => RunClientAsync(client, new Random(i * 7919 + clients), clock, duration, cancellationToken), cancellationToken)));
             var seconds = clock.Elapsed.TotalSeconds;
             var latencies = outcomes.SelectMany(o => o.Latencies).Order().ToArray();
+            var commits = outcomes.SelectMany(o => o.Commits).Order().ToArray();
             return new LoadResult(
                 label,
                 clients,
@@ -52,7 +66,11 @@ internal static class LoadDriver
                 outcomes.Sum(o => o.Aborted),
                 latencies.Length == 0 ? double.NaN : latencies.Average(),
                 Percentile(latencies, 0.50),
-                Percentile(latencies, 0.99));
+                Percentile(latencies, 0.99))
+            {
+                CommitP50Ms = Percentile(commits, 0.50),
+                CommitP99Ms = Percentile(commits, 0.99),
+            };
         }
         finally
         {
@@ -63,9 +81,10 @@ internal static class LoadDriver
         }
     }
 
-    private static async Task<(List<double> Latencies, long Aborted)> RunClientAsync(ILoadClient client, Random random, Stopwatch clock, TimeSpan duration, CancellationToken cancellationToken)
+    private static async Task<(List<double> Latencies, List<double> Commits, long Aborted)> RunClientAsync(ILoadClient client, Random random, Stopwatch clock, TimeSpan duration, CancellationToken cancellationToken)
     {
         var latencies = new List<double>();
+        var commits = new List<double>();
         long aborted = 0;
         while (clock.Elapsed < duration)
         {
@@ -76,6 +95,11 @@ internal static class LoadDriver
                 {
                     await client.RunOnceAsync(random, cancellationToken);
                     latencies.Add((clock.Elapsed - started).TotalMilliseconds);
+                    if (!double.IsNaN(client.LastCommitMs))
+                    {
+                        commits.Add(client.LastCommitMs);
+                    }
+
                     break;
                 }
                 catch (Exception e) when (IsTransient(e))
@@ -91,7 +115,7 @@ internal static class LoadDriver
             }
         }
 
-        return (latencies, aborted);
+        return (latencies, commits, aborted);
     }
 
     /// <summary>An abort worth retrying: what each provider reports for a serialization failure or lock conflict.</summary>

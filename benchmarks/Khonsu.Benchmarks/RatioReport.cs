@@ -40,6 +40,7 @@ internal sealed class RatioReport(TextWriter output)
             "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
         ],
         "aborts" => ["aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable"],
+        "log" => [.. LogSection.RatioIds()],
         _ => [],
     };
 
@@ -57,6 +58,9 @@ internal sealed class RatioReport(TextWriter output)
         _figures.Add(line);
         output.WriteLine(line);
     }
+
+    /// <summary>A line printed as it comes and not repeated in the summary (e.g. a section's table).</summary>
+    public void Note(string line) => output.WriteLine(line);
 
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 

@@ -49,6 +49,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         {
             await AbortRateAsync(cancellationToken);
         }
+
+        if (options.Runs("log"))
+        {
+            await new LogSection(options, environment, report).RunAsync(cancellationToken);
+        }
     }
 
     private async Task ReadPathAsync(CancellationToken cancellationToken)

@@ -26,7 +26,21 @@ public partial class BenchmarkSmokeTests
         "backends.throughput.n1", "backends.throughput.n2", "backends.throughput.n3", "backends.throughput.n4",
         "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
         "aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable",
+        .. LogRatios(),
     ];
+
+    // The log section: per workload and client count, each Kafka row against the embedded log
+    // (commit step p50 and p99, throughput), and every log against the workload's raw baseline.
+    private static IEnumerable<string> LogRatios()
+        => from workload in new[] { (Id: "transfer", Baseline: "2pc"), (Id: "rmw-postgres", Baseline: "raw") }
+           from clients in new[] { 1, 8, 32 }
+           from id in new[]
+           {
+               $"kafka.commit-p50.c{clients}", $"kafka.commit-p99.c{clients}", $"kafka.throughput.c{clients}",
+               $"kafka-fw1.commit-p50.c{clients}", $"kafka-fw1.commit-p99.c{clients}", $"kafka-fw1.throughput.c{clients}",
+               $"embedded-vs-{workload.Baseline}.throughput.c{clients}", $"kafka-vs-{workload.Baseline}.throughput.c{clients}", $"kafka-fw1-vs-{workload.Baseline}.throughput.c{clients}",
+           }
+           select $"log.{workload.Id}.{id}";
 
     [Fact]
     public async Task Bench_quick_profile_prints_every_ratio()
