@@ -1,5 +1,6 @@
 using System.Globalization;
 using Khonsu.Data;
+using Khonsu.TestSupport;
 
 namespace Khonsu.Benchmarks;
 
@@ -43,7 +44,7 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         report.Section("Commit log: embedded vs Kafka (librdkafka's mock cluster, own process), same transactions, load driver");
-        await using var mock = await KafkaMockProcess.StartAsync(cancellationToken);
+        await using var mock = await KafkaMockCluster.StartAsync();
         report.Figure($"log: Kafka mock cluster at {mock.Bootstrap}; every Khonsu run opens a runtime of its own on an empty log (new embedded file, new one-partition topic) and closes it after the run");
         await MeasureAsync(
             new Workload(
@@ -69,7 +70,7 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
             cancellationToken);
     }
 
-    private async Task MeasureAsync(Workload workload, KafkaMockProcess mock, CancellationToken cancellationToken)
+    private async Task MeasureAsync(Workload workload, KafkaMockCluster mock, CancellationToken cancellationToken)
     {
         await LoadDriver.RunAsync("warm-up", 1, options.WarmupDuration, workload.ConnectBaseline, cancellationToken);
         var table = new List<string>
@@ -87,7 +88,7 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
             {
                 var log = kafkaKeys is null
                     ? environment.EmbeddedLog($"section-{workload.Id}-c{clients}")
-                    : $"Log=\"{await mock.NewLogAsync(cancellationToken)}\"{kafkaKeys}";
+                    : $"Log=\"{await mock.CreateLogAsync()}\"{kafkaKeys}";
                 results[id] = await RunOnFreshRuntimeAsync(workload, label, clients, log, cancellationToken);
             }
 
