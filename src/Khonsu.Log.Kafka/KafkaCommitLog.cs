@@ -162,8 +162,8 @@ public sealed class KafkaCommitLog : ISharedCommitLog
 
     /// <summary>
     /// Not written to Kafka: a note is for transaction_log, not part of the protocol, and a new
-    /// record kind would make older readers of the topic refuse it. The materialised
-    /// transaction_log (issue 4, item 4) is where notes will go.
+    /// record kind would make older readers of the topic refuse it. So the transaction_log that
+    /// <c>TransactionLog=&lt;backend&gt;</c> materialises from the log shows no IN_DOUBT notes.
     /// </summary>
     public ValueTask NoteParticipantStatusAsync(
         TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default)

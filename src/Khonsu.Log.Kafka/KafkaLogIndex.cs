@@ -87,7 +87,8 @@ internal sealed class KafkaLogIndex
                 }
             }
 
-            _records.Add(new LoggedRecord(position, record));
+            // A refused commit is kept as the abort it became, so ReadFrom agrees with GetDecision.
+            _records.Add(entry.Decision is { } decision && decision.Position == position ? decision : new LoggedRecord(position, record));
             Certifier.Applied(position);
             _next = offset + 1;
             while (_waiters.TryPeek(out _, out var waitedFor) && waitedFor < _next)
