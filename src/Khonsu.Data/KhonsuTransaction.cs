@@ -69,12 +69,14 @@ public sealed class KhonsuTransaction : DbTransaction
         var commitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
+            // A statement that ran around Khonsu's command path (EF Core's) leaves it pending: now is the safe bound.
+            var visibleUpTo = _snapshot is null ? (LogPosition?)null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy;
             var info = new TransactionInfo(Id, StartedAt, _operation.ToString())
             {
                 Snapshot = _snapshot,
                 LogSnapshot = _logSnapshot,
-                // A statement that ran around Khonsu's command path (EF Core's) leaves it pending: now is the safe bound.
-                SnapshotsTakenBy = _participants.Count < 2 ? null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy,
+                SnapshotsTakenBy = _participants.Count < 2 ? null : visibleUpTo,
+                VisibleUpTo = visibleUpTo,
                 Reads = Serializable ? [.. _tableReads, .. _participants.SelectMany(p => p.RowReads)] : [],
                 Serializable = Serializable,
                 ReadOnly = IsReadOnly,

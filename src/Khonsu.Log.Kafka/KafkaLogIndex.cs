@@ -81,7 +81,7 @@ internal sealed class KafkaLogIndex
                 }
 
                 entry.Decision = new LoggedRecord(position, record);
-                if (!entry.Ended)
+                if (!entry.Ended && !record.IsReadOnlyCertification)
                 {
                     _unfinished.Add(offset, entry.Decision);
                 }

@@ -48,7 +48,7 @@ public static class KafkaLogRecordFormat
         if (record.Certification is { } certification)
         {
             var reads = certification.Reads.Count == 0 ? "nothing" : string.Join(", ", certification.Reads);
-            text.Append(CultureInfo.InvariantCulture, $"\n  certify: snapshot @{certification.Snapshot} {(certification.Serializable ? "serializable" : "snapshot")}{(certification.SeveralSnapshots ? ", snapshots on several backends" : string.Empty)}; read {reads}");
+            text.Append(CultureInfo.InvariantCulture, $"\n  certify{(record.IsReadOnlyCertification ? " (read-only transaction, no participants)" : string.Empty)}: snapshot @{certification.Snapshot} {(certification.Serializable ? "serializable" : "snapshot")}{(certification.SeveralSnapshots ? ", snapshots on several backends" : string.Empty)}; read {reads}");
         }
 
         foreach (var vote in record.Participants)

@@ -85,6 +85,73 @@ public sealed class CrossProcessCertificationTests
     }
 
     [Fact]
+    public async Task The_read_only_anomaly_whose_pivot_commits_later_in_another_process_is_refused()
+    {
+        // Fekete, O'Neil and O'Neil across processes: T2 (process b, the pivot) reads account 1's
+        // orders before T3 (process a) adds one, then debits account 2. The report T1 (process a,
+        // read-only) sees T3's order and account 2 before T2's debit, and finishes before T2
+        // commits: T1 -rw-> T2 -rw-> T3, with T3 visible to T1. Only T1's record in the log lets
+        // process b's certifier see T1 at all.
+        await using var db = await KafkaDatabases.CreateAsync();
+        await using var a = await db.OpenAsync(";Node=a");
+        await using var b = await db.OpenAsync(";Node=b");
+
+        await using var t2 = await b.BeginTransactionAsync();
+        Assert.Equal(0L, await ScalarAsync(b, "SELECT count(*) FROM orders WHERE account_id = 1"));
+
+        await using (var t3 = await a.BeginTransactionAsync())
+        {
+            await ExecuteAsync(a, "INSERT INTO orders (id, account_id, amount) VALUES (1, 1, 10)");
+            await t3.CommitAsync();
+        }
+
+        long reportedBalance;
+        await using (var t1 = await a.BeginReadOnlyTransactionAsync())
+        {
+            Assert.Equal(1L, await ScalarAsync(a, "SELECT count(*) FROM orders WHERE account_id = 1"));
+            reportedBalance = await ScalarAsync(a, "SELECT balance FROM accounts WHERE id = 2");
+            await t1.CommitAsync();
+        }
+
+        await ExecuteAsync(b, "UPDATE accounts SET balance = balance - 10 WHERE id = 2");
+        var refused = await Assert.ThrowsAsync<KhonsuException>(() => t2.CommitAsync());
+
+        Assert.Equal("40001", refused.SqlState);
+        Assert.Contains("dangerous structure with this transaction as pivot", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(reportedBalance, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 2"));
+    }
+
+    [Fact]
+    public async Task A_read_only_transaction_leaves_a_record_that_is_never_ended_or_recovered()
+    {
+        await using var db = await KafkaDatabases.CreateAsync();
+        await using var a = await db.OpenAsync(";Node=a");
+        await using var report = await a.BeginReadOnlyTransactionAsync();
+        Assert.Equal(0L, await ScalarAsync(a, "SELECT count(*) FROM orders"));
+        await report.CommitAsync();
+        var id = ((KhonsuTransaction)report).TransactionId;
+
+        var records = new List<LoggedRecord>();
+        await foreach (var logged in a.Runtime.Log.ReadFromAsync(LogPosition.Start))
+        {
+            records.Add(logged);
+        }
+
+        var (position, record) = Assert.Single(records, r => r.Record.TransactionId.ToString() == id);
+        Assert.Equal(LogRecordKind.Commit, record.Kind);
+        Assert.True(record.IsReadOnlyCertification);
+        Assert.Contains(record.Certification!.Reads, read => read.Table == "orders" && read.Key is null);
+        Assert.Contains("read-only transaction", KafkaLogRecordFormat.Describe(LogRecordCodec.Encode(record)), StringComparison.Ordinal);
+        await foreach (var unfinished in a.Runtime.Log.ReadUnfinishedAsync())
+        {
+            Assert.NotEqual(id, unfinished.Record.TransactionId.ToString());
+        }
+
+        // Nothing waits for an end record: the finished watermark moves past it.
+        Assert.True(((ISharedCommitLog)a.Runtime.Log).Certifier.TakeSnapshot() >= position);
+    }
+
+    [Fact]
     public async Task Transactions_of_two_processes_on_disjoint_rows_both_commit()
     {
         await using var db = await KafkaDatabases.CreateAsync();

@@ -23,6 +23,16 @@ public sealed record CertificationRequest(
     /// </summary>
     public LogPosition? SnapshotsTakenBy { get; init; }
 
+    /// <summary>
+    /// The last position whose transaction may be visible to this one: the last position certified
+    /// once it had taken its snapshot on every backend it read. <see cref="Snapshot"/> is only a
+    /// lower bound (a commit that finished on its backends but not yet in the certifier's books is
+    /// visible too), so the read-only exception of SSI, which lets a read-only transaction off when
+    /// the third transaction committed after its snapshot, must use this upper bound instead. Null:
+    /// nothing better is known than the position just before its own.
+    /// </summary>
+    public LogPosition? VisibleUpTo { get; init; }
+
     /// <summary>The rows a transaction's votes say it wrote, as certifier items.</summary>
     public static HashSet<ItemId> WritesOf(IEnumerable<ParticipantVote> votes)
         => votes.SelectMany(vote => vote.Writes.Select(write => ItemId.Of(vote.Participant, write.Table, write.Key))).ToHashSet();

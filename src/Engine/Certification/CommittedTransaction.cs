@@ -8,13 +8,16 @@ namespace Khonsu.Engine.Certification;
 /// earliest-committed transaction it has an rw-antidependency to (it read what that one wrote
 /// without seeing it), which makes it a committed pivot when that came before its own commit.
 /// </summary>
-internal sealed class CommittedTransaction(TransactionId id, LogPosition position, LogPosition snapshot, HashSet<ItemId> reads, HashSet<ItemId> writes)
+internal sealed class CommittedTransaction(TransactionId id, LogPosition position, LogPosition snapshot, HashSet<ItemId> reads, HashSet<ItemId> writes, LogPosition? visibleUpTo = null)
 {
     public TransactionId Id { get; } = id;
 
     public LogPosition Position { get; } = position;
 
     public LogPosition Snapshot { get; } = snapshot;
+
+    /// <summary>The last position that may be visible to it (see <see cref="CertificationRequest.VisibleUpTo"/>).</summary>
+    public LogPosition VisibleUpTo { get; } = visibleUpTo is { } bound && bound < position ? bound : new LogPosition(position.Value - 1);
 
     public HashSet<ItemId> Reads { get; } = reads;
 

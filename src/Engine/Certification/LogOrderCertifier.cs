@@ -75,7 +75,8 @@ public sealed class LogOrderCertifier : ICertifierMemory
         lock (_lock)
         {
             var verdict = _ssi.Certify(request, InCertifier(position), certification?.Serializable ?? false);
-            if (verdict.Commit)
+            // A read-only transaction's record has no participants: nothing to finish, no end record.
+            if (verdict.Commit && !commit.IsReadOnlyCertification)
             {
                 _unfinished.Add(position.Value);
                 _positions[commit.TransactionId] = position.Value;

@@ -10,9 +10,9 @@ namespace Khonsu.Engine.Certification;
 /// <list type="bullet">
 /// <item>Write-write conflict with a concurrent committed transaction: abort (first committer wins).</item>
 /// <item>The transaction is a pivot, Tin -rw-> T -rw-> Tout, with Tout committed no later than Tin
-/// (and, when Tin is read-only, before Tin's snapshot): abort T.</item>
+/// (and, when Tin is read-only, possibly visible to Tin): abort T.</item>
 /// <item>The transaction is Tin of a committed pivot whose Tout committed before the pivot (and, when
-/// T is read-only, before T's snapshot): abort T.</item>
+/// T is read-only, possibly visible to T): abort T.</item>
 /// </list>
 /// Only the committing transaction is ever aborted (every other one in the structure has
 /// committed), and its retry takes a snapshot after all of them, so it cannot meet the same
@@ -38,7 +38,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
     /// </summary>
     public CertificationResult Certify(CertificationRequest request, LogPosition position, bool serializable = true)
     {
-        var candidate = new CommittedTransaction(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes]);
+        var candidate = Candidate(request, position);
         var verdict = Check(candidate, serializable, request.SnapshotsTakenBy);
         // Read-only transactions are remembered too: one can be Tin of a later pivot.
         if (verdict.Commit)
@@ -55,7 +55,10 @@ public sealed class SsiCertifier(int capacity = 10_000)
     /// alone can only remember what the log holds.
     /// </summary>
     public CertificationResult Check(CertificationRequest request, LogPosition position, bool serializable = true)
-        => Check(new CommittedTransaction(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes]), serializable, request.SnapshotsTakenBy);
+        => Check(Candidate(request, position), serializable, request.SnapshotsTakenBy);
+
+    private static CommittedTransaction Candidate(CertificationRequest request, LogPosition position)
+        => new(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes], request.VisibleUpTo);
 
     /// <summary>
     /// Drops committed transactions at or before <paramref name="upTo"/>: no transaction whose
@@ -107,7 +110,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
         {
             foreach (var (tOut, outItem) in outs)
             {
-                if (tOut.Position <= tIn.Position && (!tIn.ReadOnly || tOut.Position <= tIn.Snapshot))
+                if (tOut.Position <= tIn.Position && (!tIn.ReadOnly || tOut.Position <= tIn.VisibleUpTo))
                 {
                     return new CertificationResult(
                         false,
@@ -120,7 +123,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
 
         foreach (var (pivot, item) in outs)
         {
-            if (pivot.EarliestOutConflict is { } first && first < pivot.Position && (!t.ReadOnly || first <= t.Snapshot))
+            if (pivot.EarliestOutConflict is { } first && first < pivot.Position && (!t.ReadOnly || first <= t.VisibleUpTo))
             {
                 return new CertificationResult(
                     false,

@@ -230,6 +230,10 @@ public sealed class CommitCoordinator
         {
             var request = new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
             await RefuseUnlessCommitAsync(_shared!.Certifier.CheckReadOnly(request, transaction.Serializable), transaction, participants).ConfigureAwait(false);
+            if (transaction.Serializable && transaction.Reads.Count > 0)
+            {
+                await CertifyReadOnlyInLogAsync(transaction, participants).ConfigureAwait(false);
+            }
         }
 
         if (_certifier is null || transaction.Snapshot is not { } snapshot)
@@ -237,10 +241,46 @@ public sealed class CommitCoordinator
             return false;
         }
 
-        var local = new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
+        var local = new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes)
+        {
+            SnapshotsTakenBy = transaction.SnapshotsTakenBy,
+            VisibleUpTo = transaction.VisibleUpTo,
+        };
         await RefuseUnlessCommitAsync(_certifier.Certify(local, transaction.Serializable), transaction, participants).ConfigureAwait(false);
         return true;
     }
+
+    /// <summary>
+    /// Other processes certify their commit records from the log alone: a read-only transaction
+    /// that leaves no record can be Tin of a pivot that commits later in another process (the
+    /// read-only anomaly), and that process would never know. So on a shared log a serializable
+    /// read-only transaction appends a commit record with no participants and its reads: certified
+    /// in log order like any other, remembered by every process, never prepared or ended. Its
+    /// verdict comes back with the append; a refusal aborts it (it wrote nothing, so nothing to undo).
+    /// </summary>
+    private async ValueTask CertifyReadOnlyInLogAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants)
+    {
+        AppendResult appended;
+        try
+        {
+            appended = await _log.AppendAsync(NewRecord(LogRecordKind.Commit, transaction, []) with { Certification = LogCertificationOf(transaction) }, CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            // Nothing was written anywhere: failing is an abort, whatever became of the record.
+            await AbortAsync(transaction, participants, Describe(error)).ConfigureAwait(false);
+            throw;
+        }
+
+        if (appended.Refusal is { Commit: false } refusal)
+        {
+            await RefuseUnlessCommitAsync(refusal, transaction, participants).ConfigureAwait(false);
+        }
+    }
+
+    private static LogCertification LogCertificationOf(TransactionInfo transaction)
+        => new(transaction.LogSnapshot!.Value, transaction.Serializable, transaction.SnapshotsTakenBy is not null, [.. transaction.Reads]);
 
     private async ValueTask RefuseUnlessCommitAsync(CertificationResult verdict, TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants)
     {
@@ -274,10 +314,7 @@ public sealed class CommitCoordinator
             var commit = NewRecord(LogRecordKind.Commit, transaction, votes);
             if (CertifiesInLog(transaction))
             {
-                commit = commit with
-                {
-                    Certification = new LogCertification(transaction.LogSnapshot!.Value, transaction.Serializable, transaction.SnapshotsTakenBy is not null, [.. transaction.Reads]),
-                };
+                commit = commit with { Certification = LogCertificationOf(transaction) };
             }
 
             var appended = await _log.AppendAsync(commit, cancellationToken).ConfigureAwait(false);

@@ -18,6 +18,9 @@ public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt,
     /// <summary>The last position certified once it had its snapshot on every backend; null if it read one backend only.</summary>
     public LogPosition? SnapshotsTakenBy { get; init; }
 
+    /// <summary>The last position certified once it had its snapshot on every backend (see <see cref="CertificationRequest.VisibleUpTo"/>); null if unknown.</summary>
+    public LogPosition? VisibleUpTo { get; init; }
+
     /// <summary>What it read: rows, and whole tables where rows could not be told apart.</summary>
     public IReadOnlyCollection<ItemId> Reads { get; init; } = [];
 

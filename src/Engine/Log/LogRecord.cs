@@ -36,4 +36,10 @@ public sealed record LogRecord
     /// needs to decide it (null elsewhere, and on records it only remembers as writers).
     /// </summary>
     public LogCertification? Certification { get; init; }
+
+    /// <summary>
+    /// A read-only transaction's record on a shared log: its reads for the certifiers of every
+    /// process, no participants, nothing to finish (no end record follows).
+    /// </summary>
+    public bool IsReadOnlyCertification => Certification is not null && Participants.Count == 0;
 }

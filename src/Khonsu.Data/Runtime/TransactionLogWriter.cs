@@ -76,6 +76,11 @@ internal sealed class TransactionLogWriter(TransactionLogTables tables, string l
                     continue;
                 }
 
+                if (logged.Record.IsReadOnlyCertification)
+                {
+                    continue; // a read-only transaction: nothing was written, nothing for DBAs to finish
+                }
+
                 if (logged.Record.Kind == LogRecordKind.End)
                 {
                     await FinishAsync(connection, transaction, logged, cancellationToken).ConfigureAwait(false);

@@ -63,12 +63,46 @@ public class SsiCertifierTests
     {
         var receipt = Request(snapshot: 0, reads: [Row("pg", "control", "batch")], writes: [Row("lite", "receipts", "r1")]);
         var closeBatch = Request(snapshot: 0, reads: [Row("pg", "control", "batch")], writes: [Row("pg", "control", "batch")]);
-        var report = Request(snapshot: 0, reads: [Row("pg", "control", "batch"), Table("lite", "receipts")], writes: []);
+        var report = Request(snapshot: 0, reads: [Row("pg", "control", "batch"), Table("lite", "receipts")], writes: [], visibleUpTo: 0);
 
         Assert.True(Commit(closeBatch).Commit);
         Assert.True(Commit(receipt).Commit);
 
         Assert.True(Commit(report).Commit); // saw neither: serializable before both
+    }
+
+    [Fact]
+    public void A_read_only_transaction_whose_snapshot_may_include_tout_is_not_let_off()
+    {
+        // The report's snapshot position is 0 (the finished watermark when it began), but closeBatch
+        // was certified by the time its backend snapshot was taken: it may have seen the new batch.
+        var receipt = Request(snapshot: 0, reads: [Row("pg", "control", "batch")], writes: [Row("lite", "receipts", "r1")]);
+        var closeBatch = Request(snapshot: 0, reads: [Row("pg", "control", "batch")], writes: [Row("pg", "control", "batch")]);
+        Assert.True(Commit(closeBatch).Commit); // position 1
+        var report = Request(snapshot: 0, reads: [Row("pg", "control", "batch"), Table("lite", "receipts")], writes: [], visibleUpTo: 1);
+        Assert.True(Commit(receipt).Commit); // position 2
+
+        var verdict = Commit(report);
+
+        Assert.False(verdict.Commit);
+        Assert.Equal(receipt.TransactionId, verdict.ConflictsWith);
+    }
+
+    [Fact]
+    public void A_read_only_tin_whose_snapshot_may_include_tout_aborts_the_pivot_that_commits_after_it()
+    {
+        // The report commits first this time (a record on a shared log), so the receipt is the pivot.
+        var receipt = Request(snapshot: 0, reads: [Row("pg", "control", "batch")], writes: [Row("lite", "receipts", "r1")]);
+        var closeBatch = Request(snapshot: 0, reads: [Row("pg", "control", "batch")], writes: [Row("pg", "control", "batch")]);
+        Assert.True(Commit(closeBatch).Commit); // position 1
+        var report = Request(snapshot: 0, reads: [Row("pg", "control", "batch"), Table("lite", "receipts")], writes: []);
+        Assert.True(Commit(report).Commit); // position 2; no bound given: it may have seen everything before it
+
+        var verdict = Commit(receipt);
+
+        Assert.False(verdict.Commit);
+        Assert.Equal(closeBatch.TransactionId, verdict.ConflictsWith);
+        Assert.Contains("pivot", verdict.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -219,8 +253,8 @@ public class SsiCertifierTests
     private CertificationResult Commit(CertificationRequest request, bool serializable = true)
         => _certifier.Certify(request, new LogPosition(++_position), serializable);
 
-    private static CertificationRequest Request(long snapshot, ItemId[] reads, ItemId[] writes)
-        => new(TransactionId.New(), new LogPosition(snapshot), reads, writes);
+    private static CertificationRequest Request(long snapshot, ItemId[] reads, ItemId[] writes, long? visibleUpTo = null)
+        => new(TransactionId.New(), new LogPosition(snapshot), reads, writes) { VisibleUpTo = visibleUpTo is { } bound ? new LogPosition(bound) : null };
 
     private static ItemId Row(string backend, string table, string key) => new(backend, table, key);
 
