@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Confluent.Kafka;
 using Khonsu.Engine;
+using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
 
 namespace Khonsu.Log.Kafka;
@@ -161,16 +162,31 @@ public sealed class KafkaCommitLog : ISharedCommitLog
     }
 
     /// <summary>
-    /// Not written to Kafka: a note is for transaction_log, not part of the protocol, and a new
-    /// record kind would make older readers of the topic refuse it. So the transaction_log that
-    /// <c>TransactionLog=&lt;backend&gt;</c> materialises from the log shows no IN_DOUBT notes.
+    /// An IN_DOUBT note is appended as a record of its own (<see cref="LogRecordKind.InDoubtNote"/>,
+    /// format version 2), so that the transaction_log that <c>TransactionLog=&lt;backend&gt;</c>
+    /// materialises shows it; it decides nothing. Every other status follows from the decision and
+    /// end records, so nothing is written for it.
     /// </summary>
-    public ValueTask NoteParticipantStatusAsync(
+    public async ValueTask NoteParticipantStatusAsync(
         TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(participant);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return ValueTask.CompletedTask;
+        if (status != ParticipantStatus.InDoubt)
+        {
+            return;
+        }
+
+        var note = new LogRecord
+        {
+            Kind = LogRecordKind.InDoubtNote,
+            TransactionId = transactionId,
+            NodeId = _options.NodeId ?? string.Empty,
+            Timestamp = DateTimeOffset.UtcNow,
+            Reason = reason,
+            Participants = [new ParticipantVote(participant, NeedsRedo: false, [])],
+        };
+        await AppendAsync(note, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Delivers what is in flight (within the operation timeout), stops the tail, and closes the clients.</summary>

@@ -71,7 +71,7 @@ internal sealed class KafkaLogIndex
                     _unfinished.Remove(decided.Position.Value);
                 }
             }
-            else if (entry.Decision is null)
+            else if (entry.Decision is null && record.Kind != LogRecordKind.InDoubtNote)
             {
                 // The first decision in log order is the transaction's outcome; later ones change nothing.
                 if (record.Kind == LogRecordKind.Commit && Certifier.CertifyCommit(position, record) is { Commit: false } refusal)

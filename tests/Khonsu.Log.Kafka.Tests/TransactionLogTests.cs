@@ -59,6 +59,56 @@ public sealed class TransactionLogTests
     }
 
     [Fact]
+    public async Task A_participant_recovery_cannot_finish_shows_in_doubt_with_the_reason_until_its_end_record()
+    {
+        await using var db = await KafkaDatabases.CreateAsync();
+        await db.InstallAsync(OnShop);
+        await using var connection = await db.OpenAsync(OnShop);
+        var shop = db.Postgres.ConnectionString;
+        var log = connection.Runtime.Log;
+
+        // A commit decision whose participant is a backend this connection string does not name:
+        // recovery cannot finish it, and notes why in the log.
+        var id = Engine.TransactionId.New();
+        var commit = new LogRecord
+        {
+            Kind = LogRecordKind.Commit,
+            TransactionId = id,
+            NodeId = "elsewhere-node",
+            Timestamp = DateTimeOffset.UtcNow,
+            Participants = [new Engine.Commit.ParticipantVote("archive", NeedsRedo: false, [])],
+        };
+        await log.AppendAsync(commit);
+        await connection.RecoverAsync();
+
+        await TransactionLogTable.WaitForPostgresAsync(shop, id.ToString(), "archive:IN_DOUBT");
+        var row = (await TransactionLogTable.PostgresRowsAsync(shop, id.ToString()))[0].Split(TransactionLogTable.Separator);
+        Assert.Equal("COMMIT", row[3]);
+        Assert.Contains("backend 'archive' is not in this connection string", row[9], StringComparison.Ordinal);
+        Assert.Equal(LogRecordKind.Commit, (await log.GetDecisionAsync(id))?.Record.Kind); // a note decides nothing
+        Assert.Contains(await RecordsOfAsync(log, id), r => r.Kind == LogRecordKind.InDoubtNote && r.Participants.Single().Participant == "archive");
+
+        // Finished elsewhere: its end record clears the note.
+        await log.AppendAsync(commit with { Kind = LogRecordKind.End });
+        await TransactionLogTable.WaitForPostgresAsync(shop, id.ToString(), "archive:COMMITTED");
+        Assert.Equal("NULL", (await TransactionLogTable.PostgresRowsAsync(shop, id.ToString()))[0].Split(TransactionLogTable.Separator)[9]);
+    }
+
+    private static async Task<List<LogRecord>> RecordsOfAsync(ICommitLog log, Engine.TransactionId id)
+    {
+        var records = new List<LogRecord>();
+        await foreach (var logged in log.ReadFromAsync(LogPosition.Start))
+        {
+            if (logged.Record.TransactionId == id)
+            {
+                records.Add(logged.Record);
+            }
+        }
+
+        return records;
+    }
+
+    [Fact]
     public async Task Replaying_the_log_from_scratch_twice_gives_the_same_table()
     {
         await using var db = await KafkaDatabases.CreateAsync();

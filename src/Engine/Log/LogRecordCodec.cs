@@ -14,7 +14,7 @@ namespace Khonsu.Engine.Log;
 /// Format versions 1 and 2, all integers little-endian, varints LEB128 (zigzag where signed):
 /// <code>
 /// version:u8  payload-length:varint  payload  crc32c:u32 (of everything before it)
-/// payload = kind:u8  tx-id:16 bytes (RFC 9562 order)  node:string  timestamp:i64 (UTC ticks)
+/// payload = kind:u8 (4, an in-doubt note: version 2 only)  tx-id:16 bytes (RFC 9562 order)  node:string  timestamp:i64 (UTC ticks)
 ///           flags:u8 (1 started-at, 2 operation, 4 reason, 8 certification: version 2 only)
 ///           [started-at:i64] [operation:string] [reason:string] [certification]
 ///           participant-count:varint  participant*
@@ -28,8 +28,8 @@ namespace Khonsu.Engine.Log;
 /// </code>
 /// The payload length lets a reader tell a truncated record from a corrupt one. A new layout gets
 /// a new version byte; readers refuse versions they do not know rather than guess. A record without
-/// a certification section is still written as version 1, so that logs without a shared certifier
-/// stay readable by older builds.
+/// a certification section (and not an in-doubt note) is still written as version 1, so that logs
+/// without a shared certifier stay readable by older builds.
 /// </remarks>
 public static class LogRecordCodec
 {
@@ -51,7 +51,7 @@ public static class LogRecordCodec
 
         var headerSize = 1 + length.Written.Length;
         var bytes = new byte[headerSize + payload.Written.Length + ChecksumSize];
-        bytes[0] = record.Certification is null ? FirstFormatVersion : FormatVersion;
+        bytes[0] = record.Certification is null && record.Kind != LogRecordKind.InDoubtNote ? FirstFormatVersion : FormatVersion;
         length.Written.CopyTo(bytes.AsSpan(1));
         payload.Written.CopyTo(bytes.AsSpan(headerSize));
         var checkedPart = bytes.AsSpan(0, bytes.Length - ChecksumSize);
@@ -144,6 +144,11 @@ public static class LogRecordCodec
     private static LogRecord ReadRecord(ref CodecReader reader, byte version)
     {
         var kind = ReadKind<LogRecordKind>(ref reader, "record kind");
+        if (kind == LogRecordKind.InDoubtNote && version == FirstFormatVersion)
+        {
+            throw new InvalidDataException($"Log record is malformed: record kind {(byte)kind} (an in-doubt note) in format version {FirstFormatVersion}.");
+        }
+
         var transactionId = new TransactionId(reader.ReadGuid());
         var nodeId = reader.ReadString();
         var timestamp = ReadTimestamp(ref reader);

@@ -11,4 +11,11 @@ public enum LogRecordKind : byte
 
     /// <summary>Every participant finished the decided outcome; recovery has nothing left to do.</summary>
     End = 3,
+
+    /// <summary>
+    /// Not a decision: a participant of a decided transaction that could not be finished yet
+    /// (IN_DOUBT), with the reason, written to a shared log so that the transaction_log
+    /// materialised from it shows what the embedded log's shows. Replay ignores it otherwise.
+    /// </summary>
+    InDoubtNote = 4,
 }

@@ -46,6 +46,12 @@ internal sealed class TransactionLogWriter(TransactionLogTables tables, string l
         WHERE tx_id = @tx AND log_position < @position
         """;
 
+    // A note only marks a participant of a decision already applied and not finished since.
+    private readonly string _noteInDoubt = $"""
+        UPDATE {tables.Table} SET status = '{LogText.Status(ParticipantStatus.InDoubt)}', abort_reason = @reason
+        WHERE tx_id = @tx AND participant = @participant AND finished_at IS NULL
+        """;
+
     /// <summary>The last offset applied, as stored (<see cref="NothingApplied"/> when none).</summary>
     public async ValueTask<long> ReadProgressAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
         => await InnerCommands.ScalarAsync(connection, transaction, _readProgress, cancellationToken, ("log", logName)).ConfigureAwait(false) is { } last
@@ -84,6 +90,10 @@ internal sealed class TransactionLogWriter(TransactionLogTables tables, string l
                 if (logged.Record.Kind == LogRecordKind.End)
                 {
                     await FinishAsync(connection, transaction, logged, cancellationToken).ConfigureAwait(false);
+                }
+                else if (logged.Record.Kind == LogRecordKind.InDoubtNote)
+                {
+                    await NoteInDoubtAsync(connection, transaction, logged.Record, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -133,6 +143,16 @@ internal sealed class TransactionLogWriter(TransactionLogTables tables, string l
                 // An abort's votes are not what was written, and what was written is rolled back.
                 ("rows", commit ? rows : null),
                 ("position", position)).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask NoteInDoubtAsync(DbConnection connection, DbTransaction transaction, LogRecord note, CancellationToken cancellationToken)
+    {
+        foreach (var vote in note.Participants)
+        {
+            await InnerCommands.ExecuteAsync(
+                connection, transaction, _noteInDoubt, cancellationToken, ("tx", note.TransactionId.ToString()), ("participant", vote.Participant), ("reason", note.Reason))
+                .ConfigureAwait(false);
         }
     }
 

@@ -78,6 +78,30 @@ public sealed class LogRecordCodecTests
     }
 
     [Fact]
+    public void An_in_doubt_note_round_trips_as_format_version_2_and_is_refused_in_version_1()
+    {
+        var note = new LogRecord
+        {
+            Kind = LogRecordKind.InDoubtNote,
+            TransactionId = TransactionId.New(),
+            NodeId = "n1",
+            Timestamp = DateTimeOffset.UnixEpoch,
+            Reason = "backend 'archive' is not in this connection string",
+            Participants = [new ParticipantVote("archive", false, [])],
+        };
+        var bytes = LogRecordCodec.Encode(note);
+
+        var decoded = LogRecordCodec.Decode(bytes);
+
+        Assert.Equal(2, bytes[0]);
+        Assert.Equal((note.Kind, note.Reason, "archive"), (decoded.Kind, decoded.Reason, decoded.Participants.Single().Participant));
+        bytes[0] = 1;
+        BitConverter.TryWriteBytes(bytes.AsSpan(bytes.Length - 4), Crc32C.Compute(bytes.AsSpan(0, bytes.Length - 4)));
+        var error = Assert.Throws<InvalidDataException>(() => LogRecordCodec.Decode(bytes));
+        Assert.Contains("in-doubt note) in format version 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_version_1_record_claiming_a_certification_section_is_refused()
     {
         var bytes = LogRecordCodec.Encode(FullRecord() with { Certification = new LogCertification(LogPosition.Start, false, false, []) });

@@ -141,6 +141,11 @@ internal static class RecoverCommand
     {
         var observed = new ObservedCommitLog(log, record =>
         {
+            if (record.Kind == LogRecordKind.InDoubtNote)
+            {
+                return; // recovery's note about a participant it could not finish: not a decision
+            }
+
             if (record.Kind == LogRecordKind.End)
             {
                 finished(record.TransactionId, decisions.GetValueOrDefault(record.TransactionId, "ABORT") == "COMMIT" ? "committed" : "aborted");

@@ -73,10 +73,11 @@ internal static class InDoubtScanner
     {
         LogRecordKind.Commit => "COMMIT",
         LogRecordKind.Abort => "ABORT",
+        LogRecordKind.InDoubtNote => "IN_DOUBT NOTE",
         _ => "END",
     };
 
-    /// <summary>Recovery's notes (IN_DOUBT rows) from transaction_log; none where it is not available (a Kafka log drops notes).</summary>
+    /// <summary>Recovery's notes (IN_DOUBT rows) from transaction_log; none where it is not available (a Kafka log's notes are there once <c>TransactionLog=</c> materialised them).</summary>
     private static async Task<Dictionary<(string, string), string?>> ReadNotesAsync(KhonsuTarget target, TimeSpan connectTimeout, CancellationToken cancellationToken)
     {
         var rows = await TransactionLogQuery.QueryAsync(
