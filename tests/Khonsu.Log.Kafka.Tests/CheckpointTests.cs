@@ -144,6 +144,51 @@ public sealed class CheckpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_the_mocks_retention_drops_the_logs_head_a_checkpoint_still_opens_it_and_without_one_opening_fails_clearly()
+    {
+        // librdkafka's mock keeps about 5 MB per partition and drops the oldest records past that.
+        var big = new string('x', 200_000);
+        foreach (var interval in new[] { 5, 0 })
+        {
+            var address = await _cluster.CreateLogAsync();
+            await using (var writer = await LogRecords.OpenAsync(address, Interval(interval)))
+            {
+                for (var i = 0; i < 40; i++)
+                {
+                    // Finished transactions: a checkpoint keeps only their outcome, not the big record.
+                    var id = TransactionId.New();
+                    foreach (var record in new[] { LogRecords.New(LogRecordKind.Abort, id) with { Reason = big }, LogRecords.New(LogRecordKind.End, id) })
+                    {
+                        if (interval > 0)
+                        {
+                            await AppendAsync(writer, record, interval);
+                        }
+                        else
+                        {
+                            await writer.AppendAsync(record);
+                        }
+                    }
+                }
+            }
+
+            if (interval > 0)
+            {
+                await using var log = await LogRecords.OpenAsync(address, Interval(interval));
+                Assert.Equal(79, log.Opening.CheckpointOffset);
+                var gone = await Assert.ThrowsAsync<CommitLogTruncatedException>(() => All(log.ReadFromAsync(LogPosition.Start)));
+                Assert.True(gone.FirstAvailable > 0);
+                Assert.Contains("were deleted by the topic's retention", gone.Message, StringComparison.Ordinal);
+            }
+            else
+            {
+                var error = await Assert.ThrowsAsync<CommitLogTruncatedException>(() => LogRecords.OpenAsync(address, Interval(interval)));
+                Assert.True(error.FirstAvailable > 0, "the mock kept the whole log: nothing was tested");
+                Assert.Contains($"holds no usable checkpoint, so offsets 0 to {error.FirstAvailable - 1} are gone", error.Message, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_participant_still_prepared_for_a_transaction_finished_before_the_checkpoint_is_settled_by_its_kept_outcome()
     {
         var address = await _cluster.CreateLogAsync();
