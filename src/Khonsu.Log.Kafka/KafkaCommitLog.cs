@@ -15,7 +15,8 @@ namespace Khonsu.Log.Kafka;
 /// <remarks>
 /// Writes go through an idempotent producer (acks=all, linger 0, up to 5 requests in flight), so
 /// concurrent appends pipeline and a retried request is never written twice. A tail consumer reads
-/// the partition from its start into a <see cref="KafkaLogIndex"/>; an append returns once the
+/// the partition into a <see cref="KafkaLogIndex"/>, from its start or from the newest checkpoint
+/// (<see cref="KafkaCheckpointStore"/>, docs/kafka-log.md "Checkpoints"); an append returns once the
 /// broker acknowledged it and the tail has read the log up to it, with the transaction's first
 /// decision as of that offset: every process that reads the same partition reaches the same verdict.
 /// Reads (GetDecision, ReadUnfinished, ReadFrom) first catch up with the partition's end as the
