@@ -16,7 +16,8 @@ namespace Khonsu.Log.Kafka;
 /// <remarks>
 /// Writes go through an idempotent producer (acks=all, linger 0, up to 5 requests in flight), so
 /// concurrent appends pipeline and a retried request is never written twice. A tail consumer reads
-/// the partition from its start into a <see cref="KafkaLogIndex"/>; an append returns once the
+/// the partition into a <see cref="KafkaLogIndex"/>, from its start or from the newest checkpoint
+/// (<see cref="KafkaCheckpointStore"/>, docs/kafka-log.md "Checkpoints"); an append returns once the
 /// broker acknowledged it and the tail has read the log up to it, with the transaction's first
 /// decision as of that offset: every process that reads the same partition reaches the same verdict.
 /// Reads (GetDecision, ReadUnfinished, ReadFrom) first catch up with the partition's end as the
@@ -31,7 +32,11 @@ public sealed class KafkaCommitLog : ISharedCommitLog
 
     private readonly KafkaCommitLogOptions _options;
     private readonly TopicPartition _partition;
-    private readonly KafkaLogIndex _index;
+    private readonly KafkaCheckpointStore _checkpoints;
+    private KafkaLogIndex _index;
+    private long _lastCheckpointOffset = -1;
+    private long _lastCheckpointAt = System.Diagnostics.Stopwatch.GetTimestamp();
+    private int _checkpointsWritten;
     private readonly IConsumer<string, byte[]> _tail;
     private IConsumer<Ignore, Ignore> _watermarks;
     private readonly CancellationTokenSource _stop = new();
@@ -47,6 +52,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
         _options = options;
         _partition = new TopicPartition(options.Address.Topic, new Partition(Partition));
         _index = new KafkaLogIndex();
+        _checkpoints = new KafkaCheckpointStore(options.Address, ConsumerConfig, () => new ProducerConfig(BaseConfig(options, "checkpoints")) { Acks = Acks.All, LingerMs = 5 }, options.OperationTimeout);
         _producer = BuildProducer();
         _watermarks = BuildWatermarkClient();
         _tail = new ConsumerBuilder<string, byte[]>(ConsumerConfig("tail"))
@@ -62,12 +68,29 @@ public sealed class KafkaCommitLog : ISharedCommitLog
     /// <summary>Certifies every commit record in offset order as the tail reads it (see <see cref="ISharedCommitLog"/>).</summary>
     public Engine.Certification.LogOrderCertifier Certifier => _index.Certifier;
 
+    /// <summary>Where opening started reading the log, and how much of it it read (see docs/kafka-log.md, "Checkpoints").</summary>
+    public KafkaLogOpening Opening { get; private set; } = new(null, 0, TimeSpan.Zero);
+
+    /// <summary>Checkpoints this process has sent to the checkpoints topic.</summary>
+    public int CheckpointsWritten => Volatile.Read(ref _checkpointsWritten);
+
+    /// <summary>The last checkpoint this process sent: its offset, size in bytes, and how long taking it held the tail (for measurements).</summary>
+    public (long Offset, int Bytes, TimeSpan Took)? LastCheckpoint { get; private set; }
+
+    /// <summary>The topic that holds the log's checkpoints.</summary>
+    public string CheckpointTopic => _checkpoints.Topic;
+
+    /// <summary>Waits until the checkpoint this process is writing, if any, is acknowledged (or failed and was reported).</summary>
+    public Task CheckpointWrittenAsync() => _checkpoints.WrittenAsync();
+
     /// <summary>
-    /// Connects to the brokers and reads the whole partition, so that the log answers decisions
-    /// for everything already in it. The topic must exist (or the brokers create topics on first
-    /// use); only its partition 0 is used.
+    /// Connects to the brokers, loads the newest usable checkpoint (if any) and reads the partition
+    /// from the record after it (or from offset 0), so that the log answers decisions for everything
+    /// already in it. The topic must exist (or the brokers create topics on first use); only its
+    /// partition 0 is used.
     /// </summary>
     /// <exception cref="CommitLogUnavailableException">The brokers did not answer within the operation timeout.</exception>
+    /// <exception cref="CommitLogTruncatedException">Retention deleted records that no checkpoint covers.</exception>
     /// <exception cref="InvalidOperationException">librdkafka.so.1 is not installed.</exception>
     public static async Task<KafkaCommitLog> OpenAsync(KafkaCommitLogOptions options, CancellationToken cancellationToken = default)
     {
@@ -78,12 +101,12 @@ public sealed class KafkaCommitLog : ISharedCommitLog
         var log = new KafkaCommitLog(options);
         try
         {
-            // Read from where the partition starts (retention may have deleted its first records).
-            var bounds = await log.QueryWatermarksAsync(cancellationToken).ConfigureAwait(false);
-            log._index.StartAt(bounds.Low.Value);
-            log._tail.Assign(new TopicPartitionOffset(log._partition, bounds.Low));
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var start = await log.LoadCheckpointAsync(cancellationToken).ConfigureAwait(false);
+            log._tail.Assign(new TopicPartitionOffset(log._partition, new Offset(start)));
             log._tailThread.Start();
             await log.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            log.Opening = new KafkaLogOpening(start == 0 ? null : start - 1, log._index.Next - start, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             return log;
         }
         catch
@@ -154,7 +177,17 @@ public sealed class KafkaCommitLog : ISharedCommitLog
     public async IAsyncEnumerable<LoggedRecord> ReadFromAsync(LogPosition from, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var end = await CatchUpAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var record in _index.Range(from.Value, end))
+        var start = _index.Start;
+        if (from.Value < start)
+        {
+            // Before the checkpoint this process started from: the records are only in Kafka.
+            foreach (var record in await ReadHistoryAsync(from.Value, start, cancellationToken).ConfigureAwait(false))
+            {
+                yield return record;
+            }
+        }
+
+        foreach (var record in _index.Range(Math.Max(from.Value, start), end))
         {
             cancellationToken.ThrowIfCancellationRequested();
             yield return record;
@@ -206,6 +239,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
         }
         _index.Fail(new ObjectDisposedException(nameof(KafkaCommitLog), "The commit log is closed."));
         producer.Dispose();
+        await Task.Run(_checkpoints.Dispose).ConfigureAwait(false);
         _tail.Close();
         _tail.Dispose();
         Task? query;
@@ -357,8 +391,171 @@ public sealed class KafkaCommitLog : ISharedCommitLog
             }
 
             _index.Apply(result.Offset.Value, record);
+            MaybeWriteCheckpoint(result.Offset.Value);
         }
     }
+
+    /// <summary>
+    /// Loads the newest checkpoint that decodes and that the log still continues (the record after
+    /// it is not deleted), skipping others with a warning. Returns the offset to read the log from.
+    /// </summary>
+    private async Task<long> LoadCheckpointAsync(CancellationToken cancellationToken)
+    {
+        // Reaching the log itself first gives the usual error when the brokers do not answer.
+        await QueryWatermarksAsync(cancellationToken).ConfigureAwait(false);
+        var topic = _options.Address.Topic;
+        long? newestTooOld = null;
+        WatermarkOffsets? bounds = null;
+        Tuple<KafkaLogIndex, long>? loaded;
+        try
+        {
+            loaded = await _checkpoints.ReadNewestAsync(
+            stored =>
+            {
+                // The log's bounds after the checkpoints were read: a checkpoint is never ahead of the log it was taken of.
+                bounds ??= QueryWatermarksAsync(cancellationToken).GetAwaiter().GetResult();
+                if (stored.Offset >= bounds.High.Value)
+                {
+                    Warn($"the checkpoint at offset {stored.Offset} in topic '{_checkpoints.Topic}' is past the log's end ({bounds.High.Value}): skipped (was topic '{topic}' deleted and created again? then delete '{_checkpoints.Topic}' too)");
+                    return null;
+                }
+
+                if (stored.Offset + 1 < bounds.Low.Value)
+                {
+                    newestTooOld ??= stored.Offset;
+                    return null;
+                }
+
+                try
+                {
+                    return KafkaLogIndex.ReadCheckpoint(stored.Bytes, topic).ToTuple();
+                }
+                catch (InvalidDataException error)
+                {
+                    Warn($"the checkpoint at offset {stored.Offset} in topic '{_checkpoints.Topic}' is skipped: {error.Message}");
+                    return null;
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+        }
+        catch (KafkaException error)
+        {
+            throw Unavailable($"could not read the checkpoints in topic '{_checkpoints.Topic}': {error.Error.Reason}{LastError()}", error);
+        }
+
+        bounds ??= await QueryWatermarksAsync(cancellationToken).ConfigureAwait(false);
+        if (loaded is { } checkpoint)
+        {
+            _index = checkpoint.Item1;
+            _lastCheckpointOffset = checkpoint.Item2;
+            return checkpoint.Item2 + 1;
+        }
+
+        if (Truncation(_options.Address, _checkpoints.Topic, bounds.Low.Value, newestTooOld) is { } gone)
+        {
+            throw gone;
+        }
+
+        _index.StartAt(0);
+        return 0;
+    }
+
+    /// <summary>
+    /// The error when the log starts at <paramref name="low"/> (retention deleted what is before it)
+    /// and no usable checkpoint covers that: the newest one, if any, is at <paramref name="newestCheckpoint"/>.
+    /// </summary>
+    internal static CommitLogTruncatedException? Truncation(KafkaLogAddress address, string checkpointTopic, long low, long? newestCheckpoint)
+    {
+        if (low == 0 || newestCheckpoint + 1 >= low)
+        {
+            return null;
+        }
+
+        var covered = newestCheckpoint is { } newest
+            ? $"its newest checkpoint (topic '{checkpointTopic}') is at offset {newest}, so offsets {newest + 1} to {low - 1} are gone"
+            : $"topic '{checkpointTopic}' holds no usable checkpoint, so offsets 0 to {low - 1} are gone";
+        return new CommitLogTruncatedException(
+            $"Kafka log {address}: topic '{address.Topic}' starts at offset {low} (retention deleted the records before it), but {covered}. The log's decisions and certifier cannot be rebuilt: keep the topic's retention longer than checkpoints are apart ({KafkaCommitLogOptions.CheckpointIntervalKey}, {KafkaCommitLogOptions.CheckpointSecondsKey}; see docs/kafka-log.md).",
+            newestCheckpoint + 1 ?? 0,
+            low);
+    }
+
+    /// <summary>
+    /// Every <see cref="KafkaCommitLogOptions.CheckpointInterval"/> records (the same offsets in every
+    /// process) or after <see cref="KafkaCommitLogOptions.CheckpointMaxAge"/>, on the tail thread:
+    /// the index is exactly at <paramref name="offset"/> here. Skipped while the last one is still on its way.
+    /// </summary>
+    private void MaybeWriteCheckpoint(long offset)
+    {
+        var interval = _options.CheckpointInterval;
+        var maxAge = _options.CheckpointMaxAge;
+        var due = (interval > 0 && (offset + 1) % interval == 0)
+                  || (maxAge > TimeSpan.Zero && offset > _lastCheckpointOffset && System.Diagnostics.Stopwatch.GetElapsedTime(_lastCheckpointAt) >= maxAge);
+        if (!due || _checkpoints.Busy)
+        {
+            return;
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var checkpoint = _index.WriteCheckpoint(_options.Address.Topic);
+        if (_checkpoints.TryWrite(offset, checkpoint, Warn))
+        {
+            LastCheckpoint = (offset, checkpoint.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            _lastCheckpointOffset = offset;
+            _lastCheckpointAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            Interlocked.Increment(ref _checkpointsWritten);
+        }
+    }
+
+    /// <summary>
+    /// Records [<paramref name="from"/>, <paramref name="until"/>) read from Kafka, as the index
+    /// would have kept them; a clear error if retention deleted some of them.
+    /// </summary>
+    private async Task<List<LoggedRecord>> ReadHistoryAsync(long from, long until, CancellationToken cancellationToken)
+    {
+        var low = (await QueryWatermarksAsync(cancellationToken).ConfigureAwait(false)).Low.Value;
+        if (low > from)
+        {
+            throw new CommitLogTruncatedException(
+                $"Kafka log {_options.Address}: records from offset {from} to {low - 1} were deleted by the topic's retention; the log now starts at offset {low}.", from, low);
+        }
+
+        return await Task.Run(
+            () =>
+            {
+                using var consumer = new ConsumerBuilder<string, byte[]>(ConsumerConfig("history")).SetLogHandler((_, _) => { }).Build();
+                consumer.Assign(new TopicPartitionOffset(_partition, new Offset(from)));
+                var records = new List<LoggedRecord>();
+                var next = from;
+                while (next < until)
+                {
+                    var result = consumer.Consume(_options.OperationTimeout)
+                                 ?? throw Unavailable($"records from offset {next} to {until - 1} could not be read within {Seconds(_options.OperationTimeout)}{LastError()}", new TimeoutException());
+                    next = result.Offset.Value + 1;
+                    if (result.Offset.Value >= until)
+                    {
+                        break;
+                    }
+
+                    LogRecord record;
+                    try
+                    {
+                        record = LogRecordCodec.Decode(result.Message.Value);
+                    }
+                    catch (InvalidDataException error)
+                    {
+                        throw new InvalidDataException($"Kafka log {_options.Address}, offset {result.Offset.Value}: {error.Message}", error);
+                    }
+
+                    records.Add(_index.AsApplied(result.Offset.Value, record));
+                }
+
+                return records;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Warn(string warning) => _options.Warning?.Invoke(KafkaSecrets.Scrub($"Kafka log {_options.Address}: {warning}.", _options.ClientSettings));
 
     private IProducer<string, byte[]> BuildProducer()
     {
@@ -422,7 +619,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
             config["fetch.wait.max.ms"] = "10";
         }
 
-        foreach (var (key, value) in options.ClientSettings)
+        foreach (var (key, value) in options.LibrdkafkaSettings)
         {
             config[key] = value;
         }

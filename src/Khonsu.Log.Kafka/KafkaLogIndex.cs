@@ -1,6 +1,7 @@
 using Khonsu.Engine;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Log;
+using Khonsu.Engine.Log.Codec;
 
 namespace Khonsu.Log.Kafka;
 
@@ -12,7 +13,9 @@ namespace Khonsu.Log.Kafka;
 /// first decision for every transaction. A first decision that is a commit record is certified in
 /// log order by <see cref="Certifier"/>; a refused one is the transaction's abort decision (kept as
 /// an abort record with the certifier's reason). Held in memory: it grows with the log (see
-/// docs/kafka-log.md).
+/// docs/kafka-log.md). A checkpoint (<see cref="WriteCheckpoint"/>) holds its exact state at an
+/// offset, less the records themselves: an index loaded from it answers every decision and
+/// certifies every later record as one that read the whole log, and holds the records after it.
 /// </summary>
 internal sealed class KafkaLogIndex
 {
@@ -24,9 +27,29 @@ internal sealed class KafkaLogIndex
     private readonly SortedDictionary<long, LoggedRecord> _unfinished = [];
     private readonly PriorityQueue<TaskCompletionSource, long> _waiters = new();
     private long _next;
+    private long _start;
     private Exception? _fault;
 
-    public LogOrderCertifier Certifier { get; } = new();
+    public KafkaLogIndex()
+        : this(new LogOrderCertifier())
+    {
+    }
+
+    private KafkaLogIndex(LogOrderCertifier certifier) => Certifier = certifier;
+
+    public LogOrderCertifier Certifier { get; }
+
+    /// <summary>The offset of the first record this index holds (the records before it came in a checkpoint).</summary>
+    public long Start
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _start;
+            }
+        }
+    }
 
     /// <summary>Where the partition starts (its low watermark), before the first record is applied.</summary>
     public void StartAt(long start)
@@ -34,6 +57,7 @@ internal sealed class KafkaLogIndex
         lock (_gate)
         {
             _next = start;
+            _start = start;
         }
     }
 
@@ -205,6 +229,180 @@ internal sealed class KafkaLogIndex
 
             return result;
         }
+    }
+
+    /// <summary>
+    /// Its state after the last record applied (the checkpoint's offset is <see cref="Next"/> - 1),
+    /// see <see cref="LogCheckpointCodec"/>. State = topic:string  transaction-count:varint
+    /// transaction*  certifier, where transaction = id:16 bytes  flags:u8 (1 decided, 2 ended, 4 refused)
+    /// and, if decided and not ended, the decision's offset:varint and its record (LogRecordCodec bytes),
+    /// or if decided and ended, only what GetDecision and ReadFrom still need of it: offset:varint
+    /// kind:u8 and, if refused, the reason:string. Unfinished refusals keep their whole verdict:
+    /// reason:string flags:u8 (1 item, 2 conflicting transaction) [item] [transaction:16 bytes].
+    /// </summary>
+    public byte[] WriteCheckpoint(string topic)
+    {
+        lock (_gate)
+        {
+            if (_next == 0)
+            {
+                throw new InvalidOperationException("A checkpoint needs at least one record applied.");
+            }
+
+            return LogCheckpointCodec.Encode(_next - 1, (writer, names) =>
+            {
+                writer.WriteString(topic);
+                writer.WriteCount(_transactions.Count);
+                foreach (var (id, entry) in _transactions)
+                {
+                    WriteEntry(writer, names, id, entry);
+                }
+
+                Certifier.WriteState(writer, names);
+            });
+        }
+    }
+
+    /// <summary>An index in the state a checkpoint holds, ready to apply the record after it.</summary>
+    /// <returns>The index and the checkpoint's offset (the last record it covers).</returns>
+    /// <exception cref="InvalidDataException">The checkpoint is corrupt, of another format version, or of another topic.</exception>
+    public static (KafkaLogIndex Index, long Offset) ReadCheckpoint(ReadOnlySpan<byte> bytes, string topic)
+    {
+        var (offset, index) = LogCheckpointCodec.Decode(bytes, (ref CodecReader reader, NameTable names) =>
+        {
+            var written = reader.ReadString();
+            if (!string.Equals(written, topic, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"Log checkpoint is of topic '{written}', not '{topic}'.");
+            }
+
+            var transactions = new Dictionary<TransactionId, Entry>();
+            var count = reader.ReadCount();
+            for (var i = 0; i < count; i++)
+            {
+                var (id, entry) = ReadEntry(ref reader, names);
+                if (!transactions.TryAdd(id, entry))
+                {
+                    throw new InvalidDataException($"Log checkpoint is malformed: transaction {id} appears twice.");
+                }
+            }
+
+            var restored = new KafkaLogIndex(LogOrderCertifier.ReadState(ref reader, names));
+            foreach (var (id, entry) in transactions)
+            {
+                restored._transactions.Add(id, entry);
+                if (entry is { Decision: { } decision, Ended: false })
+                {
+                    restored._unfinished.Add(decision.Position.Value, decision);
+                }
+            }
+
+            return restored;
+        });
+
+        index._next = offset + 1;
+        index._start = offset + 1;
+        return (index, offset);
+    }
+
+    /// <summary>
+    /// A record of the log read from Kafka rather than from this index (one before <see cref="Start"/>),
+    /// as <see cref="Range"/> would have returned it: a commit record the certifier refused is its abort.
+    /// </summary>
+    public LoggedRecord AsApplied(long offset, LogRecord record)
+    {
+        lock (_gate)
+        {
+            return record.Kind == LogRecordKind.Commit
+                   && _transactions.TryGetValue(record.TransactionId, out var entry)
+                   && entry.Decision is { Record.Kind: LogRecordKind.Abort } decision
+                   && decision.Position.Value == offset
+                ? new LoggedRecord(decision.Position, record with { Kind = LogRecordKind.Abort, Reason = decision.Record.Reason })
+                : new LoggedRecord(new LogPosition(offset), record);
+        }
+    }
+
+    private static void WriteEntry(CodecWriter writer, NameTable names, TransactionId id, Entry entry)
+    {
+        writer.WriteGuid(id.Value);
+        var refused = entry.Refusal is not null;
+        writer.WriteByte((byte)((entry.Decision is null ? 0 : 1) | (entry.Ended ? 2 : 0) | (refused ? 4 : 0)));
+        if (entry.Decision is not { } decision)
+        {
+            return;
+        }
+
+        writer.WriteVarInt(decision.Position.Value);
+        if (entry.Ended)
+        {
+            writer.WriteByte((byte)decision.Record.Kind);
+            if (refused)
+            {
+                writer.WriteString(decision.Record.Reason ?? string.Empty);
+            }
+
+            return;
+        }
+
+        writer.WriteBytes(LogRecordCodec.Encode(decision.Record));
+        if (entry.Refusal is { } refusal)
+        {
+            writer.WriteString(refusal.Reason ?? string.Empty);
+            writer.WriteByte((byte)((refusal.Item is null ? 0 : 1) | (refusal.ConflictsWith is null ? 0 : 2)));
+            if (refusal.Item is { } item)
+            {
+                ItemIdCodec.Write(writer, item, names);
+            }
+
+            if (refusal.ConflictsWith is { } other)
+            {
+                writer.WriteGuid(other.Value);
+            }
+        }
+    }
+
+    private static (TransactionId Id, Entry Entry) ReadEntry(ref CodecReader reader, NameTable names)
+    {
+        var id = new TransactionId(reader.ReadGuid());
+        var flags = reader.ReadByte();
+        if (flags > 7 || (flags & 1) == 0 && flags != 2)
+        {
+            throw new InvalidDataException($"Log checkpoint is malformed: flags 0x{flags:X2} of transaction {id}.");
+        }
+
+        var entry = new Entry { Ended = (flags & 2) != 0 };
+        if ((flags & 1) == 0)
+        {
+            return (id, entry);
+        }
+
+        var position = new LogPosition(reader.ReadVarInt());
+        if (entry.Ended)
+        {
+            var kind = (LogRecordKind)reader.ReadByte();
+            if (kind is not (LogRecordKind.Commit or LogRecordKind.Abort))
+            {
+                throw new InvalidDataException($"Log checkpoint is malformed: decision kind {(byte)kind} of transaction {id}.");
+            }
+
+            // What is left of a finished transaction: its decision, as GetDecision and ReadFrom need it.
+            var thin = new LogRecord { Kind = kind, TransactionId = id, NodeId = string.Empty, Timestamp = default, Reason = (flags & 4) != 0 ? reader.ReadString() : null };
+            entry.Decision = new LoggedRecord(position, thin);
+            entry.Refusal = (flags & 4) != 0 ? new CertificationResult(false, thin.Reason) : null;
+            return (id, entry);
+        }
+
+        entry.Decision = new LoggedRecord(position, LogRecordCodec.Decode(reader.ReadBytes()));
+        if ((flags & 4) != 0)
+        {
+            var reason = reader.ReadString();
+            var refusalFlags = reader.ReadByte();
+            ItemId? item = (refusalFlags & 1) != 0 ? ItemIdCodec.Read(ref reader, names) : null;
+            TransactionId? other = (refusalFlags & 2) != 0 ? new TransactionId(reader.ReadGuid()) : null;
+            entry.Refusal = new CertificationResult(false, reason, item, other);
+        }
+
+        return (id, entry);
     }
 
     private struct Entry

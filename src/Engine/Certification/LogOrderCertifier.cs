@@ -1,4 +1,5 @@
 using Khonsu.Engine.Log;
+using Khonsu.Engine.Log.Codec;
 
 namespace Khonsu.Engine.Certification;
 
@@ -111,6 +112,48 @@ public sealed class LogOrderCertifier : ICertifierMemory
                 _unfinished.Remove(position);
             }
         }
+    }
+
+    /// <summary>
+    /// Writes its exact state, part of a log checkpoint: a certifier restored from it with
+    /// <see cref="ReadState"/> and fed the records after the checkpoint reaches exactly the verdicts
+    /// of one fed the whole log. Unfinished commits are written in log order, so the bytes depend on
+    /// the records alone.
+    /// </summary>
+    internal void WriteState(CodecWriter writer, NameTable names)
+    {
+        lock (_lock)
+        {
+            writer.WriteVarInt(_applied);
+            writer.WriteCount(_positions.Count);
+            foreach (var (id, position) in _positions.OrderBy(p => p.Value))
+            {
+                writer.WriteVarInt(position);
+                writer.WriteGuid(id.Value);
+            }
+
+            _ssi.WriteState(writer, names);
+        }
+    }
+
+    /// <summary>A certifier in the state <see cref="WriteState"/> wrote.</summary>
+    internal static LogOrderCertifier ReadState(ref CodecReader reader, NameTable names)
+    {
+        var certifier = new LogOrderCertifier();
+        certifier._applied = reader.ReadVarInt();
+        var count = reader.ReadCount();
+        for (var i = 0; i < count; i++)
+        {
+            var position = reader.ReadVarInt();
+            var id = new TransactionId(reader.ReadGuid());
+            if (!certifier._unfinished.Add(position) || !certifier._positions.TryAdd(id, position))
+            {
+                throw new InvalidDataException($"Log checkpoint is malformed: unfinished commit {id} at {position} appears twice.");
+            }
+        }
+
+        certifier._ssi.ReadState(ref reader, names);
+        return certifier;
     }
 
     /// <summary>A snapshot position for a transaction about to read its first backend.</summary>

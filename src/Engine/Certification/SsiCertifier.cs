@@ -1,4 +1,5 @@
 using Khonsu.Engine.Log;
+using Khonsu.Engine.Log.Codec;
 
 namespace Khonsu.Engine.Certification;
 
@@ -74,6 +75,88 @@ public sealed class SsiCertifier(int capacity = 10_000)
         }
 
         _committed.RemoveRange(0, count);
+    }
+
+    /// <summary>
+    /// Its exact state: the transactions remembered in full, in order, each read and write set in
+    /// its set's order (which decides which conflicting item a refusal names), the horizon and the
+    /// summary. Restored with <see cref="ReadState"/>, it certifies every later transaction exactly
+    /// as this instance would.
+    /// </summary>
+    internal void WriteState(CodecWriter writer, NameTable names)
+    {
+        writer.WriteCount(capacity);
+        writer.WriteVarInt(_horizon.Value);
+        writer.WriteCount(_committed.Count);
+        foreach (var t in _committed)
+        {
+            writer.WriteGuid(t.Id.Value);
+            writer.WriteVarInt(t.Position.Value);
+            writer.WriteVarInt(t.Snapshot.Value);
+            writer.WriteByte((byte)(t.EarliestOutConflict is null ? 0 : 1));
+            if (t.EarliestOutConflict is { } earliest)
+            {
+                writer.WriteVarInt(earliest.Value);
+            }
+
+            WriteItems(writer, t.Reads, names);
+            WriteItems(writer, t.Writes, names);
+        }
+
+        _summary.WriteState(writer, names);
+    }
+
+    /// <summary>Replaces this (empty) certifier's state with what <see cref="WriteState"/> wrote.</summary>
+    internal void ReadState(ref CodecReader reader, NameTable names)
+    {
+        var written = reader.ReadVarUInt();
+        if (written != (ulong)capacity)
+        {
+            throw new InvalidDataException($"Log checkpoint was written by a certifier of capacity {written}, this one holds {capacity}: its verdicts would differ.");
+        }
+
+        _horizon = new LogPosition(reader.ReadVarInt());
+        _committed.Clear();
+        var count = reader.ReadCount();
+        for (var i = 0; i < count; i++)
+        {
+            var id = new TransactionId(reader.ReadGuid());
+            var position = new LogPosition(reader.ReadVarInt());
+            var snapshot = new LogPosition(reader.ReadVarInt());
+            var flags = reader.ReadByte();
+            if (flags > 1)
+            {
+                throw new InvalidDataException($"Log checkpoint is malformed: unknown flags 0x{flags:X2} for transaction {id}.");
+            }
+
+            LogPosition? earliest = flags == 1 ? new LogPosition(reader.ReadVarInt()) : null;
+            var reads = ReadItems(ref reader, names);
+            var writes = ReadItems(ref reader, names);
+            _committed.Add(new CommittedTransaction(id, position, snapshot, reads, writes) { EarliestOutConflict = earliest });
+        }
+
+        _summary.ReadState(ref reader, names);
+    }
+
+    private static void WriteItems(CodecWriter writer, HashSet<ItemId> items, NameTable names)
+    {
+        writer.WriteCount(items.Count);
+        foreach (var item in items)
+        {
+            ItemIdCodec.Write(writer, item, names);
+        }
+    }
+
+    private static HashSet<ItemId> ReadItems(ref CodecReader reader, NameTable names)
+    {
+        var count = reader.ReadCount();
+        var items = new HashSet<ItemId>(count);
+        for (var i = 0; i < count; i++)
+        {
+            items.Add(ItemIdCodec.Read(ref reader, names));
+        }
+
+        return items;
     }
 
     private CertificationResult Check(CommittedTransaction t, bool serializable, LogPosition? snapshotsTakenBy)

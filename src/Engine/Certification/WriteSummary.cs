@@ -1,4 +1,5 @@
 using Khonsu.Engine.Log;
+using Khonsu.Engine.Log.Codec;
 
 namespace Khonsu.Engine.Certification;
 
@@ -51,6 +52,51 @@ internal sealed class WriteSummary(int budget)
         }
 
         return null;
+    }
+
+    /// <summary>Its exact state, entries in their dictionaries' order, for a checkpoint (see <see cref="LogOrderCertifier.WriteState"/>).</summary>
+    public void WriteState(CodecWriter writer, NameTable names)
+    {
+        writer.WriteByte((byte)(_collapsed ? 1 : 0));
+        WriteMap(writer, _rows, names);
+        WriteMap(writer, _tables, names);
+    }
+
+    public void ReadState(ref CodecReader reader, NameTable names)
+    {
+        var flags = reader.ReadByte();
+        if (flags > 1)
+        {
+            throw new InvalidDataException($"Log checkpoint is malformed: unknown summary flags 0x{flags:X2}.");
+        }
+
+        _collapsed = flags == 1;
+        ReadMap(ref reader, _rows, names);
+        ReadMap(ref reader, _tables, names);
+    }
+
+    private static void WriteMap(CodecWriter writer, Dictionary<ItemId, LogPosition> map, NameTable names)
+    {
+        writer.WriteCount(map.Count);
+        foreach (var (item, position) in map)
+        {
+            ItemIdCodec.Write(writer, item, names);
+            writer.WriteVarInt(position.Value);
+        }
+    }
+
+    private static void ReadMap(ref CodecReader reader, Dictionary<ItemId, LogPosition> map, NameTable names)
+    {
+        map.Clear();
+        var count = reader.ReadCount();
+        for (var i = 0; i < count; i++)
+        {
+            var item = ItemIdCodec.Read(ref reader, names);
+            if (!map.TryAdd(item, new LogPosition(reader.ReadVarInt())))
+            {
+                throw new InvalidDataException($"Log checkpoint is malformed: the certifier's summary names {item} twice.");
+            }
+        }
     }
 
     private static void Raise(Dictionary<ItemId, LogPosition> map, ItemId item, LogPosition position)

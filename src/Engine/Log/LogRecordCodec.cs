@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
@@ -38,60 +37,17 @@ public static class LogRecordCodec
 
     private const byte FirstFormatVersion = 1;
 
-    private const int ChecksumSize = 4;
-
     public static byte[] Encode(LogRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var payload = new CodecWriter();
         WriteRecord(payload, record);
-
-        var length = new CodecWriter(8);
-        length.WriteCount(payload.Written.Length);
-
-        var headerSize = 1 + length.Written.Length;
-        var bytes = new byte[headerSize + payload.Written.Length + ChecksumSize];
-        bytes[0] = record.Certification is null && record.Kind != LogRecordKind.InDoubtNote ? FirstFormatVersion : FormatVersion;
-        length.Written.CopyTo(bytes.AsSpan(1));
-        payload.Written.CopyTo(bytes.AsSpan(headerSize));
-        var checkedPart = bytes.AsSpan(0, bytes.Length - ChecksumSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(checkedPart.Length), Crc32C.Compute(checkedPart));
-        return bytes;
+        return ChecksummedFrame.Encode(record.Certification is null && record.Kind != LogRecordKind.InDoubtNote ? FirstFormatVersion : FormatVersion, payload.Written);
     }
 
     public static LogRecord Decode(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.IsEmpty)
-        {
-            throw new InvalidDataException("Log record is truncated: it is empty.");
-        }
-
-        var version = bytes[0];
-        if (version is < FirstFormatVersion or > FormatVersion)
-        {
-            throw new InvalidDataException(
-                $"Log record format version {bytes[0]} is not supported (this build reads versions {FirstFormatVersion} to {FormatVersion}): a newer Khonsu wrote it, or the record is corrupt.");
-        }
-
-        var header = new CodecReader(bytes[1..]);
-        var payloadLength = header.ReadVarUInt();
-        var headerSize = 1 + header.Offset;
-        var expected = payloadLength <= int.MaxValue ? headerSize + (long)payloadLength + ChecksumSize : long.MaxValue;
-        if (bytes.Length != expected)
-        {
-            var problem = bytes.Length < expected ? "truncated" : "followed by unexpected bytes";
-            throw new InvalidDataException($"Log record is {problem}: its header announces {expected} bytes, {bytes.Length} are present.");
-        }
-
-        var checkedPart = bytes[..^ChecksumSize];
-        var stored = BinaryPrimitives.ReadUInt32LittleEndian(bytes[^ChecksumSize..]);
-        var computed = Crc32C.Compute(checkedPart);
-        if (stored != computed)
-        {
-            throw new InvalidDataException($"Log record checksum mismatch (stored 0x{stored:X8}, computed 0x{computed:X8}): the record is corrupt.");
-        }
-
-        var payload = new CodecReader(checkedPart[headerSize..]);
+        var payload = new CodecReader(ChecksummedFrame.Decode(bytes, FirstFormatVersion, FormatVersion, "Log record", "record", out var version));
         var record = ReadRecord(ref payload, version);
         if (payload.Remaining != 0)
         {
@@ -193,13 +149,7 @@ public static class LogRecordCodec
         writer.WriteCount(certification.Reads.Count);
         foreach (var read in certification.Reads)
         {
-            writer.WriteString(read.Backend);
-            writer.WriteString(read.Table);
-            writer.WriteByte(Flags(read.Key is not null));
-            if (read.Key is { } key)
-            {
-                writer.WriteString(key);
-            }
+            ItemIdCodec.Write(writer, read);
         }
     }
 
@@ -210,10 +160,7 @@ public static class LogRecordCodec
         var reads = new ItemId[reader.ReadCount()];
         for (var i = 0; i < reads.Length; i++)
         {
-            var backend = reader.ReadString();
-            var table = reader.ReadString();
-            var key = ReadFlags(ref reader, 1) != 0 ? reader.ReadString() : null;
-            reads[i] = new ItemId(backend, table, key);
+            reads[i] = ItemIdCodec.Read(ref reader);
         }
 
         return new LogCertification(snapshot, (flags & 1) != 0, (flags & 2) != 0, reads);

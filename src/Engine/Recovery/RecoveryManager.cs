@@ -189,7 +189,15 @@ public sealed class RecoveryManager
         }
 
         // The decision record names every participant: finishing it settles this one and the others.
-        await FinishAsync(decision.Record, tally, cancellationToken).ConfigureAwait(false);
+        // A shared log that opened from a checkpoint keeps only the outcome of a transaction that
+        // had finished by then (no participants): this participant is still settled by it.
+        var record = decision.Record;
+        if (!record.Participants.Any(vote => string.Equals(vote.Participant, resource.Name, StringComparison.OrdinalIgnoreCase)))
+        {
+            record = record with { Participants = [.. record.Participants, new ParticipantVote(resource.Name, false, [])] };
+        }
+
+        await FinishAsync(record, tally, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask NoteInDoubtAsync(TransactionId id, string participant, string reason, CancellationToken cancellationToken)

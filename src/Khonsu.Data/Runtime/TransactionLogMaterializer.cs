@@ -156,8 +156,24 @@ internal sealed class TransactionLogMaterializer : IAsyncDisposable
     /// </summary>
     private async Task<List<LoggedRecord>> ReadPendingAsync(CancellationToken cancellationToken)
     {
+        var from = LastApplied + 1;
+        try
+        {
+            return await ReadFromAsync(from, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CommitLogTruncatedException gap) when (gap.FirstAvailable > from)
+        {
+            // Retention deleted records before they were materialised: they are gone for good, so
+            // the table goes on from what is left rather than stop (and says so, each pass until it has).
+            _logger.TransactionLogGap(_backend.Name, from, gap.FirstAvailable - 1);
+            return await ReadFromAsync(gap.FirstAvailable, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<List<LoggedRecord>> ReadFromAsync(long from, CancellationToken cancellationToken)
+    {
         var pending = new List<LoggedRecord>();
-        await foreach (var logged in _log.ReadFromAsync(new LogPosition(LastApplied + 1), cancellationToken).ConfigureAwait(false))
+        await foreach (var logged in _log.ReadFromAsync(new LogPosition(from), cancellationToken).ConfigureAwait(false))
         {
             pending.Add(logged);
         }
