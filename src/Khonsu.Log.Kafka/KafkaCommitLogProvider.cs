@@ -7,8 +7,8 @@ namespace Khonsu.Log.Kafka;
 /// <summary>What Khonsu.Data finds by assembly name for <c>Log=kafka://host:port/topic</c>.</summary>
 public sealed class KafkaCommitLogProvider : ICommitLogProvider
 {
-    public async Task<ICommitLog> OpenAsync(string location, IReadOnlyDictionary<string, string> settings, string nodeId, CancellationToken cancellationToken)
+    public async Task<ICommitLog> OpenAsync(string location, IReadOnlyDictionary<string, string> settings, string nodeId, Action<string>? warning, CancellationToken cancellationToken)
         => await KafkaCommitLog.OpenAsync(
-            new KafkaCommitLogOptions { Address = KafkaLogAddress.Parse(location), ClientSettings = settings, NodeId = nodeId },
+            new KafkaCommitLogOptions { Address = KafkaLogAddress.Parse(location), ClientSettings = settings, NodeId = nodeId, Warning = warning },
             cancellationToken).ConfigureAwait(false);
 }

@@ -13,7 +13,11 @@ public interface ICommitLogProvider
     /// settings passed through from the connection string (<c>Kafka.&lt;setting&gt;=value</c>).
     /// Returns once the log can answer decisions for everything already in it.
     /// </summary>
+    /// <param name="warning">
+    /// Where the log reports trouble it works around (a checkpoint it had to skip), already
+    /// scrubbed of secrets; null to drop them.
+    /// </param>
     /// <exception cref="ArgumentException">The location or a setting is invalid.</exception>
     /// <exception cref="CommitLogUnavailableException">The log cannot be reached now.</exception>
-    Task<ICommitLog> OpenAsync(string location, IReadOnlyDictionary<string, string> settings, string nodeId, CancellationToken cancellationToken);
+    Task<ICommitLog> OpenAsync(string location, IReadOnlyDictionary<string, string> settings, string nodeId, Action<string>? warning, CancellationToken cancellationToken);
 }

@@ -45,6 +45,9 @@ internal sealed partial class KhonsuLog(ILogger logger)
     [LoggerMessage(EventId = 1022, Level = LogLevel.Warning, Message = "transaction_log on backend {Backend} misses log positions {From} to {To}: the log's retention deleted them before they were materialised")]
     public partial void TransactionLogGap(string backend, long from, long to);
 
+    [LoggerMessage(EventId = 1030, Level = LogLevel.Warning, Message = "{Warning}")]
+    public partial void CommitLogWarning(string warning);
+
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "transaction_log on backend {Backend} is being updated again, up to log position {Position}")]
     public partial void TransactionLogResumed(string backend, long position);
 }

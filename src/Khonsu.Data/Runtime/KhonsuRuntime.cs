@@ -133,7 +133,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
         }
 
-        var log = await LogLocation.OpenAsync(settings, backends, nodeId, cancellationToken).ConfigureAwait(false);
+        var log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
         var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger);
         var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
         logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logDescription);

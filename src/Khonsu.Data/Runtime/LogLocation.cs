@@ -23,7 +23,8 @@ internal static class LogLocation
 
     public static bool IsKafka(string? log) => log?.Trim().StartsWith(KafkaScheme, StringComparison.OrdinalIgnoreCase) == true;
 
-    public static async Task<ICommitLog> OpenAsync(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends, string nodeId, CancellationToken cancellationToken)
+    public static async Task<ICommitLog> OpenAsync(
+        KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends, string nodeId, Action<string>? warning, CancellationToken cancellationToken)
     {
         if (!IsKafka(settings.LogPath))
         {
@@ -33,7 +34,7 @@ internal static class LogLocation
         var provider = Providers.GetOrAdd(KafkaAssembly, LoadProvider);
         try
         {
-            return await provider.OpenAsync(settings.LogPath!.Trim(), settings.LogSettings, nodeId, cancellationToken).ConfigureAwait(false);
+            return await provider.OpenAsync(settings.LogPath!.Trim(), settings.LogSettings, nodeId, warning, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (error is ArgumentException or InvalidOperationException or CommitLogUnavailableException)
         {

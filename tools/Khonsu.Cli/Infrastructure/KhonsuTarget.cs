@@ -149,7 +149,8 @@ internal sealed class KhonsuTarget
 
         try
         {
-            return await LogLocation.OpenAsync(Settings, Backends, NodeId, cancellationToken).ConfigureAwait(false);
+            // Standard error, so that a skipped checkpoint never mixes into output a script parses.
+            return await LogLocation.OpenAsync(Settings, Backends, NodeId, warning => Console.Error.WriteLine("warning: " + warning), cancellationToken).ConfigureAwait(false);
         }
         catch (KhonsuException error)
         {
