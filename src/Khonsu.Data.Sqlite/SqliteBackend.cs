@@ -22,6 +22,7 @@ internal sealed class SqliteBackend : KhonsuBackend
         _connectionString = connectionString;
         _dataSource = dataSource;
         StatementAnalyzer = new SqliteStatementAnalyzer();
+        WriteQueue = SqliteWriteQueue.For(connectionString);
     }
 
     public override string Kind => "Sqlite";
@@ -29,6 +30,9 @@ internal sealed class SqliteBackend : KhonsuBackend
     public override string? DatabaseFilePath => _dataSource.Equals(":memory:", StringComparison.OrdinalIgnoreCase) ? null : _dataSource;
 
     internal SqliteStatementAnalyzer StatementAnalyzer { get; }
+
+    /// <summary>The in-process queue for this file's write lock, shared with every other runtime naming the file.</summary>
+    internal SqliteWriteQueue WriteQueue { get; }
 
     internal CatalogState Catalog => _catalog;
 
