@@ -169,6 +169,45 @@ public sealed class SqliteWriteQueueTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Read_validation_queues_for_the_read_file_and_gives_the_permit_back_whatever_the_outcome()
+    {
+        var (alpha, beta) = (CreateDatabase("alpha.db", "alpha_items"), CreateDatabase("beta.db"));
+        var khonsu = $"Khonsu:Sqlite.alpha=\"Data Source={alpha}\";Sqlite.beta=\"Data Source={beta}\";LockTimeout=0.2";
+        var (alphaQueue, betaQueue) = (SqliteWriteQueue.For($"Data Source={alpha}"), SqliteWriteQueue.For($"Data Source={beta}"));
+        await using var connection = await OpenAsync(khonsu);
+
+        // Reads alpha, writes beta: prepare validates alpha's reads by taking its write lock.
+        await using (var validated = await connection.BeginTransactionAsync())
+        {
+            await ExecuteAsync(connection, validated, "SELECT count(*) FROM alpha_items");
+            await InsertAsync(connection, validated, 1);
+            await validated.CommitAsync();
+        }
+
+        Assert.False(alphaQueue.IsHeld, "validation's permit outlived the commit");
+        Assert.False(betaQueue.IsHeld);
+
+        await using var holder = await OpenAsync(khonsu);
+        var holding = await holder.BeginTransactionAsync();
+        await ExecuteAsync(holder, holding, "INSERT INTO alpha_items (id) VALUES (1)");
+        await using (var refused = await connection.BeginTransactionAsync())
+        {
+            await ExecuteAsync(connection, refused, "SELECT count(*) FROM alpha_items");
+            await InsertAsync(connection, refused, 2);
+            var error = await Assert.ThrowsAsync<KhonsuException>(() => refused.CommitAsync());
+            Assert.Equal("40001", error.SqlState);
+            Assert.Contains("SQLite backend 'alpha'", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.True(alphaQueue.IsHeld, "the holder's permit is still its own");
+        Assert.False(betaQueue.IsHeld, "the refused transaction's write permit was given back");
+        await holding.CommitAsync();
+        Assert.False(alphaQueue.IsHeld);
+        await InsertAndCommitAsync(khonsu, 3);
+        Assert.Equal(2L, await CountAsync(beta));
+    }
+
+    [Fact]
     public async Task Two_runtimes_naming_the_same_file_share_one_queue()
     {
         var path = CreateDatabase("shared.db");
@@ -189,6 +228,21 @@ public sealed class SqliteWriteQueueTests : IAsyncDisposable
         await holding.CommitAsync();
         await waiter;
         Assert.Equal(2L, await CountAsync(path));
+    }
+
+    [Fact]
+    public void A_file_is_one_key_however_the_connection_string_spells_it()
+    {
+        var path = CreateDatabase("spelled.db");
+        var link = _directory.File("link.db");
+        File.CreateSymbolicLink(link, path);
+        var key = SqliteWriteQueue.KeyOf(path, SqliteOpenMode.ReadWriteCreate);
+
+        Assert.Equal(key, SqliteWriteQueue.KeyOf(link, SqliteOpenMode.ReadWriteCreate));
+        Assert.Equal(key, SqliteWriteQueue.KeyOf($"file:{path}?mode=rw", SqliteOpenMode.ReadWriteCreate));
+        Assert.Equal(Path.GetFullPath("relative.db"), SqliteWriteQueue.KeyOf("relative.db", SqliteOpenMode.ReadWriteCreate));
+        Assert.Equal("memory:shared", SqliteWriteQueue.KeyOf("shared", SqliteOpenMode.Memory));
+        Assert.Equal("memory:shared", SqliteWriteQueue.KeyOf("file:shared?mode=memory&cache=shared", SqliteOpenMode.ReadWriteCreate));
     }
 
     private string CreateDatabase(string fileName, string table = "items")
