@@ -160,12 +160,9 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         }
 
         _databases.Add(name);
-        // Idle connections closed within seconds: a Khonsu runtime, once closed (ClearPoolAsync), still
-        // leaves its PostgreSQL pool open, and every section (the log section a runtime per run) would
-        // otherwise keep its runs' connections for Npgsql's default 300 s: the quick profile reached
-        // 225 connections at once, past the 200 scripts/test.sh's server allows its parallel tests.
-        // Runs do not notice: a client holds its connection for the whole run.
-        var connectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = name, MaxPoolSize = 100, ConnectionIdleLifetime = 2, ConnectionPruningInterval = 1 }.ConnectionString;
+        // A closed Khonsu runtime (ClearPoolAsync) closes its PostgreSQL pool, so the log section's
+        // runtime per run leaves no idle connections behind.
+        var connectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = name, MaxPoolSize = 100 }.ConnectionString;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(

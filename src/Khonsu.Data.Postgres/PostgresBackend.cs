@@ -49,4 +49,11 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
     public override TransactionLogTables TransactionLogTables => PostgresTransactionLogTables.Instance;
 
     public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);
+
+    /// <summary>Closes the pool: its idle connections would otherwise stay open on the server until their idle lifetime ends.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        await dataSource.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
 }

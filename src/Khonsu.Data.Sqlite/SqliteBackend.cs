@@ -12,6 +12,11 @@ internal sealed class SqliteBackend : KhonsuBackend
 {
     public const int BusyTimeoutMilliseconds = 30_000;
 
+    // Microsoft.Data.Sqlite pools per connection string for the whole process: the pool is cleared
+    // only when the last backend using that connection string closes, not under another runtime.
+    private static readonly Dictionary<string, int> LiveBackends = new(StringComparer.Ordinal);
+    private int _disposed;
+
     private readonly string _connectionString;
     private readonly string _dataSource;
     private volatile CatalogState _catalog = new(new BackendCatalog([]), 0);
@@ -22,6 +27,11 @@ internal sealed class SqliteBackend : KhonsuBackend
         _connectionString = connectionString;
         _dataSource = dataSource;
         StatementAnalyzer = new SqliteStatementAnalyzer();
+        WriteQueue = SqliteWriteQueue.For(connectionString);
+        lock (LiveBackends)
+        {
+            LiveBackends[connectionString] = LiveBackends.GetValueOrDefault(connectionString) + 1;
+        }
     }
 
     public override string Kind => "Sqlite";
@@ -29,6 +39,9 @@ internal sealed class SqliteBackend : KhonsuBackend
     public override string? DatabaseFilePath => _dataSource.Equals(":memory:", StringComparison.OrdinalIgnoreCase) ? null : _dataSource;
 
     internal SqliteStatementAnalyzer StatementAnalyzer { get; }
+
+    /// <summary>The in-process queue for this file's write lock, shared with every other runtime naming the file.</summary>
+    internal SqliteWriteQueue WriteQueue { get; }
 
     internal CatalogState Catalog => _catalog;
 
@@ -76,6 +89,38 @@ internal sealed class SqliteBackend : KhonsuBackend
     public override TransactionLogTables TransactionLogTables => SqliteTransactionLogTables.Instance;
 
     public override IRecoverableResource CreateRecoveryResource() => new SqliteRecoveryResource(this, _connectionString);
+
+    /// <summary>Clears the pool of this connection string once no other backend in the process uses it (idle handles keep the file open).</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        bool last;
+        lock (LiveBackends)
+        {
+            var live = LiveBackends[_connectionString] - 1;
+            last = live == 0;
+            if (last)
+            {
+                LiveBackends.Remove(_connectionString);
+            }
+            else
+            {
+                LiveBackends[_connectionString] = live;
+            }
+        }
+
+        if (last)
+        {
+            // A connection in use now is closed when it goes back, not pooled again.
+            SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
 
     /// <summary>The catalog with a version number, so each pooled handle knows when its capture triggers are stale.</summary>
     internal sealed record CatalogState(BackendCatalog Catalog, int Version)

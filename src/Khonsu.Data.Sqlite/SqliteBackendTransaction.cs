@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Globalization;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
@@ -19,6 +20,13 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private readonly SqliteConnection _connection;
     private readonly SqliteTransaction _local;
     private const int SqliteBusySnapshot = 517;
+
+    // Writers outside the process's queue (other processes) are waited for in busy-handler steps
+    // this short, with an await between them, so no wait blocks a thread for longer.
+    private const int OtherWritersBusyTimeoutMilliseconds = 10;
+    private static readonly TimeSpan FirstRetryPause = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan MaxRetryPause = TimeSpan.FromMilliseconds(50);
+    private SqliteWriteQueue? _permit;
     private bool _holdsWriteLock;
     private bool _wrote;
     private bool _hasSnapshot;
@@ -36,21 +44,19 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
     /// <summary>
     /// Takes SQLite's write lock before the transaction's first write, so that a lock Khonsu cannot
-    /// get fails at once as a serialization failure instead of inside Microsoft.Data.Sqlite's retry
-    /// loop: a snapshot that another writer made stale can never write (SQLITE_BUSY_SNAPSHOT), and a
+    /// get fails as a serialization failure instead of inside Microsoft.Data.Sqlite's retry loop: a
+    /// snapshot that another writer made stale can never write (SQLITE_BUSY_SNAPSHOT), and a
     /// transaction holding locks on other backends must not wait long (a cross-database deadlock).
     /// </summary>
-    public override ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
+    public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
         _hasSnapshot = true;
         if (!_holdsWriteLock && !_backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
         {
             var wait = spansSeveralBackends ? _backend.Options.LockTimeout : TimeSpan.FromSeconds(command.CommandTimeout == 0 ? int.MaxValue / 1000 : command.CommandTimeout);
-            TakeWriteLock(wait, "it");
+            await TakeWriteLockAsync(wait, "it", spansSeveralBackends, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
         }
-
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -59,15 +65,13 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// committed since this transaction's snapshot, and holding it keeps everything read current
     /// until the participant finishes. Coarse (any change to the file is a conflict) but never misses one.
     /// </summary>
-    public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         if (_hasSnapshot && !_holdsWriteLock)
         {
-            TakeWriteLock(_backend.Options.LockTimeout, "a table it read");
+            await TakeWriteLockAsync(_backend.Options.LockTimeout, "a table it read", spansSeveralBackends: true, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
         }
-
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -120,17 +124,26 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
     public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        if (_wrote)
+        try
         {
-            // The applied-marker commits with the writes: recovery then knows not to redo them.
-            // A participant that only validated its reads writes nothing, so it makes no other
-            // snapshot stale.
-            await SqliteAppliedMarker.WriteAsync(_connection, _local, transactionId, cancellationToken).ConfigureAwait(false);
-        }
+            if (_wrote)
+            {
+                // The applied-marker commits with the writes: recovery then knows not to redo them.
+                // A participant that only validated its reads writes nothing, so it makes no other
+                // snapshot stale.
+                await SqliteAppliedMarker.WriteAsync(_connection, _local, transactionId, cancellationToken).ConfigureAwait(false);
+            }
 
-        await SqliteCapture.StopAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
-        await _local.CommitAsync(cancellationToken).ConfigureAwait(false);
-        await FinishAsync().ConfigureAwait(false);
+            await SqliteCapture.StopAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
+            await _local.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A local transaction that failed to commit ends here too (rolled back): kept open, it
+            // would hold the file's write lock and the process's permit until the connection
+            // closes. Its commit, if logged, is redone by recovery from the row images.
+            await FinishAsync().ConfigureAwait(false);
+        }
     }
 
     public override async ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
@@ -140,9 +153,15 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
             return;
         }
 
-        // Rolling back also turns capture off: the flag was set inside this transaction.
-        await _local.RollbackAsync(cancellationToken).ConfigureAwait(false);
-        await FinishAsync().ConfigureAwait(false);
+        try
+        {
+            // Rolling back also turns capture off: the flag was set inside this transaction.
+            await _local.RollbackAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await FinishAsync().ConfigureAwait(false);
+        }
     }
 
     public override ValueTask AbandonAsync(CancellationToken cancellationToken) => RollbackAsync(TransactionId, cancellationToken);
@@ -165,11 +184,69 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         return new RowWrite(table.Name, key, kind, row.OldVersion, newVersion, image);
     }
 
-    private void TakeWriteLock(TimeSpan wait, string what)
+    /// <summary>
+    /// Queues in the process for the file's write lock (an await: no thread waits), then takes
+    /// SQLite's lock itself, waiting for writers outside the queue (other processes) in short
+    /// busy-handler steps with an await between them, all within <paramref name="wait"/>. The
+    /// permit is held until the local transaction ends, or given back at once if this step fails.
+    /// </summary>
+    private async ValueTask TakeWriteLockAsync(TimeSpan wait, string what, bool spansSeveralBackends, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var queue = _backend.WriteQueue;
+        if (!await queue.EnterAsync(wait, cancellationToken).ConfigureAwait(false))
+        {
+            throw LockTimedOut(wait, spansSeveralBackends, new SqliteException("SQLite Error 5: 'database is locked'.", raw.SQLITE_BUSY, raw.SQLITE_BUSY));
+        }
+
+        _permit = queue;
+        try
+        {
+            var pause = FirstRetryPause;
+            while (true)
+            {
+                var left = wait - Stopwatch.GetElapsedTime(started);
+                var failure = TryWriteLock((int)Math.Clamp(left.TotalMilliseconds, 0, OtherWritersBusyTimeoutMilliseconds));
+                if (failure is null)
+                {
+                    return;
+                }
+
+                if (failure.SqliteErrorCode != raw.SQLITE_BUSY)
+                {
+                    throw failure;
+                }
+
+                if (failure.SqliteExtendedErrorCode == SqliteBusySnapshot)
+                {
+                    throw KhonsuException.SerializationFailure(
+                        $"Transaction {TransactionId}, SQLite backend '{Name}': another transaction committed to this database after this transaction's snapshot, so {what} may have changed (SQLITE_BUSY_SNAPSHOT). Retry the transaction.",
+                        TransactionId,
+                        failure);
+                }
+
+                if (left <= TimeSpan.Zero)
+                {
+                    throw LockTimedOut(wait, spansSeveralBackends, failure);
+                }
+
+                await Task.Delay(pause < left ? pause : left, cancellationToken).ConfigureAwait(false);
+                pause = pause * 2 < MaxRetryPause ? pause * 2 : MaxRetryPause;
+            }
+        }
+        catch
+        {
+            ReleasePermit();
+            throw;
+        }
+    }
+
+    /// <summary>One try at SQLite's write lock; null when taken, else SQLite's error.</summary>
+    private SqliteException? TryWriteLock(int busyTimeoutMilliseconds)
     {
         // A write that changes nothing still takes the write lock, or fails on a stale snapshot.
         var handle = _connection.Handle!;
-        raw.sqlite3_busy_timeout(handle, (int)Math.Min(int.MaxValue, wait.TotalMilliseconds));
+        raw.sqlite3_busy_timeout(handle, busyTimeoutMilliseconds);
         int rc;
         try
         {
@@ -180,27 +257,36 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
             raw.sqlite3_busy_timeout(handle, SqliteBackend.BusyTimeoutMilliseconds);
         }
 
-        if (rc == raw.SQLITE_OK)
-        {
-            return;
-        }
+        return rc == raw.SQLITE_OK
+            ? null
+            : new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(handle).utf8_to_string()}'.", rc, raw.sqlite3_extended_errcode(handle));
+    }
 
-        var extended = raw.sqlite3_extended_errcode(handle);
-        var inner = new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(handle).utf8_to_string()}'.", rc, extended);
-        if (rc != raw.SQLITE_BUSY)
-        {
-            throw inner;
-        }
+    private KhonsuException LockTimedOut(TimeSpan wait, bool spansSeveralBackends, SqliteException inner)
+    {
+        var why = spansSeveralBackends
+            ? $"its write lock stayed taken for {wait.TotalMilliseconds:0} ms while this transaction holds locks on other backends (a possible deadlock across databases)"
+            : $"its write lock stayed taken for {wait.TotalMilliseconds:0} ms (the command timeout)";
+        return KhonsuException.SerializationFailure($"Transaction {TransactionId}, SQLite backend '{Name}': {why}. Retry the transaction.", TransactionId, inner);
+    }
 
-        var why = extended == SqliteBusySnapshot
-            ? $"another transaction committed to this database after this transaction's snapshot, so {what} may have changed (SQLITE_BUSY_SNAPSHOT)"
-            : $"its write lock stayed taken for {wait.TotalMilliseconds:0} ms while this transaction holds locks on other backends (a possible deadlock across databases)";
-        throw KhonsuException.SerializationFailure($"Transaction {TransactionId}, SQLite backend '{Name}': {why}. Retry the transaction.", TransactionId, inner);
+    private void ReleasePermit()
+    {
+        _holdsWriteLock = false;
+        Interlocked.Exchange(ref _permit, null)?.Exit();
     }
 
     private async ValueTask FinishAsync()
     {
         _finished = true;
-        await _local.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _local.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Only now that SQLite's lock is released: the next in the queue takes it at once.
+            ReleasePermit();
+        }
     }
 }

@@ -24,11 +24,32 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
 
     public async ValueTask CommitAsync(TransactionId transactionId, ParticipantVote vote, CancellationToken cancellationToken)
     {
+        // Queued with the process's transactions for the write lock: behind a busy queue, SQLite's
+        // busy handler alone would seldom catch the lock free between two of them.
+        var queue = backend.WriteQueue;
+        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), cancellationToken).ConfigureAwait(false))
+        {
+            throw new TimeoutException(
+                $"redo of transaction {transactionId} on '{Name}': this process's transactions kept the database's write lock for {SqliteBackend.BusyTimeoutMilliseconds / 1000} s; recovery tries again later.");
+        }
+
+        try
+        {
+            await RedoUnlessAppliedAsync(transactionId, vote, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            queue.Exit();
+        }
+    }
+
+    private async ValueTask RedoUnlessAppliedAsync(TransactionId transactionId, ParticipantVote vote, CancellationToken cancellationToken)
+    {
         var connection = new SqliteConnection(connectionString);
         await using (connection.ConfigureAwait(false))
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await InnerCommands.ExecuteAsync(connection, null, "PRAGMA busy_timeout = 30000", cancellationToken).ConfigureAwait(false);
+            await InnerCommands.ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {SqliteBackend.BusyTimeoutMilliseconds}", cancellationToken).ConfigureAwait(false);
             var transaction = connection.BeginTransaction(deferred: false);
             await using (transaction.ConfigureAwait(false))
             {

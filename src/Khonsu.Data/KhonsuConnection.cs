@@ -229,8 +229,9 @@ public sealed class KhonsuConnection : DbConnection
     }
 
     /// <summary>
-    /// Closes the shared state (commit log, sweeper) of every connection string. Connections
-    /// opened afterwards start afresh; like ClearAllPools of other providers.
+    /// Closes the shared state (commit log, sweeper, the backends' connection pools and their idle
+    /// connections) of every connection string. Connections opened afterwards start afresh; like
+    /// ClearAllPools of other providers.
     /// </summary>
     public static Task ClearAllPoolsAsync() => RuntimeCache.ClearAsync().AsTask();
 

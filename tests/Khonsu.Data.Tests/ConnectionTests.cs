@@ -25,7 +25,6 @@ public class ConnectionTests
         Assert.Equal("pen", await Scalar(connection, "SELECT name FROM items"));
         Assert.True(File.Exists(Path.Combine(directory.Path, "khonsu-log.db")), "the default log lives next to the first SQLite database");
         await KhonsuConnection.ClearPoolAsync(connection);
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 
     [Fact]

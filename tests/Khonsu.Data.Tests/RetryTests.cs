@@ -86,7 +86,6 @@ public sealed class RetryTests : IAsyncDisposable
     {
         await KhonsuConnection.ClearPoolAsync(_connection);
         await _connection.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _directory.Dispose();
     }
 }

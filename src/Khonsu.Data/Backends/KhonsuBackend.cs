@@ -10,7 +10,7 @@ namespace Khonsu.Data.Backends;
 /// connection string: how to connect to it, install Khonsu's schema, read its catalog, run a
 /// local transaction as a participant, and recover.
 /// </summary>
-public abstract class KhonsuBackend
+public abstract class KhonsuBackend : IAsyncDisposable
 {
     protected KhonsuBackend(string name, KhonsuBackendOptions options)
     {
@@ -56,4 +56,15 @@ public abstract class KhonsuBackend
 
     /// <summary>How recovery reaches this backend (it opens its own connections).</summary>
     public abstract IRecoverableResource CreateRecoveryResource();
+
+    /// <summary>
+    /// Releases what the backend owns (a connection pool, its idle connections) when its runtime
+    /// closes; connections still open may fail afterwards. Called once, after the runtime stopped
+    /// using the backend.
+    /// </summary>
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
 }

@@ -120,20 +120,35 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     {
         var nodeId = settings.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
         var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout, settings.PostgresSerializable);
-        var backends = settings.Backends.Select(b => CreateBackend(b, options)).ToList();
-
+        var backends = new List<KhonsuBackend>(settings.Backends.Count);
+        ICommitLog log;
         var catalogs = new Dictionary<KhonsuBackend, BackendCatalog>();
-        foreach (var backend in backends)
+        try
         {
-            catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
+            foreach (var settingsOfBackend in settings.Backends)
+            {
+                backends.Add(CreateBackend(settingsOfBackend, options));
+            }
+
+            foreach (var backend in backends)
+            {
+                catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (TransactionLogHolder(settings, backends) is { } holder && settings.Schema == SchemaMode.Auto)
+            {
+                await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
+            }
+
+            log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A runtime that fails to start is retried at the next open: leave no pool behind.
+            await DisposeAllAsync(backends).ConfigureAwait(false);
+            throw;
         }
 
-        if (TransactionLogHolder(settings, backends) is { } holder && settings.Schema == SchemaMode.Auto)
-        {
-            await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
-        }
-
-        var log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
         var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger);
         var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
         logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logDescription);
@@ -208,7 +223,31 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
+
+        // Last: the materialiser and the sweeper used the backends' connections until now.
+        await DisposeAllAsync(Backends).ConfigureAwait(false);
         _catalogLock.Dispose();
+    }
+
+    private static async ValueTask DisposeAllAsync(IEnumerable<KhonsuBackend> backends)
+    {
+        List<Exception>? errors = null;
+        foreach (var backend in backends)
+        {
+            try
+            {
+                await backend.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                (errors ??= []).Add(error);
+            }
+        }
+
+        if (errors is not null)
+        {
+            throw errors.Count == 1 ? errors[0] : new AggregateException(errors);
+        }
     }
 
     private static KhonsuBackend CreateBackend(BackendSettings settings, KhonsuBackendOptions options)
