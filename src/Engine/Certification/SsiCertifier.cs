@@ -8,7 +8,8 @@ namespace Khonsu.Engine.Certification;
 /// certified one at a time in log order, so every process that reads the same log reaches the
 /// same verdicts. Concurrent means "committed after the other's snapshot".
 /// <list type="bullet">
-/// <item>Write-write conflict with a concurrent committed transaction: abort (first committer wins).</item>
+/// <item>Write-write conflict with a concurrent committed transaction: abort (first committer wins),
+/// except for writes marked last-writer-wins (a table with the Replace conflict policy).</item>
 /// <item>The transaction is a pivot, Tin -rw-> T -rw-> Tout, with Tout committed no later than Tin
 /// (and, when Tin is read-only, before Tin's snapshot): abort T.</item>
 /// <item>The transaction is Tin of a committed pivot whose Tout committed before the pivot (and, when
@@ -38,7 +39,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
     /// </summary>
     public CertificationResult Certify(CertificationRequest request, LogPosition position, bool serializable = true)
     {
-        var candidate = new CommittedTransaction(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes]);
+        var candidate = Candidate(request, position);
         var verdict = Check(candidate, serializable, request.SnapshotsTakenBy);
         // Read-only transactions are remembered too: one can be Tin of a later pivot.
         if (verdict.Commit)
@@ -55,7 +56,10 @@ public sealed class SsiCertifier(int capacity = 10_000)
     /// alone can only remember what the log holds.
     /// </summary>
     public CertificationResult Check(CertificationRequest request, LogPosition position, bool serializable = true)
-        => Check(new CommittedTransaction(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes]), serializable, request.SnapshotsTakenBy);
+        => Check(Candidate(request, position), serializable, request.SnapshotsTakenBy);
+
+    private static CommittedTransaction Candidate(CertificationRequest request, LogPosition position)
+        => new(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes]) { LastWriterWins = [.. request.LastWriterWins] };
 
     /// <summary>
     /// Drops committed transactions at or before <paramref name="upTo"/>: no transaction whose
@@ -81,9 +85,10 @@ public sealed class SsiCertifier(int capacity = 10_000)
         }
 
         var concurrent = Concurrent(t.Snapshot);
+        var firstCommitterWins = t.FirstCommitterWins;
         foreach (var x in concurrent)
         {
-            if (FirstOverlap(t.Writes, x) is { } item)
+            if (FirstOverlap(firstCommitterWins, x) is { } item)
             {
                 return new CertificationResult(false, $"write-write conflict on {item}: {x.Id} wrote it after this transaction's snapshot", item, x.Id);
             }

@@ -11,7 +11,7 @@ namespace Khonsu.Engine.Log;
 /// stores it as a blob; a Kafka log sends it as a message value), so it knows nothing of storage.
 /// </summary>
 /// <remarks>
-/// Format versions 1 and 2, all integers little-endian, varints LEB128 (zigzag where signed):
+/// Format versions 1 to 3, all integers little-endian, varints LEB128 (zigzag where signed):
 /// <code>
 /// version:u8  payload-length:varint  payload  crc32c:u32 (of everything before it)
 /// payload = kind:u8  tx-id:16 bytes (RFC 9562 order)  node:string  timestamp:i64 (UTC ticks)
@@ -21,7 +21,7 @@ namespace Khonsu.Engine.Log;
 /// certification = snapshot:varint  flags:u8 (1 serializable, 2 several-snapshots)  read-count:varint  read*
 /// read = backend:string  table:string  flags:u8 (1 key)  [key:string]
 /// participant = name:string  flags:u8 (1 needs-redo)  write-count:varint  write*
-/// write = table:string  key:string  kind:u8  flags:u8 (1 old-version, 2 new-version, 4 image)
+/// write = table:string  key:string  kind:u8  flags:u8 (1 old-version, 2 new-version, 4 image, 8 last-writer-wins: version 3 only)
 ///         [old-version:varint] [new-version:varint] [column-count:varint (column:string value)*]
 /// value = tag:u8 (0 null, 1 integer:varint, 2 real:f64, 3 text:string, 4 blob:length-prefixed bytes)
 /// string = byte-length:varint UTF-8 bytes
@@ -29,14 +29,17 @@ namespace Khonsu.Engine.Log;
 /// The payload length lets a reader tell a truncated record from a corrupt one. A new layout gets
 /// a new version byte; readers refuse versions they do not know rather than guess. A record without
 /// a certification section is still written as version 1, so that logs without a shared certifier
-/// stay readable by older builds.
+/// stay readable by older builds, and one with a certification section but no last-writer-wins
+/// write as version 2.
 /// </remarks>
 public static class LogRecordCodec
 {
     /// <summary>The newest format this build writes and reads.</summary>
-    public const byte FormatVersion = 2;
+    public const byte FormatVersion = 3;
 
     private const byte FirstFormatVersion = 1;
+
+    private const byte CertificationFormatVersion = 2;
 
     private const int ChecksumSize = 4;
 
@@ -51,7 +54,7 @@ public static class LogRecordCodec
 
         var headerSize = 1 + length.Written.Length;
         var bytes = new byte[headerSize + payload.Written.Length + ChecksumSize];
-        bytes[0] = record.Certification is null ? FirstFormatVersion : FormatVersion;
+        bytes[0] = VersionFor(record);
         length.Written.CopyTo(bytes.AsSpan(1));
         payload.Written.CopyTo(bytes.AsSpan(headerSize));
         var checkedPart = bytes.AsSpan(0, bytes.Length - ChecksumSize);
@@ -100,6 +103,12 @@ public static class LogRecordCodec
 
         return record;
     }
+
+    /// <summary>The oldest version that can carry the record, so older builds keep reading what they can.</summary>
+    private static byte VersionFor(LogRecord record)
+        => record.Participants.Any(vote => vote.Writes.Any(write => write.LastWriterWins)) ? FormatVersion
+            : record.Certification is null ? FirstFormatVersion
+            : CertificationFormatVersion;
 
     private static void WriteRecord(CodecWriter writer, LogRecord record)
     {
@@ -161,7 +170,7 @@ public static class LogRecordCodec
             var writes = new RowWrite[reader.ReadCount()];
             for (var w = 0; w < writes.Length; w++)
             {
-                writes[w] = ReadRowWrite(ref reader);
+                writes[w] = ReadRowWrite(ref reader, version);
             }
 
             participants[i] = new ParticipantVote(name, needsRedo, writes);
@@ -219,7 +228,7 @@ public static class LogRecordCodec
         writer.WriteString(write.Table);
         writer.WriteString(write.Key);
         writer.WriteByte(Defined(write.Kind));
-        writer.WriteByte(Flags(write.OldVersion.HasValue, write.NewVersion.HasValue, write.Image is not null));
+        writer.WriteByte((byte)(Flags(write.OldVersion.HasValue, write.NewVersion.HasValue, write.Image is not null) | (write.LastWriterWins ? 8 : 0)));
         if (write.OldVersion is { } oldVersion)
         {
             writer.WriteVarInt(oldVersion);
@@ -236,16 +245,16 @@ public static class LogRecordCodec
         }
     }
 
-    private static RowWrite ReadRowWrite(ref CodecReader reader)
+    private static RowWrite ReadRowWrite(ref CodecReader reader, byte version)
     {
         var table = reader.ReadString();
         var key = reader.ReadString();
         var kind = ReadKind<WriteKind>(ref reader, "write kind");
-        var flags = ReadFlags(ref reader, 3);
+        var flags = ReadFlags(ref reader, version < FormatVersion ? 3 : 4);
         long? oldVersion = (flags & 1) != 0 ? reader.ReadVarInt() : null;
         long? newVersion = (flags & 2) != 0 ? reader.ReadVarInt() : null;
         var image = (flags & 4) != 0 ? RowImageCodec.Read(ref reader) : null;
-        return new RowWrite(table, key, kind, oldVersion, newVersion, image);
+        return new RowWrite(table, key, kind, oldVersion, newVersion, image) { LastWriterWins = (flags & 8) != 0 };
     }
 
     // Both kinds are byte enums, so a bit cast is their wire value.
