@@ -17,10 +17,9 @@ public class ConflictPolicyTests
     public async Task Fail_aborts_the_transaction_with_a_serialization_failure(string extra)
     {
         await using var db = await TwoDatabases.CreateAsync();
-        await using var connection = await db.OpenAsync(extra);
-        await using var transaction = await connection.BeginTransactionAsync();
-        await TakePostgresSnapshotAsync(connection);
-        await CommitConcurrentlyAsync(db, extra, "UPDATE orders SET amount = 7 WHERE id = 100");
+        var (connection, transaction) = await AfterConcurrentCommitAsync(db, extra);
+        await using var owned = connection;
+        await using var ownedTransaction = transaction; // rolled back unless the test commits it
 
         var error = await Assert.ThrowsAsync<KhonsuException>(() => Execute(connection, "UPDATE orders SET amount = 9 WHERE id = 100"));
 
@@ -34,11 +33,9 @@ public class ConflictPolicyTests
     public async Task Ignore_keeps_the_committed_row_and_commits_the_rest_on_both_backends()
     {
         await using var db = await TwoDatabases.CreateAsync();
-        const string extra = ";Conflict.orders=Ignore";
-        await using var connection = await db.OpenAsync(extra);
-        await using var transaction = await connection.BeginTransactionAsync();
-        await TakePostgresSnapshotAsync(connection);
-        await CommitConcurrentlyAsync(db, extra, "UPDATE orders SET amount = 7 WHERE id = 100");
+        var (connection, transaction) = await AfterConcurrentCommitAsync(db, ";Conflict.orders=Ignore");
+        await using var owned = connection;
+        await using var ownedTransaction = transaction; // rolled back unless the test commits it
 
         Assert.Equal(1, await Execute(connection, "UPDATE accounts SET balance = 90 WHERE id = 1"));
         Assert.Equal(1, await Execute(connection, "INSERT INTO orders (id, account_id, amount) VALUES (101, 1, 10)"));
@@ -54,11 +51,9 @@ public class ConflictPolicyTests
     public async Task Replace_lands_this_write_over_the_committed_row_and_commits_atomically()
     {
         await using var db = await TwoDatabases.CreateAsync();
-        const string extra = ";Conflict.orders=Replace";
-        await using var connection = await db.OpenAsync(extra);
-        await using var transaction = await connection.BeginTransactionAsync();
-        await TakePostgresSnapshotAsync(connection);
-        await CommitConcurrentlyAsync(db, extra, "UPDATE orders SET amount = 7 WHERE id = 100");
+        var (connection, transaction) = await AfterConcurrentCommitAsync(db, ";Conflict.orders=Replace");
+        await using var owned = connection;
+        await using var ownedTransaction = transaction; // rolled back unless the test commits it
 
         Assert.Equal(1, await Execute(connection, "UPDATE accounts SET balance = 90 WHERE id = 1"));
         Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = 9 WHERE id = 100"));
@@ -77,11 +72,9 @@ public class ConflictPolicyTests
     public async Task Replace_alone_on_PostgreSQL_commits_both_local_transactions()
     {
         await using var db = await TwoDatabases.CreateAsync();
-        const string extra = ";Conflict.orders=Replace";
-        await using var connection = await db.OpenAsync(extra);
-        await using var transaction = await connection.BeginTransactionAsync();
-        await TakePostgresSnapshotAsync(connection);
-        await CommitConcurrentlyAsync(db, extra, "UPDATE orders SET amount = 7 WHERE id = 100");
+        var (connection, transaction) = await AfterConcurrentCommitAsync(db, ";Conflict.orders=Replace");
+        await using var owned = connection;
+        await using var ownedTransaction = transaction; // rolled back unless the test commits it
 
         Assert.Equal(1, await Execute(connection, "INSERT INTO orders (id, account_id, amount) VALUES (101, 1, 10)"));
         Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = 9 WHERE id = 100"));
@@ -126,11 +119,8 @@ public class ConflictPolicyTests
     public async Task A_crash_after_the_decision_leaves_the_branch_prepared_for_recovery_to_commit()
     {
         await using var db = await TwoDatabases.CreateAsync();
-        const string extra = ";Conflict.orders=Replace";
-        await using var connection = await db.OpenAsync(extra);
-        var transaction = await connection.BeginTransactionAsync();
-        await TakePostgresSnapshotAsync(connection);
-        await CommitConcurrentlyAsync(db, extra, "UPDATE orders SET amount = 7 WHERE id = 100");
+        var (connection, transaction) = await AfterConcurrentCommitAsync(db, ";Conflict.orders=Replace");
+        await using var owned = connection;
         Assert.Equal(1, await Execute(connection, "INSERT INTO orders (id, account_id, amount) VALUES (101, 1, 10)"));
         Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = 9 WHERE id = 100"));
 
@@ -162,17 +152,26 @@ public class ConflictPolicyTests
     public async Task A_rollback_undoes_the_branch_too()
     {
         await using var db = await TwoDatabases.CreateAsync();
-        const string extra = ";Conflict.orders=Replace";
-        await using var connection = await db.OpenAsync(extra);
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            await TakePostgresSnapshotAsync(connection);
-            await CommitConcurrentlyAsync(db, extra, "UPDATE orders SET amount = 7 WHERE id = 100");
-            Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = 9 WHERE id = 100"));
-            await transaction.RollbackAsync();
-        }
+        var (connection, transaction) = await AfterConcurrentCommitAsync(db, ";Conflict.orders=Replace");
+        await using var owned = connection;
+        Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = 9 WHERE id = 100"));
+        await transaction.RollbackAsync();
 
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()"));
         Assert.Equal(7, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"));
+    }
+
+    /// <summary>
+    /// T1 on a new connection with its PostgreSQL snapshot taken, then T2's write of order 100
+    /// (amount 7) committed: T1's next write of that row meets the conflict on its statement.
+    /// </summary>
+    private static async Task<(KhonsuConnection Connection, KhonsuTransaction Transaction)> AfterConcurrentCommitAsync(TwoDatabases db, string extra)
+    {
+        var connection = await db.OpenAsync(extra);
+        var transaction = await connection.BeginTransactionAsync();
+        await TakePostgresSnapshotAsync(connection);
+        await CommitConcurrentlyAsync(db, extra, "UPDATE orders SET amount = 7 WHERE id = 100");
+        return (connection, transaction);
     }
 
     /// <summary>PostgreSQL's first statement of the transaction takes its snapshot (a table read: no row to validate later).</summary>
