@@ -275,12 +275,13 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     public override async ValueTask AbandonAsync(CancellationToken cancellationToken)
     {
-        if (_state != State.Prepared && !_branchPrepared)
+        // A prepared transaction lives on in the server; recovery finishes it (and its branch) from the log.
+        if (_state is not (State.Prepared or State.Finished))
         {
-            await RollbackAsync(TransactionId, cancellationToken).ConfigureAwait(false);
+            _state = State.Finished;
+            await InnerCommands.ExecuteAsync(connection, null, "ROLLBACK", cancellationToken).ConfigureAwait(false);
         }
 
-        // A prepared transaction lives on in the server; recovery finishes it (and its branch) from the log.
         _state = State.Finished;
         if (_branch is not null)
         {

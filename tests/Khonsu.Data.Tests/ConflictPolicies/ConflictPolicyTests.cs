@@ -161,6 +161,30 @@ public class ConflictPolicyTests
         Assert.Equal(7, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"));
     }
 
+    [Fact]
+    public async Task Savepoints_cover_the_branch()
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        var (connection, transaction) = await AfterConcurrentCommitAsync(db, ";Conflict.orders=Replace");
+        await using var owned = connection;
+        await using var ownedTransaction = transaction;
+
+        // Taken before the branch existed: rolling back to it undoes the whole branch.
+        await transaction.SaveAsync("before");
+        Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = 9 WHERE id = 100"));
+        await transaction.RollbackAsync("before");
+
+        // Taken on the branch too: rolling back to it undoes only what came after.
+        Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = 11 WHERE id = 100"));
+        await transaction.SaveAsync("after");
+        Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = amount + 1 WHERE id = 100"));
+        await transaction.RollbackAsync("after");
+        await transaction.ReleaseAsync("after");
+        await transaction.CommitAsync();
+
+        Assert.Equal(11, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"));
+    }
+
     /// <summary>
     /// T1 on a new connection with its PostgreSQL snapshot taken, then T2's write of order 100
     /// (amount 7) committed: T1's next write of that row meets the conflict on its statement.
