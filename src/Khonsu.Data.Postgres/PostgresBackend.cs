@@ -46,6 +46,9 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
         return new PostgresBackendTransaction(this, (NpgsqlConnection)connection, transactionId, validateReads: isolationLevel != IsolationLevel.Snapshot);
     }
 
+    /// <summary>REPEATABLE READ reports a concurrent update on the statement that meets it (SQLSTATE 40001 from the executor).</summary>
+    public override bool ResolvesWriteConflicts => true;
+
     public override TransactionLogTables TransactionLogTables => PostgresTransactionLogTables.Instance;
 
     public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);

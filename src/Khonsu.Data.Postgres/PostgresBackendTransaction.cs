@@ -11,7 +11,10 @@ namespace Khonsu.Data.Postgres;
 /// <summary>
 /// A PostgreSQL local transaction as a participant: PREPARE TRANSACTION makes it durable but
 /// undecided; COMMIT PREPARED or ROLLBACK PREPARED finishes it. A transaction that wrote nothing
-/// is not prepared: it has nothing to make durable.
+/// is not prepared: it has nothing to make durable. A statement whose conflict the Replace policy
+/// resolves runs again on a branch: a second local transaction at READ COMMITTED on its own
+/// connection (PostgreSQL then writes over the newest committed row), prepared as
+/// "khonsu:&lt;tx id&gt;/r" and decided together with this one.
 /// </summary>
 /// <param name="validateReads">Serializable: rows read are tracked and must be unchanged at prepare. Snapshot: write-write conflicts only.</param>
 internal sealed class PostgresBackendTransaction(PostgresBackend backend, NpgsqlConnection connection, TransactionId transactionId, bool validateReads)
@@ -20,6 +23,9 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     private State _state = State.Active;
     private bool _lockTimeoutSet;
     private readonly PostgresReadSet _reads = new();
+    private NpgsqlConnection? _branch;
+    private bool _branchPrepared;
+    private readonly List<string> _branchSavepoints = [];
 
     private enum State
     {
@@ -67,6 +73,97 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
                 $"Transaction {TransactionId}, PostgreSQL backend '{Name}': {postgres.MessageText} (SQLSTATE {postgres.SqlState}). Retry the transaction.", TransactionId, postgres)
             : null;
 
+    /// <summary>
+    /// A concurrent update or delete met on a row the statement writes or locks: reported by the
+    /// executor (ExecUpdate, ExecDelete, ExecLockRows...) or, on tables with a BEFORE ROW trigger as
+    /// Khonsu's version trigger is, by GetTupleForTrigger. Not PostgreSQL's own SSI (predicate.c),
+    /// whose 40001 is a read-write conflict no write policy applies to.
+    /// </summary>
+    public override bool IsWriteConflict(DbException error)
+        => error is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure, Routine: { } routine }
+            && (routine.StartsWith("Exec", StringComparison.Ordinal) || routine == "GetTupleForTrigger");
+
+    /// <summary>
+    /// Alone, the participant still holds two local transactions once it has a branch: they commit
+    /// in two phases, with a log record for recovery, never one after the other unlogged.
+    /// </summary>
+    public override bool CanCommitInOnePhase => _branch is null;
+
+    /// <summary>
+    /// Opens the branch on first use: READ COMMITTED re-reads the newest row version after a lock
+    /// wait, so the write lands over what the concurrent transaction committed. Its lock waits are
+    /// always bounded: a branch waiting on a row lock of its own main transaction would wait forever.
+    /// </summary>
+    public override async ValueTask<DbCommand?> CreateBranchCommandAsync(CancellationToken cancellationToken)
+    {
+        if (_branch is null)
+        {
+            var branch = (NpgsqlConnection)backend.CreateConnection();
+            try
+            {
+                await backend.OpenConnectionAsync(branch, cancellationToken).ConfigureAwait(false);
+                var milliseconds = (long)backend.Options.LockTimeout.TotalMilliseconds;
+                await InnerCommands.ExecuteAsync(
+                    branch,
+                    null,
+                    $"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT set_config('khonsu.tx_id', @id, true); SET LOCAL lock_timeout = {milliseconds}",
+                    cancellationToken,
+                    ("id", TransactionId + BranchSuffix)).ConfigureAwait(false);
+            }
+            catch
+            {
+                await branch.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            _branch = branch;
+        }
+
+        return _branch.CreateCommand();
+    }
+
+    /// <summary>The application's savepoints cover the branch too: it began after them, or holds them as well.</summary>
+    public override async ValueTask SaveAsync(string savepoint, CancellationToken cancellationToken)
+    {
+        await base.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
+        if (_branch is not null)
+        {
+            await InnerCommands.ExecuteAsync(_branch, null, "SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+            _branchSavepoints.Add(savepoint);
+        }
+    }
+
+    /// <summary>Back to the savepoint on the branch too, or, when the branch began after it, the whole branch undone (a later Replace opens a new one).</summary>
+    public override async ValueTask RollbackToAsync(string savepoint, CancellationToken cancellationToken)
+    {
+        await base.RollbackToAsync(savepoint, cancellationToken).ConfigureAwait(false);
+        if (_branch is null)
+        {
+            return;
+        }
+
+        var index = _branchSavepoints.LastIndexOf(savepoint);
+        if (index < 0)
+        {
+            await FinishBranchAsync("ROLLBACK", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await InnerCommands.ExecuteAsync(_branch, null, "ROLLBACK TO SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+        _branchSavepoints.RemoveRange(index + 1, _branchSavepoints.Count - index - 1);
+    }
+
+    public override async ValueTask ReleaseAsync(string savepoint, CancellationToken cancellationToken)
+    {
+        await base.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
+        var index = _branchSavepoints.LastIndexOf(savepoint);
+        if (_branch is not null && index >= 0)
+        {
+            await InnerCommands.ExecuteAsync(_branch, null, "RELEASE SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+            _branchSavepoints.RemoveRange(index, _branchSavepoints.Count - index);
+        }
+    }
+
     public override IEnumerable<ItemId> RowReads => _reads.Items(Name);
 
     public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
@@ -75,7 +172,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     /// <summary>The only participant: validated and its writes reported, then a plain COMMIT is the commit point.</summary>
     public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await ReadWritesAsync(transactionId, cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await ReadWritesAsync(connection, transactionId.ToString(), cancellationToken).ConfigureAwait(false);
         if (validateReads && wrote)
         {
             await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
@@ -87,8 +184,9 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await ReadWritesAsync(transactionId, cancellationToken).ConfigureAwait(false);
-        if (!wrote)
+        var (wrote, writes) = await ReadWritesAsync(connection, transactionId.ToString(), cancellationToken).ConfigureAwait(false);
+        var (branchWrote, branchWrites) = _branch is null ? (false, []) : await ReadWritesAsync(_branch, transactionId + BranchSuffix, cancellationToken).ConfigureAwait(false);
+        if (!wrote && !branchWrote)
         {
             _state = State.ReadOnlyPrepared;
             return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
@@ -99,15 +197,36 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
         }
 
+        if (branchWrote)
+        {
+            // Prepared first: a crash before the main one prepares leaves only the branch, which
+            // recovery rolls back (no commit record) like any transaction that did not finish preparing.
+            await PrepareLocalAsync(_branch!, transactionId + BranchSuffix, BranchGid(transactionId), cancellationToken).ConfigureAwait(false);
+            _branchPrepared = true;
+        }
+
+        if (!wrote)
+        {
+            _state = State.ReadOnlyPrepared;
+            return new ParticipantVote(Name, NeedsRedo: false, [.. branchWrites.Select(w => w with { LastWriterWins = true })]);
+        }
+
+        await PrepareLocalAsync(connection, transactionId.ToString(), Gid(transactionId), cancellationToken).ConfigureAwait(false);
+        _state = State.Prepared;
+        return new ParticipantVote(Name, NeedsRedo: false, [.. writes, .. branchWrites.Select(w => w with { LastWriterWins = true })]);
+    }
+
+    /// <summary>PREPARE TRANSACTION with the local id's applied-marker, so recovery can tell "committed" from "rolled back".</summary>
+    private async ValueTask PrepareLocalAsync(NpgsqlConnection local, string localId, string gid, CancellationToken cancellationToken)
+    {
         try
         {
-            // The applied-marker commits with the writes, so recovery can tell "committed" from "rolled back".
             await InnerCommands.ExecuteAsync(
-                connection,
+                local,
                 null,
-                $"INSERT INTO {Schema}.applied (tx_id) VALUES (@id); PREPARE TRANSACTION {Literal(Gid(transactionId))}",
+                $"INSERT INTO {Schema}.applied (tx_id) VALUES (@id); PREPARE TRANSACTION {Literal(gid)}",
                 cancellationToken,
-                ("id", transactionId.ToString())).ConfigureAwait(false);
+                ("id", localId)).ConfigureAwait(false);
         }
         catch (PostgresException error) when (AsSerializationFailure(error) is { } conflict)
         {
@@ -119,9 +238,6 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             throw new KhonsuException(
                 $"PostgreSQL backend '{Name}' cannot prepare transactions: set max_prepared_transactions above 0 in postgresql.conf (Khonsu needs it for two-phase commit).", error);
         }
-
-        _state = State.Prepared;
-        return new ParticipantVote(Name, NeedsRedo: false, writes);
     }
 
     public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
@@ -129,6 +245,10 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         var sql = _state == State.Prepared ? $"COMMIT PREPARED {Literal(Gid(transactionId))}" : "COMMIT";
         await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
         _state = State.Finished;
+        if (_branch is not null)
+        {
+            await FinishBranchAsync(_branchPrepared ? $"COMMIT PREPARED {Literal(BranchGid(transactionId))}" : "ROLLBACK", cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public override async ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
@@ -140,28 +260,58 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
         var sql = _state == State.Prepared ? $"ROLLBACK PREPARED {Literal(Gid(transactionId))}" : "ROLLBACK";
         _state = State.Finished;
-        await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_branch is not null)
+            {
+                await FinishBranchAsync(_branchPrepared ? $"ROLLBACK PREPARED {Literal(BranchGid(transactionId))}" : "ROLLBACK", cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     public override async ValueTask AbandonAsync(CancellationToken cancellationToken)
     {
-        if (_state != State.Prepared)
+        // A prepared transaction lives on in the server; recovery finishes it (and its branch) from the log.
+        if (_state is not (State.Prepared or State.Finished))
         {
-            await RollbackAsync(TransactionId, cancellationToken).ConfigureAwait(false);
+            _state = State.Finished;
+            await InnerCommands.ExecuteAsync(connection, null, "ROLLBACK", cancellationToken).ConfigureAwait(false);
         }
 
-        // A prepared transaction lives on in the server; recovery finishes it from the log.
         _state = State.Finished;
+        if (_branch is not null)
+        {
+            await FinishBranchAsync(_branchPrepared ? null : "ROLLBACK", cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Whether the transaction wrote anything at all, and the tracked rows it changed (taken out of the capture table).</summary>
-    private async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadWritesAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    /// <summary>Decides the branch (a prepared one from its own session too) and closes its connection.</summary>
+    private async ValueTask FinishBranchAsync(string? sql, CancellationToken cancellationToken)
+    {
+        var branch = _branch!;
+        _branch = null;
+        _branchSavepoints.Clear();
+        await using (branch.ConfigureAwait(false))
+        {
+            if (sql is not null)
+            {
+                await InnerCommands.ExecuteAsync(branch, null, sql, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Whether a local transaction wrote anything at all, and the tracked rows it changed (taken out of the capture table).</summary>
+    private static async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadWritesAsync(NpgsqlConnection connection, string localId, CancellationToken cancellationToken)
     {
         var command = InnerCommands.Create(
             connection,
             null,
             $"SELECT pg_current_xact_id_if_assigned() IS NOT NULL; DELETE FROM {Schema}.capture WHERE tx_id = @id RETURNING tbl, key::text, first_op, last_op, old_version, new_version",
-            ("id", transactionId.ToString()));
+            ("id", localId));
         await using (command.ConfigureAwait(false))
         {
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

@@ -9,7 +9,8 @@ namespace Khonsu.Data.Postgres;
 
 /// <summary>
 /// Recovery for a PostgreSQL backend: Khonsu's prepared transactions are in pg_prepared_xacts
-/// under the gid "khonsu:&lt;tx id&gt;"; the applied-marker tells a committed one from one that
+/// under the gid "khonsu:&lt;tx id&gt;", and a Replace branch's under "khonsu:&lt;tx id&gt;/r" (both
+/// are the transaction's, decided together); the applied-markers tell a committed one from one that
 /// never prepared. COMMIT PREPARED and ROLLBACK PREPARED work from any session.
 /// </summary>
 internal sealed class PostgresRecoveryResource(string name, NpgsqlDataSource dataSource) : IRecoverableResource
@@ -30,14 +31,13 @@ internal sealed class PostgresRecoveryResource(string name, NpgsqlDataSource dat
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            if (await IsPreparedAsync(connection, transactionId, cancellationToken).ConfigureAwait(false))
+            if (await FinishPreparedAsync(connection, transactionId, "COMMIT PREPARED", cancellationToken).ConfigureAwait(false))
             {
-                await InnerCommands.ExecuteAsync(connection, null, $"COMMIT PREPARED {Literal(Gid(transactionId))}", cancellationToken).ConfigureAwait(false);
                 return;
             }
 
             var applied = await InnerCommands.ScalarAsync(
-                connection, null, $"SELECT 1 FROM {Schema}.applied WHERE tx_id = @id", cancellationToken, ("id", transactionId.ToString())).ConfigureAwait(false);
+                connection, null, $"SELECT 1 FROM {Schema}.applied WHERE tx_id IN (@id, @id || @branch)", cancellationToken, ("id", transactionId.ToString()), ("branch", BranchSuffix)).ConfigureAwait(false);
             if (applied is null && vote.Writes.Count > 0)
             {
                 throw new InvalidOperationException(
@@ -51,16 +51,27 @@ internal sealed class PostgresRecoveryResource(string name, NpgsqlDataSource dat
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            if (await IsPreparedAsync(connection, transactionId, cancellationToken).ConfigureAwait(false))
-            {
-                await InnerCommands.ExecuteAsync(connection, null, $"ROLLBACK PREPARED {Literal(Gid(transactionId))}", cancellationToken).ConfigureAwait(false);
-            }
+            await FinishPreparedAsync(connection, transactionId, "ROLLBACK PREPARED", cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static async ValueTask<bool> IsPreparedAsync(NpgsqlConnection connection, TransactionId transactionId, CancellationToken cancellationToken)
-        => await InnerCommands.ScalarAsync(
-            connection, null, "SELECT 1 FROM pg_prepared_xacts WHERE gid = @gid AND database = current_database()", cancellationToken, ("gid", Gid(transactionId))).ConfigureAwait(false) is not null;
+    /// <summary>Runs <paramref name="verb"/> on the transaction's prepared gids (its own, its Replace branch's); whether it found any.</summary>
+    private static async ValueTask<bool> FinishPreparedAsync(NpgsqlConnection connection, TransactionId transactionId, string verb, CancellationToken cancellationToken)
+    {
+        var found = false;
+        foreach (var gid in new[] { Gid(transactionId), BranchGid(transactionId) })
+        {
+            var prepared = await InnerCommands.ScalarAsync(
+                connection, null, "SELECT 1 FROM pg_prepared_xacts WHERE gid = @gid AND database = current_database()", cancellationToken, ("gid", gid)).ConfigureAwait(false) is not null;
+            if (prepared)
+            {
+                await InnerCommands.ExecuteAsync(connection, null, $"{verb} {Literal(gid)}", cancellationToken).ConfigureAwait(false);
+                found = true;
+            }
+        }
+
+        return found;
+    }
 
     private static async ValueTask<IReadOnlyList<PreparedTransaction>> ListAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
@@ -71,9 +82,12 @@ internal sealed class PostgresRecoveryResource(string name, NpgsqlDataSource dat
             reader => (Gid: reader.GetString(0), PreparedAt: reader.GetFieldValue<DateTimeOffset>(1)),
             cancellationToken,
             ("prefix", GidPrefix)).ConfigureAwait(false);
+        // A transaction and its Replace branch are one entry, as old as its older gid.
         return rows
-            .Where(row => TransactionId.TryParse(row.Gid[GidPrefix.Length..], out _))
-            .Select(row => new PreparedTransaction(TransactionId.Parse(row.Gid[GidPrefix.Length..]), row.PreparedAt))
+            .Select(row => (Ok: TryParseGid(row.Gid, out var id), Id: id, row.PreparedAt))
+            .Where(row => row.Ok)
+            .GroupBy(row => row.Id)
+            .Select(group => new PreparedTransaction(group.Key, group.Min(row => row.PreparedAt)))
             .ToList();
     }
 }

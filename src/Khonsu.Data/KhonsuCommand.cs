@@ -114,6 +114,7 @@ public sealed class KhonsuCommand : DbCommand
                 var affected = await statement.Inner.ExecuteNonQueryAsync(token).ConfigureAwait(false);
                 return (affected, affected);
             },
+            dropped: 0,
             cancellationToken);
 
     public override object? ExecuteScalar() => ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
@@ -137,6 +138,7 @@ public sealed class KhonsuCommand : DbCommand
                     return (value, (int?)reader.RecordsAffected);
                 }
             },
+            dropped: null,
             cancellationToken);
 
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
@@ -172,16 +174,54 @@ public sealed class KhonsuCommand : DbCommand
         }
     }
 
-    /// <summary>Runs the statement; <paramref name="execute"/> returns its result and how many rows it changed (null: unknown).</summary>
-    private async Task<T> RunAsync<T>(Func<RunningStatement, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the statement; <paramref name="execute"/> returns its result and how many rows it
+    /// changed (null: unknown). <paramref name="dropped"/> is its result when the Ignore policy drops it.
+    /// </summary>
+    private async Task<T> RunAsync<T>(Func<RunningStatement, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, CancellationToken cancellationToken)
     {
         var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
+        RunningStatement? branch = null;
         try
         {
-            var (result, affected) = await execute(statement, cancellationToken).ConfigureAwait(false);
-            statement.Ran();
-            await statement.CompleteAsync(affected, cancellationToken).ConfigureAwait(false);
-            return result;
+            var guard = await statement.GuardAsync(cancellationToken).ConfigureAwait(false);
+            (T Result, int? RecordsAffected) outcome;
+            try
+            {
+                outcome = await execute(statement, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DbException error) when (guard is not null && guard.Covers(error))
+            {
+                switch (await guard.ResolveAsync(error, _commandText, cancellationToken).ConfigureAwait(false))
+                {
+                    case KhonsuConflictPolicy.Ignore:
+                        statement.Dropped();
+                        return dropped;
+                    case KhonsuConflictPolicy.Replace:
+                        branch = await statement.OnBranchAsync(cancellationToken).ConfigureAwait(false);
+                        if (branch is null)
+                        {
+                            throw;
+                        }
+
+                        _running = branch.Inner;
+                        outcome = await execute(branch, cancellationToken).ConfigureAwait(false);
+                        guard = null;
+                        break;
+                    default:
+                        throw;
+                }
+            }
+
+            if (guard is not null)
+            {
+                await guard.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var ran = branch ?? statement;
+            ran.Ran();
+            await ran.CompleteAsync(outcome.RecordsAffected, cancellationToken).ConfigureAwait(false);
+            return outcome.Result;
         }
         catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
         {
@@ -196,6 +236,11 @@ public sealed class KhonsuCommand : DbCommand
         }
         finally
         {
+            if (branch is not null)
+            {
+                await branch.Inner.DisposeAsync().ConfigureAwait(false);
+            }
+
             await EndAsync(statement).ConfigureAwait(false);
         }
     }
@@ -241,11 +286,13 @@ public sealed class KhonsuCommand : DbCommand
             transaction.Record(route.Backend.Name, _commandText);
         }
 
-        var inner = innerConnection.CreateCommand();
+        // After a Replace, writes to the replaced tables go to the branch, which holds their rows' locks.
+        var onBranch = transaction is not null && transaction.WritesOnBranch(route);
+        var inner = onBranch ? await local!.CreateBranchCommandAsync(cancellationToken).ConfigureAwait(false) ?? innerConnection.CreateCommand() : innerConnection.CreateCommand();
         inner.CommandText = _commandText;
         inner.CommandType = CommandType;
         inner.CommandTimeout = CommandTimeout;
-        inner.Transaction = local?.InnerTransaction;
+        inner.Transaction = onBranch ? null : local?.InnerTransaction;
         try
         {
             ParameterCopier.CopyIn(_parameters, inner);
@@ -262,7 +309,7 @@ public sealed class KhonsuCommand : DbCommand
         }
 
         _running = inner;
-        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry };
+        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry, OnBranch = onBranch };
     }
 
     private async ValueTask EndAsync(RunningStatement statement)

@@ -11,12 +11,14 @@ public sealed class KhonsuDataSource : DbDataSource
 {
     private readonly string _connectionString;
     private readonly Microsoft.Extensions.Logging.ILoggerFactory? _loggerFactory;
+    private readonly Func<KhonsuWriteConflict, KhonsuConflictPolicy>? _conflictHandler;
     private int _disposed;
 
-    private KhonsuDataSource(string connectionString, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory)
+    private KhonsuDataSource(string connectionString, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory, Func<KhonsuWriteConflict, KhonsuConflictPolicy>? conflictHandler)
     {
         _connectionString = connectionString;
         _loggerFactory = loggerFactory;
+        _conflictHandler = conflictHandler;
     }
 
     public override string ConnectionString => _connectionString;
@@ -29,6 +31,11 @@ public sealed class KhonsuDataSource : DbDataSource
     /// (category "Khonsu"; ids, names and counts only, never a connection string).
     /// </summary>
     public static KhonsuDataSource Create(string connectionString, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory)
+        => Create(connectionString, loggerFactory, null);
+
+    /// <summary>The builder's way in: also the handler that chooses a policy per write-write conflict.</summary>
+    internal static KhonsuDataSource Create(
+        string connectionString, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory, Func<KhonsuWriteConflict, KhonsuConflictPolicy>? conflictHandler)
     {
         _ = Configuration.KhonsuConnectionStringParser.Parse(connectionString);
         if (loggerFactory is not null)
@@ -36,7 +43,12 @@ public sealed class KhonsuDataSource : DbDataSource
             Diagnostics.LoggerFactories.Register(connectionString, loggerFactory);
         }
 
-        return new KhonsuDataSource(connectionString, loggerFactory);
+        if (conflictHandler is not null)
+        {
+            Configuration.ConflictHandlers.Register(connectionString, conflictHandler);
+        }
+
+        return new KhonsuDataSource(connectionString, loggerFactory, conflictHandler);
     }
 
     public new KhonsuConnection CreateConnection() => (KhonsuConnection)CreateDbConnection();
@@ -77,6 +89,11 @@ public sealed class KhonsuDataSource : DbDataSource
             if (_loggerFactory is not null)
             {
                 Diagnostics.LoggerFactories.Unregister(_connectionString, _loggerFactory);
+            }
+
+            if (_conflictHandler is not null)
+            {
+                Configuration.ConflictHandlers.Unregister(_connectionString, _conflictHandler);
             }
         }
     }

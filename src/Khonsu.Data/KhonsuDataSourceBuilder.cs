@@ -15,6 +15,8 @@ public sealed class KhonsuDataSourceBuilder
 {
     private readonly List<(string Key, string Value)> _backends = [];
     private readonly List<(string Table, string Backend)> _routes = [];
+    private readonly List<(string Table, KhonsuConflictPolicy Policy)> _conflicts = [];
+    private Func<KhonsuWriteConflict, KhonsuConflictPolicy>? _conflictHandler;
     private readonly Dictionary<string, string> _settings = new(StringComparer.OrdinalIgnoreCase);
     private ILoggerFactory? _loggerFactory;
 
@@ -40,6 +42,29 @@ public sealed class KhonsuDataSourceBuilder
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
         ArgumentNullException.ThrowIfNull(backend);
         _routes.Add((table, backend));
+        return this;
+    }
+
+    /// <summary>
+    /// What a write to <paramref name="table"/> does when a concurrent transaction committed the same
+    /// row first (the <c>Conflict.&lt;table&gt;</c> key): see <see cref="KhonsuConflictPolicy"/>.
+    /// </summary>
+    public KhonsuDataSourceBuilder ConflictPolicy(string table, KhonsuConflictPolicy policy)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(table);
+        _conflicts.Add((table, policy));
+        return this;
+    }
+
+    /// <summary>
+    /// Chooses the policy for each write-write conflict a statement meets, over the tables'
+    /// configured ones (given as <see cref="KhonsuWriteConflict.ConfiguredPolicy"/>). An exception
+    /// it throws fails the statement, and the transaction must be rolled back.
+    /// </summary>
+    public KhonsuDataSourceBuilder OnWriteConflict(Func<KhonsuWriteConflict, KhonsuConflictPolicy> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _conflictHandler = handler;
         return this;
     }
 
@@ -96,6 +121,11 @@ public sealed class KhonsuDataSourceBuilder
                 builder["Route." + table] = backend;
             }
 
+            foreach (var (table, policy) in _conflicts)
+            {
+                builder["Conflict." + table] = policy.ToString();
+            }
+
             foreach (var (key, value) in _settings)
             {
                 builder[key] = value;
@@ -106,7 +136,7 @@ public sealed class KhonsuDataSourceBuilder
     }
 
     /// <summary>Checks the configuration (with the connection-string parser's rules and messages) and builds the data source.</summary>
-    public KhonsuDataSource Build() => KhonsuDataSource.Create(ConnectionString, _loggerFactory);
+    public KhonsuDataSource Build() => KhonsuDataSource.Create(ConnectionString, _loggerFactory, _conflictHandler);
 
     /// <summary>The settings the data source will run with, as the parser reads them.</summary>
     internal KhonsuSettings BuildSettings() => KhonsuConnectionStringParser.Parse(ConnectionString);

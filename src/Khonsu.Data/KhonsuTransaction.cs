@@ -21,6 +21,7 @@ public sealed class KhonsuTransaction : DbTransaction
     private readonly OperationSummary _operation = new();
     private readonly List<(string Name, int Participants)> _savepoints = [];
     private readonly HashSet<ItemId> _tableReads = [];
+    private readonly HashSet<ItemId> _branchedTables = [];
     private LogPosition? _snapshot;
     private LogPosition? _logSnapshot;
     private LogPosition? _snapshotsTakenBy;
@@ -80,6 +81,7 @@ public sealed class KhonsuTransaction : DbTransaction
                 Reads = Serializable ? [.. _tableReads, .. _participants.SelectMany(p => p.RowReads)] : [],
                 Serializable = Serializable,
                 ReadOnly = IsReadOnly,
+                LastWriterWinsTables = runtime.ConflictPolicies.LastWriterWinsTables,
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
             runtime.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
@@ -234,6 +236,22 @@ public sealed class KhonsuTransaction : DbTransaction
     }
 
     internal void Record(string backend, string sql) => _operation.Add(backend, sql);
+
+    /// <summary>
+    /// A write to one of the statement's tables was replaced on its backend's branch: later writes
+    /// to them go there too, or they would wait on the branch's row locks.
+    /// </summary>
+    internal void Branched(RouteDecision route)
+    {
+        foreach (var table in route.Tables)
+        {
+            _branchedTables.Add(ItemId.Of(route.Backend.Name, table));
+        }
+    }
+
+    /// <summary>Whether the write statement goes to its backend's Replace branch (see <see cref="Branched"/>).</summary>
+    internal bool WritesOnBranch(RouteDecision route)
+        => route.Writes && _branchedTables.Count > 0 && route.Tables.Any(table => _branchedTables.Contains(ItemId.Of(route.Backend.Name, table)));
 
     /// <summary>
     /// A statement ran: if it was the first on a backend, that backend's snapshot is taken by now.

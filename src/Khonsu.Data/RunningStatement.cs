@@ -19,8 +19,37 @@ internal sealed class RunningStatement(
     /// <summary>The statement's span and latency measurement, ended when the statement ends.</summary>
     public Diagnostics.StatementScope? Telemetry { get; init; }
 
+    /// <summary>
+    /// The statement runs on its participant's Replace branch, at READ COMMITTED: what it reads
+    /// there is the newest rows, not the transaction's snapshot, so its rows are not tracked as
+    /// snapshot reads (validating them against the snapshot would fail on the branch's own writes).
+    /// </summary>
+    public bool OnBranch { get; init; }
+
     /// <summary>What the transaction reads through the statement's reader; null outside a transaction.</summary>
-    public ReaderReads? NewReaderReads() => local is null || transaction is null ? null : new ReaderReads(transaction, local, route, Inner.CommandText);
+    public ReaderReads? NewReaderReads() => local is null || transaction is null || OnBranch ? null : new ReaderReads(transaction, local, route, Inner.CommandText);
+
+    /// <summary>The savepoint that lets a conflict policy resolve the statement's write-write conflict, or null (see <see cref="WriteConflictGuard"/>).</summary>
+    public ValueTask<WriteConflictGuard?> GuardAsync(CancellationToken cancellationToken)
+        => OnBranch ? ValueTask.FromResult<WriteConflictGuard?>(null) : WriteConflictGuard.BeginAsync(connection, transaction, route, local, cancellationToken);
+
+    /// <summary>The same statement, to run again on its participant's Replace branch (null where the backend has none).</summary>
+    public async ValueTask<RunningStatement?> OnBranchAsync(CancellationToken cancellationToken)
+    {
+        if (local is null || await local.CreateBranchCommandAsync(cancellationToken).ConfigureAwait(false) is not { } branch)
+        {
+            return null;
+        }
+
+        branch.CommandText = Inner.CommandText;
+        branch.CommandType = Inner.CommandType;
+        branch.CommandTimeout = Inner.CommandTimeout;
+        ParameterCopier.CopyIn(parameters, branch);
+        return new RunningStatement(connection, transaction, route, innerConnection, local, branch, parameters) { Telemetry = Telemetry, OnBranch = true };
+    }
+
+    /// <summary>The statement was dropped (the Ignore policy): its backend snapshot is taken all the same, but it read and wrote nothing.</summary>
+    public void Dropped() => transaction?.StatementRan();
 
     /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
     public Exception Translate(DbException error) => local?.AsSerializationFailure(error) ?? (Exception)error;

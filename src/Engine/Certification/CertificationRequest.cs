@@ -33,6 +33,16 @@ public sealed record CertificationRequest(
     /// </summary>
     public LogPosition? VisibleUpTo { get; init; }
 
+    /// <summary>
+    /// Those of <see cref="Writes"/> that landed on the newest committed row (their table has the
+    /// Replace conflict policy): no write-write conflict for them; read-write conflicts still count.
+    /// </summary>
+    public IReadOnlyCollection<ItemId> LastWriterWins { get; init; } = [];
+
+    /// <summary>The rows of the votes' writes marked <see cref="RowWrite.LastWriterWins"/>, as certifier items.</summary>
+    public static HashSet<ItemId> LastWriterWinsOf(IEnumerable<ParticipantVote> votes)
+        => votes.SelectMany(vote => vote.Writes.Where(write => write.LastWriterWins).Select(write => ItemId.Of(vote.Participant, write.Table, write.Key))).ToHashSet();
+
     /// <summary>The rows a transaction's votes say it wrote, as certifier items.</summary>
     public static HashSet<ItemId> WritesOf(IEnumerable<ParticipantVote> votes)
         => votes.SelectMany(vote => vote.Writes.Select(write => ItemId.Of(vote.Participant, write.Table, write.Key))).ToHashSet();

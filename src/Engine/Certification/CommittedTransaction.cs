@@ -28,5 +28,11 @@ internal sealed class CommittedTransaction(TransactionId id, LogPosition positio
 
     public bool ReadOnly => Writes.Count == 0;
 
+    /// <summary>Writes exempt from write-write conflicts (see <see cref="CertificationRequest.LastWriterWins"/>).</summary>
+    public HashSet<ItemId> LastWriterWins { get; init; } = [];
+
+    /// <summary>The writes that lose to a concurrent committed write of the same row (first committer wins).</summary>
+    public HashSet<ItemId> FirstCommitterWins => LastWriterWins.Count == 0 ? Writes : [.. Writes.Except(LastWriterWins)];
+
     public LogPosition? EarliestOutConflict { get; set; }
 }

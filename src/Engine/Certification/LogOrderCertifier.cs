@@ -71,6 +71,7 @@ public sealed class LogOrderCertifier : ICertifierMemory
         {
             // Its snapshots were all taken before its commit record: the latest bound the log gives.
             SnapshotsTakenBy = certification is { SeveralSnapshots: true } ? InCertifier(before) : null,
+            LastWriterWins = CertificationRequest.LastWriterWinsOf(commit.Participants),
         };
 
         lock (_lock)

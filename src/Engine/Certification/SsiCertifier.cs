@@ -9,7 +9,8 @@ namespace Khonsu.Engine.Certification;
 /// certified one at a time in log order, so every process that reads the same log reaches the
 /// same verdicts. Concurrent means "committed after the other's snapshot".
 /// <list type="bullet">
-/// <item>Write-write conflict with a concurrent committed transaction: abort (first committer wins).</item>
+/// <item>Write-write conflict with a concurrent committed transaction: abort (first committer wins),
+/// except for writes marked last-writer-wins (a table with the Replace conflict policy).</item>
 /// <item>The transaction is a pivot, Tin -rw-> T -rw-> Tout, with Tout committed no later than Tin
 /// (and, when Tin is read-only, possibly visible to Tin): abort T.</item>
 /// <item>The transaction is Tin of a committed pivot whose Tout committed before the pivot (and, when
@@ -59,7 +60,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
         => Check(Candidate(request, position), serializable, request.SnapshotsTakenBy);
 
     private static CommittedTransaction Candidate(CertificationRequest request, LogPosition position)
-        => new(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes], request.VisibleUpTo);
+        => new(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes], request.VisibleUpTo) { LastWriterWins = [.. request.LastWriterWins] };
 
     /// <summary>
     /// Drops committed transactions at or before <paramref name="upTo"/>: no transaction whose
@@ -93,7 +94,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
             writer.WriteGuid(t.Id.Value);
             writer.WriteVarInt(t.Position.Value);
             writer.WriteVarInt(t.Snapshot.Value);
-            writer.WriteByte((byte)(t.EarliestOutConflict is null ? 0 : 1));
+            writer.WriteByte((byte)((t.EarliestOutConflict is null ? 0 : 1) | (t.LastWriterWins.Count == 0 ? 0 : 2)));
             if (t.EarliestOutConflict is { } earliest)
             {
                 writer.WriteVarInt(earliest.Value);
@@ -101,6 +102,11 @@ public sealed class SsiCertifier(int capacity = 10_000)
 
             WriteItems(writer, t.Reads, names);
             WriteItems(writer, t.Writes, names);
+            if (t.LastWriterWins.Count > 0)
+            {
+                // Folding into the summary leaves these out: a restored certifier must fold alike.
+                WriteItems(writer, t.LastWriterWins, names);
+            }
         }
 
         _summary.WriteState(writer, names);
@@ -124,15 +130,16 @@ public sealed class SsiCertifier(int capacity = 10_000)
             var position = new LogPosition(reader.ReadVarInt());
             var snapshot = new LogPosition(reader.ReadVarInt());
             var flags = reader.ReadByte();
-            if (flags > 1)
+            if (flags > 3)
             {
                 throw new InvalidDataException($"Log checkpoint is malformed: unknown flags 0x{flags:X2} for transaction {id}.");
             }
 
-            LogPosition? earliest = flags == 1 ? new LogPosition(reader.ReadVarInt()) : null;
+            LogPosition? earliest = (flags & 1) != 0 ? new LogPosition(reader.ReadVarInt()) : null;
             var reads = ReadItems(ref reader, names);
             var writes = ReadItems(ref reader, names);
-            _committed.Add(new CommittedTransaction(id, position, snapshot, reads, writes) { EarliestOutConflict = earliest });
+            HashSet<ItemId> lastWriterWins = (flags & 2) != 0 ? ReadItems(ref reader, names) : [];
+            _committed.Add(new CommittedTransaction(id, position, snapshot, reads, writes) { EarliestOutConflict = earliest, LastWriterWins = lastWriterWins });
         }
 
         _summary.ReadState(ref reader, names);
@@ -167,9 +174,10 @@ public sealed class SsiCertifier(int capacity = 10_000)
         }
 
         var concurrent = Concurrent(t.Snapshot);
+        var firstCommitterWins = t.FirstCommitterWins;
         foreach (var x in concurrent)
         {
-            if (FirstOverlap(t.Writes, x) is { } item)
+            if (FirstOverlap(firstCommitterWins, x) is { } item)
             {
                 return new CertificationResult(false, $"write-write conflict on {item}: {x.Id} wrote it after this transaction's snapshot", item, x.Id);
             }

@@ -36,7 +36,7 @@ internal sealed class WriteSummary(int budget)
     /// <summary>An item the transaction read (or wrote) that a forgotten transaction wrote after its snapshot.</summary>
     public ItemId? ConflictsWith(CommittedTransaction t, bool serializable)
     {
-        var items = serializable ? t.Reads.Concat(t.Writes) : t.Writes;
+        var items = serializable ? t.Reads.Concat(t.FirstCommitterWins) : t.FirstCommitterWins;
         foreach (var item in items)
         {
             var table = _tables.GetValueOrDefault(item.TableOf);

@@ -26,6 +26,14 @@ public interface ITransactionParticipant
         => PrepareAsync(transactionId, cancellationToken);
 
     /// <summary>
+    /// Whether the participant alone commits atomically with one local COMMIT (see
+    /// <see cref="PrepareOnePhaseAsync"/>). False when it holds more than one local transaction
+    /// (a PostgreSQL participant with a Replace branch): then even alone it commits in two phases,
+    /// with a log record recovery can finish from.
+    /// </summary>
+    bool CanCommitInOnePhase => true;
+
+    /// <summary>
     /// Called after every participant prepared, on participants that wrote nothing, when the
     /// transaction wrote elsewhere or read on several backends: confirms that nothing this participant read has changed since
     /// the transaction's snapshot, and keeps it so until the participant finishes. Throws

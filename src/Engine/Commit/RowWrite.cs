@@ -13,4 +13,12 @@ public sealed record RowWrite(
     WriteKind Kind,
     long? OldVersion,
     long? NewVersion,
-    RowImage? Image = null);
+    RowImage? Image = null)
+{
+    /// <summary>
+    /// The row's table has the Replace conflict policy: the write landed on the newest committed
+    /// row (last writer wins), so a concurrent committed write of the same row is no write-write
+    /// conflict for the certifier. Read-write conflicts still count.
+    /// </summary>
+    public bool LastWriterWins { get; init; }
+}

@@ -63,11 +63,11 @@ public sealed class CommitCoordinator
         var finished = false;
         // A shared log certifies every writer in log order, so each one needs its commit record:
         // no transaction commits in one phase there.
-        var onePhase = participants.Count == 1 && !CertifiesInLog(transaction);
+        var onePhase = participants.Count == 1 && participants[0].CanCommitInOnePhase && !CertifiesInLog(transaction);
         try
         {
             await StepAsync(CommitStep.BeforePrepare, transaction.Id).ConfigureAwait(false);
-            var votes = await PrepareAllAsync(transaction, participants, onePhase, cancellationToken).ConfigureAwait(false);
+            var votes = MarkLastWriterWins(await PrepareAllAsync(transaction, participants, onePhase, cancellationToken).ConfigureAwait(false), transaction.LastWriterWinsTables);
             clock.End("prepare");
             if (transaction.ReadOnly && votes.FirstOrDefault(vote => !vote.ReadOnly) is { } wrote)
             {
@@ -151,7 +151,26 @@ public sealed class CommitCoordinator
         }
     }
 
-    /// <summary>Rolls every participant back. Nothing is logged: presumed abort.</summary>
+    /// <summary>
+    /// Marks the writes to tables with the Replace conflict policy, so the mark travels in the
+    /// commit record and every certifier reading the log exempts them from write-write conflicts.
+    /// </summary>
+    private static IReadOnlyList<ParticipantVote> MarkLastWriterWins(IReadOnlyList<ParticipantVote> votes, IReadOnlyCollection<ItemId> tables)
+    {
+        if (tables.Count == 0)
+        {
+            return votes;
+        }
+
+        return votes
+            .Select(vote => vote with
+            {
+                Writes = [.. vote.Writes.Select(write => !write.LastWriterWins && tables.Contains(ItemId.Of(vote.Participant, write.Table)) ? write with { LastWriterWins = true } : write)],
+            })
+            .ToList();
+    }
+
+        /// <summary>Rolls every participant back. Nothing is logged: presumed abort.</summary>
     public async ValueTask RollbackAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId, CancellationToken cancellationToken)
     {
         List<Exception>? errors = null;
@@ -245,6 +264,7 @@ public sealed class CommitCoordinator
         {
             SnapshotsTakenBy = transaction.SnapshotsTakenBy,
             VisibleUpTo = transaction.VisibleUpTo,
+            LastWriterWins = CertificationRequest.LastWriterWinsOf(votes),
         };
         await RefuseUnlessCommitAsync(_certifier.Certify(local, transaction.Serializable), transaction, participants).ConfigureAwait(false);
         return true;

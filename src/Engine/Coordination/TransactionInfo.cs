@@ -27,6 +27,12 @@ public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt,
     /// <summary>Declared read-only: a write found at prepare rolls it back (<see cref="ReadOnlyViolationException"/>).</summary>
     public bool ReadOnly { get; init; }
 
-    /// <summary>Serializable (read-write conflicts matter) or Snapshot (write-write conflicts only).</summary>
+    /// <summary>
+    /// Tables (items without a key) whose conflict policy is Replace: the transaction's writes to
+    /// them are marked last-writer-wins (see <see cref="Commit.RowWrite.LastWriterWins"/>).
+    /// </summary>
+    public IReadOnlyCollection<ItemId> LastWriterWinsTables { get; init; } = [];
+
+        /// <summary>Serializable (read-write conflicts matter) or Snapshot (write-write conflicts only).</summary>
     public bool Serializable { get; init; } = true;
 }

@@ -32,6 +32,9 @@ public static class KhonsuTelemetry
     /// <summary>Transactions recovery found undecided on a participant and could not finish yet.</summary>
     internal static readonly Counter<long> InDoubt = Meter.CreateCounter<long>("khonsu.recovery.in_doubt", "{transaction}", "Participants recovery could not finish on a pass.");
 
+    /// <summary>Write-write conflicts a statement met and its table's conflict policy resolved, tagged khonsu.policy (ignore, replace) and khonsu.backend.</summary>
+    internal static readonly Counter<long> ConflictsResolved = Meter.CreateCounter<long>("khonsu.conflicts.resolved", "{conflict}", "Write-write conflicts resolved by a conflict policy instead of aborting.");
+
     /// <summary>Every live certifier, weakly: the gauges below sum over them without keeping them alive.</summary>
     private static readonly ConditionalWeakTable<ICertifierMemory, object?> Certifiers = [];
 

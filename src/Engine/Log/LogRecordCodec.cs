@@ -10,17 +10,17 @@ namespace Khonsu.Engine.Log;
 /// stores it as a blob; a Kafka log sends it as a message value), so it knows nothing of storage.
 /// </summary>
 /// <remarks>
-/// Format versions 1 and 2, all integers little-endian, varints LEB128 (zigzag where signed):
+/// Format versions 1 to 3, all integers little-endian, varints LEB128 (zigzag where signed):
 /// <code>
 /// version:u8  payload-length:varint  payload  crc32c:u32 (of everything before it)
-/// payload = kind:u8 (4, an in-doubt note: version 2 only)  tx-id:16 bytes (RFC 9562 order)  node:string  timestamp:i64 (UTC ticks)
+/// payload = kind:u8 (4, an in-doubt note: version 2 or later)  tx-id:16 bytes (RFC 9562 order)  node:string  timestamp:i64 (UTC ticks)
 ///           flags:u8 (1 started-at, 2 operation, 4 reason, 8 certification: version 2 only)
 ///           [started-at:i64] [operation:string] [reason:string] [certification]
 ///           participant-count:varint  participant*
 /// certification = snapshot:varint  flags:u8 (1 serializable, 2 several-snapshots)  read-count:varint  read*
 /// read = backend:string  table:string  flags:u8 (1 key)  [key:string]
 /// participant = name:string  flags:u8 (1 needs-redo)  write-count:varint  write*
-/// write = table:string  key:string  kind:u8  flags:u8 (1 old-version, 2 new-version, 4 image)
+/// write = table:string  key:string  kind:u8  flags:u8 (1 old-version, 2 new-version, 4 image, 8 last-writer-wins: version 3 only)
 ///         [old-version:varint] [new-version:varint] [column-count:varint (column:string value)*]
 /// value = tag:u8 (0 null, 1 integer:varint, 2 real:f64, 3 text:string, 4 blob:length-prefixed bytes)
 /// string = byte-length:varint UTF-8 bytes
@@ -28,21 +28,24 @@ namespace Khonsu.Engine.Log;
 /// The payload length lets a reader tell a truncated record from a corrupt one. A new layout gets
 /// a new version byte; readers refuse versions they do not know rather than guess. A record without
 /// a certification section (and not an in-doubt note) is still written as version 1, so that logs
-/// without a shared certifier stay readable by older builds.
+/// without a shared certifier stay readable by older builds, and one without a last-writer-wins
+/// write as version 2.
 /// </remarks>
 public static class LogRecordCodec
 {
     /// <summary>The newest format this build writes and reads.</summary>
-    public const byte FormatVersion = 2;
+    public const byte FormatVersion = 3;
 
     private const byte FirstFormatVersion = 1;
+
+    private const byte CertificationFormatVersion = 2;
 
     public static byte[] Encode(LogRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var payload = new CodecWriter();
         WriteRecord(payload, record);
-        return ChecksummedFrame.Encode(record.Certification is null && record.Kind != LogRecordKind.InDoubtNote ? FirstFormatVersion : FormatVersion, payload.Written);
+        return ChecksummedFrame.Encode(VersionFor(record), payload.Written);
     }
 
     public static LogRecord Decode(ReadOnlySpan<byte> bytes)
@@ -56,6 +59,12 @@ public static class LogRecordCodec
 
         return record;
     }
+
+    /// <summary>The oldest version that can carry the record, so older builds keep reading what they can.</summary>
+    private static byte VersionFor(LogRecord record)
+        => record.Participants.Any(vote => vote.Writes.Any(write => write.LastWriterWins)) ? FormatVersion
+            : record.Certification is null && record.Kind != LogRecordKind.InDoubtNote ? FirstFormatVersion
+            : CertificationFormatVersion;
 
     private static void WriteRecord(CodecWriter writer, LogRecord record)
     {
@@ -100,7 +109,7 @@ public static class LogRecordCodec
     private static LogRecord ReadRecord(ref CodecReader reader, byte version)
     {
         var kind = ReadKind<LogRecordKind>(ref reader, "record kind");
-        if (kind == LogRecordKind.InDoubtNote && version == FirstFormatVersion)
+        if (kind == LogRecordKind.InDoubtNote && version < CertificationFormatVersion)
         {
             throw new InvalidDataException($"Log record is malformed: record kind {(byte)kind} (an in-doubt note) in format version {FirstFormatVersion}.");
         }
@@ -122,7 +131,7 @@ public static class LogRecordCodec
             var writes = new RowWrite[reader.ReadCount()];
             for (var w = 0; w < writes.Length; w++)
             {
-                writes[w] = ReadRowWrite(ref reader);
+                writes[w] = ReadRowWrite(ref reader, version);
             }
 
             participants[i] = new ParticipantVote(name, needsRedo, writes);
@@ -171,7 +180,7 @@ public static class LogRecordCodec
         writer.WriteString(write.Table);
         writer.WriteString(write.Key);
         writer.WriteByte(Defined(write.Kind));
-        writer.WriteByte(Flags(write.OldVersion.HasValue, write.NewVersion.HasValue, write.Image is not null));
+        writer.WriteByte((byte)(Flags(write.OldVersion.HasValue, write.NewVersion.HasValue, write.Image is not null) | (write.LastWriterWins ? 8 : 0)));
         if (write.OldVersion is { } oldVersion)
         {
             writer.WriteVarInt(oldVersion);
@@ -188,16 +197,16 @@ public static class LogRecordCodec
         }
     }
 
-    private static RowWrite ReadRowWrite(ref CodecReader reader)
+    private static RowWrite ReadRowWrite(ref CodecReader reader, byte version)
     {
         var table = reader.ReadString();
         var key = reader.ReadString();
         var kind = ReadKind<WriteKind>(ref reader, "write kind");
-        var flags = ReadFlags(ref reader, 3);
+        var flags = ReadFlags(ref reader, version < FormatVersion ? 3 : 4);
         long? oldVersion = (flags & 1) != 0 ? reader.ReadVarInt() : null;
         long? newVersion = (flags & 2) != 0 ? reader.ReadVarInt() : null;
         var image = (flags & 4) != 0 ? RowImageCodec.Read(ref reader) : null;
-        return new RowWrite(table, key, kind, oldVersion, newVersion, image);
+        return new RowWrite(table, key, kind, oldVersion, newVersion, image) { LastWriterWins = (flags & 8) != 0 };
     }
 
     // Both kinds are byte enums, so a bit cast is their wire value.

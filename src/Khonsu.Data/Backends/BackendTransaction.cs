@@ -50,6 +50,23 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// </summary>
     public virtual KhonsuException? AsSerializationFailure(DbException error) => null;
 
+    /// <summary>
+    /// Whether the statement's error is a write-write conflict on a row it writes (a concurrent
+    /// transaction committed the row after this transaction's snapshot), which the table's conflict
+    /// policy may resolve; the local transaction is then rolled back to the statement's savepoint.
+    /// </summary>
+    public virtual bool IsWriteConflict(DbException error) => false;
+
+    /// <summary>
+    /// A command on this participant's last-writer-wins branch, a second local transaction on the
+    /// same backend whose writes land on the newest committed rows and commit or roll back with
+    /// this one (the Replace policy); null where the backend has none (the conflict then fails).
+    /// </summary>
+    public virtual ValueTask<DbCommand?> CreateBranchCommandAsync(CancellationToken cancellationToken) => ValueTask.FromResult<DbCommand?>(null);
+
+    /// <inheritdoc cref="ITransactionParticipant.CanCommitInOnePhase"/>
+    public virtual bool CanCommitInOnePhase => true;
+
     /// <summary>The rows the transaction read here, one by one, for the certifier (see <see cref="TrackReads"/>).</summary>
     public virtual IEnumerable<ItemId> RowReads => [];
 

@@ -49,6 +49,13 @@ public abstract class KhonsuBackend : IAsyncDisposable
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Whether a statement's write-write conflict here is reported on the statement, row by row, so
+    /// that a conflict policy can resolve it there (see <see cref="BackendTransaction.IsWriteConflict"/>):
+    /// PostgreSQL yes; SQLite no, its stale snapshot is of the whole database.
+    /// </summary>
+    public virtual bool ResolvesWriteConflicts => false;
+
+    /// <summary>
     /// Where this backend holds transaction_log materialised from a Kafka log (key <c>TransactionLog</c>),
     /// or null when it cannot hold one.
     /// </summary>

@@ -64,8 +64,9 @@ internal static class KhonsuConnectionStringParser
 
         var backends = new List<BackendSettings>();
         var routes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var conflicts = new Dictionary<string, KhonsuConflictPolicy>(StringComparer.OrdinalIgnoreCase);
         var logSettings = new Dictionary<string, string>(StringComparer.Ordinal);
-        var settings = new KhonsuSettings { Backends = backends, Routes = routes, LogSettings = logSettings };
+        var settings = new KhonsuSettings { Backends = backends, Routes = routes, ConflictPolicies = conflicts, LogSettings = logSettings };
         foreach (string folded in builder.Keys)
         {
             // DbConnectionStringBuilder folds keys to lower case; backend names and error messages keep the user's spelling.
@@ -75,6 +76,10 @@ internal static class KhonsuConnectionStringParser
             if (dot > 0 && key[..dot].Equals("Route", StringComparison.OrdinalIgnoreCase))
             {
                 routes[key[(dot + 1)..]] = value;
+            }
+            else if (dot > 0 && key[..dot].Equals("Conflict", StringComparison.OrdinalIgnoreCase))
+            {
+                conflicts[key[(dot + 1)..]] = ConflictPolicies.Parse(key, value);
             }
             else if (dot > 0 && key[..dot].Equals("Kafka", StringComparison.OrdinalIgnoreCase))
             {
@@ -197,7 +202,7 @@ internal static class KhonsuConnectionStringParser
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
             default:
                 throw new KhonsuException(
-                    $"Unknown key '{key}' in the Khonsu connection string. Valid keys: <Kind>.<name> (e.g. Sqlite.main, Postgres.shop), Route.<table>, Kafka.<setting>, {string.Join(", ", SettingKeys)}.");
+                    $"Unknown key '{key}' in the Khonsu connection string. Valid keys: <Kind>.<name> (e.g. Sqlite.main, Postgres.shop), Route.<table>, Conflict.<table>, Kafka.<setting>, {string.Join(", ", SettingKeys)}.");
         }
     }
 

@@ -14,6 +14,9 @@ internal sealed record KhonsuSettings
     /// <summary>Tables mapped to a backend by <c>Route.&lt;table&gt;=&lt;backend&gt;</c>.</summary>
     public IReadOnlyDictionary<string, string> Routes { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Write-write conflict policies by table, from <c>Conflict.&lt;table&gt;=&lt;policy&gt;</c> (checked against the catalogs at open).</summary>
+    public IReadOnlyDictionary<string, KhonsuConflictPolicy> ConflictPolicies { get; init; } = new Dictionary<string, KhonsuConflictPolicy>();
+
     public SchemaMode Schema { get; init; } = SchemaMode.Auto;
 
     /// <summary>Name of the row-version column.</summary>

@@ -24,4 +24,7 @@ internal sealed record RouteDecision(KhonsuBackend Backend, bool ChangesSchema, 
     /// it filtered on is read even when it returns nothing, and a read-only transaction refuses it.
     /// </summary>
     public bool Writes { get; init; }
+
+    /// <summary>The backend's known tables the statement names (written or read), for its write-write conflict policy.</summary>
+    public IReadOnlyList<string> Tables { get; init; } = [];
 }

@@ -70,7 +70,8 @@ internal sealed class StatementRouter
             return new RouteDecision(backend, scan.Kind == StatementKind.Ddl, [], false) { Writes = scan.Kind == StatementKind.Ddl };
         }
 
-        var readTables = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var named = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var readTables = named;
         var unknown = owned.Any(t => t.Owner is null);
         var onlyTable = scan.Tables.Count == 1 && owned[0].Owner is { } onlyOwner ? tables.TableOf(onlyOwner, scan.Tables[0]) : null;
         if (onlyTable is not null && scan.Writes && PointLookupDetector.IsPlainInsert(sql))
@@ -82,6 +83,7 @@ internal sealed class StatementRouter
         {
             PointKeys = onlyTable is null || readTables.Count == 0 ? null : PointLookupDetector.KeysLookedUp(sql, onlyTable.KeyColumns),
             Writes = scan.Writes || scan.Kind == StatementKind.Dml,
+            Tables = named,
         };
     }
 

@@ -29,8 +29,10 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         Dictionary<KhonsuBackend, BackendCatalog> catalogs,
         ICommitLog log,
         string nodeId,
-        Diagnostics.KhonsuLog logger)
+        Diagnostics.KhonsuLog logger,
+        ConflictPolicies conflictPolicies)
     {
+        ConflictPolicies = conflictPolicies;
         Logger = logger;
         Settings = settings;
         Backends = backends;
@@ -64,6 +66,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public string NodeId { get; }
 
     public StatementRouter Router { get; }
+
+    /// <summary>Each table's write-write conflict policy (Conflict.&lt;table&gt; keys), checked against the catalogs at open.</summary>
+    public ConflictPolicies ConflictPolicies { get; }
 
     public CommitCoordinator Coordinator { get; }
 
@@ -122,6 +127,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout, settings.PostgresSerializable);
         var backends = new List<KhonsuBackend>(settings.Backends.Count);
         ICommitLog log;
+        ConflictPolicies conflictPolicies;
         var catalogs = new Dictionary<KhonsuBackend, BackendCatalog>();
         try
         {
@@ -140,6 +146,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
             }
 
+            // Checked before the log opens, so that a configuration error leaves nothing open behind it.
+            conflictPolicies = ConflictPolicies.Resolve(settings, backends, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
             log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -149,7 +157,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             throw;
         }
 
-        var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger);
+        var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger, conflictPolicies);
         var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
         logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logDescription);
         try

@@ -13,6 +13,7 @@ public class DataSourceBuilderTests
             .AddSqlite("ledger", "Data Source=/tmp/a;b/ledger.db")
             .AddPostgres("Shop", "Host=db;Username=app;Password=\"p;w=d\"")
             .Route("audit", "ledger")
+            .ConflictPolicy("orders", KhonsuConflictPolicy.Replace)
             .Log("/var/khonsu/log.db")
             .Schema(SchemaMode.Manual)
             .VersionColumn("row_version")
@@ -23,13 +24,15 @@ public class DataSourceBuilderTests
             .PostgresSerializable()
             .BuildSettings();
         var parsed = KhonsuConnectionStringParser.Parse(
-            "Khonsu:Sqlite.ledger=\"Data Source=/tmp/a;b/ledger.db\";Postgres.Shop='Host=db;Username=app;Password=\"p;w=d\"';Route.audit=ledger;" +
+            "Khonsu:Sqlite.ledger=\"Data Source=/tmp/a;b/ledger.db\";Postgres.Shop='Host=db;Username=app;Password=\"p;w=d\"';Route.audit=ledger;Conflict.orders=Replace;" +
             "Log=/var/khonsu/log.db;Schema=Manual;VersionColumn=row_version;Node=node-7;PrepareLease=90;LockTimeout=0.25;RecoveryInterval=0;PostgresIsolation=Serializable");
 
         Assert.Equal(parsed.Backends, built.Backends);
         Assert.Equal(parsed.Routes.OrderBy(r => r.Key), built.Routes.OrderBy(r => r.Key));
         Assert.Equal(parsed.LogSettings, built.LogSettings);
-        Assert.Equal(parsed with { Backends = built.Backends, Routes = built.Routes, LogSettings = built.LogSettings }, built);
+        Assert.Equal(parsed.ConflictPolicies, built.ConflictPolicies);
+        Assert.Equal(KhonsuConflictPolicy.Replace, built.ConflictPolicies["orders"]);
+        Assert.Equal(parsed with { Backends = built.Backends, Routes = built.Routes, LogSettings = built.LogSettings, ConflictPolicies = built.ConflictPolicies }, built);
         Assert.True(built.PostgresSerializable);
         Assert.Equal(TimeSpan.FromMilliseconds(250), built.LockTimeout);
         Assert.Equal("Shop", built.Backends[1].Name);

@@ -169,7 +169,8 @@ public sealed class LogOrderCertifierCheckpointTests
         NodeId = "test",
         Timestamp = DateTimeOffset.UnixEpoch,
         Participants = writes.GroupBy(w => w.Backend)
-            .Select(g => new ParticipantVote(g.Key, false, g.Select(w => new RowWrite(w.Table, w.Key!, WriteKind.Update, 1, 2)).ToList()))
+            // t2 stands for a table with the Replace policy: its writes are exempt from write-write conflicts.
+            .Select(g => new ParticipantVote(g.Key, false, g.Select(w => new RowWrite(w.Table, w.Key!, WriteKind.Update, 1, 2) { LastWriterWins = w.Table == "t2" }).ToList()))
             .ToList(),
         Certification = certification,
     };

@@ -141,6 +141,25 @@ public sealed class LogOrderCertifierTests
     }
 
     /// <summary>A commit record whose votes write <paramref name="writes"/> (backend = participant).</summary>
+    [Fact]
+    public void A_last_writer_wins_write_meets_no_write_write_conflict_but_its_reads_still_count()
+    {
+        var certifier = new LogOrderCertifier();
+        Assert.True(certifier.CertifyCommit(new LogPosition(0), Commit(-1, [], [X])).Commit);
+
+        Assert.False(certifier.CertifyCommit(new LogPosition(1), Commit(-1, [], [X])).Commit);
+        Assert.True(certifier.CertifyCommit(new LogPosition(2), LastWriterWins(Commit(-1, [], [X]))).Commit);
+
+        // Y's reader of X is a pivot between X's writers: its rw edges are not exempt.
+        Assert.True(certifier.CertifyCommit(new LogPosition(3), Commit(-1, [Y], [new ItemId("b", "t", "w")])).Commit);
+        var pivot = certifier.CertifyCommit(new LogPosition(4), LastWriterWins(Commit(-1, [X], [Y])));
+        Assert.False(pivot.Commit);
+        Assert.Contains("dangerous structure", pivot.Reason, StringComparison.Ordinal);
+    }
+
+    private static LogRecord LastWriterWins(LogRecord commit)
+        => commit with { Participants = [.. commit.Participants.Select(vote => vote with { Writes = [.. vote.Writes.Select(w => w with { LastWriterWins = true })] })] };
+
     private static LogRecord Commit(long snapshot, ItemId[] reads, ItemId[] writes) => new()
     {
         Kind = LogRecordKind.Commit,

@@ -102,6 +102,29 @@ public sealed class LogRecordCodecTests
     }
 
     [Fact]
+    public void A_last_writer_wins_write_round_trips_as_format_version_3_and_version_2_cannot_claim_one()
+    {
+        var record = new LogRecord
+        {
+            Kind = LogRecordKind.Commit,
+            TransactionId = TransactionId.New(),
+            NodeId = "n",
+            Timestamp = DateTimeOffset.UnixEpoch,
+            Participants = [new ParticipantVote("shop", false, [new RowWrite("orders", "[7]", WriteKind.Update, 1, 3) { LastWriterWins = true }, new RowWrite("orders", "[8]", WriteKind.Insert, null, 1)])],
+        };
+        var bytes = LogRecordCodec.Encode(record);
+
+        var decoded = LogRecordCodec.Decode(bytes);
+
+        Assert.Equal(3, bytes[0]);
+        Assert.Equal([true, false], decoded.Participants[0].Writes.Select(w => w.LastWriterWins));
+
+        bytes[0] = 2;
+        BitConverter.TryWriteBytes(bytes.AsSpan(bytes.Length - 4), Crc32C.Compute(bytes.AsSpan(0, bytes.Length - 4)));
+        Assert.Contains("unknown flags", Assert.Throws<InvalidDataException>(() => LogRecordCodec.Decode(bytes)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_version_1_record_claiming_a_certification_section_is_refused()
     {
         var bytes = LogRecordCodec.Encode(FullRecord() with { Certification = new LogCertification(LogPosition.Start, false, false, []) });

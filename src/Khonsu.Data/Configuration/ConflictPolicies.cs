@@ -1,0 +1,105 @@
+using Khonsu.Data.Backends;
+using Khonsu.Data.Routing;
+using Khonsu.Engine.Certification;
+
+namespace Khonsu.Data.Configuration;
+
+/// <summary>
+/// The write-write conflict policy of each table, checked against the backends' catalogs when the
+/// runtime opens: a policy for a table no backend has, or one the table's backend cannot honour,
+/// is a configuration error then, not a surprise at the first conflict.
+/// </summary>
+internal sealed class ConflictPolicies
+{
+    private readonly Dictionary<ItemId, KhonsuConflictPolicy> _byTable;
+
+    private ConflictPolicies(Dictionary<ItemId, KhonsuConflictPolicy> byTable)
+    {
+        _byTable = byTable;
+        LastWriterWinsTables = [.. byTable.Where(p => p.Value == KhonsuConflictPolicy.Replace).Select(p => p.Key)];
+    }
+
+    /// <summary>Tables with the Replace policy, as certifier items (see <see cref="Engine.Coordination.TransactionInfo.LastWriterWinsTables"/>).</summary>
+    public IReadOnlyCollection<ItemId> LastWriterWinsTables { get; }
+
+    /// <summary>Parses the value of key <paramref name="key"/> (<c>Conflict.&lt;table&gt;</c>).</summary>
+    public static KhonsuConflictPolicy Parse(string key, string value)
+    {
+        if (key.Length <= "Conflict.".Length)
+        {
+            throw new KhonsuException("Key 'Conflict.' names no table: write Conflict.<table>=Fail|Ignore|Replace.");
+        }
+
+        if (!Enum.TryParse<KhonsuConflictPolicy>(value.Trim(), ignoreCase: true, out var policy) || !Enum.IsDefined(policy) || value.Trim().All(char.IsDigit))
+        {
+            throw new KhonsuException($"Key '{key}' must be Fail, Ignore or Replace.");
+        }
+
+        return policy == KhonsuConflictPolicy.Append
+            ? throw new KhonsuException(
+                $"Key '{key}': the Append policy is not supported: Khonsu cannot yet insert the conflicting row again under a key the database generates. Use Fail, Ignore or Replace.")
+            : policy;
+    }
+
+    /// <summary>Resolves each configured table to the one backend that owns it, as the router would.</summary>
+    public static ConflictPolicies Resolve(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends, TableMap tables)
+    {
+        var byTable = new Dictionary<ItemId, KhonsuConflictPolicy>();
+        foreach (var (table, policy) in settings.ConflictPolicies)
+        {
+            var key = $"Conflict.{table}";
+            var owner = Owner(settings, backends, tables, table, key);
+            if (policy == KhonsuConflictPolicy.Ignore && !owner.ResolvesWriteConflicts)
+            {
+                throw new KhonsuException(
+                    $"Key '{key}': backend '{owner.Name}' ({owner.Kind}) cannot Ignore a conflicting write: it reports a stale snapshot for the whole database, not a row, " +
+                    "so Khonsu cannot tell which write lost and drop only that one. Use Fail or Replace.");
+            }
+
+            byTable[ItemId.Of(owner.Name, table)] = policy;
+        }
+
+        return new ConflictPolicies(byTable);
+    }
+
+    /// <summary>
+    /// The policy of a statement's tables: the one they share, or Fail when they differ (a
+    /// conflict PostgreSQL reports does not say which table it was on).
+    /// </summary>
+    public KhonsuConflictPolicy PolicyOf(RouteDecision route)
+    {
+        KhonsuConflictPolicy? shared = null;
+        foreach (var table in route.Tables)
+        {
+            var policy = _byTable.GetValueOrDefault(ItemId.Of(route.Backend.Name, table));
+            if (shared is not null && shared != policy)
+            {
+                return KhonsuConflictPolicy.Fail;
+            }
+
+            shared = policy;
+        }
+
+        return shared ?? KhonsuConflictPolicy.Fail;
+    }
+
+    private static KhonsuBackend Owner(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends, TableMap tables, string table, string key)
+    {
+        if (settings.Routes.TryGetValue(table, out var routed))
+        {
+            return backends.First(b => b.Name.Equals(routed, StringComparison.OrdinalIgnoreCase));
+        }
+
+        var dot = table.LastIndexOf('.');
+        var reference = new TableReference(dot > 0 ? table[..dot] : null, dot > 0 ? table[(dot + 1)..] : table, Quoted: false);
+        var owners = tables.OwnersOf(reference);
+        return owners.Count switch
+        {
+            1 => owners[0],
+            0 => throw new KhonsuException(
+                $"Key '{key}': no backend has a table '{table}' (looked in {string.Join(", ", backends.Select(b => $"'{b.Name}'"))}). Create the table first, or fix the name."),
+            _ => throw new KhonsuException(
+                $"Key '{key}': table '{table}' exists in backends {string.Join(" and ", owners.Select(o => $"'{o.Name}'"))}: add Route.{table}=<backend> to say which one."),
+        };
+    }
+}
