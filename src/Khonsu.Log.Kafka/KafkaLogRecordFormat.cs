@@ -56,7 +56,7 @@ public static class KafkaLogRecordFormat
             text.Append(CultureInfo.InvariantCulture, $"\n  participant {vote.Participant}{(vote.NeedsRedo ? " (redo from log)" : string.Empty)}: {vote.Writes.Count} write(s)");
             foreach (var write in vote.Writes)
             {
-                text.Append(CultureInfo.InvariantCulture, $"\n    {write.Kind} {write.Table}[{write.Key}] version {write.OldVersion?.ToString(CultureInfo.InvariantCulture) ?? "-"} -> {write.NewVersion?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
+                text.Append(CultureInfo.InvariantCulture, $"\n    {write.Kind} {write.Table}[{write.Key}] version {write.OldVersion?.ToString(CultureInfo.InvariantCulture) ?? "-"} -> {write.NewVersion?.ToString(CultureInfo.InvariantCulture) ?? "-"}{(write.LastWriterWins ? " (last writer wins)" : string.Empty)}");
                 if (write.Image is { } image)
                 {
                     text.Append(" image {");

@@ -8,6 +8,25 @@ namespace Khonsu.Log.Kafka.Tests;
 public sealed class KcatTests
 {
     [Fact]
+    public void A_last_writer_wins_write_and_an_in_doubt_note_are_spelled_out()
+    {
+        var id = TransactionId.New();
+        var commit = new LogRecord
+        {
+            Kind = LogRecordKind.Commit,
+            TransactionId = id,
+            NodeId = "n",
+            Timestamp = DateTimeOffset.UnixEpoch,
+            Participants = [new Engine.Commit.ParticipantVote("shop", false, [new Engine.Commit.RowWrite("orders", "[7]", Engine.Commit.WriteKind.Update, 1, 2) { LastWriterWins = true }])],
+        };
+        var note = commit with { Kind = LogRecordKind.InDoubtNote, Reason = "backend 'shop' could not be reached", Participants = [new Engine.Commit.ParticipantVote("shop", false, [])] };
+
+        Assert.Contains("Update orders[[7]] version 1 -> 2 (last writer wins)", KafkaLogRecordFormat.Describe(LogRecordCodec.Encode(commit)), StringComparison.Ordinal);
+        Assert.Contains("INDOUBTNOTE", KafkaLogRecordFormat.Describe(LogRecordCodec.Encode(note)), StringComparison.Ordinal);
+        Assert.Contains("reason=\"backend 'shop' could not be reached\"", KafkaLogRecordFormat.Describe(LogRecordCodec.Encode(note)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Kcat_reads_the_log_topic_and_its_values_decode_for_a_human()
     {
         await using var cluster = await KafkaMockCluster.StartAsync();

@@ -108,7 +108,7 @@ internal static class LogRecordText
     private static string Write(RowWrite write, bool values)
     {
         var versions = $"version {Version(write.OldVersion)} -> {Version(write.NewVersion)}";
-        var text = $"{write.Kind.ToString().ToUpperInvariant()} {write.Table} [{Printable(write.Key)}] {versions}";
+        var text = $"{write.Kind.ToString().ToUpperInvariant()} {write.Table} [{Printable(write.Key)}] {versions}{(write.LastWriterWins ? " (last writer wins)" : string.Empty)}";
         if (write.Image is { } image)
         {
             text += values
@@ -128,6 +128,7 @@ internal static class LogRecordText
             ["key"] = write.Key,
             ["oldVersion"] = write.OldVersion,
             ["newVersion"] = write.NewVersion,
+            ["lastWriterWins"] = write.LastWriterWins,
         };
         if (write.Image is { } image)
         {
