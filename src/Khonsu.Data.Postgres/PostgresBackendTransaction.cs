@@ -60,7 +60,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         }
 
         var tables = backend.ReadShapes.Of((NpgsqlDataReader)reader, sql);
-        return tables.Length == 0 ? null : new PostgresReadTracker(tables, _reads);
+        return tables.Length == 0 ? null : new KeyedRowTracker(tables, _reads.Add);
     }
 
     /// <summary>

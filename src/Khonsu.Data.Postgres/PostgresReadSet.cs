@@ -74,29 +74,3 @@ internal sealed class PostgresReadSet
         return ($"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE ({columns}) IN ({tuples}) FOR SHARE NOWAIT", [.. parameters]);
     }
 }
-
-/// <summary>Records each row of a result set whose key the result carries.</summary>
-internal sealed class PostgresReadTracker(TrackedTable[] tables, PostgresReadSet reads) : IRowReadTracker
-{
-    public IReadOnlyCollection<string> Tables { get; } = tables.Select(t => t.Table.Table.Name).Distinct().ToList();
-
-    public void OnRow(DbDataReader reader)
-    {
-        foreach (var table in tables)
-        {
-            var key = new object[table.KeyOrdinals.Length];
-            for (var i = 0; i < key.Length; i++)
-            {
-                if (reader.IsDBNull(table.KeyOrdinals[i]))
-                {
-                    goto next; // the null side of an outer join: no row of this table
-                }
-
-                key[i] = reader.GetValue(table.KeyOrdinals[i]);
-            }
-
-            reads.Add(table.Table.Table, key);
-            next:;
-        }
-    }
-}

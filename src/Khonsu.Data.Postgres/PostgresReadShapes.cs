@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Khonsu.Data.Backends;
 using Npgsql;
 
 namespace Khonsu.Data.Postgres;
@@ -11,9 +12,9 @@ namespace Khonsu.Data.Postgres;
 internal sealed class PostgresReadShapes(IReadOnlyDictionary<uint, PostgresTableKey> tablesByOid)
 {
     private const int MaxCached = 10_000;
-    private readonly ConcurrentDictionary<string, TrackedTable[]> _shapes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, KeyColumns[]> _shapes = new(StringComparer.Ordinal);
 
-    public TrackedTable[] Of(NpgsqlDataReader reader, string sql)
+    public KeyColumns[] Of(NpgsqlDataReader reader, string sql)
     {
         if (_shapes.TryGetValue(sql, out var shape))
         {
@@ -29,10 +30,10 @@ internal sealed class PostgresReadShapes(IReadOnlyDictionary<uint, PostgresTable
         return shape;
     }
 
-    private TrackedTable[] Learn(NpgsqlDataReader reader)
+    private KeyColumns[] Learn(NpgsqlDataReader reader)
     {
         var columns = reader.GetColumnSchema();
-        var tracked = new List<TrackedTable>();
+        var tracked = new List<KeyColumns>();
         foreach (var byTable in columns.Where(c => c.TableOID > 0 && c.ColumnOrdinal is not null).GroupBy(c => c.TableOID))
         {
             if (!tablesByOid.TryGetValue(byTable.Key, out var table))
@@ -44,19 +45,16 @@ internal sealed class PostgresReadShapes(IReadOnlyDictionary<uint, PostgresTable
             var needed = table.KeyAttributes.Append(table.VersionAttribute).ToList();
             if (!needed.All(ordinalsOf.ContainsKey))
             {
-                continue; // The result lacks the key or the version: rows cannot be told apart.
+                continue; // The result lacks the key, or the version that validation needs: rows cannot be told apart.
             }
 
             var occurrences = needed.Min(attribute => ordinalsOf[attribute].Count);
             for (var i = 0; i < occurrences; i++)
             {
-                tracked.Add(new TrackedTable(table, table.KeyAttributes.Select(a => ordinalsOf[a][i]).ToArray(), ordinalsOf[table.VersionAttribute][i]));
+                tracked.Add(new KeyColumns(table.Table, table.KeyAttributes.Select(a => ordinalsOf[a][i]).ToArray()));
             }
         }
 
         return [.. tracked];
     }
 }
-
-/// <summary>A tracked table's key and version columns in one result set, by ordinal.</summary>
-internal sealed record TrackedTable(PostgresTableKey Table, int[] KeyOrdinals, int VersionOrdinal);

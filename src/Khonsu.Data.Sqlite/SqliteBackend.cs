@@ -83,7 +83,7 @@ internal sealed class SqliteBackend : KhonsuBackend
             throw;
         }
 
-        return new SqliteBackendTransaction(this, sqlite, local, transactionId);
+        return new SqliteBackendTransaction(this, sqlite, local, transactionId, isolationLevel == IsolationLevel.Serializable);
     }
 
     public override TransactionLogTables TransactionLogTables => SqliteTransactionLogTables.Instance;
@@ -127,5 +127,10 @@ internal sealed class SqliteBackend : KhonsuBackend
     {
         /// <summary>Tables by name, built once per catalog rather than at every prepare.</summary>
         public IReadOnlyDictionary<string, TableInfo> ByName { get; } = Catalog.Tables.ToDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>Result shapes learnt against this catalog: a schema change starts afresh.</summary>
+        public SqliteReadShapes ReadShapes => _readShapes ??= new SqliteReadShapes(ByName);
+
+        private SqliteReadShapes? _readShapes;
     }
 }

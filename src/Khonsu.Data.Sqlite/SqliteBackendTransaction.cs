@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
+using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -27,18 +28,40 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private static readonly TimeSpan FirstRetryPause = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan MaxRetryPause = TimeSpan.FromMilliseconds(50);
     private SqliteWriteQueue? _permit;
+    private readonly bool _trackRows;
+    private readonly HashSet<(string Table, string Key)> _rowsRead = [];
     private bool _holdsWriteLock;
     private bool _wrote;
     private bool _hasSnapshot;
     private bool _finished;
 
-    public SqliteBackendTransaction(SqliteBackend backend, SqliteConnection connection, SqliteTransaction local, TransactionId transactionId)
+    /// <param name="trackRows">Serializable: rows read are reported to the certifier one by one where the result carries their key.</param>
+    public SqliteBackendTransaction(SqliteBackend backend, SqliteConnection connection, SqliteTransaction local, TransactionId transactionId, bool trackRows)
         : base(backend, connection, transactionId)
     {
         _backend = backend;
         _connection = connection;
         _local = local;
+        _trackRows = trackRows;
     }
+
+    /// <summary>
+    /// Rows only go to the certifier: SQLite validates reads for the whole file (see
+    /// <see cref="ValidateReadsAsync"/>), so nothing is locked or checked per row. Finer items let a
+    /// transaction commit beside one that wrote other rows of a table it read by key.
+    /// </summary>
+    public override IRowReadTracker? TrackReads(DbDataReader reader, string sql)
+    {
+        if (!_trackRows)
+        {
+            return null;
+        }
+
+        var tables = _backend.Catalog.ReadShapes.Of((SqliteDataReader)reader, sql);
+        return tables.Length == 0 ? null : new KeyedRowTracker(tables, (table, key) => _rowsRead.Add((table.Name, RowKey.Format(key))));
+    }
+
+    public override IEnumerable<ItemId> RowReads => _rowsRead.Select(row => ItemId.Of(Name, row.Table, row.Key));
 
     public override DbTransaction? InnerTransaction => _local;
 
