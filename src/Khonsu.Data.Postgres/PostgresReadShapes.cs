@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Khonsu.Data.Backends;
 using Npgsql;
 
@@ -11,24 +10,9 @@ namespace Khonsu.Data.Postgres;
 /// </summary>
 internal sealed class PostgresReadShapes(IReadOnlyDictionary<uint, PostgresTableKey> tablesByOid)
 {
-    private const int MaxCached = 10_000;
-    private readonly ConcurrentDictionary<string, KeyColumns[]> _shapes = new(StringComparer.Ordinal);
+    private readonly ReadShapeCache _shapes = new();
 
-    public KeyColumns[] Of(NpgsqlDataReader reader, string sql)
-    {
-        if (_shapes.TryGetValue(sql, out var shape))
-        {
-            return shape;
-        }
-
-        shape = Learn(reader);
-        if (_shapes.Count < MaxCached)
-        {
-            _shapes.TryAdd(sql, shape);
-        }
-
-        return shape;
-    }
+    public KeyColumns[] Of(NpgsqlDataReader reader, string sql) => _shapes.GetOrLearn(sql, reader, Learn);
 
     private KeyColumns[] Learn(NpgsqlDataReader reader)
     {

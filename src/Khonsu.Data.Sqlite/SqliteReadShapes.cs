@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data;
 using Khonsu.Data.Backends;
 using Microsoft.Data.Sqlite;
@@ -13,24 +12,9 @@ namespace Khonsu.Data.Sqlite;
 /// </summary>
 internal sealed class SqliteReadShapes(IReadOnlyDictionary<string, TableInfo> tables)
 {
-    private const int MaxCached = 10_000;
-    private readonly ConcurrentDictionary<string, KeyColumns[]> _shapes = new(StringComparer.Ordinal);
+    private readonly ReadShapeCache _shapes = new();
 
-    public KeyColumns[] Of(SqliteDataReader reader, string sql)
-    {
-        if (_shapes.TryGetValue(sql, out var shape))
-        {
-            return shape;
-        }
-
-        shape = Learn(reader);
-        if (_shapes.Count < MaxCached)
-        {
-            _shapes.TryAdd(sql, shape);
-        }
-
-        return shape;
-    }
+    public KeyColumns[] Of(SqliteDataReader reader, string sql) => _shapes.GetOrLearn(sql, reader, Learn);
 
     private KeyColumns[] Learn(SqliteDataReader reader)
     {
