@@ -243,7 +243,16 @@ public sealed class KhonsuConnection : DbConnection
     {
         if (_inner.TryGetValue(backend, out var connection))
         {
-            return connection;
+            if (connection.State == ConnectionState.Open || CurrentTransaction?.HasParticipantOn(backend) == true)
+            {
+                return connection;
+            }
+
+            // It broke between transactions (a terminated session, a restarted server; the error went
+            // to the statement that found it): nothing of a transaction is lost, so open a fresh one,
+            // as the first use would have, rather than fail every later statement on this backend.
+            _inner.Remove(backend);
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
 
         connection = backend.CreateConnection();

@@ -210,6 +210,9 @@ public sealed class KhonsuTransaction : DbTransaction
     }
 
     /// <summary>The local transaction on a backend, begun on first use.</summary>
+    /// <summary>Whether a statement of this transaction already ran on <paramref name="backend"/>.</summary>
+    internal bool HasParticipantOn(KhonsuBackend backend) => _participants.Exists(p => p.Backend == backend);
+
     internal async ValueTask<BackendTransaction> EnlistAsync(KhonsuBackend backend, DbConnection inner, CancellationToken cancellationToken)
     {
         EnsureActive();

@@ -84,6 +84,34 @@ public class ConnectionTests
     }
 
     [Fact]
+    public async Task A_backend_session_that_broke_between_transactions_is_opened_again_at_its_next_use()
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        await using var connection = await db.OpenAsync();
+        var pid = await PidAsync(connection);
+
+        // A DBA (or a server restart) ends the session while the connection sits idle.
+        await db.PostgresAsync($"SELECT pg_terminate_backend({pid})");
+        await Assert.ThrowsAnyAsync<DbException>(() => PidAsync(connection)); // found, as Npgsql reports it
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.NotEqual(pid, await PidAsync(connection, transaction));
+            await transaction.CommitAsync();
+        }
+
+        Assert.NotEqual(pid, await PidAsync(connection));
+    }
+
+    private static async Task<int> PidAsync(DbConnection connection, DbTransaction? transaction = null)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT pg_backend_pid() FROM orders LIMIT 1";
+        return Convert.ToInt32(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task The_provider_factory_registers_under_khonsu()
     {
         KhonsuProviderFactory.Register();
