@@ -23,9 +23,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     private State _state = State.Active;
     private bool _lockTimeoutSet;
     private readonly PostgresReadSet _reads = new();
-    private NpgsqlConnection? _branch;
-    private bool _branchPrepared;
-    private readonly List<string> _branchSavepoints = [];
+    private PostgresReplaceBranch? _branch;
 
     private enum State
     {
@@ -89,36 +87,10 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     /// </summary>
     public override bool CanCommitInOnePhase => _branch is null;
 
-    /// <summary>
-    /// Opens the branch on first use: READ COMMITTED re-reads the newest row version after a lock
-    /// wait, so the write lands over what the concurrent transaction committed. Its lock waits are
-    /// always bounded: a branch waiting on a row lock of its own main transaction would wait forever.
-    /// </summary>
+    /// <summary>Opens the branch (see <see cref="PostgresReplaceBranch"/>) on first use.</summary>
     public override async ValueTask<DbCommand?> CreateBranchCommandAsync(CancellationToken cancellationToken)
     {
-        if (_branch is null)
-        {
-            var branch = (NpgsqlConnection)backend.CreateConnection();
-            try
-            {
-                await backend.OpenConnectionAsync(branch, cancellationToken).ConfigureAwait(false);
-                var milliseconds = (long)backend.Options.LockTimeout.TotalMilliseconds;
-                await InnerCommands.ExecuteAsync(
-                    branch,
-                    null,
-                    $"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT set_config('khonsu.tx_id', @id, true); SET LOCAL lock_timeout = {milliseconds}",
-                    cancellationToken,
-                    ("id", TransactionId + BranchSuffix)).ConfigureAwait(false);
-            }
-            catch
-            {
-                await branch.DisposeAsync().ConfigureAwait(false);
-                throw;
-            }
-
-            _branch = branch;
-        }
-
+        _branch ??= await PostgresReplaceBranch.OpenAsync(backend, TransactionId, cancellationToken).ConfigureAwait(false);
         return _branch.CreateCommand();
     }
 
@@ -128,8 +100,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         await base.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
         if (_branch is not null)
         {
-            await InnerCommands.ExecuteAsync(_branch, null, "SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
-            _branchSavepoints.Add(savepoint);
+            await _branch.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -137,30 +108,18 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     public override async ValueTask RollbackToAsync(string savepoint, CancellationToken cancellationToken)
     {
         await base.RollbackToAsync(savepoint, cancellationToken).ConfigureAwait(false);
-        if (_branch is null)
+        if (_branch is not null && !await _branch.RollbackToAsync(savepoint, cancellationToken).ConfigureAwait(false))
         {
-            return;
+            await EndBranchAsync(branch => branch.RollbackAsync(cancellationToken)).ConfigureAwait(false);
         }
-
-        var index = _branchSavepoints.LastIndexOf(savepoint);
-        if (index < 0)
-        {
-            await FinishBranchAsync("ROLLBACK", cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await InnerCommands.ExecuteAsync(_branch, null, "ROLLBACK TO SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
-        _branchSavepoints.RemoveRange(index + 1, _branchSavepoints.Count - index - 1);
     }
 
     public override async ValueTask ReleaseAsync(string savepoint, CancellationToken cancellationToken)
     {
         await base.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
-        var index = _branchSavepoints.LastIndexOf(savepoint);
-        if (_branch is not null && index >= 0)
+        if (_branch is not null)
         {
-            await InnerCommands.ExecuteAsync(_branch, null, "RELEASE SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
-            _branchSavepoints.RemoveRange(index, _branchSavepoints.Count - index);
+            await _branch.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -172,7 +131,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     /// <summary>The only participant: validated and its writes reported, then a plain COMMIT is the commit point.</summary>
     public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await ReadWritesAsync(connection, transactionId.ToString(), cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, transactionId.ToString(), cancellationToken).ConfigureAwait(false);
         if (validateReads && wrote)
         {
             await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
@@ -184,8 +143,8 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await ReadWritesAsync(connection, transactionId.ToString(), cancellationToken).ConfigureAwait(false);
-        var (branchWrote, branchWrites) = _branch is null ? (false, []) : await ReadWritesAsync(_branch, transactionId + BranchSuffix, cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, transactionId.ToString(), cancellationToken).ConfigureAwait(false);
+        var (branchWrote, branchWrites) = _branch is null ? (false, []) : await _branch.ReadWritesAsync(cancellationToken).ConfigureAwait(false);
         if (!wrote && !branchWrote)
         {
             _state = State.ReadOnlyPrepared;
@@ -201,19 +160,18 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         {
             // Prepared first: a crash before the main one prepares leaves only the branch, which
             // recovery rolls back (no commit record) like any transaction that did not finish preparing.
-            await PrepareLocalAsync(_branch!, transactionId + BranchSuffix, BranchGid(transactionId), cancellationToken).ConfigureAwait(false);
-            _branchPrepared = true;
+            await _branch!.PrepareAsync(PrepareLocalAsync, cancellationToken).ConfigureAwait(false);
         }
 
         if (!wrote)
         {
             _state = State.ReadOnlyPrepared;
-            return new ParticipantVote(Name, NeedsRedo: false, [.. branchWrites.Select(w => w with { LastWriterWins = true })]);
+            return new ParticipantVote(Name, NeedsRedo: false, branchWrites);
         }
 
         await PrepareLocalAsync(connection, transactionId.ToString(), Gid(transactionId), cancellationToken).ConfigureAwait(false);
         _state = State.Prepared;
-        return new ParticipantVote(Name, NeedsRedo: false, [.. writes, .. branchWrites.Select(w => w with { LastWriterWins = true })]);
+        return new ParticipantVote(Name, NeedsRedo: false, [.. writes, .. branchWrites]);
     }
 
     /// <summary>PREPARE TRANSACTION with the local id's applied-marker, so recovery can tell "committed" from "rolled back".</summary>
@@ -245,10 +203,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         var sql = _state == State.Prepared ? $"COMMIT PREPARED {Literal(Gid(transactionId))}" : "COMMIT";
         await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
         _state = State.Finished;
-        if (_branch is not null)
-        {
-            await FinishBranchAsync(_branchPrepared ? $"COMMIT PREPARED {Literal(BranchGid(transactionId))}" : "ROLLBACK", cancellationToken).ConfigureAwait(false);
-        }
+        await EndBranchAsync(branch => branch.CommitAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     public override async ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
@@ -266,10 +221,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         }
         finally
         {
-            if (_branch is not null)
-            {
-                await FinishBranchAsync(_branchPrepared ? $"ROLLBACK PREPARED {Literal(BranchGid(transactionId))}" : "ROLLBACK", cancellationToken).ConfigureAwait(false);
-            }
+            await EndBranchAsync(branch => branch.RollbackAsync(cancellationToken)).ConfigureAwait(false);
         }
     }
 
@@ -283,72 +235,17 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         }
 
         _state = State.Finished;
-        if (_branch is not null)
-        {
-            await FinishBranchAsync(_branchPrepared ? null : "ROLLBACK", cancellationToken).ConfigureAwait(false);
-        }
+        await EndBranchAsync(branch => branch.AbandonAsync(cancellationToken)).ConfigureAwait(false);
     }
 
-    /// <summary>Decides the branch (a prepared one from its own session too) and closes its connection.</summary>
-    private async ValueTask FinishBranchAsync(string? sql, CancellationToken cancellationToken)
+    /// <summary>Ends the branch, if there is one, its own way; it is gone afterwards whatever happens.</summary>
+    private async ValueTask EndBranchAsync(Func<PostgresReplaceBranch, ValueTask> end)
     {
-        var branch = _branch!;
+        var branch = _branch;
         _branch = null;
-        _branchSavepoints.Clear();
-        await using (branch.ConfigureAwait(false))
+        if (branch is not null)
         {
-            if (sql is not null)
-            {
-                await InnerCommands.ExecuteAsync(branch, null, sql, cancellationToken).ConfigureAwait(false);
-            }
+            await end(branch).ConfigureAwait(false);
         }
     }
-
-    /// <summary>Whether a local transaction wrote anything at all, and the tracked rows it changed (taken out of the capture table).</summary>
-    private static async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadWritesAsync(NpgsqlConnection connection, string localId, CancellationToken cancellationToken)
-    {
-        var command = InnerCommands.Create(
-            connection,
-            null,
-            $"SELECT pg_current_xact_id_if_assigned() IS NOT NULL; DELETE FROM {Schema}.capture WHERE tx_id = @id RETURNING tbl, key::text, first_op, last_op, old_version, new_version",
-            ("id", localId));
-        await using (command.ConfigureAwait(false))
-        {
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var wrote = reader.GetBoolean(0);
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                var writes = new List<RowWrite>();
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    var write = Describe(reader);
-                    if (write is not null)
-                    {
-                        writes.Add(write);
-                    }
-                }
-
-                return (wrote, writes);
-            }
-        }
-    }
-
-    private static RowWrite? Describe(DbDataReader reader)
-    {
-        var (first, last) = (reader.GetChar(2), reader.GetChar(3));
-        long? oldVersion = reader.IsDBNull(4) ? null : reader.GetInt64(4);
-        long? newVersion = reader.IsDBNull(5) ? null : reader.GetInt64(5);
-        var kind = (first, last) switch
-        {
-            ('I', 'D') => (WriteKind?)null, // inserted and deleted again
-            ('I', _) => WriteKind.Insert,
-            (_, 'D') => WriteKind.Delete,
-            _ => WriteKind.Update,
-        };
-        return kind is null ? null : new RowWrite(reader.GetString(0), KeyText(reader.GetString(1)), kind.Value, oldVersion, kind == WriteKind.Delete ? null : newVersion);
-    }
-
-    private static string KeyText(string keyJson) => RowKey.Format(CapturedKey.Parse(keyJson));
 }

@@ -1,0 +1,127 @@
+using System.Data.Common;
+using Khonsu.Data.Backends;
+using Khonsu.Engine;
+using Khonsu.Engine.Commit;
+using Npgsql;
+using static Khonsu.Data.Postgres.PostgresSql;
+
+namespace Khonsu.Data.Postgres;
+
+/// <summary>
+/// The second local transaction of a PostgreSQL participant, for statements whose write-write
+/// conflict the Replace policy resolves: READ COMMITTED on a connection of its own, so PostgreSQL
+/// re-reads the newest row version after a lock wait and the write lands over what the concurrent
+/// transaction committed. Its local id and gid are the participant's with "/r", so recovery finds
+/// it and decides it together with the main one.
+/// </summary>
+internal sealed class PostgresReplaceBranch
+{
+    private readonly NpgsqlConnection _connection;
+    private readonly TransactionId _transactionId;
+    private readonly List<string> _savepoints = [];
+
+    private PostgresReplaceBranch(NpgsqlConnection connection, TransactionId transactionId)
+    {
+        _connection = connection;
+        _transactionId = transactionId;
+    }
+
+    /// <summary>Prepared: from now on only COMMIT PREPARED or ROLLBACK PREPARED (or recovery) ends it.</summary>
+    public bool Prepared { get; private set; }
+
+    private string LocalId => _transactionId + BranchSuffix;
+
+    /// <summary>
+    /// Its lock waits are always bounded: a branch waiting on a row lock of its own main
+    /// transaction would wait forever.
+    /// </summary>
+    public static async ValueTask<PostgresReplaceBranch> OpenAsync(PostgresBackend backend, TransactionId transactionId, CancellationToken cancellationToken)
+    {
+        var connection = (NpgsqlConnection)backend.CreateConnection();
+        try
+        {
+            await backend.OpenConnectionAsync(connection, cancellationToken).ConfigureAwait(false);
+            var milliseconds = (long)backend.Options.LockTimeout.TotalMilliseconds;
+            await InnerCommands.ExecuteAsync(
+                connection,
+                null,
+                $"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT set_config('khonsu.tx_id', @id, true); SET LOCAL lock_timeout = {milliseconds}",
+                cancellationToken,
+                ("id", transactionId + BranchSuffix)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return new PostgresReplaceBranch(connection, transactionId);
+    }
+
+    public DbCommand CreateCommand() => _connection.CreateCommand();
+
+    public async ValueTask SaveAsync(string savepoint, CancellationToken cancellationToken)
+    {
+        await InnerCommands.ExecuteAsync(_connection, null, "SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+        _savepoints.Add(savepoint);
+    }
+
+    /// <summary>Back to the savepoint; false when the branch began after it, so the caller must drop the whole branch.</summary>
+    public async ValueTask<bool> RollbackToAsync(string savepoint, CancellationToken cancellationToken)
+    {
+        var index = _savepoints.LastIndexOf(savepoint);
+        if (index < 0)
+        {
+            return false;
+        }
+
+        await InnerCommands.ExecuteAsync(_connection, null, "ROLLBACK TO SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+        _savepoints.RemoveRange(index + 1, _savepoints.Count - index - 1);
+        return true;
+    }
+
+    public async ValueTask ReleaseAsync(string savepoint, CancellationToken cancellationToken)
+    {
+        var index = _savepoints.LastIndexOf(savepoint);
+        if (index >= 0)
+        {
+            await InnerCommands.ExecuteAsync(_connection, null, "RELEASE SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+            _savepoints.RemoveRange(index, _savepoints.Count - index);
+        }
+    }
+
+    /// <summary>Its writes, each marked last-writer-wins: they landed on the newest row, so certifiers exempt them from write-write conflicts.</summary>
+    public async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadWritesAsync(CancellationToken cancellationToken)
+    {
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(_connection, LocalId, cancellationToken).ConfigureAwait(false);
+        return (wrote, [.. writes.Select(w => w with { LastWriterWins = true })]);
+    }
+
+    /// <summary>Prepares it with <paramref name="prepare"/> (the participant's PREPARE TRANSACTION and its error mapping).</summary>
+    public async ValueTask PrepareAsync(Func<NpgsqlConnection, string, string, CancellationToken, ValueTask> prepare, CancellationToken cancellationToken)
+    {
+        await prepare(_connection, LocalId, BranchGid(_transactionId), cancellationToken).ConfigureAwait(false);
+        Prepared = true;
+    }
+
+    /// <summary>Commits (or rolls back) as the main transaction was decided, then closes its connection.</summary>
+    public ValueTask CommitAsync(CancellationToken cancellationToken)
+        => FinishAsync(Prepared ? $"COMMIT PREPARED {Literal(BranchGid(_transactionId))}" : "ROLLBACK", cancellationToken);
+
+    public ValueTask RollbackAsync(CancellationToken cancellationToken)
+        => FinishAsync(Prepared ? $"ROLLBACK PREPARED {Literal(BranchGid(_transactionId))}" : "ROLLBACK", cancellationToken);
+
+    /// <summary>Leaves a prepared branch to recovery; rolls back one that is not.</summary>
+    public ValueTask AbandonAsync(CancellationToken cancellationToken) => FinishAsync(Prepared ? null : "ROLLBACK", cancellationToken);
+
+    private async ValueTask FinishAsync(string? sql, CancellationToken cancellationToken)
+    {
+        await using (_connection.ConfigureAwait(false))
+        {
+            if (sql is not null)
+            {
+                await InnerCommands.ExecuteAsync(_connection, null, sql, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+}
