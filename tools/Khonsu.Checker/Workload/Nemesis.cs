@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Khonsu.Checker.History;
+using Khonsu.TestSupport;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -12,7 +13,7 @@ namespace Khonsu.Checker.Workload;
 /// workload runs in a child process that is SIGKILLed at a random moment (its in-flight
 /// transactions become unknown-outcome; recovery runs when the next process opens the log).
 /// </summary>
-internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats, string? restartPostgres = null, KafkaMockProcess? kafka = null)
+internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats, string? restartPostgres = null, KafkaMockCluster? kafka = null)
 {
     /// <summary>Injects in-process faults until <paramref name="stop"/>.</summary>
     public async Task RunFaultsAsync(CancellationToken stop)
@@ -68,35 +69,27 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
     }
 
     /// <summary>The broker down for a while (appends fail or wait), or its next produce requests failing.</summary>
-    private async Task KafkaFaultAsync(KafkaMockProcess mock, CancellationToken stop)
+    private async Task KafkaFaultAsync(KafkaMockCluster mock, CancellationToken stop)
     {
         if (random.Next(2) == 0)
         {
-            Expect(await mock.SendAsync("down 1"));
+            await mock.DownAsync();
             try
             {
                 await Task.Delay(random.Next(100, 1500), stop);
             }
             finally
             {
-                Expect(await mock.SendAsync("up 1"));
+                await mock.UpAsync();
             }
         }
         else
         {
             // Produce (api key 0): NOT_LEADER_FOR_PARTITION (6), REQUEST_TIMED_OUT (7), NOT_ENOUGH_REPLICAS (19).
-            Expect(await mock.SendAsync("errors 0 " + string.Join(' ', Enumerable.Range(0, random.Next(1, 4)).Select(_ => new[] { 6, 7, 19 }[random.Next(3)]))));
+            await mock.PushRequestErrorsAsync(0, [.. Enumerable.Range(0, random.Next(1, 4)).Select(_ => new[] { 6, 7, 19 }[random.Next(3)])]);
         }
 
         stats.KafkaFault();
-
-        static void Expect(string answer)
-        {
-            if (answer != "OK")
-            {
-                throw new InvalidOperationException("The Kafka mock refused a fault: " + answer);
-            }
-        }
     }
 
     private async Task TerminateBackendsAsync(bool all)

@@ -3,6 +3,7 @@ using System.Data;
 using Khonsu.Checker.Checking;
 using Khonsu.Checker.History;
 using Khonsu.Data;
+using Khonsu.TestSupport;
 
 namespace Khonsu.Checker.Workload;
 
@@ -20,7 +21,7 @@ public static class WorkloadRunner
         }
 
         var keys = new Keyspace(options.KeysPerBackend);
-        await using var kafka = options.Kafka ? await KafkaMockProcess.StartAsync(options.RunnerPath!) : null;
+        await using var kafka = options.Kafka ? await KafkaMockCluster.StartAsync() : null;
         var settings = kafka is null ? options.ExtraSettings : $"{options.ExtraSettings};Log=kafka://{kafka.Bootstrap}/checker-{options.Seed}";
         await using var databases = await RunDatabases.CreateAsync(options.PostgresServer, keys, settings, cancellationToken);
         var initial = await databases.ReadRegistersAsync(cancellationToken);
