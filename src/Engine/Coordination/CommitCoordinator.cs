@@ -76,7 +76,7 @@ public sealed class CommitCoordinator
                 throw violation;
             }
 
-            certified = await CertifyAsync(transaction, participants, votes).ConfigureAwait(false);
+            certified = await CertifyAsync(transaction, participants, votes, cancellationToken).ConfigureAwait(false);
             if (certified)
             {
                 clock.End("certify");
@@ -170,7 +170,7 @@ public sealed class CommitCoordinator
             .ToList();
     }
 
-        /// <summary>Rolls every participant back. Nothing is logged: presumed abort.</summary>
+    /// <summary>Rolls every participant back. Nothing is logged: presumed abort.</summary>
     public async ValueTask RollbackAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId, CancellationToken cancellationToken)
     {
         List<Exception>? errors = null;
@@ -242,7 +242,8 @@ public sealed class CommitCoordinator
     /// With a shared log, a read-only transaction is also checked against what the log holds (a
     /// writer is certified again, in log order, when its commit record is read back).
     /// </summary>
-    private async ValueTask<bool> CertifyAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes)
+    private async ValueTask<bool> CertifyAsync(
+        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes, CancellationToken cancellationToken)
     {
         var writes = CertificationRequest.WritesOf(votes);
         if (writes.Count == 0 && CertifiesInLog(transaction))
@@ -251,7 +252,7 @@ public sealed class CommitCoordinator
             await RefuseUnlessCommitAsync(_shared!.Certifier.CheckReadOnly(request, transaction.Serializable), transaction, participants).ConfigureAwait(false);
             if (transaction.Serializable && transaction.Reads.Count > 0)
             {
-                await CertifyReadOnlyInLogAsync(transaction, participants).ConfigureAwait(false);
+                await CertifyReadOnlyInLogAsync(transaction, participants, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -278,17 +279,17 @@ public sealed class CommitCoordinator
     /// in log order like any other, remembered by every process, never prepared or ended. Its
     /// verdict comes back with the append; a refusal aborts it (it wrote nothing, so nothing to undo).
     /// </summary>
-    private async ValueTask CertifyReadOnlyInLogAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants)
+    private async ValueTask CertifyReadOnlyInLogAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, CancellationToken cancellationToken)
     {
         AppendResult appended;
         try
         {
-            appended = await _log.AppendAsync(NewRecord(LogRecordKind.Commit, transaction, []) with { Certification = LogCertificationOf(transaction) }, CancellationToken.None)
+            appended = await _log.AppendAsync(NewRecord(LogRecordKind.Commit, transaction, []) with { Certification = LogCertificationOf(transaction) }, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (Exception error)
         {
-            // Nothing was written anywhere: failing is an abort, whatever became of the record.
+            // Nothing was written anywhere: failing (or being cancelled) is an abort, whatever became of the record.
             await AbortAsync(transaction, participants, Describe(error)).ConfigureAwait(false);
             throw;
         }

@@ -33,6 +33,6 @@ public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt,
     /// </summary>
     public IReadOnlyCollection<ItemId> LastWriterWinsTables { get; init; } = [];
 
-        /// <summary>Serializable (read-write conflicts matter) or Snapshot (write-write conflicts only).</summary>
+    /// <summary>Serializable (read-write conflicts matter) or Snapshot (write-write conflicts only).</summary>
     public bool Serializable { get; init; } = true;
 }
