@@ -233,12 +233,16 @@ public sealed class SsiCertifier(int capacity = 10_000)
     }
 
     /// <summary>
-    /// A transaction that was committing while this one took its snapshots on several backends may
-    /// be visible in some of them and not in others. Whole-table reads cannot tell which: if this one
-    /// read what it wrote on two backends, it may have seen half of it.
+    /// Transactions that committed while this one took its snapshots on several backends may be
+    /// visible in some of them and not in others: the later snapshots saw them, the earlier ones did
+    /// not. Whole-table reads cannot tell which. If what it read of such commits lies on two
+    /// backends, it may have seen one (or half of one) and missed another that came before it: a
+    /// fractured read, whether the commits are one transaction or several (T saw B's write on one
+    /// backend and missed A's on another, A before B, is the cycle T -rw-> A -> B -wr-> T).
     /// </summary>
     private static CertificationResult? FracturedRead(CommittedTransaction t, List<CommittedTransaction> concurrent, LogPosition takenBy)
     {
+        (ItemId Item, CommittedTransaction Writer)? first = null;
         foreach (var x in concurrent)
         {
             if (x.Position > takenBy)
@@ -246,15 +250,19 @@ public sealed class SsiCertifier(int capacity = 10_000)
                 break; // began committing after every snapshot: invisible everywhere
             }
 
-            var seen = t.Reads.Where(item => Overlaps(item, x)).ToList();
-            var backends = seen.Select(item => item.Backend).Distinct().ToList();
-            if (backends.Count > 1)
+            foreach (var item in t.Reads.Where(item => Overlaps(item, x)))
             {
-                return new CertificationResult(
-                    false,
-                    $"it read {seen[0]} and {seen.First(item => item.Backend != seen[0].Backend)}, which {x.Id} wrote while committing on backends '{backends[0]}' and '{backends[1]}' between this transaction's snapshots there: it may have seen one part and not the other (a fractured read)",
-                    seen[0],
-                    x.Id);
+                first ??= (item, x);
+                if (item.Backend != first.Value.Item.Backend)
+                {
+                    var (firstItem, firstWriter) = first.Value;
+                    var writers = firstWriter == x ? $"{x.Id} wrote" : $"{firstWriter.Id} and {x.Id} wrote";
+                    return new CertificationResult(
+                        false,
+                        $"it read {firstItem} and {item}, which {writers} while committing on backends '{firstItem.Backend}' and '{item.Backend}' between this transaction's snapshots there: it may have seen one part and not the other (a fractured read)",
+                        firstItem,
+                        firstWriter.Id);
+                }
             }
         }
 

@@ -238,6 +238,24 @@ public class SsiCertifierTests
     }
 
     [Fact]
+    public void A_reader_whose_snapshots_straddle_two_commits_one_per_backend_aborts_as_a_fractured_read()
+    {
+        // Found by the checker: T read PostgreSQL before A committed there, then SQLite after B
+        // (which came after A) committed there. It saw B and missed A: T -rw-> A -> B -wr-> T.
+        var a = Request(snapshot: 0, reads: [], writes: [Row("pg", "registers", "4")]);
+        var b = Request(snapshot: 1, reads: [], writes: [Row("lite", "registers", "2")]);
+        Assert.True(Commit(a).Commit); // position 1
+        Assert.True(Commit(b).Commit); // position 2
+
+        var reader = Request(snapshot: 0, reads: [Table("pg", "registers"), Table("lite", "registers")], writes: []) with { SnapshotsTakenBy = new LogPosition(2) };
+        var verdict = Commit(reader);
+
+        Assert.False(verdict.Commit);
+        Assert.Equal(a.TransactionId, verdict.ConflictsWith);
+        Assert.Contains("fractured read", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_reader_whose_snapshots_all_came_before_a_commit_or_that_read_one_of_its_backends_is_not_fractured()
     {
         var writer = Request(snapshot: 0, reads: [], writes: [Row("pg", "orders", "1"), Row("lite", "accounts", "1")]);
