@@ -147,29 +147,63 @@ public sealed class KhonsuCommand : DbCommand
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
     {
         var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
+        var closeOnEnd = behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null;
+        RunningStatement? ran = null;
         try
         {
             // The inner connection belongs to the Khonsu connection: only Khonsu closes it.
             // Read tracking reads each row's key and version columns before the caller reads any
             // column, so the inner reader cannot be sequential (Dapper's async queries ask for
             // SequentialAccess, which Npgsql enforces); the hint only ever saves buffering.
-            DbDataReader inner;
+            var innerBehavior = behavior & ~(CommandBehavior.CloseConnection | CommandBehavior.SequentialAccess);
+            GuardedOutcome<OpenedReader> outcome;
             try
             {
-                inner = await statement.Inner.ExecuteReaderAsync(behavior & ~(CommandBehavior.CloseConnection | CommandBehavior.SequentialAccess), cancellationToken).ConfigureAwait(false);
-                statement.Ran();
+                outcome = await ExecuteGuardedAsync(statement, (running, token) => OpenReaderAsync(running, innerBehavior, token), cancellationToken).ConfigureAwait(false);
             }
             catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
             {
                 throw translated;
             }
 
-            return new KhonsuDataReader(inner, statement, behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null, () => EndAsync(statement));
+            ran = outcome.Ran;
+            if (outcome.Dropped)
+            {
+                return new DroppedStatementReader(() => EndAsync(statement), closeOnEnd);
+            }
+
+            ran.Ran();
+            var branch = ran == statement ? null : ran;
+            return new KhonsuDataReader(outcome.Result.Reader, ran, closeOnEnd, () => EndAsync(statement, branch), outcome.Result.FirstRead);
         }
         catch (Exception error)
         {
             statement.Telemetry?.End(error);
-            await EndAsync(statement).ConfigureAwait(false);
+            await EndAsync(statement, ran == statement ? null : ran).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens the statement's reader. Under a write-conflict guard the first row is read at once:
+    /// a PostgreSQL write with RETURNING runs to its end before it sends a row, so its conflict
+    /// surfaces here, before the caller has seen anything, where a policy can still resolve it.
+    /// </summary>
+    private static async Task<OpenedReader> OpenReaderAsync(RunningStatement statement, CommandBehavior behavior, CancellationToken cancellationToken)
+    {
+        var reader = await statement.Inner.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
+        if (!statement.Guarded)
+        {
+            return new OpenedReader(reader, null);
+        }
+
+        try
+        {
+            return new OpenedReader(reader, await reader.ReadAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            await reader.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -181,47 +215,19 @@ public sealed class KhonsuCommand : DbCommand
     private async Task<T> RunAsync<T>(Func<RunningStatement, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, CancellationToken cancellationToken)
     {
         var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
-        RunningStatement? branch = null;
+        RunningStatement? ran = null;
         try
         {
-            var guard = await statement.GuardAsync(cancellationToken).ConfigureAwait(false);
-            (T Result, int? RecordsAffected) outcome;
-            try
+            var outcome = await ExecuteGuardedAsync(statement, execute, cancellationToken).ConfigureAwait(false);
+            ran = outcome.Ran;
+            if (outcome.Dropped)
             {
-                outcome = await execute(statement, cancellationToken).ConfigureAwait(false);
-            }
-            catch (DbException error) when (guard is not null && guard.Covers(error))
-            {
-                switch (await guard.ResolveAsync(error, _commandText, cancellationToken).ConfigureAwait(false))
-                {
-                    case KhonsuConflictPolicy.Ignore:
-                        statement.Dropped();
-                        return dropped;
-                    case KhonsuConflictPolicy.Replace:
-                        branch = await statement.OnBranchAsync(cancellationToken).ConfigureAwait(false);
-                        if (branch is null)
-                        {
-                            throw;
-                        }
-
-                        _running = branch.Inner;
-                        outcome = await execute(branch, cancellationToken).ConfigureAwait(false);
-                        guard = null;
-                        break;
-                    default:
-                        throw;
-                }
+                return dropped;
             }
 
-            if (guard is not null)
-            {
-                await guard.ReleaseAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            var ran = branch ?? statement;
             ran.Ran();
-            await ran.CompleteAsync(outcome.RecordsAffected, cancellationToken).ConfigureAwait(false);
-            return outcome.Result;
+            await ran.CompleteAsync(outcome.Result.RecordsAffected, cancellationToken).ConfigureAwait(false);
+            return outcome.Result.Result;
         }
         catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
         {
@@ -236,12 +242,50 @@ public sealed class KhonsuCommand : DbCommand
         }
         finally
         {
-            if (branch is not null)
-            {
-                await branch.Inner.DisposeAsync().ConfigureAwait(false);
-            }
+            await EndAsync(statement, ran == statement ? null : ran).ConfigureAwait(false);
+        }
+    }
 
-            await EndAsync(statement).ConfigureAwait(false);
+    /// <summary>
+    /// Runs <paramref name="execute"/> under the statement's write-conflict guard, if it has one:
+    /// a conflict the database reports on the statement goes to the table's policy, which drops
+    /// the statement (Ignore) or runs it again on the participant's branch (Replace).
+    /// </summary>
+    private async Task<GuardedOutcome<T>> ExecuteGuardedAsync<T>(RunningStatement statement, Func<RunningStatement, CancellationToken, Task<T>> execute, CancellationToken cancellationToken)
+    {
+        var guard = await statement.GuardAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new GuardedOutcome<T>(statement, false, await execute(statement, cancellationToken).ConfigureAwait(false));
+        }
+        catch (DbException error) when (guard is not null && guard.Covers(error))
+        {
+            switch (await guard.ResolveAsync(error, _commandText, cancellationToken).ConfigureAwait(false))
+            {
+                case KhonsuConflictPolicy.Ignore:
+                    statement.Dropped();
+                    return new GuardedOutcome<T>(statement, true, default!);
+                case KhonsuConflictPolicy.Replace:
+                    var branch = await statement.OnBranchAsync(cancellationToken).ConfigureAwait(false);
+                    if (branch is null)
+                    {
+                        throw;
+                    }
+
+                    _running = branch.Inner;
+                    try
+                    {
+                        return new GuardedOutcome<T>(branch, false, await execute(branch, cancellationToken).ConfigureAwait(false));
+                    }
+                    catch
+                    {
+                        await branch.Inner.DisposeAsync().ConfigureAwait(false);
+                        throw;
+                    }
+
+                default:
+                    throw;
+            }
         }
     }
 
@@ -312,12 +356,24 @@ public sealed class KhonsuCommand : DbCommand
         return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry, OnBranch = onBranch };
     }
 
-    private async ValueTask EndAsync(RunningStatement statement)
+    /// <summary>Ends the statement: its inner command goes, and its branch's command when it ran again there.</summary>
+    private async ValueTask EndAsync(RunningStatement statement, RunningStatement? branch = null)
     {
         _running = null;
         statement.Telemetry?.End();
+        if (branch is not null)
+        {
+            await branch.Inner.DisposeAsync().ConfigureAwait(false);
+        }
+
         await statement.Inner.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>A statement's result once past its guard: the statement that produced it (itself or its branch), or dropped.</summary>
+    private readonly record struct GuardedOutcome<T>(RunningStatement Ran, bool Dropped, T Result);
+
+    /// <summary>An open inner reader; <paramref name="FirstRead"/> is what its first Read returned when it was read ahead.</summary>
+    private readonly record struct OpenedReader(DbDataReader Reader, bool? FirstRead);
 
     /// <summary>The statement's verb, as PostgreSQL names it in the same error; never its values.</summary>
     private static string FirstWord(string sql)

@@ -17,11 +17,15 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     private readonly KhonsuConnection? _closeOnEnd;
     private readonly Func<ValueTask> _end;
     private readonly ReaderReads? _reads;
+    private bool? _readAhead;
+    private int? _recordsAffectedAtClose;
     private bool _closed;
 
-    internal KhonsuDataReader(DbDataReader inner, RunningStatement statement, KhonsuConnection? closeOnEnd, Func<ValueTask> end)
+    /// <param name="readAhead">What the inner reader's first Read returned, when Khonsu read it ahead (see <see cref="KhonsuCommand"/>); the caller's first Read returns it.</param>
+    internal KhonsuDataReader(DbDataReader inner, RunningStatement statement, KhonsuConnection? closeOnEnd, Func<ValueTask> end, bool? readAhead = null)
     {
         _inner = inner;
+        _readAhead = readAhead;
         _statement = statement;
         _closeOnEnd = closeOnEnd;
         _end = end;
@@ -36,7 +40,8 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
 
     public override bool IsClosed => _closed;
 
-    public override int RecordsAffected => _inner.RecordsAffected;
+    /// <summary>As ADO.NET allows, still known once the reader is closed (the inner reader is disposed then).</summary>
+    public override int RecordsAffected => _recordsAffectedAtClose ?? _inner.RecordsAffected;
 
     public override int VisibleFieldCount => _inner.VisibleFieldCount;
 
@@ -44,13 +49,22 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
 
     public override object this[string name] => _inner[name];
 
-    public override bool Read() => Track(_inner.Read());
+    public override bool Read() => Track(TakeReadAhead() ?? _inner.Read());
 
-    public override async Task<bool> ReadAsync(CancellationToken cancellationToken) => Track(await _inner.ReadAsync(cancellationToken).ConfigureAwait(false));
+    public override async Task<bool> ReadAsync(CancellationToken cancellationToken)
+        => Track(TakeReadAhead() ?? await _inner.ReadAsync(cancellationToken).ConfigureAwait(false));
 
-    public override bool NextResult() => NewResultSet(_inner.NextResult());
+    public override bool NextResult()
+    {
+        _readAhead = null;
+        return NewResultSet(_inner.NextResult());
+    }
 
-    public override async Task<bool> NextResultAsync(CancellationToken cancellationToken) => NewResultSet(await _inner.NextResultAsync(cancellationToken).ConfigureAwait(false));
+    public override async Task<bool> NextResultAsync(CancellationToken cancellationToken)
+    {
+        _readAhead = null;
+        return NewResultSet(await _inner.NextResultAsync(cancellationToken).ConfigureAwait(false));
+    }
 
     public override bool GetBoolean(int ordinal) => _inner.GetBoolean(ordinal);
 
@@ -118,6 +132,13 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
 
     public ReadOnlyCollection<DbColumn> GetColumnSchema() => _inner.GetColumnSchema();
 
+    private bool? TakeReadAhead()
+    {
+        var readAhead = _readAhead;
+        _readAhead = null;
+        return readAhead;
+    }
+
     /// <summary>Every row the application reads inside a transaction is recorded for validation at commit.</summary>
     private bool Track(bool hasRow)
     {
@@ -147,7 +168,8 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
         {
             _reads?.EndResultSet();
             await _inner.CloseAsync().ConfigureAwait(false);
-            await _statement.CompleteAsync(_inner.RecordsAffected, CancellationToken.None).ConfigureAwait(false);
+            _recordsAffectedAtClose = _inner.RecordsAffected;
+            await _statement.CompleteAsync(_recordsAffectedAtClose, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

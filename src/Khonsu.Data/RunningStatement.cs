@@ -14,6 +14,8 @@ internal sealed class RunningStatement(
     DbCommand inner,
     KhonsuParameterCollection parameters)
 {
+    private WriteConflictGuard? _guard;
+
     public DbCommand Inner { get; } = inner;
 
     /// <summary>The statement's span and latency measurement, ended when the statement ends.</summary>
@@ -29,13 +31,23 @@ internal sealed class RunningStatement(
     /// <summary>What the transaction reads through the statement's reader; null outside a transaction.</summary>
     public ReaderReads? NewReaderReads() => local is null || transaction is null || OnBranch ? null : new ReaderReads(transaction, local, route, Inner.CommandText);
 
-    /// <summary>The savepoint that lets a conflict policy resolve the statement's write-write conflict, or null (see <see cref="WriteConflictGuard"/>).</summary>
-    public ValueTask<WriteConflictGuard?> GuardAsync(CancellationToken cancellationToken)
-        => OnBranch ? ValueTask.FromResult<WriteConflictGuard?>(null) : WriteConflictGuard.BeginAsync(connection, transaction, route, local, cancellationToken);
+    /// <summary>Whether the statement runs under a write-conflict guard (<see cref="GuardAsync"/>).</summary>
+    public bool Guarded => _guard is not null;
+
+    /// <summary>
+    /// The savepoint that lets a conflict policy resolve the statement's write-write conflict, or
+    /// null (see <see cref="WriteConflictGuard"/>). It goes when the statement completes.
+    /// </summary>
+    public async ValueTask<WriteConflictGuard?> GuardAsync(CancellationToken cancellationToken)
+    {
+        _guard = OnBranch ? null : await WriteConflictGuard.BeginAsync(connection, transaction, route, local, cancellationToken).ConfigureAwait(false);
+        return _guard;
+    }
 
     /// <summary>The same statement, to run again on its participant's Replace branch (null where the backend has none).</summary>
     public async ValueTask<RunningStatement?> OnBranchAsync(CancellationToken cancellationToken)
     {
+        _guard = null; // resolving the conflict released its savepoint
         if (local is null || await local.CreateBranchCommandAsync(cancellationToken).ConfigureAwait(false) is not { } branch)
         {
             return null;
@@ -49,7 +61,11 @@ internal sealed class RunningStatement(
     }
 
     /// <summary>The statement was dropped (the Ignore policy): its backend snapshot is taken all the same, but it read and wrote nothing.</summary>
-    public void Dropped() => transaction?.StatementRan();
+    public void Dropped()
+    {
+        _guard = null; // resolving the conflict released its savepoint
+        transaction?.StatementRan();
+    }
 
     /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
     public Exception Translate(DbException error) => local?.AsSerializationFailure(error) ?? (Exception)error;
@@ -74,6 +90,11 @@ internal sealed class RunningStatement(
     /// </summary>
     public async ValueTask CompleteAsync(int? recordsAffected, CancellationToken cancellationToken)
     {
+        if (_guard is not null)
+        {
+            await _guard.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (route.PointKeys is not null)
         {
             transaction?.RecordWriteReads(route, recordsAffected);

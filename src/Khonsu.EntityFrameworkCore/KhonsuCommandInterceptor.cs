@@ -13,31 +13,34 @@ namespace Khonsu.EntityFrameworkCore;
 internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : DbCommandInterceptor
 {
     private readonly Dictionary<DbCommand, Running> _running = new(ReferenceEqualityComparer.Instance);
+    private readonly WriteConflictResolution _conflicts = new();
 
     public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
-    {
-        StartAsync(command, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        return result;
-    }
+        => ReaderExecutingAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
-        await StartAsync(command, cancellationToken).ConfigureAwait(false);
-        return result;
+        var enlistment = await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        return await ResolvingConflictsAsync(
+            command,
+            enlistment,
+            result,
+            (c, token) => c.ExecuteReaderAsync(token),
+            (c, token) => _conflicts.EmptyResultCommand(c).ExecuteReaderAsync(token),
+            resultOpen: true,
+            cancellationToken).ConfigureAwait(false);
     }
 
     public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-    {
-        StartAsync(command, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        return result;
-    }
+        => NonQueryExecutingAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
-        await StartAsync(command, cancellationToken).ConfigureAwait(false);
-        return result;
+        var enlistment = await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        return await ResolvingConflictsAsync(
+            command, enlistment, result, (c, token) => c.ExecuteNonQueryAsync(token), (_, _) => Task.FromResult(0), resultOpen: false, cancellationToken).ConfigureAwait(false);
     }
 
     public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
@@ -99,13 +102,14 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         return Task.CompletedTask;
     }
 
-    private async ValueTask StartAsync(DbCommand command, CancellationToken cancellationToken)
+    private async ValueTask<Enlistment?> StartAsync(DbCommand command, CancellationToken cancellationToken)
     {
         var telemetry = StatementTelemetry.Start(binding.Backend, command.Connection!, command.CommandText);
         Enlistment? enlistment;
         try
         {
             enlistment = await binding.EnlistAsync(command, cancellationToken).ConfigureAwait(false);
+            await _conflicts.SettleAsync(enlistment, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error)
         {
@@ -117,6 +121,30 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         {
             _running[command] = new Running(enlistment, telemetry);
         }
+
+        return enlistment;
+    }
+
+    /// <summary>
+    /// A write under a conflict policy runs here, inside the policy's savepoint (see
+    /// <see cref="WriteConflictResolution"/>), and EF gets its result; any other statement EF runs itself.
+    /// </summary>
+    private async ValueTask<InterceptionResult<T>> ResolvingConflictsAsync<T>(
+        DbCommand command,
+        Enlistment? enlistment,
+        InterceptionResult<T> result,
+        Func<DbCommand, CancellationToken, Task<T>> execute,
+        Func<DbCommand, CancellationToken, Task<T>> dropped,
+        bool resultOpen,
+        CancellationToken cancellationToken)
+    {
+        if (enlistment is null || result.HasResult)
+        {
+            return result;
+        }
+
+        var (ran, value) = await _conflicts.RunAsync(binding.Connection, command, enlistment, execute, dropped, resultOpen, cancellationToken).ConfigureAwait(false);
+        return ran ? InterceptionResult<T>.SuppressWithResult(value) : result;
     }
 
     private DbDataReader Track(DbCommand command, CommandExecutedEventData eventData, DbDataReader reader)

@@ -87,6 +87,51 @@ public class EntityFrameworkTests
     }
 
     [Fact]
+    public async Task SaveChanges_that_meets_a_write_conflict_under_Replace_lands_its_update_over_the_committed_row()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync(";Conflict.orders=Replace");
+        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var transaction = await khonsu.BeginTransactionAsync(System.Data.IsolationLevel.Snapshot);
+        var order = await shop.Orders.SingleAsync(o => o.Id == 100);
+        await CommitElsewhereAsync(db, "UPDATE orders SET amount = 7 WHERE id = 100");
+
+        // EF sends UPDATE ... RETURNING version through a batch reader: the conflict is met there.
+        order.Amount = 9;
+        Assert.Equal(1, await shop.SaveChangesAsync());
+        await transaction.CommitAsync();
+
+        Assert.Equal(9, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"));
+        Assert.Equal(await db.PostgresScalarAsync("SELECT version FROM orders WHERE id = 100"), shop.Entry(order).Property<long>("version").CurrentValue);
+    }
+
+    [Fact]
+    public async Task SaveChanges_whose_update_the_Ignore_policy_drops_gets_EFs_concurrency_exception()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync(";Conflict.orders=Ignore");
+        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var transaction = await khonsu.BeginTransactionAsync(System.Data.IsolationLevel.Snapshot);
+        var order = await shop.Orders.SingleAsync(o => o.Id == 100);
+        await CommitElsewhereAsync(db, "UPDATE orders SET amount = 7 WHERE id = 100");
+
+        order.Amount = 9;
+        await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => shop.SaveChangesAsync());
+        await transaction.CommitAsync(); // the dropped statement left the transaction usable
+
+        Assert.Equal(7, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"));
+    }
+
+    /// <summary>A Khonsu transaction of another connection, committed before the caller goes on.</summary>
+    private static async Task CommitElsewhereAsync(LedgerAndShop db, string sql)
+    {
+        await using var other = await db.OpenAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        await Run(other, sql);
+        await transaction.CommitAsync();
+    }
+
+    [Fact]
     public async Task A_serialization_conflict_at_commit_is_retried_by_the_execution_strategy()
     {
         await using var db = await LedgerAndShop.CreateAsync();
