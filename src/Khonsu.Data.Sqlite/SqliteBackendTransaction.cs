@@ -27,6 +27,9 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private const int OtherWritersBusyTimeoutMilliseconds = 10;
     private static readonly TimeSpan FirstRetryPause = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan MaxRetryPause = TimeSpan.FromMilliseconds(50);
+
+    // How long a commit that validates SQLite reads waits in the queue (it has no command timeout of its own).
+    private static readonly TimeSpan CommitQueueWait = TimeSpan.FromSeconds(30);
     private SqliteWriteQueue? _permit;
     private readonly bool _trackRows;
     private readonly HashSet<(string Table, string Key)> _rowsRead = [];
@@ -76,8 +79,9 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         _hasSnapshot = true;
         if (!_holdsWriteLock && !_backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
         {
-            var wait = spansSeveralBackends ? _backend.Options.LockTimeout : TimeSpan.FromSeconds(command.CommandTimeout == 0 ? int.MaxValue / 1000 : command.CommandTimeout);
-            await TakeWriteLockAsync(wait, "it", spansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            var statementWait = TimeSpan.FromSeconds(command.CommandTimeout == 0 ? int.MaxValue / 1000 : command.CommandTimeout);
+            var wait = spansSeveralBackends ? _backend.Options.LockTimeout : statementWait;
+            await TakeWriteLockAsync(wait, statementWait, "it", spansSeveralBackends, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
         }
     }
@@ -92,7 +96,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     {
         if (_hasSnapshot && !_holdsWriteLock)
         {
-            await TakeWriteLockAsync(_backend.Options.LockTimeout, "a table it read", spansSeveralBackends: true, cancellationToken).ConfigureAwait(false);
+            await TakeWriteLockAsync(_backend.Options.LockTimeout, CommitQueueWait, "a table it read", spansSeveralBackends: true, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
         }
     }
@@ -210,17 +214,29 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// <summary>
     /// Queues in the process for the file's write lock (an await: no thread waits), then takes
     /// SQLite's lock itself, waiting for writers outside the queue (other processes) in short
-    /// busy-handler steps with an await between them, all within <paramref name="wait"/>. The
+    /// busy-handler steps with an await between them, within <paramref name="wait"/>. The
     /// permit is held until the local transaction ends, or given back at once if this step fails.
     /// </summary>
-    private async ValueTask TakeWriteLockAsync(TimeSpan wait, string what, bool spansSeveralBackends, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The queue itself is waited for up to <paramref name="statementWait"/>, not the shorter
+    /// <paramref name="wait"/> that bounds a transaction spanning several backends: every cycle of
+    /// waits through the queue holds an edge bounded by <c>LockTimeout</c> that breaks it. The
+    /// permit's holder, if it waits on another backend, waits there with that bound (PostgreSQL's
+    /// <c>lock_timeout</c>, set once a transaction spans backends); a waiter that holds another
+    /// file's permit keeps the short bound here; writers outside the queue are met below, within
+    /// <paramref name="wait"/>. Waiting longer in the queue turns the aborts of a busy file
+    /// (which waited 100 ms and then threw away their work) into a longer, ordered wait.
+    /// </remarks>
+    private async ValueTask TakeWriteLockAsync(TimeSpan wait, TimeSpan statementWait, string what, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
         var queue = _backend.WriteQueue;
-        if (!await queue.EnterAsync(wait, cancellationToken).ConfigureAwait(false))
+        var queueWait = SqliteWriteQueue.HoldsAPermit(TransactionId) ? wait : statementWait;
+        if (!await queue.EnterAsync(queueWait, TransactionId, cancellationToken).ConfigureAwait(false))
         {
-            throw LockTimedOut(wait, spansSeveralBackends, new SqliteException("SQLite Error 5: 'database is locked'.", raw.SQLITE_BUSY, raw.SQLITE_BUSY));
+            throw LockTimedOut(queueWait, spansSeveralBackends && queueWait == wait, new SqliteException("SQLite Error 5: 'database is locked'.", raw.SQLITE_BUSY, raw.SQLITE_BUSY));
         }
+
+        var started = Stopwatch.GetTimestamp();
 
         _permit = queue;
         try
@@ -296,7 +312,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private void ReleasePermit()
     {
         _holdsWriteLock = false;
-        Interlocked.Exchange(ref _permit, null)?.Exit();
+        Interlocked.Exchange(ref _permit, null)?.Exit(TransactionId);
     }
 
     private async ValueTask FinishAsync()

@@ -27,7 +27,7 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
         // Queued with the process's transactions for the write lock: behind a busy queue, SQLite's
         // busy handler alone would seldom catch the lock free between two of them.
         var queue = backend.WriteQueue;
-        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), cancellationToken).ConfigureAwait(false))
+        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), transactionId, cancellationToken).ConfigureAwait(false))
         {
             throw new TimeoutException(
                 $"redo of transaction {transactionId} on '{Name}': this process's transactions kept the database's write lock for {SqliteBackend.BusyTimeoutMilliseconds / 1000} s; recovery tries again later.");
@@ -39,7 +39,7 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
         }
         finally
         {
-            queue.Exit();
+            queue.Exit(transactionId);
         }
     }
 

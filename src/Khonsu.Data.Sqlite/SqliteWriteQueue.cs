@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Khonsu.Engine;
 using Microsoft.Data.Sqlite;
 
 namespace Khonsu.Data.Sqlite;
@@ -16,6 +17,10 @@ internal sealed class SqliteWriteQueue
     // Never removed: one small entry per database file the process ever wrote through Khonsu.
     private static readonly ConcurrentDictionary<string, SqliteWriteQueue> Files = new(
         OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+
+    // Which transactions hold a permit now, and how many: a transaction that waits for a second
+    // file's permit while it holds one could close a cycle of queue waits no other wait bounds.
+    private static readonly ConcurrentDictionary<TransactionId, int> PermitsHeld = new();
 
     private readonly SemaphoreSlim _permit = new(1, 1);
     private int _waiting;
@@ -38,13 +43,22 @@ internal sealed class SqliteWriteQueue
         return Files.GetOrAdd(KeyOf(builder.DataSource, builder.Mode), static file => new SqliteWriteQueue(file));
     }
 
-    /// <summary>Waits for the permit at most <paramref name="wait"/>; false when the wait ran out.</summary>
-    public async ValueTask<bool> EnterAsync(TimeSpan wait, CancellationToken cancellationToken)
+    /// <summary>Whether the transaction holds the permit of some file now.</summary>
+    public static bool HoldsAPermit(TransactionId holder) => PermitsHeld.ContainsKey(holder);
+
+    /// <summary>Waits for the permit at most <paramref name="wait"/>, for <paramref name="holder"/>; false when the wait ran out.</summary>
+    public async ValueTask<bool> EnterAsync(TimeSpan wait, TransactionId holder, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _waiting);
         try
         {
-            return await _permit.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            if (!await _permit.WaitAsync(wait, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            PermitsHeld.AddOrUpdate(holder, 1, static (_, held) => held + 1);
+            return true;
         }
         finally
         {
@@ -53,7 +67,15 @@ internal sealed class SqliteWriteQueue
     }
 
     /// <summary>Gives the permit back; call once per successful <see cref="EnterAsync"/>, after SQLite's lock is released.</summary>
-    public void Exit() => _permit.Release();
+    public void Exit(TransactionId holder)
+    {
+        if (PermitsHeld.AddOrUpdate(holder, 0, static (_, held) => held - 1) <= 0)
+        {
+            PermitsHeld.TryRemove(new KeyValuePair<TransactionId, int>(holder, 0));
+        }
+
+        _permit.Release();
+    }
 
     /// <summary>
     /// The file as SQLite opens it, spelled one way however the connection string spells it

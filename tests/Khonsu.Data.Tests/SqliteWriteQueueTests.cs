@@ -139,6 +139,34 @@ public sealed class SqliteWriteQueueTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_transaction_spanning_backends_that_holds_no_other_permit_waits_in_the_queue_past_the_lock_timeout()
+    {
+        var (alpha, beta) = (CreateDatabase("alpha.db", "alpha_items"), CreateDatabase("beta.db"));
+        var khonsu = $"Khonsu:Sqlite.alpha=\"Data Source={alpha}\";Sqlite.beta=\"Data Source={beta}\";LockTimeout=0.2";
+        var queue = SqliteWriteQueue.For($"Data Source={beta}");
+        await using var holder = await OpenAsync(khonsu);
+        var holding = await holder.BeginTransactionAsync();
+        await InsertAsync(holder, holding, 1);
+
+        // Spans alpha (a read: a snapshot, no permit) and beta, whose permit the holder has. Any
+        // cycle through this wait has a bounded edge elsewhere (the holder's own waits on other
+        // backends), so the wait here is the command's, not LockTimeout's.
+        await using var spanning = await OpenAsync(khonsu);
+        await using var transaction = await spanning.BeginTransactionAsync();
+        await ExecuteAsync(spanning, transaction, "SELECT count(*) FROM alpha_items");
+        var waiting = InsertAsync(spanning, transaction, 2);
+        await Poll.UntilAsync(() => Task.FromResult(queue.Waiting == 1), TimeSpan.FromSeconds(10), "the spanning transaction queued for beta");
+
+        // Longer than LockTimeout: the wait that used to fail here with 40001 goes on.
+        await Task.Delay(TimeSpan.FromMilliseconds(400));
+        Assert.False(waiting.IsCompleted, "the queued write ended before the holder let go");
+        await holding.CommitAsync();
+        await waiting;
+        await transaction.CommitAsync();
+        Assert.Equal(2L, await CountAsync(beta));
+    }
+
+    [Fact]
     public async Task A_writer_outside_the_queue_is_waited_for_within_the_lock_timeout_then_40001()
     {
         var (alpha, beta) = (CreateDatabase("alpha.db", "alpha_items"), CreateDatabase("beta.db"));
