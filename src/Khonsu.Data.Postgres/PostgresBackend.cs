@@ -35,7 +35,8 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
     {
         // REPEATABLE READ: one snapshot for the whole transaction, and first-updater-wins on rows;
         // SERIALIZABLE on request adds PostgreSQL's own predicate locks for Serializable ones.
-        // The tx id, local to the transaction, tells the capture trigger whose writes these are.
+        // The tx id, local to the transaction, tells the capture trigger whose writes these are; its
+        // SELECT takes the transaction's snapshot at once (a safe snapshot relies on that).
         var level = Options.DatabaseSerializable && isolationLevel == IsolationLevel.Serializable ? "SERIALIZABLE" : "REPEATABLE READ";
         await InnerCommands.ExecuteAsync(
             connection,

@@ -68,6 +68,10 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
     public override DbTransaction? InnerTransaction => _local;
 
+    /// <summary>A deferred transaction's WAL snapshot starts at its first read of the main database: read its schema table.</summary>
+    public override async ValueTask TakeSnapshotAsync(CancellationToken cancellationToken)
+        => await InnerCommands.ScalarAsync(_connection, _local, "SELECT count(*) FROM main.sqlite_master", cancellationToken).ConfigureAwait(false);
+
     /// <summary>
     /// Takes SQLite's write lock before the transaction's first write, so that a lock Khonsu cannot
     /// get fails as a serialization failure instead of inside Microsoft.Data.Sqlite's retry loop: a

@@ -147,6 +147,39 @@ public sealed class KhonsuConnection : DbConnection
         return ValueTask.FromResult(BeginReadOnlyTransaction());
     }
 
+    /// <summary>
+    /// With <paramref name="deferrable"/>, begins a read-only transaction as PostgreSQL's
+    /// <c>BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE</c> does: it waits (asynchronously)
+    /// until it can take a safe snapshot, on every backend of the connection string at once, and then
+    /// never fails with a serialization failure nor needs certification. The wait lasts until every
+    /// read-write transaction of this process that began before it has ended, longer if one of them
+    /// committed in a way that makes the snapshot unsafe; it is bounded by <c>SafeSnapshotTimeout</c>
+    /// (a <see cref="KhonsuException"/> with SqlState 57014). With a Kafka log, other processes'
+    /// transactions are not waited for, so it is certified at commit like any read-only transaction.
+    /// Without <paramref name="deferrable"/>, as <see cref="BeginReadOnlyTransactionAsync(CancellationToken)"/>.
+    /// </summary>
+    public async ValueTask<KhonsuTransaction> BeginReadOnlyTransactionAsync(bool deferrable, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!deferrable)
+        {
+            return BeginReadOnlyTransaction();
+        }
+
+        var transaction = StartTransaction(IsolationLevel.Serializable, readOnly: true, deferrable: true);
+        try
+        {
+            await transaction.TakeSafeSnapshotAsync(Runtime.Settings.SafeSnapshotTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return transaction;
+    }
+
     protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => StartTransaction(isolationLevel);
 
     protected override ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken)
@@ -270,7 +303,7 @@ public sealed class KhonsuConnection : DbConnection
         return connection;
     }
 
-    private KhonsuTransaction StartTransaction(IsolationLevel isolationLevel, bool readOnly = false)
+    private KhonsuTransaction StartTransaction(IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false)
     {
         if (_state != ConnectionState.Open)
         {
@@ -282,7 +315,7 @@ public sealed class KhonsuConnection : DbConnection
             throw new InvalidOperationException("The connection already has a transaction in progress; Khonsu does not nest transactions.");
         }
 
-        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly);
+        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly, deferrable);
         return CurrentTransaction;
     }
 }

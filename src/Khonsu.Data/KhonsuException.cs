@@ -46,6 +46,13 @@ public sealed class KhonsuException : DbException
     internal static KhonsuException LogUnavailable(string message, TransactionId transactionId, Exception? innerException)
         => new(message, "08006", isTransient: true, transactionId, innerException);
 
+    /// <summary>
+    /// A deferrable read-only transaction found no safe snapshot in time (SqlState 57014, as
+    /// PostgreSQL reports a statement timeout; transient: concurrent writers end eventually).
+    /// </summary>
+    internal static KhonsuException SafeSnapshotTimeout(string message, TransactionId transactionId, Exception? innerException)
+        => new(message, "57014", isTransient: true, transactionId, innerException);
+
     internal static KhonsuException OutcomeUnknown(string message, TransactionId transactionId, Exception? innerException)
         => new(message, "08007", isTransient: false, transactionId, innerException);
 }

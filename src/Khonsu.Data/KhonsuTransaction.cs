@@ -6,6 +6,7 @@ using Khonsu.Engine;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Coordination;
+using Khonsu.Engine.Diagnostics;
 using Khonsu.Engine.Log;
 
 namespace Khonsu.Data;
@@ -28,11 +29,12 @@ public sealed class KhonsuTransaction : DbTransaction
     private bool _snapshotPending;
     private bool _completed;
 
-    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false)
+    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false)
     {
         _connection = connection;
         IsolationLevel = isolationLevel;
-        IsReadOnly = readOnly;
+        IsReadOnly = readOnly || deferrable;
+        IsDeferrable = deferrable;
         Id = Engine.TransactionId.New();
         StartedAt = DateTimeOffset.UtcNow;
     }
@@ -48,6 +50,13 @@ public sealed class KhonsuTransaction : DbTransaction
     /// trigger) rolls the transaction back at commit, with the same SqlState.
     /// </summary>
     public bool IsReadOnly { get; }
+
+    /// <summary>
+    /// Begun with <c>BeginReadOnlyTransactionAsync(deferrable: true)</c> (PostgreSQL's
+    /// <c>SERIALIZABLE READ ONLY DEFERRABLE</c>): read-only, on a safe snapshot taken on every
+    /// backend at begin, so its commit never fails with 40001 (with the embedded log).
+    /// </summary>
+    public bool IsDeferrable { get; }
 
     internal Engine.TransactionId Id { get; }
 
@@ -81,6 +90,7 @@ public sealed class KhonsuTransaction : DbTransaction
                 Reads = Serializable ? [.. _tableReads, .. _participants.SelectMany(p => p.RowReads)] : [],
                 Serializable = Serializable,
                 ReadOnly = IsReadOnly,
+                SafeSnapshot = IsDeferrable,
                 LastWriterWinsTables = runtime.ConflictPolicies.LastWriterWinsTables,
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
@@ -228,15 +238,103 @@ public sealed class KhonsuTransaction : DbTransaction
         // commit not finished by then counts as concurrent, wherever the transaction reads it.
         if (_snapshot is null)
         {
-            _snapshot = _connection.Runtime.Certifier.TakeSnapshot();
-            // A log shared by several processes certifies in its own order, from its own watermark.
-            _logSnapshot = (_connection.Runtime.Log as ISharedCommitLog)?.Certifier.TakeSnapshot();
+            _snapshot = _connection.Runtime.Certifier.TakeSnapshot(mayWrite: !IsReadOnly);
+            TakeLogSnapshot();
         }
-        var local = await backend.BeginTransactionAsync(inner, Id, IsolationLevel, cancellationToken).ConfigureAwait(false);
+
+        var local = await backend.BeginTransactionAsync(inner, Id, LocalIsolation, cancellationToken).ConfigureAwait(false);
         _participants.Add(local);
         _snapshotPending = true;
         return local;
     }
+
+    /// <summary>
+    /// Waits for a safe snapshot (see <see cref="SafeSnapshot"/>) and takes it on every backend of
+    /// the connection string: at a moment no writer of this process is committing, then checked that
+    /// none began to while the backends took theirs (so they are one cut), then kept once every
+    /// writer that could be concurrent with it has ended without making it unsafe. Otherwise the
+    /// local transactions roll back and it tries again, until <paramref name="timeout"/>.
+    /// </summary>
+    internal async Task TakeSafeSnapshotAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var runtime = _connection.Runtime;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "cancelled";
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            // Connected first: the backend snapshots must follow each other closely.
+            var inner = new List<(KhonsuBackend Backend, DbConnection Connection)>();
+            foreach (var backend in runtime.Backends)
+            {
+                inner.Add((backend, await _connection.GetInnerConnectionAsync(backend, deadline.Token).ConfigureAwait(false)));
+            }
+
+            while (!await TrySafeSnapshotAsync(inner, deadline.Token).ConfigureAwait(false))
+            {
+                KhonsuTelemetry.SafeSnapshotRetries.Add(1);
+            }
+
+            outcome = "safe";
+        }
+        catch (OperationCanceledException cancelled) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            outcome = "timeout";
+            throw KhonsuException.SafeSnapshotTimeout(
+                $"Transaction {Id} found no safe snapshot within {timeout.TotalSeconds:0.###} s (key 'SafeSnapshotTimeout'): read-write transactions that began before it were still running, or writers kept committing.",
+                Id,
+                cancelled);
+        }
+        finally
+        {
+            KhonsuTelemetry.SafeSnapshotWait.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("khonsu.outcome", outcome));
+        }
+    }
+
+    private async Task<bool> TrySafeSnapshotAsync(List<(KhonsuBackend Backend, DbConnection Connection)> inner, CancellationToken cancellationToken)
+    {
+        var certifier = _connection.Runtime.Certifier;
+        var candidate = await certifier.OpenSafeSnapshotAsync(cancellationToken).ConfigureAwait(false);
+        var safe = false;
+        try
+        {
+            _snapshot = candidate.Position;
+            TakeLogSnapshot();
+            foreach (var (backend, connection) in inner)
+            {
+                var local = await EnlistAsync(backend, connection, cancellationToken).ConfigureAwait(false);
+                await local.TakeSnapshotAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            safe = !certifier.WriterCertifiedSince(candidate) && await certifier.AwaitSafeAsync(candidate, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            certifier.CloseSafeSnapshot(candidate, keepSnapshot: safe);
+            if (safe)
+            {
+                (_snapshotsTakenBy, _snapshotPending) = (candidate.Position, false);
+            }
+            else
+            {
+                _snapshot = null;
+                await _connection.Runtime.Coordinator.RollbackAsync(_participants, Id, CancellationToken.None).ConfigureAwait(false);
+                _participants.Clear();
+            }
+        }
+
+        return safe;
+    }
+
+    /// <summary>A log shared by several processes certifies in its own order, from its own watermark.</summary>
+    private void TakeLogSnapshot() => _logSnapshot = (_connection.Runtime.Log as ISharedCommitLog)?.Certifier.TakeSnapshot();
+
+    /// <summary>
+    /// The level of the backends' local transactions. A deferrable transaction's safe snapshot needs
+    /// no read tracking or validation of its own, unless a shared log certifies it all the same.
+    /// </summary>
+    private IsolationLevel LocalIsolation => IsDeferrable && _connection.Runtime.Log is not ISharedCommitLog ? IsolationLevel.Snapshot : IsolationLevel;
 
     internal void Record(string backend, string sql) => _operation.Add(backend, sql);
 
@@ -333,7 +431,7 @@ public sealed class KhonsuTransaction : DbTransaction
         _completed = true;
         if (_snapshot is { } snapshot)
         {
-            _connection.Runtime.Certifier.ReleaseSnapshot(snapshot);
+            _connection.Runtime.Certifier.ReleaseSnapshot(snapshot, mayWrite: !IsReadOnly);
             _snapshot = null;
         }
 

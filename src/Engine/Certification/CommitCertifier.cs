@@ -18,6 +18,13 @@ public sealed class CommitCertifier : ICertifierMemory
     private readonly SortedSet<long> _unfinished = [];
     private readonly Dictionary<TransactionId, long> _positions = [];
     private readonly SortedDictionary<long, int> _activeSnapshots = [];
+    // For safe snapshots: the snapshots of transactions that may write, the writers between
+    // certification and finish (their commits may be landing on the backends), and the candidates.
+    private readonly SortedDictionary<long, int> _writableSnapshots = [];
+    private readonly HashSet<TransactionId> _writersCommitting = [];
+    private readonly List<SafeSnapshot> _safeCandidates = [];
+    private TaskCompletionSource? _quiet;
+    private long _writersCertified;
     private long _last;
 
     public CommitCertifier(int capacity = 10_000)
@@ -62,37 +69,138 @@ public sealed class CommitCertifier : ICertifierMemory
         }
     }
 
+    /// <summary>Deferrable read-only transactions waiting for a safe snapshot (for tests).</summary>
+    internal int SafeSnapshotCandidates
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _safeCandidates.Count;
+            }
+        }
+    }
+
+    /// <summary>Called when a candidate starts waiting for concurrent writers to end; tests synchronise on it.</summary>
+    internal Action<SafeSnapshot>? WaitingForSafeSnapshot { get; set; }
+
     /// <summary>
     /// Takes a snapshot position for a transaction about to read its first backend. Call
     /// <see cref="ReleaseSnapshot"/> when it ends, so that history it can no longer need is forgotten.
     /// </summary>
-    public LogPosition TakeSnapshot()
+    /// <param name="mayWrite">False for a transaction declared read-only: deferrable transactions need not wait for it.</param>
+    public LogPosition TakeSnapshot(bool mayWrite = true)
     {
         lock (_lock)
         {
             var snapshot = Watermark();
-            _activeSnapshots[snapshot] = _activeSnapshots.GetValueOrDefault(snapshot) + 1;
+            Hold(_activeSnapshots, snapshot);
+            if (mayWrite)
+            {
+                Hold(_writableSnapshots, snapshot);
+            }
+
             return new LogPosition(snapshot);
         }
     }
 
-    public void ReleaseSnapshot(LogPosition snapshot)
+    /// <param name="snapshot">What <see cref="TakeSnapshot"/> or <see cref="SafeSnapshot.Position"/> gave.</param>
+    /// <param name="mayWrite">As given to <see cref="TakeSnapshot"/>; false for a safe snapshot.</param>
+    public void ReleaseSnapshot(LogPosition snapshot, bool mayWrite = true)
     {
         lock (_lock)
         {
-            if (!_activeSnapshots.TryGetValue(snapshot.Value, out var count))
+            if (mayWrite && Release(_writableSnapshots, snapshot.Value))
             {
-                return;
+                SettleDrainedCandidates();
             }
 
-            if (count == 1)
+            if (Release(_activeSnapshots, snapshot.Value))
             {
-                _activeSnapshots.Remove(snapshot.Value);
                 ForgetUnneeded();
             }
-            else
+        }
+    }
+
+    /// <summary>
+    /// Waits for a moment when no writer is between certification and finish, then opens a safe
+    /// snapshot candidate at the last position certified (see <see cref="SafeSnapshot"/>), holding
+    /// it as a snapshot. The caller takes its snapshot on every backend, checks
+    /// <see cref="WriterCertifiedSince"/>, awaits <see cref="AwaitSafeAsync"/>, and always ends with
+    /// <see cref="CloseSafeSnapshot"/>.
+    /// </summary>
+    public async ValueTask<SafeSnapshot> OpenSafeSnapshotAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task quiet;
+            lock (_lock)
             {
-                _activeSnapshots[snapshot.Value] = count - 1;
+                if (_writersCommitting.Count == 0)
+                {
+                    var candidate = new SafeSnapshot(new LogPosition(_last), _writersCertified);
+                    Hold(_activeSnapshots, _last);
+                    _safeCandidates.Add(candidate);
+                    if (!HasWritableSnapshotBefore(_last))
+                    {
+                        candidate.Settled.TrySetResult(); // no writer can be concurrent with it: safe now
+                    }
+
+                    return candidate;
+                }
+
+                quiet = (_quiet ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            await quiet.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Whether a writer was certified since the candidate opened: its commit may have landed
+    /// between the candidate's snapshots on two backends, so they would not be one cut.
+    /// </summary>
+    public bool WriterCertifiedSince(SafeSnapshot candidate)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        lock (_lock)
+        {
+            return _writersCertified != candidate.WritersCertified;
+        }
+    }
+
+    /// <summary>
+    /// Waits until every writer that held an older snapshot when the candidate opened has ended;
+    /// true if none committed with an rw-antidependency to a transaction the candidate sees (safe),
+    /// false as soon as one did (take another).
+    /// </summary>
+    public async ValueTask<bool> AwaitSafeAsync(SafeSnapshot candidate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        if (!candidate.Settled.Task.IsCompleted)
+        {
+            WaitingForSafeSnapshot?.Invoke(candidate);
+        }
+
+        await candidate.Settled.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            return !candidate.Unsafe;
+        }
+    }
+
+    /// <summary>
+    /// Stops following the candidate. Unless <paramref name="keepSnapshot"/>, its snapshot is released
+    /// too; a transaction that keeps it releases it when it ends, with <c>mayWrite: false</c>.
+    /// </summary>
+    public void CloseSafeSnapshot(SafeSnapshot candidate, bool keepSnapshot)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        lock (_lock)
+        {
+            if (_safeCandidates.Remove(candidate) && !keepSnapshot && Release(_activeSnapshots, candidate.Position.Value))
+            {
+                ForgetUnneeded();
             }
         }
     }
@@ -112,6 +220,10 @@ public sealed class CommitCertifier : ICertifierMemory
             {
                 _unfinished.Add(position);
                 _positions[request.TransactionId] = position;
+                if (!request.ReadOnly)
+                {
+                    WriterCertified(request.TransactionId, verdict);
+                }
             }
 
             return verdict;
@@ -128,7 +240,65 @@ public sealed class CommitCertifier : ICertifierMemory
                 _unfinished.Remove(position);
                 ForgetUnneeded();
             }
+
+            if (_writersCommitting.Remove(transactionId) && _writersCommitting.Count == 0 && _quiet is { } quiet)
+            {
+                quiet.TrySetResult();
+                _quiet = null;
+            }
         }
+    }
+
+    private void WriterCertified(TransactionId transactionId, CertificationResult verdict)
+    {
+        _writersCommitting.Add(transactionId);
+        _writersCertified++;
+        if (verdict.EarliestOutConflict is not { } earliest)
+        {
+            return;
+        }
+
+        foreach (var candidate in _safeCandidates)
+        {
+            if (earliest <= candidate.Position)
+            {
+                candidate.Unsafe = true;
+                candidate.Settled.TrySetResult();
+            }
+        }
+    }
+
+    private void SettleDrainedCandidates()
+    {
+        foreach (var candidate in _safeCandidates)
+        {
+            if (!HasWritableSnapshotBefore(candidate.Position.Value))
+            {
+                candidate.Settled.TrySetResult();
+            }
+        }
+    }
+
+    private bool HasWritableSnapshotBefore(long position) => _writableSnapshots.Count > 0 && _writableSnapshots.First().Key < position;
+
+    private static void Hold(SortedDictionary<long, int> snapshots, long snapshot) => snapshots[snapshot] = snapshots.GetValueOrDefault(snapshot) + 1;
+
+    /// <summary>Drops one holder of the snapshot; true when it was the last.</summary>
+    private static bool Release(SortedDictionary<long, int> snapshots, long snapshot)
+    {
+        if (!snapshots.TryGetValue(snapshot, out var count))
+        {
+            return false;
+        }
+
+        if (count > 1)
+        {
+            snapshots[snapshot] = count - 1;
+            return false;
+        }
+
+        snapshots.Remove(snapshot);
+        return true;
     }
 
     private long Watermark() => _unfinished.Count == 0 ? _last : _unfinished.Min - 1;

@@ -224,12 +224,13 @@ public sealed class SsiCertifier(int capacity = 10_000)
             }
         }
 
-        if (outs.Count > 0)
+        if (outs.Count == 0)
         {
-            t.EarliestOutConflict = outs.Min(e => e.X.Position);
+            return CertificationResult.Committed;
         }
 
-        return CertificationResult.Committed;
+        t.EarliestOutConflict = outs.Min(e => e.X.Position);
+        return CertificationResult.Committed with { EarliestOutConflict = t.EarliestOutConflict };
     }
 
     /// <summary>

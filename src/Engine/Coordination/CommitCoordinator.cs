@@ -215,7 +215,7 @@ public sealed class CommitCoordinator
             // their own reads in prepare. At Snapshot isolation only the fractured-read guard of a
             // read-only transaction remains: a snapshot must still be one snapshot.
             var writes = votes.Any(vote => !vote.ReadOnly);
-            if ((writes && transaction.Serializable) || (!writes && participants.Count > 1))
+            if ((writes && transaction.Serializable) || (!writes && participants.Count > 1 && !SafeWithoutCertification(transaction)))
             {
                 for (var i = 0; i < participants.Count; i++)
                 {
@@ -246,6 +246,11 @@ public sealed class CommitCoordinator
         TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes, CancellationToken cancellationToken)
     {
         var writes = CertificationRequest.WritesOf(votes);
+        if (writes.Count == 0 && SafeWithoutCertification(transaction))
+        {
+            return false;
+        }
+
         if (writes.Count == 0 && CertifiesInLog(transaction))
         {
             var request = new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
@@ -322,6 +327,13 @@ public sealed class CommitCoordinator
             ? new SerializationConflictException(item.Backend, item.Table, item.Key, reason)
             : new SerializationConflictException(participants[0].Name, string.Empty, null, reason);
     }
+
+    /// <summary>
+    /// A read-only transaction on a safe snapshot needs neither read validation nor certification,
+    /// unless the log is shared: this process waited only for its own concurrent writers, and those
+    /// of other processes can still make the snapshot unsafe or land between its backend snapshots.
+    /// </summary>
+    private bool SafeWithoutCertification(TransactionInfo transaction) => transaction.SafeSnapshot && _shared is null;
 
     private bool CertifiesInLog(TransactionInfo transaction) => _shared is not null && transaction.LogSnapshot is not null;
 

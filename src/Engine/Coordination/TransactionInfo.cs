@@ -33,6 +33,14 @@ public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt,
     /// </summary>
     public IReadOnlyCollection<ItemId> LastWriterWinsTables { get; init; } = [];
 
+    /// <summary>
+    /// Read-only and begun on a <see cref="SafeSnapshot"/> taken on every backend at once: it can
+    /// take part in no anomaly and its snapshots form one cut, so with a log this process alone
+    /// certifies it is neither validated nor certified. A shared log still certifies it in log
+    /// order: transactions of other processes were not waited for.
+    /// </summary>
+    public bool SafeSnapshot { get; init; }
+
     /// <summary>Serializable (read-write conflicts matter) or Snapshot (write-write conflicts only).</summary>
     public bool Serializable { get; init; } = true;
 }

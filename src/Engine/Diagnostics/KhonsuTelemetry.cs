@@ -35,6 +35,12 @@ public static class KhonsuTelemetry
     /// <summary>Write-write conflicts a statement met and its table's conflict policy resolved, tagged khonsu.policy (ignore, replace) and khonsu.backend.</summary>
     internal static readonly Counter<long> ConflictsResolved = Meter.CreateCounter<long>("khonsu.conflicts.resolved", "{conflict}", "Write-write conflicts resolved by a conflict policy instead of aborting.");
 
+    /// <summary>How long a deferrable read-only transaction waited for a safe snapshot, tagged khonsu.outcome (safe, cancelled, timeout).</summary>
+    internal static readonly Histogram<double> SafeSnapshotWait = Meter.CreateHistogram<double>("khonsu.safe_snapshot.wait", "s", "Time a deferrable read-only transaction waited at begin for a safe snapshot.");
+
+    /// <summary>Safe-snapshot candidates given up (a concurrent writer made one unsafe, or committed while its backend snapshots were taken).</summary>
+    internal static readonly Counter<long> SafeSnapshotRetries = Meter.CreateCounter<long>("khonsu.safe_snapshot.retries", "{snapshot}", "Snapshots a deferrable read-only transaction took again before one was safe.");
+
     /// <summary>Every live certifier, weakly: the gauges below sum over them without keeping them alive.</summary>
     private static readonly ConditionalWeakTable<ICertifierMemory, object?> Certifiers = [];
 

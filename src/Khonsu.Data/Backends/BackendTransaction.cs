@@ -70,6 +70,13 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// <summary>The rows the transaction read here, one by one, for the certifier (see <see cref="TrackReads"/>).</summary>
     public virtual IEnumerable<ItemId> RowReads => [];
 
+    /// <summary>
+    /// Makes the local transaction take its snapshot now rather than at its first read, for a
+    /// deferrable read-only transaction whose snapshots on every backend must form one cut. Nothing
+    /// to do where beginning the transaction already took it.
+    /// </summary>
+    public virtual ValueTask TakeSnapshotAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <inheritdoc cref="ITransactionParticipant.ValidateReadsAsync"/>
     public abstract ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken);
 

@@ -14,7 +14,7 @@ internal static class KhonsuConnectionStringParser
 {
     public const string Prefix = "Khonsu:";
 
-    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "PostgresIsolation", "TransactionLog"];
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog"];
 
     public static KhonsuSettings Parse(string connectionString)
     {
@@ -187,6 +187,8 @@ internal static class KhonsuConnectionStringParser
                 return settings with { PrepareLease = Seconds(key, value, allowZero: false) };
             case "locktimeout":
                 return settings with { LockTimeout = Seconds(key, value, allowZero: false) };
+            case "safesnapshottimeout":
+                return settings with { SafeSnapshotTimeout = Seconds(key, value, allowZero: false) };
             case "postgresisolation":
                 return value.ToLowerInvariant() switch
                 {

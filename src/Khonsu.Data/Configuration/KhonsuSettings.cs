@@ -35,6 +35,12 @@ internal sealed record KhonsuSettings
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
+    /// How long beginning a deferrable read-only transaction waits for a safe snapshot before
+    /// failing (key <c>SafeSnapshotTimeout</c>); the ADO.NET default command timeout.
+    /// </summary>
+    public TimeSpan SafeSnapshotTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Whether PostgreSQL participants of Serializable transactions run at PostgreSQL's own
     /// SERIALIZABLE (key <c>PostgresIsolation</c>) rather than REPEATABLE READ.
     /// </summary>

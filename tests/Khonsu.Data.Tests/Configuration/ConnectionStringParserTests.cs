@@ -38,6 +38,8 @@ public class ConnectionStringParserTests
         Assert.Equal(SchemaMode.Manual, settings.Schema);
         Assert.Equal("row_version", settings.VersionColumn);
         Assert.Equal("web-1", settings.NodeId);
+        Assert.Equal(TimeSpan.FromSeconds(30), settings.SafeSnapshotTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), KhonsuConnectionStringParser.Parse("Khonsu:Sqlite.a=\"Data Source=a.db\";SafeSnapshotTimeout=2.5").SafeSnapshotTimeout);
     }
 
     [Fact]
@@ -62,6 +64,7 @@ public class ConnectionStringParserTests
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Schema=Sometimes", "'Schema'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";PrepareLease=-1", "'PrepareLease'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";PostgresIsolation=Chaos", "'PostgresIsolation'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";SafeSnapshotTimeout=0", "Key 'SafeSnapshotTimeout' must be a number of seconds greater than 0")]
     [InlineData("Sqlite:Data Source=a.db", "starts with 'Khonsu:'")]
     [InlineData("", "empty")]
     public void Bad_connection_strings_name_the_problem(string connectionString, string expected)

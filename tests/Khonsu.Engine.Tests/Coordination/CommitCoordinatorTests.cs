@@ -95,6 +95,24 @@ public class CommitCoordinatorTests
     }
 
     [Fact]
+    public async Task A_read_only_transaction_on_a_safe_snapshot_is_neither_validated_nor_certified_but_a_write_is_still_refused()
+    {
+        var certifier = new CommitCertifier();
+        var coordinator = new CommitCoordinator(_log, "node", certifier: certifier);
+        var (a, b) = (new MemoryParticipant("a", writes: 0), new MemoryParticipant("b", writes: 0));
+        var safe = NewTransaction() with { Snapshot = certifier.TakeSnapshot(mayWrite: false), ReadOnly = true, SafeSnapshot = true, Reads = [new ItemId("a", "t", "x")] };
+
+        await coordinator.CommitAsync(safe, [a, b], CancellationToken.None);
+
+        Assert.Equal(["prepare", "commit"], a.Calls);
+        Assert.Equal(["prepare", "commit"], b.Calls);
+        Assert.Empty(_log.Records);
+        Assert.Equal(new LogPosition(0), certifier.LastCertified); // took no position: nothing to remember
+        var wrote = new MemoryParticipant("a");
+        await Assert.ThrowsAsync<ReadOnlyViolationException>(async () => await coordinator.CommitAsync(safe with { Id = TransactionId.New() }, [wrote], CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_participant_that_fails_to_finish_leaves_the_transaction_committed_for_recovery()
     {
         var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailCommit = new IOException("connection lost") });

@@ -1,0 +1,122 @@
+using Khonsu.Engine.Certification;
+using Khonsu.Engine.Log;
+
+namespace Khonsu.Engine.Tests.Certification;
+
+/// <summary>Safe snapshots for deferrable read-only transactions (<see cref="CommitCertifier.OpenSafeSnapshotAsync"/>).</summary>
+public class SafeSnapshotTests
+{
+    private static readonly ItemId Control = new("ledger", "control", "1");
+    private static readonly ItemId Receipt = new("shop", "receipts", "1");
+    private static readonly ItemId Other = new("shop", "other", "1");
+
+    [Fact]
+    public async Task With_no_writer_holding_an_older_snapshot_the_candidate_is_safe_at_once()
+    {
+        var certifier = new CommitCertifier();
+        var reader = certifier.TakeSnapshot(mayWrite: false); // declared read-only: never waited for
+        Commit(certifier, null, [], [Control]);
+
+        var candidate = await certifier.OpenSafeSnapshotAsync(CancellationToken.None);
+
+        Assert.Equal(new LogPosition(1), candidate.Position);
+        Assert.True(certifier.AwaitSafeAsync(candidate, CancellationToken.None).IsCompletedSuccessfully);
+        Assert.True(await certifier.AwaitSafeAsync(candidate, CancellationToken.None));
+        certifier.CloseSafeSnapshot(candidate, keepSnapshot: false);
+        certifier.ReleaseSnapshot(reader, mayWrite: false);
+        Assert.Equal(0, certifier.SafeSnapshotCandidates);
+    }
+
+    [Fact]
+    public async Task The_read_only_anomaly_pivot_makes_the_candidate_unsafe_and_the_next_one_is_safe()
+    {
+        // Fekete et al.: receipt reads the batch, close bumps it and commits, a report begins, then
+        // receipt inserts into the old batch: receipt -rw-> close, close visible to the report.
+        var certifier = new CommitCertifier();
+        var receiptSnapshot = certifier.TakeSnapshot();
+        Commit(certifier, null, [Control], [Control]);
+
+        var first = await certifier.OpenSafeSnapshotAsync(CancellationToken.None);
+        var waiting = certifier.AwaitSafeAsync(first, CancellationToken.None);
+        Assert.False(waiting.IsCompleted); // receipt holds an older snapshot and may write
+
+        Commit(certifier, receiptSnapshot, [Control], [Receipt]);
+        Assert.False(await waiting);
+        certifier.ReleaseSnapshot(receiptSnapshot);
+        certifier.CloseSafeSnapshot(first, keepSnapshot: false);
+
+        var second = await certifier.OpenSafeSnapshotAsync(CancellationToken.None);
+        Assert.Equal(new LogPosition(2), second.Position);
+        Assert.True(await certifier.AwaitSafeAsync(second, CancellationToken.None));
+        certifier.CloseSafeSnapshot(second, keepSnapshot: false);
+    }
+
+    [Fact]
+    public async Task A_concurrent_writer_without_a_conflict_to_what_the_candidate_sees_leaves_it_safe_when_it_ends()
+    {
+        var certifier = new CommitCertifier();
+        var writerSnapshot = certifier.TakeSnapshot();
+        Commit(certifier, null, [Control], [Control]);
+
+        var candidate = await certifier.OpenSafeSnapshotAsync(CancellationToken.None);
+        var waiting = certifier.AwaitSafeAsync(candidate, CancellationToken.None);
+        Commit(certifier, writerSnapshot, [Other], [Receipt]);
+        Assert.False(waiting.IsCompleted); // committed, but its snapshot is held until it ends
+
+        certifier.ReleaseSnapshot(writerSnapshot);
+        Assert.True(await waiting);
+        Assert.True(certifier.WriterCertifiedSince(candidate)); // so a caller that had not finished its backend snapshots would take them again
+        certifier.CloseSafeSnapshot(candidate, keepSnapshot: false);
+    }
+
+    [Fact]
+    public async Task A_candidate_opens_only_when_no_writer_is_committing_and_notices_a_writer_certified_after_it()
+    {
+        var certifier = new CommitCertifier();
+        var committing = TransactionId.New();
+        Assert.True(certifier.Certify(new CertificationRequest(committing, certifier.TakeSnapshot(), [], [Control]), serializable: true).Commit);
+
+        var opening = certifier.OpenSafeSnapshotAsync(CancellationToken.None);
+        Assert.False(opening.IsCompleted); // its commit may be landing on one backend and not yet on another
+        certifier.Finished(committing);
+        var candidate = await opening;
+        Assert.Equal(new LogPosition(1), candidate.Position);
+        Assert.False(certifier.WriterCertifiedSince(candidate));
+
+        Commit(certifier, null, [], [Receipt]);
+        Assert.True(certifier.WriterCertifiedSince(candidate));
+        certifier.CloseSafeSnapshot(candidate, keepSnapshot: false);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_wait_leaves_no_candidate_behind_and_history_is_forgotten()
+    {
+        var certifier = new CommitCertifier();
+        var writerSnapshot = certifier.TakeSnapshot();
+        Commit(certifier, null, [Control], [Control]);
+        var candidate = await certifier.OpenSafeSnapshotAsync(CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+
+        var waiting = certifier.AwaitSafeAsync(candidate, cancel.Token);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await waiting);
+        certifier.CloseSafeSnapshot(candidate, keepSnapshot: false);
+        certifier.ReleaseSnapshot(writerSnapshot);
+        Assert.Equal(0, certifier.SafeSnapshotCandidates);
+        Assert.Equal(0, certifier.RememberedTransactions);
+    }
+
+    /// <summary>Commits a transaction; one given no snapshot takes its own and ends, as a transaction does.</summary>
+    private static void Commit(CommitCertifier certifier, LogPosition? snapshot, ItemId[] reads, ItemId[] writes)
+    {
+        var id = TransactionId.New();
+        var own = snapshot is null ? certifier.TakeSnapshot() : (LogPosition?)null;
+        Assert.True(certifier.Certify(new CertificationRequest(id, snapshot ?? own!.Value, reads, writes), serializable: true).Commit);
+        certifier.Finished(id);
+        if (own is { } taken)
+        {
+            certifier.ReleaseSnapshot(taken);
+        }
+    }
+}
