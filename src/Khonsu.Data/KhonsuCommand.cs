@@ -3,6 +3,7 @@ using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using Khonsu.Data.Backends;
+using Khonsu.Data.Configuration;
 using Khonsu.Data.Routing;
 
 namespace Khonsu.Data;
@@ -10,6 +11,8 @@ namespace Khonsu.Data;
 /// <summary>
 /// A statement sent to the one backend that owns the tables it names, inside that backend's local
 /// transaction when a Khonsu transaction is in progress. The statement runs at once, for real.
+/// With none in progress, a statement that writes rows is a Khonsu transaction of its own (see
+/// <see cref="RouteDecision.RunsAsImplicitTransaction"/>), committed when it ends.
 /// </summary>
 public sealed class KhonsuCommand : DbCommand
 {
@@ -221,9 +224,10 @@ public sealed class KhonsuCommand : DbCommand
             var ran = branch ?? statement;
             ran.Ran();
             await ran.CompleteAsync(outcome.RecordsAffected, cancellationToken).ConfigureAwait(false);
+            await statement.CommitImplicitAsync(cancellationToken).ConfigureAwait(false);
             return outcome.Result;
         }
-        catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
+        catch (DbException error) when (statement.Translate(error) is KhonsuException translated && translated != error)
         {
             // Measured as the backend reported it; the caller gets Khonsu's serialization failure.
             statement.Telemetry?.End(error);
@@ -270,6 +274,10 @@ public sealed class KhonsuCommand : DbCommand
 
         var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, cancellationToken).ConfigureAwait(false);
         var telemetry = Diagnostics.StatementTelemetry.Start(route.Backend, innerConnection, _commandText);
+        var begun = transaction is null && route.RunsAsImplicitTransaction && connection.Runtime.Settings.Autocommit == AutocommitMode.Transaction
+            ? connection.BeginImplicitTransaction()
+            : null;
+        transaction ??= begun;
         BackendTransaction? local = null;
         if (transaction is not null)
         {
@@ -280,6 +288,7 @@ public sealed class KhonsuCommand : DbCommand
             catch (Exception error)
             {
                 telemetry.End(error);
+                await RollBackQuietlyAsync(begun).ConfigureAwait(false);
                 throw;
             }
 
@@ -305,18 +314,48 @@ public sealed class KhonsuCommand : DbCommand
         {
             telemetry.End(error);
             await inner.DisposeAsync().ConfigureAwait(false);
+            await RollBackQuietlyAsync(begun).ConfigureAwait(false);
             throw;
         }
 
         _running = inner;
-        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry, OnBranch = onBranch };
+        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry, OnBranch = onBranch, Implicit = begun };
     }
 
+    /// <summary>
+    /// Ends the statement; an implicit transaction it began and did not commit (the statement or
+    /// its commit failed, or its reader closed early on an error) is rolled back.
+    /// </summary>
     private async ValueTask EndAsync(RunningStatement statement)
     {
         _running = null;
         statement.Telemetry?.End();
         await statement.Inner.DisposeAsync().ConfigureAwait(false);
+        await RollBackQuietlyAsync(statement.Implicit).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Rolls back an implicit transaction that did not commit. Only reached with the statement's own
+    /// error on its way to the caller, which says more than a rollback on a broken connection would;
+    /// the transaction completes either way, and a broken inner connection is replaced on next use.
+    /// </summary>
+    private static async ValueTask RollBackQuietlyAsync(KhonsuTransaction? begun)
+    {
+        if (begun is null || begun.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            await begun.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+        }
+        catch (InvalidOperationException)
+        {
+        }
     }
 
     /// <summary>The statement's verb, as PostgreSQL names it in the same error; never its values.</summary>

@@ -28,11 +28,12 @@ public sealed class KhonsuTransaction : DbTransaction
     private bool _snapshotPending;
     private bool _completed;
 
-    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false)
+    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false, bool isImplicit = false)
     {
         _connection = connection;
         IsolationLevel = isolationLevel;
         IsReadOnly = readOnly;
+        IsImplicit = isImplicit;
         Id = Engine.TransactionId.New();
         StartedAt = DateTimeOffset.UtcNow;
     }
@@ -50,6 +51,9 @@ public sealed class KhonsuTransaction : DbTransaction
     public bool IsReadOnly { get; }
 
     internal Engine.TransactionId Id { get; }
+
+    /// <summary>Begun by Khonsu around one writing statement run with no transaction in progress (see <see cref="Routing.RouteDecision.RunsAsImplicitTransaction"/>).</summary>
+    internal bool IsImplicit { get; }
 
     internal DateTimeOffset StartedAt { get; }
 
