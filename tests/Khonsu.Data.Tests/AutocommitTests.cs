@@ -137,6 +137,45 @@ public class AutocommitTests
         Assert.Equal(2L, await db.PostgresScalarAsync("SELECT count(*) FROM orders"));
     }
 
+    [Fact]
+    public async Task A_COMMIT_that_gets_no_answer_is_an_unknown_outcome_and_not_a_transient_error()
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(db.Postgres.ConnectionString);
+        await using var proxy = new ReplyDroppingProxy(server.Host!, server.Port);
+        var proxied = new Npgsql.NpgsqlConnectionStringBuilder(db.Postgres.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false }.ConnectionString;
+        var connectionString = $"Khonsu:Postgres.shop=\"{proxied}\";Log=\"{db.LogPath}\";RecoveryInterval=0";
+        try
+        {
+            await using var connection = new KhonsuConnection(connectionString);
+            await connection.OpenAsync();
+            connection.Runtime.Coordinator.StepObserver = (step, _) =>
+            {
+                if (step == Engine.Coordination.CommitStep.AfterAllPrepared)
+                {
+                    proxy.DropReplies(); // the COMMIT that follows runs, its answer is lost
+                }
+
+                return ValueTask.CompletedTask;
+            };
+
+            var unknown = await Assert.ThrowsAsync<KhonsuException>(() => Execute(connection, "INSERT INTO orders (id, account_id, amount) VALUES (101, 1, 7)"));
+
+            Assert.Equal("08007", unknown.SqlState);
+            Assert.False(unknown.IsTransient); // a retry policy must not run it again: it did commit
+            Assert.Contains("Check whether its writes are there", unknown.Message, StringComparison.Ordinal);
+            Assert.Equal(1L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 101"));
+            connection.Runtime.Coordinator.StepObserver = null;
+            proxy.RelayReplies();
+            Assert.Equal(1, await Execute(connection, "UPDATE orders SET amount = 8 WHERE id = 101"));
+            Assert.Null(connection.CurrentTransaction);
+        }
+        finally
+        {
+            await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(connectionString));
+        }
+    }
+
     /// <summary>The khonsu.commit spans started under this test's own parent span (tests run in parallel).</summary>
     private sealed class CommitSpans : IDisposable
     {
