@@ -288,7 +288,11 @@ public sealed class KhonsuCommand : DbCommand
             catch (Exception error)
             {
                 telemetry.End(error);
-                await RollBackQuietlyAsync(begun).ConfigureAwait(false);
+                if (begun is not null)
+                {
+                    await begun.RollBackQuietlyAsync().ConfigureAwait(false);
+                }
+
                 throw;
             }
 
@@ -314,7 +318,11 @@ public sealed class KhonsuCommand : DbCommand
         {
             telemetry.End(error);
             await inner.DisposeAsync().ConfigureAwait(false);
-            await RollBackQuietlyAsync(begun).ConfigureAwait(false);
+            if (begun is not null)
+            {
+                await begun.RollBackQuietlyAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
 
@@ -331,30 +339,9 @@ public sealed class KhonsuCommand : DbCommand
         _running = null;
         statement.Telemetry?.End();
         await statement.Inner.DisposeAsync().ConfigureAwait(false);
-        await RollBackQuietlyAsync(statement.Implicit).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Rolls back an implicit transaction that did not commit. Only reached with the statement's own
-    /// error on its way to the caller, which says more than a rollback on a broken connection would;
-    /// the transaction completes either way, and a broken inner connection is replaced on next use.
-    /// </summary>
-    private static async ValueTask RollBackQuietlyAsync(KhonsuTransaction? begun)
-    {
-        if (begun is null || begun.IsCompleted)
+        if (statement.Implicit is { } begun)
         {
-            return;
-        }
-
-        try
-        {
-            await begun.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (DbException)
-        {
-        }
-        catch (InvalidOperationException)
-        {
+            await begun.RollBackQuietlyAsync().ConfigureAwait(false);
         }
     }
 

@@ -193,6 +193,31 @@ public sealed class KhonsuTransaction : DbTransaction
         }
     }
 
+    /// <summary>
+    /// Rolls back an implicit transaction whose statement failed or did not finish. Only reached
+    /// with the statement's own error on its way to the caller, which says more than a rollback on
+    /// a broken connection would; the transaction completes either way, and a broken inner
+    /// connection is replaced on next use.
+    /// </summary>
+    internal async ValueTask RollBackQuietlyAsync()
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        try
+        {
+            await RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
     public override async ValueTask DisposeAsync()
     {
         if (!_completed)
