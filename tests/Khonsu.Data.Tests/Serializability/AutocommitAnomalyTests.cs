@@ -53,6 +53,38 @@ public class AutocommitAnomalyTests
     }
 
     [Fact]
+    public async Task A_booking_read_through_a_reader_is_refused_when_its_reader_closes_after_a_conflicting_close_committed()
+    {
+        // The same two transactions, the other way round: the booking's INSERT ... RETURNING is
+        // still open (uncommitted) while the close counts, closes and commits; the booking then
+        // commits last, when its reader is disposed, and it is the one refused.
+        await using var db = await TwoDatabases.CreateAsync();
+        await db.PostgresAsync("CREATE TABLE slots (id integer PRIMARY KEY, day integer NOT NULL); INSERT INTO slots VALUES (1, 1), (2, 1); CREATE TABLE day_status (day integer PRIMARY KEY, open integer NOT NULL); INSERT INTO day_status VALUES (1, 1);");
+        await db.SqliteAsync("CREATE TABLE days (id INTEGER PRIMARY KEY, booked INTEGER); INSERT INTO days (id) VALUES (1);");
+        await using var closer = await db.OpenAsync();
+        await using var booker = await db.OpenAsync();
+
+        await using var book = new KhonsuCommand("INSERT INTO slots (id, day) SELECT 3, 1 FROM day_status WHERE day = 1 AND open = 1 RETURNING id", booker);
+        var reader = await book.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        await using (var close = await closer.BeginTransactionAsync())
+        {
+            var counted = await CountRowsAsync(closer, "SELECT * FROM slots WHERE day = 1");
+            await Execute(closer, "UPDATE day_status SET open = 0 WHERE day = 1");
+            await Execute(closer, $"UPDATE days SET booked = {counted} WHERE id = 1");
+            await close.CommitAsync();
+        }
+
+        var refused = await Assert.ThrowsAsync<KhonsuException>(() => reader.DisposeAsync().AsTask());
+
+        Assert.Equal("40001", refused.SqlState);
+        Assert.True(refused.IsTransient);
+        Assert.Null(booker.CurrentTransaction);
+        Assert.Equal((2L, (object)2L), (await db.PostgresScalarAsync("SELECT count(*) FROM slots WHERE day = 1"), (await db.SqliteScalarAsync("SELECT booked FROM days WHERE id = 1"))!));
+        Assert.Equal(0, await Execute(booker, "INSERT INTO slots (id, day) SELECT 3, 1 FROM day_status WHERE day = 1 AND open = 1")); // retried: the day is closed now
+    }
+
+    [Fact]
     public async Task An_autocommit_update_that_waited_on_a_transactions_row_lock_fails_with_40001_once_that_transaction_commits()
     {
         // At READ COMMITTED, PostgreSQL would apply the update on top of the newer row; as a
