@@ -85,7 +85,8 @@ public class AutocommitTests
     [InlineData("SELECT count(*) FROM orders")]
     [InlineData("SELECT count(*) FROM accounts")]
     [InlineData("CREATE TABLE notes (id INTEGER PRIMARY KEY)")]
-    public async Task DDL_and_reads_run_as_before_with_no_transaction_of_their_own(string sql)
+    [InlineData("BEGIN; INSERT INTO orders (id, account_id, amount) VALUES (101, 1, 7); COMMIT")] // its own transaction, as written
+    public async Task DDL_reads_and_text_with_its_own_BEGIN_run_as_before_with_no_transaction_of_their_own(string sql)
     {
         await using var db = await TwoDatabases.CreateAsync();
         await using var connection = await db.OpenAsync();
