@@ -37,17 +37,17 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
         }
 
         var backend = Backend;
+        var route = RouteOf(backend, command.CommandText);
+        if (transaction is null && !route.RunsAsImplicitTransaction)
+        {
+            return null;
+        }
+
         var inner = await Connection.GetInnerConnectionAsync(backend, cancellationToken).ConfigureAwait(false);
         if (!ReferenceEquals(inner, command.Connection))
         {
             throw new InvalidOperationException(
                 $"This DbContext runs on another connection than the Khonsu connection's '{backend.Name}' backend: build it with the connection from GetBackendConnectionAsync.");
-        }
-
-        var route = RouteOf(backend, command.CommandText);
-        if (transaction is null && !route.RunsAsImplicitTransaction)
-        {
-            return null;
         }
 
         var begun = transaction is null ? Connection.BeginImplicitTransaction() : null;
@@ -71,10 +71,13 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     /// Which tables the statement may read, as Khonsu's router tells for its own statements. The
     /// context fixes the backend; if the router would send the statement elsewhere (a table Khonsu
     /// does not know yet) or cannot route it, it counts as possibly reading any table of the backend,
-    /// and as possibly writing, so that a write's filter counts as such a read too.
+    /// and as possibly writing, so that a write's filter counts as such a read too. What the text
+    /// itself says (DDL, its own BEGIN/COMMIT) still holds there, so that such a statement run
+    /// outside a transaction is not wrapped in an implicit one.
     /// </summary>
     private RouteDecision RouteOf(KhonsuBackend backend, string sql)
     {
+        RouteDecision? elsewhere = null;
         try
         {
             var route = Connection.Runtime.Router.Route(sql);
@@ -82,12 +85,18 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
             {
                 return route;
             }
+
+            elsewhere = route;
         }
         catch (KhonsuException)
         {
             // Falls through to the conservative answer.
         }
 
-        return new RouteDecision(backend, ChangesSchema: false, ReadTables: [], ReadsUnknownRelations: true) { Writes = true };
+        return new RouteDecision(backend, ChangesSchema: elsewhere?.ChangesSchema ?? false, ReadTables: [], ReadsUnknownRelations: true)
+        {
+            Writes = true,
+            ControlsTransaction = elsewhere?.ControlsTransaction ?? false,
+        };
     }
 }
