@@ -52,12 +52,14 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public static string SqliteTable(int i) => $"s{i}_accounts";
 
-    /// <summary>Khonsu over one SQLite file.</summary>
-    public string KhonsuSqliteOnly(int i) => Remember($"Khonsu:Sqlite.s{i}=\"Data Source={KhonsuSqlitePath(i)}\";Log=\"{Log($"s{i}")}\";RecoveryInterval=0");
+    /// <summary>Khonsu over one SQLite file; <paramref name="autocommitDirect"/>: with <c>Autocommit=Direct</c> (and a log file of its own: one runtime per log).</summary>
+    public string KhonsuSqliteOnly(int i, bool autocommitDirect = false)
+        => Remember($"Khonsu:Sqlite.s{i}=\"Data Source={KhonsuSqlitePath(i)}\";Log=\"{Log(autocommitDirect ? $"s{i}-direct" : $"s{i}")}\";RecoveryInterval=0{(autocommitDirect ? ";Autocommit=Direct" : "")}");
 
-    /// <summary>Khonsu over the PostgreSQL database alone.</summary>
+    /// <summary>Khonsu over the PostgreSQL database alone; <paramref name="autocommitDirect"/> as for <see cref="KhonsuSqliteOnly"/>.</summary>
     /// <param name="log">The log's keys (<c>Log=...</c> and any <c>Kafka.*</c>); default: an embedded log file of its own.</param>
-    public string KhonsuPostgresOnly(string? log = null) => Remember($"Khonsu:Postgres.pg=\"{KhonsuPostgres}\";{log ?? EmbeddedLog("pg")};RecoveryInterval=0");
+    public string KhonsuPostgresOnly(string? log = null, bool autocommitDirect = false)
+        => Remember($"Khonsu:Postgres.pg=\"{KhonsuPostgres}\";{log ?? EmbeddedLog(autocommitDirect ? "pg-direct" : "pg")};RecoveryInterval=0{(autocommitDirect ? ";Autocommit=Direct" : "")}");
 
     /// <summary>Khonsu over PostgreSQL plus <paramref name="backends"/> - 1 SQLite files (the cross-backend transfer is 2).</summary>
     /// <param name="log">The log's keys (<c>Log=...</c> and any <c>Kafka.*</c>); default: an embedded log file of its own.</param>

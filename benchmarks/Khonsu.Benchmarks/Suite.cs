@@ -50,6 +50,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             await AbortRateAsync(cancellationToken);
         }
 
+        if (options.Runs("autocommit"))
+        {
+            await new AutocommitSection(options, environment, report).RunAsync(cancellationToken);
+        }
+
         if (options.Runs("log"))
         {
             await new LogSection(options, environment, report).RunAsync(cancellationToken);

@@ -201,7 +201,22 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         var sql = _state == State.Prepared ? $"COMMIT PREPARED {Literal(Gid(transactionId))}" : "COMMIT";
-        await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException error) when (_state == State.OnePhase && error is not PostgresException)
+        {
+            // No answer from the server (the connection broke, a timeout): the COMMIT may have run.
+            // An error the server sent (a PostgresException) means it did not. Nothing in the log
+            // can tell, and nothing will retry it, so the caller must not retry it blindly either.
+            _state = State.Finished;
+            throw new Engine.Coordination.CommitOutcomeUnknownException(
+                transactionId,
+                $"The outcome of transaction {transactionId} on PostgreSQL backend '{Name}' is unknown: its COMMIT got no answer ({error.Message}). Check whether its writes are there before running it again.",
+                error);
+        }
+
         _state = State.Finished;
         await EndBranchAsync(branch => branch.CommitAsync(cancellationToken)).ConfigureAwait(false);
     }

@@ -3,6 +3,7 @@ using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using Khonsu.Data.Backends;
+using Khonsu.Data.Configuration;
 using Khonsu.Data.Routing;
 
 namespace Khonsu.Data;
@@ -10,6 +11,8 @@ namespace Khonsu.Data;
 /// <summary>
 /// A statement sent to the one backend that owns the tables it names, inside that backend's local
 /// transaction when a Khonsu transaction is in progress. The statement runs at once, for real.
+/// With none in progress, a statement that writes rows is a Khonsu transaction of its own (see
+/// <see cref="RouteDecision.RunsAsImplicitTransaction"/>), committed when it ends.
 /// </summary>
 public sealed class KhonsuCommand : DbCommand
 {
@@ -227,9 +230,10 @@ public sealed class KhonsuCommand : DbCommand
 
             ran.Ran();
             await ran.CompleteAsync(outcome.Result.RecordsAffected, cancellationToken).ConfigureAwait(false);
+            await statement.CommitImplicitAsync(cancellationToken).ConfigureAwait(false);
             return outcome.Result.Result;
         }
-        catch (DbException error) when (statement.Translate(error) is KhonsuException translated)
+        catch (DbException error) when (statement.Translate(error) is KhonsuException translated && translated != error)
         {
             // Measured as the backend reported it; the caller gets Khonsu's serialization failure.
             statement.Telemetry?.End(error);
@@ -314,6 +318,10 @@ public sealed class KhonsuCommand : DbCommand
 
         var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, cancellationToken).ConfigureAwait(false);
         var telemetry = Diagnostics.StatementTelemetry.Start(route.Backend, innerConnection, _commandText);
+        var begun = transaction is null && route.RunsAsImplicitTransaction && connection.Runtime.Settings.Autocommit == AutocommitMode.Transaction
+            ? connection.BeginImplicitTransaction()
+            : null;
+        transaction ??= begun;
         BackendTransaction? local = null;
         if (transaction is not null)
         {
@@ -324,6 +332,11 @@ public sealed class KhonsuCommand : DbCommand
             catch (Exception error)
             {
                 telemetry.End(error);
+                if (begun is not null)
+                {
+                    await begun.RollBackQuietlyAsync().ConfigureAwait(false);
+                }
+
                 throw;
             }
 
@@ -349,14 +362,23 @@ public sealed class KhonsuCommand : DbCommand
         {
             telemetry.End(error);
             await inner.DisposeAsync().ConfigureAwait(false);
+            if (begun is not null)
+            {
+                await begun.RollBackQuietlyAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
 
         _running = inner;
-        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry, OnBranch = onBranch };
+        return new RunningStatement(connection, transaction, route, innerConnection, local, inner, _parameters) { Telemetry = telemetry, OnBranch = onBranch, Implicit = begun };
     }
 
-    /// <summary>Ends the statement: its inner command goes, and its branch's command when it ran again there.</summary>
+    /// <summary>
+    /// Ends the statement: its inner command goes, and its branch's command when it ran again
+    /// there; an implicit transaction it began and did not commit (the statement or its commit
+    /// failed, or its reader closed early on an error) is rolled back.
+    /// </summary>
     private async ValueTask EndAsync(RunningStatement statement, RunningStatement? branch = null)
     {
         _running = null;
@@ -367,6 +389,10 @@ public sealed class KhonsuCommand : DbCommand
         }
 
         await statement.Inner.DisposeAsync().ConfigureAwait(false);
+        if (statement.Implicit is { } begun)
+        {
+            await begun.RollBackQuietlyAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>A statement's result once past its guard: the statement that produced it (itself or its branch), or dropped.</summary>

@@ -310,12 +310,28 @@ public sealed class KhonsuConnection : DbConnection
             throw new InvalidOperationException("BeginTransaction requires an open connection.");
         }
 
+        if (CurrentTransaction is { IsImplicit: true })
+        {
+            throw new InvalidOperationException(
+                "A statement run outside a transaction is still in progress on this connection (its reader is open; it commits when the reader is closed): close the reader before beginning a transaction.");
+        }
+
         if (CurrentTransaction is not null)
         {
             throw new InvalidOperationException("The connection already has a transaction in progress; Khonsu does not nest transactions.");
         }
 
         CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly, deferrable);
+        return CurrentTransaction;
+    }
+
+    /// <summary>
+    /// The transaction of a writing statement run with no transaction in progress, at the default
+    /// isolation level: statements that run while it lasts (while its reader is open) join it.
+    /// </summary>
+    internal KhonsuTransaction BeginImplicitTransaction()
+    {
+        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(IsolationLevel.Unspecified), isImplicit: true);
         return CurrentTransaction;
     }
 }

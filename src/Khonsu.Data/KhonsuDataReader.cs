@@ -170,14 +170,24 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
             await _inner.CloseAsync().ConfigureAwait(false);
             _recordsAffectedAtClose = _inner.RecordsAffected;
             await _statement.CompleteAsync(_recordsAffectedAtClose, CancellationToken.None).ConfigureAwait(false);
+
+            // Run outside a transaction: the statement has ended, so its own transaction commits
+            // now, and a conflict surfaces here, as a statement's error at close does.
+            await _statement.CommitImplicitAsync(CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
             await _inner.DisposeAsync().ConfigureAwait(false);
-            await _end().ConfigureAwait(false);
-            if (_closeOnEnd is not null)
+            try
             {
-                await _closeOnEnd.CloseAsync().ConfigureAwait(false);
+                await _end().ConfigureAwait(false);
+            }
+            finally
+            {
+                if (_closeOnEnd is not null)
+                {
+                    await _closeOnEnd.CloseAsync().ConfigureAwait(false);
+                }
             }
         }
     }

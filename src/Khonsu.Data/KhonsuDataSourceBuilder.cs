@@ -92,6 +92,9 @@ public sealed class KhonsuDataSourceBuilder
     /// <summary>How long a statement of a multi-backend transaction waits for a lock (the <c>LockTimeout</c> key).</summary>
     public KhonsuDataSourceBuilder LockTimeout(TimeSpan timeout) => Set("LockTimeout", Seconds(timeout));
 
+    /// <summary>How a writing statement run outside a transaction runs (the <c>Autocommit</c> key).</summary>
+    public KhonsuDataSourceBuilder Autocommit(AutocommitMode mode) => Set("Autocommit", mode.ToString());
+
     /// <summary>Runs PostgreSQL participants of Serializable transactions at PostgreSQL's own SERIALIZABLE (the <c>PostgresIsolation</c> key).</summary>
     public KhonsuDataSourceBuilder PostgresSerializable(bool serializable = true) => Set("PostgresIsolation", serializable ? "Serializable" : "RepeatableRead");
 

@@ -29,12 +29,13 @@ public sealed class KhonsuTransaction : DbTransaction
     private bool _snapshotPending;
     private bool _completed;
 
-    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false)
+    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false, bool isImplicit = false)
     {
         _connection = connection;
         IsolationLevel = isolationLevel;
         IsReadOnly = readOnly || deferrable;
         IsDeferrable = deferrable;
+        IsImplicit = isImplicit;
         Id = Engine.TransactionId.New();
         StartedAt = DateTimeOffset.UtcNow;
     }
@@ -59,6 +60,9 @@ public sealed class KhonsuTransaction : DbTransaction
     public bool IsDeferrable { get; }
 
     internal Engine.TransactionId Id { get; }
+
+    /// <summary>Begun by Khonsu around one writing statement run with no transaction in progress (see <see cref="Routing.RouteDecision.RunsAsImplicitTransaction"/>).</summary>
+    internal bool IsImplicit { get; }
 
     internal DateTimeOffset StartedAt { get; }
 
@@ -196,6 +200,31 @@ public sealed class KhonsuTransaction : DbTransaction
         finally
         {
             Complete();
+        }
+    }
+
+    /// <summary>
+    /// Rolls back an implicit transaction whose statement failed or did not finish. Only reached
+    /// with the statement's own error on its way to the caller, which says more than a rollback on
+    /// a broken connection would; the transaction completes either way, and a broken inner
+    /// connection is replaced on next use.
+    /// </summary>
+    internal async ValueTask RollBackQuietlyAsync()
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        try
+        {
+            await RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+        }
+        catch (InvalidOperationException)
+        {
         }
     }
 

@@ -28,6 +28,13 @@ internal sealed class RunningStatement(
     /// </summary>
     public bool OnBranch { get; init; }
 
+    /// <summary>The implicit transaction the statement began (no transaction was in progress), committed when it ends.</summary>
+    public KhonsuTransaction? Implicit { get; init; }
+
+    /// <summary>Commits the statement's implicit transaction, if it began one and it has not completed (the connection closed first).</summary>
+    public Task CommitImplicitAsync(CancellationToken cancellationToken)
+        => Implicit is { IsCompleted: false } begun ? begun.CommitAsync(cancellationToken) : Task.CompletedTask;
+
     /// <summary>What the transaction reads through the statement's reader; null outside a transaction.</summary>
     public ReaderReads? NewReaderReads() => local is null || transaction is null || OnBranch ? null : new ReaderReads(transaction, local, route, Inner.CommandText);
 
@@ -57,7 +64,7 @@ internal sealed class RunningStatement(
         branch.CommandType = Inner.CommandType;
         branch.CommandTimeout = Inner.CommandTimeout;
         ParameterCopier.CopyIn(parameters, branch);
-        return new RunningStatement(connection, transaction, route, innerConnection, local, branch, parameters) { Telemetry = Telemetry, OnBranch = true };
+        return new RunningStatement(connection, transaction, route, innerConnection, local, branch, parameters) { Telemetry = Telemetry, OnBranch = true, Implicit = Implicit };
     }
 
     /// <summary>The statement was dropped (the Ignore policy): its backend snapshot is taken all the same, but it read and wrote nothing.</summary>

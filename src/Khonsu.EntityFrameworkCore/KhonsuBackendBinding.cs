@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Khonsu.Data;
 using Khonsu.Data.Backends;
+using Khonsu.Data.Configuration;
 using Khonsu.Data.Routing;
 
 namespace Khonsu.EntityFrameworkCore;
@@ -22,16 +23,26 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     /// <summary>
     /// Enlists the command in the Khonsu transaction in progress: begins the backend's local
     /// transaction on first use, hands the command its inner transaction object, and bounds lock
-    /// waits when the transaction spans several backends. Returns null outside a transaction.
+    /// waits when the transaction spans several backends. Outside a transaction, a command that
+    /// writes rows (<paramref name="mayBeginImplicit"/>: one whose end the interceptor sees, not a
+    /// reader's) gets an implicit transaction of its own, as KhonsuCommand's statements do (key
+    /// <c>Autocommit</c>); any other command runs as it is and null is returned.
     /// </summary>
-    public async ValueTask<Enlistment?> EnlistAsync(DbCommand command, CancellationToken cancellationToken)
+    public async ValueTask<Enlistment?> EnlistAsync(DbCommand command, bool mayBeginImplicit, CancellationToken cancellationToken)
     {
-        if (Transaction is not { } transaction)
+        var transaction = Transaction;
+        if (transaction is null && (!mayBeginImplicit || Connection.Runtime.Settings.Autocommit != AutocommitMode.Transaction))
         {
             return null;
         }
 
         var backend = Backend;
+        var route = RouteOf(backend, command.CommandText);
+        if (transaction is null && !route.RunsAsImplicitTransaction)
+        {
+            return null;
+        }
+
         var inner = await Connection.GetInnerConnectionAsync(backend, cancellationToken).ConfigureAwait(false);
         if (!ReferenceEquals(inner, command.Connection))
         {
@@ -39,21 +50,34 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
                 $"This DbContext runs on another connection than the Khonsu connection's '{backend.Name}' backend: build it with the connection from GetBackendConnectionAsync.");
         }
 
-        var local = await transaction.EnlistAsync(backend, inner, cancellationToken).ConfigureAwait(false);
-        transaction.Record(backend.Name, command.CommandText);
-        command.Transaction = local.InnerTransaction;
-        await local.BeforeStatementAsync(command, transaction.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
-        return new Enlistment(transaction, local, RouteOf(backend, command.CommandText));
+        var begun = transaction is null ? Connection.BeginImplicitTransaction() : null;
+        transaction ??= begun!;
+        try
+        {
+            var local = await transaction.EnlistAsync(backend, inner, cancellationToken).ConfigureAwait(false);
+            transaction.Record(backend.Name, command.CommandText);
+            command.Transaction = local.InnerTransaction;
+            await local.BeforeStatementAsync(command, transaction.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            return new Enlistment(transaction, local, route) { Implicit = begun is not null };
+        }
+        catch when (begun is not null)
+        {
+            await begun.RollBackQuietlyAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>
     /// Which tables the statement may read, as Khonsu's router tells for its own statements. The
     /// context fixes the backend; if the router would send the statement elsewhere (a table Khonsu
     /// does not know yet) or cannot route it, it counts as possibly reading any table of the backend,
-    /// and as possibly writing, so that a write's filter counts as such a read too.
+    /// and as possibly writing, so that a write's filter counts as such a read too. What the text
+    /// itself says (DDL, its own BEGIN/COMMIT) still holds there, so that such a statement run
+    /// outside a transaction is not wrapped in an implicit one.
     /// </summary>
     private RouteDecision RouteOf(KhonsuBackend backend, string sql)
     {
+        RouteDecision? elsewhere = null;
         try
         {
             var route = Connection.Runtime.Router.Route(sql);
@@ -61,12 +85,18 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
             {
                 return route;
             }
+
+            elsewhere = route;
         }
         catch (KhonsuException)
         {
             // Falls through to the conservative answer.
         }
 
-        return new RouteDecision(backend, ChangesSchema: false, ReadTables: [], ReadsUnknownRelations: true) { Writes = true };
+        return new RouteDecision(backend, ChangesSchema: elsewhere?.ChangesSchema ?? false, ReadTables: [], ReadsUnknownRelations: true)
+        {
+            Writes = true,
+            ControlsTransaction = elsewhere?.ControlsTransaction ?? false,
+        };
     }
 }

@@ -21,7 +21,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
     public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
-        var enlistment = await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        var enlistment = await StartAsync(command, mayBeginImplicit: false, cancellationToken).ConfigureAwait(false);
         return await ResolvingConflictsAsync(
             command,
             enlistment,
@@ -38,21 +38,21 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
     public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
-        var enlistment = await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        var enlistment = await StartAsync(command, mayBeginImplicit: true, cancellationToken).ConfigureAwait(false);
         return await ResolvingConflictsAsync(
             command, enlistment, result, (c, token) => c.ExecuteNonQueryAsync(token), (_, _) => Task.FromResult(0), resultOpen: false, cancellationToken).ConfigureAwait(false);
     }
 
     public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
     {
-        StartAsync(command, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        StartAsync(command, mayBeginImplicit: true, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return result;
     }
 
     public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
     {
-        await StartAsync(command, cancellationToken).ConfigureAwait(false);
+        await StartAsync(command, mayBeginImplicit: true, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
@@ -76,39 +76,39 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
 
     public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
     {
-        RecordWriteReads(End(command, null), eventData, null);
+        var running = End(command, null);
+        RecordWriteReads(running, eventData, null);
+        CommitImplicitAsync(running, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return result;
     }
 
-    public override ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
+    public override async ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
     {
-        RecordWriteReads(End(command, null), eventData, null);
-        return ValueTask.FromResult(result);
+        var running = End(command, null);
+        RecordWriteReads(running, eventData, null);
+        await CommitImplicitAsync(running, cancellationToken).ConfigureAwait(false);
+        return result;
     }
 
-    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData) => End(command, eventData.Exception);
+    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData)
+        => RollBackImplicitAsync(End(command, eventData.Exception)).AsTask().GetAwaiter().GetResult();
 
     public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
-    {
-        End(command, eventData.Exception);
-        return Task.CompletedTask;
-    }
+        => RollBackImplicitAsync(End(command, eventData.Exception)).AsTask();
 
-    public override void CommandCanceled(DbCommand command, CommandEndEventData eventData) => End(command, new OperationCanceledException());
+    public override void CommandCanceled(DbCommand command, CommandEndEventData eventData)
+        => RollBackImplicitAsync(End(command, new OperationCanceledException())).AsTask().GetAwaiter().GetResult();
 
     public override Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        End(command, new OperationCanceledException());
-        return Task.CompletedTask;
-    }
+        => RollBackImplicitAsync(End(command, new OperationCanceledException())).AsTask();
 
-    private async ValueTask<Enlistment?> StartAsync(DbCommand command, CancellationToken cancellationToken)
+    private async ValueTask<Enlistment?> StartAsync(DbCommand command, bool mayBeginImplicit, CancellationToken cancellationToken)
     {
         var telemetry = StatementTelemetry.Start(binding.Backend, command.Connection!, command.CommandText);
         Enlistment? enlistment;
         try
         {
-            enlistment = await binding.EnlistAsync(command, cancellationToken).ConfigureAwait(false);
+            enlistment = await binding.EnlistAsync(command, mayBeginImplicit, cancellationToken).ConfigureAwait(false);
             await _conflicts.SettleAsync(enlistment, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error)
@@ -182,7 +182,25 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         {
             await binding.Connection.Runtime.OnSchemaChangedAsync(binding.Backend, command.Connection!, running?.Enlistment?.Local, cancellationToken).ConfigureAwait(false);
         }
+
+        await CommitImplicitAsync(running, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A command run outside a transaction ended: its implicit transaction commits now. A conflict
+    /// fails the command with Khonsu's transient 40001, which the context's execution strategy may retry.
+    /// </summary>
+    private static async ValueTask CommitImplicitAsync(Running? running, CancellationToken cancellationToken)
+    {
+        if (running?.Enlistment is { Implicit: true } enlistment)
+        {
+            await enlistment.Transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The command failed or was cancelled: an implicit transaction it began is rolled back.</summary>
+    private static ValueTask RollBackImplicitAsync(Running? running)
+        => running?.Enlistment is { Implicit: true } enlistment ? enlistment.Transaction.RollBackQuietlyAsync() : ValueTask.CompletedTask;
 
     private Running? End(DbCommand command, Exception? error)
     {

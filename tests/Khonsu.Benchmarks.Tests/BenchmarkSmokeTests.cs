@@ -26,8 +26,16 @@ public partial class BenchmarkSmokeTests
         "backends.throughput.n1", "backends.throughput.n2", "backends.throughput.n3", "backends.throughput.n4",
         "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
         "aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable",
+        .. AutocommitRatios(),
         .. LogRatios(),
     ];
+
+    // The autocommit section: per backend and statement, Autocommit=Transaction and =Direct against the raw provider.
+    private static IEnumerable<string> AutocommitRatios()
+        => from backend in new[] { "sqlite", "postgres" }
+           from statement in new[] { "insert", "update" }
+           from id in new[] { "latency.c1", "direct-latency.c1", "throughput.c8", "direct-throughput.c8" }
+           select $"autocommit.{backend}.{statement}.{id}";
 
     // The log section: per workload and client count, each Kafka row against the embedded log
     // (commit step p50 and p99, throughput), and every log against the workload's raw baseline.

@@ -1,12 +1,21 @@
 namespace Khonsu.Engine.Coordination;
 
 /// <summary>
-/// The commit decision could not be logged or read back, so whether the transaction committed is
-/// not known yet. Never retry such a transaction blindly: recovery will drive it to its logged
-/// outcome, and the outcome can be asked of the log by transaction id.
+/// Whether the transaction committed is not known: its commit decision could not be logged or read
+/// back, or (one phase) its one participant's COMMIT got no answer. Never retry such a transaction
+/// blindly: recovery drives a logged one to its outcome, and a one-phase one is decided by whether
+/// its COMMIT reached the database.
 /// </summary>
-public sealed class CommitOutcomeUnknownException(TransactionId transactionId, Exception innerException)
-    : Exception($"The outcome of transaction {transactionId} is unknown: its commit decision could not be confirmed in the log ({innerException.Message}). Recovery will finish it; do not retry it blindly.", innerException)
+public sealed class CommitOutcomeUnknownException : Exception
 {
-    public TransactionId TransactionId { get; } = transactionId;
+    public CommitOutcomeUnknownException(TransactionId transactionId, Exception innerException)
+        : this(transactionId, $"The outcome of transaction {transactionId} is unknown: its commit decision could not be confirmed in the log ({innerException.Message}). Recovery will finish it; do not retry it blindly.", innerException)
+    {
+    }
+
+    public CommitOutcomeUnknownException(TransactionId transactionId, string message, Exception innerException)
+        : base(message, innerException)
+        => TransactionId = transactionId;
+
+    public TransactionId TransactionId { get; }
 }

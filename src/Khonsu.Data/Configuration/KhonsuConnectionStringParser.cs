@@ -14,7 +14,7 @@ internal static class KhonsuConnectionStringParser
 {
     public const string Prefix = "Khonsu:";
 
-    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog"];
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog", "Autocommit"];
 
     public static KhonsuSettings Parse(string connectionString)
     {
@@ -200,6 +200,13 @@ internal static class KhonsuConnectionStringParser
                 return string.IsNullOrWhiteSpace(value)
                     ? throw new KhonsuException("Key 'TransactionLog' must name a backend of the connection string, e.g. TransactionLog=shop.")
                     : settings with { TransactionLogBackend = value.Trim() };
+            case "autocommit":
+                return value.Trim().ToLowerInvariant() switch
+                {
+                    "transaction" => settings with { Autocommit = AutocommitMode.Transaction },
+                    "direct" => settings with { Autocommit = AutocommitMode.Direct },
+                    _ => throw new KhonsuException("Key 'Autocommit' must be 'Transaction' (the default: a writing statement outside a transaction is a Khonsu transaction of its own) or 'Direct' (it runs uncertified, straight on its backend)."),
+                };
             case "recoveryinterval":
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
             default:

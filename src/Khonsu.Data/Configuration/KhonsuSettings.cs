@@ -52,6 +52,9 @@ internal sealed record KhonsuSettings
     /// </summary>
     public string? TransactionLogBackend { get; init; }
 
+    /// <summary>How a writing statement run with no transaction in progress runs (key <c>Autocommit</c>).</summary>
+    public AutocommitMode Autocommit { get; init; } = AutocommitMode.Transaction;
+
     /// <summary>How often the recovery sweeper runs; zero turns it off (recovery still runs at open).</summary>
     public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(30);
 }

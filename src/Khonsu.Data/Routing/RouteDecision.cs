@@ -27,4 +27,15 @@ internal sealed record RouteDecision(KhonsuBackend Backend, bool ChangesSchema, 
 
     /// <summary>The backend's known tables the statement names (written or read), for its write-write conflict policy.</summary>
     public IReadOnlyList<string> Tables { get; init; } = [];
+
+    /// <summary>One of the text's statements is BEGIN, COMMIT, ROLLBACK, SAVEPOINT or the like: it manages its own transaction.</summary>
+    public bool ControlsTransaction { get; init; }
+
+    /// <summary>
+    /// Run with no transaction in progress, the statement is a Khonsu transaction of its own
+    /// (certified and committed after it): it writes rows (DML). Not DDL, which has its own path
+    /// and may refuse a transaction block (CREATE INDEX CONCURRENTLY); not text that manages its
+    /// own transaction; not a pure read, which sees its backend's own consistent snapshot.
+    /// </summary>
+    public bool RunsAsImplicitTransaction => Writes && !ChangesSchema && !ControlsTransaction;
 }

@@ -19,6 +19,7 @@ internal static partial class SqlTableReferenceScanner
         private bool _hasBody;
         private StatementKind? _firstKind;
         private bool _anyDdl;
+        private bool _anyTransactionControl;
         private bool _writes;
 
         private ref Frame Top => ref _frames[_depth];
@@ -34,7 +35,7 @@ internal static partial class SqlTableReferenceScanner
             EndStatement();
         }
 
-        public ScanResult Result() => new(_tables, _anyDdl ? StatementKind.Ddl : _firstKind ?? StatementKind.Other, _targets, _writes);
+        public ScanResult Result() => new(_tables, _anyDdl ? StatementKind.Ddl : _firstKind ?? StatementKind.Other, _targets, _writes, _anyTransactionControl);
 
         private Token Peek(int i) => (uint)i < (uint)_tokens.Count ? _tokens[i] : default;
 
@@ -153,6 +154,7 @@ internal static partial class SqlTableReferenceScanner
             var kind = KindOf(_statementStart);
             _firstKind ??= kind;
             _anyDdl |= kind == StatementKind.Ddl;
+            _anyTransactionControl |= kind == StatementKind.TransactionControl;
 
             _statementStart = -1;
             _depth = 0;

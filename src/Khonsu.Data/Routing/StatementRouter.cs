@@ -67,7 +67,7 @@ internal sealed class StatementRouter
         var backend = chosen.Count == 1 ? chosen[0].Backend : _backends[0];
         if (scan.Kind is StatementKind.Ddl or StatementKind.TransactionControl)
         {
-            return new RouteDecision(backend, scan.Kind == StatementKind.Ddl, [], false) { Writes = scan.Kind == StatementKind.Ddl };
+            return new RouteDecision(backend, scan.Kind == StatementKind.Ddl, [], false) { Writes = scan.Kind == StatementKind.Ddl, ControlsTransaction = scan.ControlsTransaction };
         }
 
         var named = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
@@ -84,6 +84,7 @@ internal sealed class StatementRouter
             PointKeys = onlyTable is null || readTables.Count == 0 ? null : PointLookupDetector.KeysLookedUp(sql, onlyTable.KeyColumns),
             Writes = scan.Writes || scan.Kind == StatementKind.Dml,
             Tables = named,
+            ControlsTransaction = scan.ControlsTransaction,
         };
     }
 

@@ -53,6 +53,17 @@ public class ConnectionStringParserTests
         Assert.Null(KhonsuConnectionStringParser.Parse("Khonsu:Sqlite.a=\"Data Source=a.db\";Log=kafka://k1:9092/t").TransactionLogBackend);
     }
 
+    [Fact]
+    public void Autocommit_defaults_to_a_transaction_per_writing_statement_and_can_be_direct_in_both_ways_of_configuring()
+    {
+        var parsed = KhonsuConnectionStringParser.Parse("Khonsu:Sqlite.a=\"Data Source=a.db\";Autocommit=direct");
+        var built = new KhonsuDataSourceBuilder().AddSqlite("a", "Data Source=a.db").Autocommit(AutocommitMode.Direct).BuildSettings();
+
+        Assert.Equal(AutocommitMode.Transaction, KhonsuConnectionStringParser.Parse("Khonsu:Sqlite.a=\"Data Source=a.db\"").Autocommit);
+        Assert.Equal(AutocommitMode.Direct, parsed.Autocommit);
+        Assert.Equal(AutocommitMode.Direct, built.Autocommit);
+    }
+
     [Theory]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLog=a", "'TransactionLog'")] // the embedded log has its own
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Log=kafka://k1:9092/t;TransactionLog=b", "names backend 'b'")]
@@ -65,6 +76,8 @@ public class ConnectionStringParserTests
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";PrepareLease=-1", "'PrepareLease'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";PostgresIsolation=Chaos", "'PostgresIsolation'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";SafeSnapshotTimeout=0", "Key 'SafeSnapshotTimeout' must be a number of seconds greater than 0")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Autocommit=1", "Key 'Autocommit' must be 'Transaction'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Autocommit=Off", "Key 'Autocommit' must be 'Transaction'")]
     [InlineData("Sqlite:Data Source=a.db", "starts with 'Khonsu:'")]
     [InlineData("", "empty")]
     public void Bad_connection_strings_name_the_problem(string connectionString, string expected)

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Khonsu.TestSupport;
 using static Khonsu.Data.Tests.AtomicCommitTests;
 using static Khonsu.Data.Tests.ConflictPolicies.ConflictPolicyTests;
 
@@ -121,6 +122,32 @@ public class ConflictPolicyReaderTests
         Assert.Equal(0, reader.FieldCount);
         var error = Assert.Throws<InvalidOperationException>(() => reader.GetInt32(0));
         Assert.Contains("Ignore", error.Message);
+    }
+
+    [Fact]
+    public async Task An_autocommit_write_through_a_reader_under_Replace_commits_on_the_branch_when_the_reader_closes()
+    {
+        // The statement is a transaction of its own: it waits for T2's row lock, meets the
+        // conflict once T2 commits, runs again on the branch, and commits when its reader closes.
+        await using var db = await TwoDatabases.CreateAsync();
+        await using var writer = await db.OpenAsync();
+        await using var autocommit = await db.OpenAsync(";Conflict.orders=Replace");
+        await using var transaction = await writer.BeginTransactionAsync();
+        await Execute(writer, "UPDATE orders SET amount = 7 WHERE id = 100");
+
+        var replaced = ReadAllAsync(autocommit, "UPDATE orders SET amount = amount + 2 WHERE id = 100 RETURNING id, amount");
+        await Poll.UntilAsync(
+            async () => Convert.ToInt64(await db.PostgresScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")) == 1,
+            TimeSpan.FromSeconds(10),
+            "the autocommit update to wait for T2's row lock");
+        await transaction.CommitAsync();
+        var (rows, affected) = await replaced;
+
+        Assert.Equal(["100:9"], rows);
+        Assert.Equal(1, affected);
+        Assert.Null(autocommit.CurrentTransaction);
+        Assert.Equal(9, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
     }
 
     private static async Task<KhonsuTransaction> BeginAfterConcurrentCommitAsync(TwoDatabases db, KhonsuConnection connection, string extra)

@@ -304,6 +304,17 @@ public class SqlTableReferenceScannerTests
     public void Scans_every_statement_of_a_text(string sql, string expected) => Assert.Equal(expected, Tables(sql));
 
     [Theory]
+    [InlineData("BEGIN; INSERT INTO orders VALUES (1); COMMIT", true)]
+    [InlineData("INSERT INTO orders VALUES (1); COMMIT", true)]
+    [InlineData("UPDATE orders SET x = 1; SAVEPOINT s; DELETE FROM orders; ROLLBACK TO SAVEPOINT s", true)]
+    [InlineData("START TRANSACTION; DELETE FROM orders", true)]
+    [InlineData("INSERT INTO orders VALUES (1); SELECT 1", false)]
+    [InlineData("UPDATE orders SET state = CASE WHEN x THEN 1 ELSE 0 END", false)]
+    [InlineData("INSERT INTO notes VALUES ('BEGIN; COMMIT')", false)]
+    public void Tells_whether_any_statement_of_a_text_manages_its_own_transaction(string sql, bool controls)
+        => Assert.Equal(controls, SqlTableReferenceScanner.Scan(sql).ControlsTransaction);
+
+    [Theory]
     [InlineData("SELECT 1", nameof(StatementKind.Query))]
     [InlineData("  select * from orders", nameof(StatementKind.Query))]
     [InlineData("/* leading comment */ SELECT 1", nameof(StatementKind.Query))]

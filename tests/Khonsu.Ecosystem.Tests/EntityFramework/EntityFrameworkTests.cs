@@ -239,6 +239,60 @@ public class EntityFrameworkTests
         }
     }
 
+    [Theory]
+    [InlineData("Transaction")]
+    [InlineData("Direct")]
+    public async Task A_write_EF_runs_outside_a_transaction_is_certified_as_a_transaction_of_its_own(string autocommit)
+    {
+        // Closing counts the day's slots (a whole-table read), closes the day and records the count
+        // on SQLite; a booking through EF's ExecuteSqlRaw, outside any transaction, adds a slot to a
+        // day that is still open. Either order alone is consistent; interleaved, only certification
+        // of the booking refuses the close.
+        await using var db = await LedgerAndShop.CreateAsync();
+        await db.PostgresAsync("CREATE TABLE slots (id integer PRIMARY KEY, day integer NOT NULL); INSERT INTO slots VALUES (1, 1), (2, 1); CREATE TABLE day_status (day integer PRIMARY KEY, open integer NOT NULL); INSERT INTO day_status VALUES (1, 1);");
+        await db.SqliteAsync("CREATE TABLE days (id INTEGER PRIMARY KEY, booked INTEGER); INSERT INTO days (id) VALUES (1);");
+        await using var closer = await db.OpenAsync($";Autocommit={autocommit}");
+        await using var booker = await db.OpenAsync($";Autocommit={autocommit}");
+        await using var shop = await Contexts.ShopAsync(booker);
+        await using var close = await closer.BeginTransactionAsync();
+
+        await using var count = new KhonsuCommand("SELECT count(*) FROM slots WHERE day = 1", closer);
+        var counted = Convert.ToInt64(await count.ExecuteScalarAsync());
+        Assert.Equal(1, await shop.Database.ExecuteSqlRawAsync("INSERT INTO slots (id, day) SELECT 3, 1 FROM day_status WHERE day = 1 AND open = 1"));
+        await Run(closer, "UPDATE day_status SET open = 0 WHERE day = 1");
+        await Run(closer, $"UPDATE days SET booked = {counted} WHERE id = 1");
+        var refused = await Record.ExceptionAsync(() => close.CommitAsync());
+
+        Assert.Null(booker.CurrentTransaction);
+        Assert.Equal(3L, await db.PostgresScalarAsync("SELECT count(*) FROM slots WHERE day = 1"));
+        if (autocommit == "Direct")
+        {
+            Assert.Null(refused);
+            Assert.Equal(2L, await db.SqliteScalarAsync("SELECT booked FROM days WHERE id = 1")); // says 2; the day has 3
+        }
+        else
+        {
+            Assert.Equal("40001", Assert.IsType<KhonsuException>(refused).SqlState);
+            Assert.Equal(DBNull.Value, await db.SqliteScalarAsync("SELECT booked FROM days WHERE id = 1"));
+        }
+    }
+
+    [Fact]
+    public async Task A_failed_write_EF_runs_outside_a_transaction_leaves_nothing_and_the_context_goes_on()
+    {
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync();
+        await using var ledger = await Contexts.LedgerAsync(khonsu);
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => ledger.Database.ExecuteSqlRawAsync(
+            "INSERT INTO accounts (id, owner, balance) VALUES (3, 'cy', 1); INSERT INTO accounts (id, owner, balance) VALUES (1, 'dup', 0)"));
+
+        Assert.Null(khonsu.CurrentTransaction);
+        Assert.Equal(2L, await db.SqliteScalarAsync("SELECT count(*) FROM accounts"));
+        Assert.Equal(1, await ledger.Accounts.Where(a => a.Id == 2).ExecuteUpdateAsync(a => a.SetProperty(x => x.Balance, 60)));
+        Assert.Equal(60L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 2"));
+    }
+
     [Fact]
     public async Task A_SQLite_context_keeps_EF_SQLite_functions_because_it_runs_on_the_real_SqliteConnection()
     {
