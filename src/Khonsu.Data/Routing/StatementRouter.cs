@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using Khonsu.Data.Backends;
 
 namespace Khonsu.Data.Routing;
@@ -36,6 +37,34 @@ internal sealed class StatementRouter
         if (state.Cache.Count < MaxCachedStatements)
         {
             state.Cache.TryAdd(sql, decision);
+        }
+
+        return decision;
+    }
+
+    /// <summary>
+    /// The route with the read set the backend's own parser gives (see <see cref="ParsedReadTables"/>),
+    /// asked once per SQL text and table map; the command carries the text and its parameters.
+    /// </summary>
+    public async ValueTask<RouteDecision> WithParsedReadsAsync(RouteDecision route, BackendTransaction local, DbCommand command, CancellationToken cancellationToken)
+    {
+        if (route.ChangesSchema)
+        {
+            return route;
+        }
+
+        var state = _state;
+        var sql = command.CommandText;
+        if (state.ParsedReads.TryGetValue(sql, out var cached))
+        {
+            return cached;
+        }
+
+        var reads = await local.ParseReadsAsync(command, route.ReadsUnknownRelations, route.Writes, cancellationToken).ConfigureAwait(false);
+        var decision = reads is null ? route : ParsedReadTables.Apply(route, reads, state.Tables);
+        if (state.ParsedReads.Count < MaxCachedStatements)
+        {
+            state.ParsedReads.TryAdd(sql, decision);
         }
 
         return decision;
@@ -109,5 +138,8 @@ internal sealed class StatementRouter
         public TableMap Tables { get; } = tables;
 
         public ConcurrentDictionary<string, RouteDecision> Cache { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Routes whose read set the backend's parser refined, per SQL text.</summary>
+        public ConcurrentDictionary<string, RouteDecision> ParsedReads { get; } = new(StringComparer.Ordinal);
     }
 }

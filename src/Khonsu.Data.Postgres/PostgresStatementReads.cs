@@ -1,0 +1,145 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Khonsu.Data.Backends;
+using Khonsu.Data.Routing;
+using Npgsql;
+
+namespace Khonsu.Data.Postgres;
+
+/// <summary>
+/// Learns from PostgreSQL's plan which tables a reading statement reads: EXPLAIN (VERBOSE, FORMAT
+/// JSON) names the relation of every scan, under views, in subplans, CTEs and InitPlans. The plan
+/// is the generic one (PREPARE, then EXECUTE with NULLs under force_generic_plan), because a plan
+/// made for some parameter values may fold a branch, and its tables, away; PostgreSQL 15 has no
+/// EXPLAIN (GENERIC_PLAN). It runs in a savepoint of the statement's own transaction, so it sees
+/// what the statement sees and leaves nothing behind, and costs one round trip, once per SQL
+/// text (the router caches the answer).
+/// A plan does not see into functions (PL/pgSQL, or SQL ones the planner does not inline) or
+/// triggers: a statement that calls a user function may read any table; writes, whose triggers
+/// and constraints may read more, keep the SQL scanner's view; so do statements that name only
+/// tables and call nothing, which a plan cannot improve on (no probe, no round trip).
+/// </summary>
+internal sealed partial class PostgresStatementReads
+{
+    private const string Name = "khonsu_read_probe";
+
+    // Built-in functions that run a query given as text.
+    private static readonly string[] QueryRunners = ["query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "table_to_xml", "table_to_xml_and_xmlschema", "schema_to_xml", "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xml_and_xmlschema", "cursor_to_xml", "ts_stat"];
+
+    private static readonly StatementReads Anything = new([], ReadsAnything: true);
+
+    private int _probes;
+
+    /// <summary>How many plans were asked for (for tests: the router asks once per text).</summary>
+    public int Probes => Volatile.Read(ref _probes);
+
+    public async ValueTask<StatementReads?> ProbeAsync(NpgsqlConnection connection, NpgsqlCommand command, bool namesUnknownRelations, bool writes, CancellationToken cancellationToken)
+    {
+        var sql = command.CommandText;
+        var tokens = SqlTableReferenceScanner.Tokenize(sql);
+        if (writes || command.CommandType != System.Data.CommandType.Text || !(namesUnknownRelations || PostgresProbeText.CallsSomething(sql, tokens)))
+        {
+            return null;
+        }
+
+        // Whatever stops the plan from being had leaves the statement reading anything, as an unknown name does.
+        if (PostgresProbeText.Positional(sql, tokens, command.Parameters) is not var (text, parameters))
+        {
+            return Anything;
+        }
+
+        Interlocked.Increment(ref _probes);
+        var arguments = parameters == 0 ? "" : "(" + string.Join(", ", Enumerable.Repeat("NULL", parameters)) + ")";
+        var probe = $"""
+            SAVEPOINT {Name};
+            SET LOCAL plan_cache_mode = force_generic_plan;
+            PREPARE {Name} AS {text};
+            EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {Name}{arguments};
+            DEALLOCATE {Name};
+            SELECT ARRAY(SELECT DISTINCT lower(p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '{PostgresSql.Schema}')),
+                   ARRAY(SELECT DISTINCT o.oprname::text FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '{PostgresSql.Schema}'));
+            ROLLBACK TO SAVEPOINT {Name};
+            RELEASE SAVEPOINT {Name}
+            """;
+        string plan;
+        string[] functions, operators;
+        try
+        {
+            await using var batch = new NpgsqlCommand(probe, connection);
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            plan = reader.GetString(0);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            functions = reader.GetFieldValue<string[]>(0);
+            operators = reader.GetFieldValue<string[]>(1);
+        }
+        catch (PostgresException)
+        {
+            // PREPARE refused it (a parameter whose type it cannot infer, a statement it cannot prepare).
+            await CleanUpAsync(connection, cancellationToken).ConfigureAwait(false);
+            return Anything;
+        }
+
+        return Read(plan, [.. functions, .. QueryRunners], operators);
+    }
+
+    /// <summary>The relations the plan scans; anything, if it calls a user function or operator or pruned partitions it does not name.</summary>
+    internal static StatementReads Read(string plan, IReadOnlyCollection<string> opaqueFunctions, IReadOnlyCollection<string> userOperators)
+    {
+        using var document = JsonDocument.Parse(plan);
+        var tables = new List<(string? Schema, string Name)>();
+        var opaque = new HashSet<string>(opaqueFunctions, StringComparer.OrdinalIgnoreCase);
+        return Walk(document.RootElement, tables, opaque, userOperators) ? new StatementReads(tables) : Anything;
+    }
+
+    /// <summary>False as soon as the plan runs something it cannot see into.</summary>
+    private static bool Walk(JsonElement element, List<(string? Schema, string Name)> tables, HashSet<string> opaque, IReadOnlyCollection<string> operators)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Array:
+                return element.EnumerateArray().All(item => Walk(item, tables, opaque, operators));
+            case JsonValueKind.String:
+                var expression = element.GetString()!;
+                return !CallPattern().Matches(expression).Any(call => opaque.Contains(call.Groups[1].Success ? call.Groups[1].Value : call.Groups[2].Value))
+                    && !operators.Any(op => expression.Contains(op, StringComparison.Ordinal));
+            case JsonValueKind.Object:
+                if (element.TryGetProperty("Relation Name", out var relation))
+                {
+                    tables.Add((element.TryGetProperty("Schema", out var schema) ? schema.GetString() : null, relation.GetString()!));
+                }
+
+                if ((element.TryGetProperty("Function Name", out var function) && opaque.Contains(function.GetString()!))
+                    || (element.TryGetProperty("Subplans Removed", out var removed) && removed.GetInt32() > 0))
+                {
+                    return false;
+                }
+
+                return element.EnumerateObject().All(property => Walk(property.Value, tables, opaque, operators));
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>After a failed probe: back out of its savepoint, and drop its prepared statement if PREPARE got that far.</summary>
+    private static async ValueTask CleanUpAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await InnerCommands.ExecuteAsync(connection, null, $"ROLLBACK TO SAVEPOINT {Name}; RELEASE SAVEPOINT {Name}", cancellationToken).ConfigureAwait(false);
+            if (await InnerCommands.ScalarAsync(connection, null, "SELECT count(*) FROM pg_prepared_statements WHERE name = @name", cancellationToken, ("name", Name)).ConfigureAwait(false) is > 0L)
+            {
+                await InnerCommands.ExecuteAsync(connection, null, $"DEALLOCATE {Name}", cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (PostgresException)
+        {
+            // The transaction had failed before the probe: the statement itself reports it.
+        }
+    }
+
+    /// <summary>A name right before '(' in a deparsed expression, quoted or not, schema-qualified or not.</summary>
+    [GeneratedRegex("""(?:"([^"]+)"|([\p{L}_][\p{L}\p{N}_$]*))\(""")]
+    private static partial Regex CallPattern();
+}
