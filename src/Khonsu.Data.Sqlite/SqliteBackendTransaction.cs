@@ -63,7 +63,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
     /// <summary>SQLite's authorizer, in process: cheap enough to ask for every text (see <see cref="SqliteStatementAnalyzer.TablesRead"/>).</summary>
     public override ValueTask<StatementReads?> ParseReadsAsync(DbCommand command, bool namesUnknownRelations, bool writes, CancellationToken cancellationToken)
-        => ValueTask.FromResult(_backend.StatementAnalyzer.TablesRead(_connection.Handle!, command.CommandText));
+        => ValueTask.FromResult(_backend.StatementAnalyzer.TablesRead(_connection.Handle!, command.CommandText, _backend.Catalog.ByName));
 
     public override IEnumerable<ItemId> RowReads => _rowsRead.Select(row => ItemId.Of(Name, row.Table, row.Key));
 

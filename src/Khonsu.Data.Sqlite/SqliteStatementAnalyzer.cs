@@ -42,19 +42,27 @@ internal sealed class SqliteStatementAnalyzer
     /// compiles them (SQLITE_READ, table by table): through views, in subqueries and CTEs, and in
     /// the triggers a write fires, which SQLite compiles into the statement. Reads by Khonsu's own
     /// triggers and of its own and SQLite's tables are left out; a read of the version column is a
-    /// read of its table like any other. Null when the text does not prepare (a statement that
-    /// needs an earlier one of the same text to have run, say): the SQL scanner's view stands.
-    /// The authorizer is installed only while the text is prepared, on this connection.
+    /// read of its table like any other. A view's own columns are reported too, beside the reads
+    /// of its tables that name it as their context: a name that is no table of
+    /// <paramref name="tables"/> and is such a context is a view, already covered. Null when the
+    /// text does not prepare (a statement that needs an earlier one of the same text to have run,
+    /// say): the SQL scanner's view stands. The authorizer is installed only while the text is
+    /// prepared, on this connection.
     /// </summary>
-    public StatementReads? TablesRead(sqlite3 handle, string sql)
+    public StatementReads? TablesRead(sqlite3 handle, string sql, IReadOnlyDictionary<string, TableInfo> tables)
     {
         Interlocked.Increment(ref _readProbes);
-        var tables = new HashSet<(string? Schema, string Name)>(NameComparer.Instance);
-        strdelegate_authorizer authorizer = (_, action, table, _, database, trigger) =>
+        var reads = new HashSet<(string? Schema, string Name)>(NameComparer.Instance);
+        var contexts = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        strdelegate_authorizer authorizer = (_, action, table, _, database, context) =>
         {
-            if (action == raw.SQLITE_READ && !string.IsNullOrEmpty(table) && !IsKhonsuOrSqlite(table) && !(trigger?.StartsWith("khonsu_", StringComparison.OrdinalIgnoreCase) ?? false))
+            if (action == raw.SQLITE_READ && !string.IsNullOrEmpty(table) && !IsKhonsuOrSqlite(table) && !(context?.StartsWith("khonsu_", StringComparison.OrdinalIgnoreCase) ?? false))
             {
-                tables.Add((database is null or "main" ? null : database, table));
+                reads.Add((string.IsNullOrEmpty(database) || database == "main" ? null : database, table));
+                if (!string.IsNullOrEmpty(context))
+                {
+                    contexts.Add(context);
+                }
             }
 
             return raw.SQLITE_OK;
@@ -63,12 +71,17 @@ internal sealed class SqliteStatementAnalyzer
         raw.sqlite3_set_authorizer(handle, authorizer, null);
         try
         {
-            return PrepareEach(handle, sql, _ => { }) ? new StatementReads([.. tables]) : null;
+            if (!PrepareEach(handle, sql, _ => { }))
+            {
+                return null;
+            }
         }
         finally
         {
             raw.sqlite3_set_authorizer(handle, (strdelegate_authorizer?)null, null);
         }
+
+        return new StatementReads([.. reads.Where(read => tables.ContainsKey(read.Name) || !contexts.Contains(read.Name))]);
     }
 
     private static bool IsKhonsuOrSqlite(string table)
