@@ -12,18 +12,19 @@ namespace Khonsu.Data.Postgres;
 /// </summary>
 internal static class PostgresProbeText
 {
-    /// <summary>Whether the text calls something by name (a name right before '('): a function the plan may not see into.</summary>
-    public static bool CallsSomething(string sql, List<Token> tokens)
+    /// <summary>Whether the text calls something by name: a function the plan may not see into.</summary>
+    public static bool CallsSomething(string sql, List<Token> tokens) => Calls(sql, tokens).Any();
+
+    /// <summary>The names the text calls: a name right before '('.</summary>
+    public static IEnumerable<string> Calls(string sql, List<Token> tokens)
     {
         for (var i = 0; i + 1 < tokens.Count; i++)
         {
-            if (tokens[i].Kind is TokenKind.Word or TokenKind.Quoted && tokens[i + 1].Kind == TokenKind.Open && tokens[i + 1].Start == tokens[i].End)
+            if (tokens[i].Kind is TokenKind.Word or TokenKind.Quoted && tokens[i + 1].Kind == TokenKind.Open)
             {
-                return true;
+                yield return NameOf(sql, tokens[i]);
             }
         }
-
-        return false;
     }
 
     /// <summary>

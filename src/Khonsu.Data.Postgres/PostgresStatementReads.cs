@@ -23,8 +23,32 @@ internal sealed partial class PostgresStatementReads
 {
     private const string Name = "khonsu_read_probe";
 
-    // Built-in functions that run a query given as text.
-    private static readonly string[] QueryRunners = ["query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "table_to_xml", "table_to_xml_and_xmlschema", "schema_to_xml", "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xml_and_xmlschema", "cursor_to_xml", "ts_stat"];
+    /// <summary>
+    /// The functions a plan cannot see into: user functions in a procedural language (SQL,
+    /// PL/pgSQL...; C ones, an extension's, are taken not to read tables), user aggregates, and the
+    /// built-in ones that run a query given as text; the operators they implement; and whether the
+    /// rules of the relations {0} (the text's names) call one, through views of views.
+    /// </summary>
+    private const string OpaqueQuery = """
+        WITH RECURSIVE opaque AS (
+            SELECT p.oid, p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE (n.nspname NOT IN ('pg_catalog', 'information_schema', 'khonsu')
+                   AND (p.prokind = 'a' OR p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))))
+               OR p.proname IN ('query_to_xml', 'query_to_xml_and_xmlschema', 'query_to_xmlschema', 'table_to_xml', 'table_to_xml_and_xmlschema',
+                                'schema_to_xml', 'schema_to_xml_and_xmlschema', 'database_to_xml', 'database_to_xml_and_xmlschema', 'cursor_to_xml', 'ts_stat')
+        ), rels(oid) AS (
+            SELECT r::oid FROM unnest(ARRAY[{0}]::regclass[]) AS r WHERE r IS NOT NULL
+            UNION
+            SELECT d.refobjid FROM rels JOIN pg_rewrite w ON w.ev_class = rels.oid
+            JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass
+        )
+        SELECT ARRAY(SELECT DISTINCT lower(proname::text) FROM opaque),
+               ARRAY(SELECT DISTINCT o.oprname::text FROM pg_operator o JOIN opaque ON opaque.oid = o.oprcode),
+               EXISTS (SELECT 1 FROM rels JOIN pg_rewrite w ON w.ev_class = rels.oid
+                       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+                       WHERE (d.refclassid = 'pg_proc'::regclass AND d.refobjid IN (SELECT oid FROM opaque))
+                          OR (d.refclassid = 'pg_operator'::regclass AND d.refobjid IN (SELECT o.oid FROM pg_operator o JOIN opaque ON opaque.oid = o.oprcode)))
+        """;
 
     private static readonly StatementReads Anything = new([], ReadsAnything: true);
 
@@ -50,19 +74,20 @@ internal sealed partial class PostgresStatementReads
 
         Interlocked.Increment(ref _probes);
         var arguments = parameters == 0 ? "" : "(" + string.Join(", ", Enumerable.Repeat("NULL", parameters)) + ")";
+        var named = SqlTableReferenceScanner.Scan(sql).Tables.Select(t => $"to_regclass({PostgresSql.Literal(PostgresSql.Qualified(t.Schema, t.Name))})");
         var probe = $"""
             SAVEPOINT {Name};
             SET LOCAL plan_cache_mode = force_generic_plan;
             PREPARE {Name} AS {text};
             EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {Name}{arguments};
             DEALLOCATE {Name};
-            SELECT ARRAY(SELECT DISTINCT lower(p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '{PostgresSql.Schema}')),
-                   ARRAY(SELECT DISTINCT o.oprname::text FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '{PostgresSql.Schema}'));
+            {string.Format(System.Globalization.CultureInfo.InvariantCulture, OpaqueQuery, string.Join(", ", named.Append("NULL")))};
             ROLLBACK TO SAVEPOINT {Name};
             RELEASE SAVEPOINT {Name}
             """;
         string plan;
         string[] functions, operators;
+        bool viewsCallOpaque;
         try
         {
             await using var batch = new NpgsqlCommand(probe, connection);
@@ -73,6 +98,7 @@ internal sealed partial class PostgresStatementReads
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             functions = reader.GetFieldValue<string[]>(0);
             operators = reader.GetFieldValue<string[]>(1);
+            viewsCallOpaque = reader.GetBoolean(2);
         }
         catch (PostgresException)
         {
@@ -81,16 +107,20 @@ internal sealed partial class PostgresStatementReads
             return Anything;
         }
 
-        return Read(plan, [.. functions, .. QueryRunners], operators);
+        // The planner folds an IMMUTABLE call with constant arguments away, running it as it plans:
+        // the text, and the rules of the views it names, show what the plan may not.
+        var opaque = new HashSet<string>(functions, StringComparer.OrdinalIgnoreCase);
+        return viewsCallOpaque || PostgresProbeText.Calls(sql, tokens).Any(opaque.Contains) || operators.Any(op => sql.Contains(op, StringComparison.Ordinal))
+            ? Anything
+            : Read(plan, opaque, operators);
     }
 
     /// <summary>The relations the plan scans; anything, if it calls a user function or operator or pruned partitions it does not name.</summary>
-    internal static StatementReads Read(string plan, IReadOnlyCollection<string> opaqueFunctions, IReadOnlyCollection<string> userOperators)
+    internal static StatementReads Read(string plan, HashSet<string> opaqueFunctions, IReadOnlyCollection<string> userOperators)
     {
         using var document = JsonDocument.Parse(plan);
         var tables = new List<(string? Schema, string Name)>();
-        var opaque = new HashSet<string>(opaqueFunctions, StringComparer.OrdinalIgnoreCase);
-        return Walk(document.RootElement, tables, opaque, userOperators) ? new StatementReads(tables) : Anything;
+        return Walk(document.RootElement, tables, opaqueFunctions, userOperators) ? new StatementReads(tables) : Anything;
     }
 
     /// <summary>False as soon as the plan runs something it cannot see into.</summary>
