@@ -23,31 +23,35 @@ internal sealed partial class PostgresStatementReads
 {
     private const string Name = "khonsu_read_probe";
 
+    // Built-in functions that run a query given as text.
+    private static readonly HashSet<string> QueryRunners = new(
+        ["query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema", "table_to_xml", "table_to_xml_and_xmlschema", "schema_to_xml",
+         "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xml_and_xmlschema", "cursor_to_xml", "ts_stat"],
+        StringComparer.OrdinalIgnoreCase);
+
     /// <summary>
-    /// The functions a plan cannot see into: user functions in a procedural language (SQL,
-    /// PL/pgSQL...; C ones, an extension's, are taken not to read tables), user aggregates, and the
-    /// built-in ones that run a query given as text; the operators they implement; and whether the
-    /// rules of the relations {0} (the text's names) call one, through views of views.
+    /// Whether the text's calls ({0}), its operators (those named in the text {3}, outside
+    /// pg_catalog) or the rules of the relations it names ({1}, through views of views) run a
+    /// function a plan cannot see into (condition {2} on p, its pg_proc row, and n, its namespace):
+    /// a user function in a procedural language (SQL, PL/pgSQL...; C ones, an extension's, are
+    /// taken not to read tables), a user aggregate, or a built-in one that runs a query given as text.
     /// </summary>
     private const string OpaqueQuery = """
-        WITH RECURSIVE opaque AS (
-            SELECT p.oid, p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-            WHERE (n.nspname NOT IN ('pg_catalog', 'information_schema', 'khonsu')
-                   AND (p.prokind = 'a' OR p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))))
-               OR p.proname IN ('query_to_xml', 'query_to_xml_and_xmlschema', 'query_to_xmlschema', 'table_to_xml', 'table_to_xml_and_xmlschema',
-                                'schema_to_xml', 'schema_to_xml_and_xmlschema', 'database_to_xml', 'database_to_xml_and_xmlschema', 'cursor_to_xml', 'ts_stat')
-        ), rels(oid) AS (
-            SELECT r::oid FROM unnest(ARRAY[{0}]::regclass[]) AS r WHERE r IS NOT NULL
+        WITH RECURSIVE rels(oid) AS (
+            SELECT r::oid FROM unnest(ARRAY[{1}]::regclass[]) AS r WHERE r IS NOT NULL
             UNION
             SELECT d.refobjid FROM rels JOIN pg_rewrite w ON w.ev_class = rels.oid
             JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass
+        ), uses AS MATERIALIZED (
+            SELECT d.refclassid, d.refobjid FROM rels JOIN pg_rewrite w ON w.ev_class = rels.oid
+            JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+        ), called(oid) AS (
+            SELECT p.oid FROM pg_proc p WHERE p.proname = ANY (ARRAY[{0}]::name[])
+            UNION SELECT refobjid FROM uses WHERE refclassid = 'pg_proc'::regclass
+            UNION SELECT o.oprcode::oid FROM uses JOIN pg_operator o ON o.oid = uses.refobjid WHERE uses.refclassid = 'pg_operator'::regclass
+            UNION SELECT o.oprcode::oid FROM pg_operator o WHERE o.oprnamespace <> 'pg_catalog'::regnamespace AND position(o.oprname IN {3}) > 0
         )
-        SELECT ARRAY(SELECT DISTINCT lower(proname::text) FROM opaque),
-               ARRAY(SELECT DISTINCT o.oprname::text FROM pg_operator o JOIN opaque ON opaque.oid = o.oprcode),
-               EXISTS (SELECT 1 FROM rels JOIN pg_rewrite w ON w.ev_class = rels.oid
-                       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
-                       WHERE (d.refclassid = 'pg_proc'::regclass AND d.refobjid IN (SELECT oid FROM opaque))
-                          OR (d.refclassid = 'pg_operator'::regclass AND d.refobjid IN (SELECT o.oid FROM pg_operator o JOIN opaque ON opaque.oid = o.oprcode)))
+        SELECT EXISTS (SELECT 1 FROM called JOIN pg_proc p ON p.oid = called.oid JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {2})
         """;
 
     private static readonly StatementReads Anything = new([], ReadsAnything: true);
@@ -75,19 +79,27 @@ internal sealed partial class PostgresStatementReads
         Interlocked.Increment(ref _probes);
         var arguments = parameters == 0 ? "" : "(" + string.Join(", ", Enumerable.Repeat("NULL", parameters)) + ")";
         var named = SqlTableReferenceScanner.Scan(sql).Tables.Select(t => $"to_regclass({PostgresSql.Literal(PostgresSql.Qualified(t.Schema, t.Name))})");
+        var calls = PostgresProbeText.Calls(sql, tokens).Distinct().Select(PostgresSql.Literal);
+        var opaqueQuery = string.Format(
+            System.Globalization.CultureInfo.InvariantCulture,
+            OpaqueQuery,
+            string.Join(", ", calls.Append("NULL")),
+            string.Join(", ", named.Append("NULL")),
+            "((n.nspname NOT IN ('pg_catalog', 'information_schema', 'khonsu') AND (p.prokind = 'a' OR p.prolang NOT IN (SELECT l.oid FROM pg_language l WHERE l.lanname IN ('c', 'internal'))))"
+                + " OR p.proname IN (" + string.Join(", ", QueryRunners.Select(PostgresSql.Literal)) + "))",
+            PostgresSql.Literal(text));
         var probe = $"""
             SAVEPOINT {Name};
             SET LOCAL plan_cache_mode = force_generic_plan;
             PREPARE {Name} AS {text};
             EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE {Name}{arguments};
             DEALLOCATE {Name};
-            {string.Format(System.Globalization.CultureInfo.InvariantCulture, OpaqueQuery, string.Join(", ", named.Append("NULL")))};
+            {opaqueQuery};
             ROLLBACK TO SAVEPOINT {Name};
             RELEASE SAVEPOINT {Name}
             """;
         string plan;
-        string[] functions, operators;
-        bool viewsCallOpaque;
+        bool callsOpaque;
         try
         {
             await using var batch = new NpgsqlCommand(probe, connection);
@@ -96,9 +108,7 @@ internal sealed partial class PostgresStatementReads
             plan = reader.GetString(0);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            functions = reader.GetFieldValue<string[]>(0);
-            operators = reader.GetFieldValue<string[]>(1);
-            viewsCallOpaque = reader.GetBoolean(2);
+            callsOpaque = reader.GetBoolean(0);
         }
         catch (PostgresException)
         {
@@ -107,46 +117,42 @@ internal sealed partial class PostgresStatementReads
             return Anything;
         }
 
-        // The planner folds an IMMUTABLE call with constant arguments away, running it as it plans:
-        // the text, and the rules of the views it names, show what the plan may not.
-        var opaque = new HashSet<string>(functions, StringComparer.OrdinalIgnoreCase);
-        return viewsCallOpaque || PostgresProbeText.Calls(sql, tokens).Any(opaque.Contains) || operators.Any(op => sql.Contains(op, StringComparison.Ordinal))
-            ? Anything
-            : Read(plan, opaque, operators);
+        // The planner folds an IMMUTABLE call with constant arguments away, running it as it plans,
+        // and shows no function's body: the calls are judged from the text and the views' rules.
+        return callsOpaque ? Anything : Read(plan);
     }
 
     /// <summary>The relations the plan scans; anything, if it calls a user function or operator or pruned partitions it does not name.</summary>
-    internal static StatementReads Read(string plan, HashSet<string> opaqueFunctions, IReadOnlyCollection<string> userOperators)
+    internal static StatementReads Read(string plan)
     {
         using var document = JsonDocument.Parse(plan);
         var tables = new List<(string? Schema, string Name)>();
-        return Walk(document.RootElement, tables, opaqueFunctions, userOperators) ? new StatementReads(tables) : Anything;
+        return Walk(document.RootElement, tables) ? new StatementReads(tables) : Anything;
     }
 
     /// <summary>False as soon as the plan runs something it cannot see into.</summary>
-    private static bool Walk(JsonElement element, List<(string? Schema, string Name)> tables, HashSet<string> opaque, IReadOnlyCollection<string> operators)
+    private static bool Walk(JsonElement element, List<(string? Schema, string Name)> tables)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.Array:
-                return element.EnumerateArray().All(item => Walk(item, tables, opaque, operators));
+                return element.EnumerateArray().All(item => Walk(item, tables));
             case JsonValueKind.String:
                 var expression = element.GetString()!;
-                return !CallPattern().Matches(expression).Any(call => opaque.Contains(call.Groups[1].Success ? call.Groups[1].Value : call.Groups[2].Value))
-                    && !operators.Any(op => expression.Contains(op, StringComparison.Ordinal));
+                return !CallPattern().Matches(expression).Any(call => QueryRunners.Contains(call.Groups[1].Success ? call.Groups[1].Value : call.Groups[2].Value));
             case JsonValueKind.Object:
                 if (element.TryGetProperty("Relation Name", out var relation))
                 {
                     tables.Add((element.TryGetProperty("Schema", out var schema) ? schema.GetString() : null, relation.GetString()!));
                 }
 
-                if ((element.TryGetProperty("Function Name", out var function) && opaque.Contains(function.GetString()!))
+                if ((element.TryGetProperty("Function Name", out var function) && QueryRunners.Contains(function.GetString()!))
                     || (element.TryGetProperty("Subplans Removed", out var removed) && removed.GetInt32() > 0))
                 {
                     return false;
                 }
 
-                return element.EnumerateObject().All(property => Walk(property.Value, tables, opaque, operators));
+                return element.EnumerateObject().All(property => Walk(property.Value, tables));
             default:
                 return true;
         }
