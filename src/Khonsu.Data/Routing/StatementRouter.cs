@@ -44,7 +44,9 @@ internal sealed class StatementRouter
 
     /// <summary>
     /// The route with the read set the backend's own parser gives (see <see cref="ParsedReadTables"/>),
-    /// asked once per SQL text and table map; the command carries the text and its parameters.
+    /// asked once per SQL text and table map; the command carries the text and its parameters. A
+    /// route that is not the router's own for the text (EF Core's, on the backend its context
+    /// fixes) is refined from the same answer when it was asked the same question, else asked anew.
     /// </summary>
     public async ValueTask<RouteDecision> WithParsedReadsAsync(RouteDecision route, BackendTransaction local, DbCommand command, CancellationToken cancellationToken)
     {
@@ -55,20 +57,23 @@ internal sealed class StatementRouter
 
         var state = _state;
         var sql = command.CommandText;
-        if (state.ParsedReads.TryGetValue(sql, out var cached))
+        if (state.ParsedReads.TryGetValue(sql, out var parsed) && parsed.Answers(route))
         {
-            return cached;
+            return ReferenceEquals(parsed.Route, route) ? parsed.Refined : Refine(route, parsed.Reads, state.Tables);
         }
 
         var reads = await local.ParseReadsAsync(command, route.ReadsUnknownRelations, route.Writes, cancellationToken).ConfigureAwait(false);
-        var decision = reads is null ? route : ParsedReadTables.Apply(route, reads, state.Tables);
-        if (state.ParsedReads.Count < MaxCachedStatements)
+        var refined = Refine(route, reads, state.Tables);
+        if (parsed is null && state.ParsedReads.Count < MaxCachedStatements)
         {
-            state.ParsedReads.TryAdd(sql, decision);
+            state.ParsedReads.TryAdd(sql, new ParsedRoute(route, reads, refined));
         }
 
-        return decision;
+        return refined;
     }
+
+    private static RouteDecision Refine(RouteDecision route, StatementReads? reads, TableMap tables)
+        => reads is null ? route : ParsedReadTables.Apply(route, reads, tables);
 
     private RouteDecision Decide(string sql, TableMap tables)
     {
@@ -134,13 +139,22 @@ internal sealed class StatementRouter
         };
     }
 
+    /// <summary>A parser's answer (null: it could not tell) for a route, and the route it made of it.</summary>
+    private sealed record ParsedRoute(RouteDecision Route, StatementReads? Reads, RouteDecision Refined)
+    {
+        /// <summary>Whether the answer holds for <paramref name="other"/>: the same backend was asked the same question.</summary>
+        public bool Answers(RouteDecision other)
+            => ReferenceEquals(other, Route)
+                || (other.Backend == Route.Backend && other.ReadsUnknownRelations == Route.ReadsUnknownRelations && other.Writes == Route.Writes);
+    }
+
     private sealed class State(TableMap tables)
     {
         public TableMap Tables { get; } = tables;
 
         public ConcurrentDictionary<string, RouteDecision> Cache { get; } = new(StringComparer.Ordinal);
 
-        /// <summary>Routes whose read set the backend's parser refined, per SQL text.</summary>
-        public ConcurrentDictionary<string, RouteDecision> ParsedReads { get; } = new(StringComparer.Ordinal);
+        /// <summary>What the backends' parsers said each SQL text reads, and the route it refined.</summary>
+        public ConcurrentDictionary<string, ParsedRoute> ParsedReads { get; } = new(StringComparer.Ordinal);
     }
 }
