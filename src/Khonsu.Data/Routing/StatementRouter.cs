@@ -106,8 +106,8 @@ internal sealed class StatementRouter
 
         var named = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var readTables = named;
-        // A name routed by Route.x that is no table of its backend (a view, say) may read any of them, as an unrouted one.
-        var unknown = owned.Any(t => t.Owner is null) || scan.Tables.Any(t => !tables.OwnersOf(t).Any(owner => owner == backend));
+        // A name that is no table of the backend (a view, a function), routed there by Route.x or not, may read any of them.
+        var unknown = scan.Tables.Any(t => !tables.OwnersOf(t).Contains(backend));
         var onlyTable = scan.Tables.Count == 1 && owned[0].Owner is { } onlyOwner ? tables.TableOf(onlyOwner, scan.Tables[0]) : null;
         if (onlyTable is not null && scan.Writes && PointLookupDetector.IsPlainInsert(sql))
         {
