@@ -14,10 +14,12 @@ namespace Khonsu.Data.Postgres;
 /// EXPLAIN (GENERIC_PLAN). It runs in a savepoint of the statement's own transaction, so it sees
 /// what the statement sees and leaves nothing behind, and costs one round trip, once per SQL
 /// text (the router caches the answer).
-/// A plan does not see into functions (PL/pgSQL, or SQL ones the planner does not inline) or
-/// triggers: a statement that calls a user function may read any table; writes, whose triggers
-/// and constraints may read more, keep the SQL scanner's view; so do statements that name only
-/// tables and call nothing, which a plan cannot improve on (no probe, no round trip).
+/// A plan does not see into functions (PL/pgSQL, SQL ones the planner does not inline, IMMUTABLE
+/// ones it runs while planning) or triggers: a catalog query in the same round trip tells whether
+/// the text's calls and operators, or the rules of the views it names, use a user function, and
+/// such a statement may read any table. Writes, whose triggers and constraints may read more,
+/// keep the SQL scanner's view; so do statements that name only tables and call nothing, which a
+/// plan cannot improve on (no probe, no round trip).
 /// </summary>
 internal sealed partial class PostgresStatementReads
 {
@@ -122,7 +124,7 @@ internal sealed partial class PostgresStatementReads
         return callsOpaque ? Anything : Read(plan);
     }
 
-    /// <summary>The relations the plan scans; anything, if it calls a user function or operator or pruned partitions it does not name.</summary>
+    /// <summary>The relations the plan scans; anything, if it runs a query it does not show (query_to_xml...) or pruned partitions it does not name.</summary>
     internal static StatementReads Read(string plan)
     {
         using var document = JsonDocument.Parse(plan);
