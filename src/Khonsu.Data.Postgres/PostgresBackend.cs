@@ -30,6 +30,9 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
     /// <summary>Which result columns carry a tracked table's key and version, per SQL text; replaced when the catalog changes.</summary>
     internal PostgresReadShapes ReadShapes { get; private set; } = new(new Dictionary<uint, PostgresTableKey>());
 
+    /// <summary>What reading statements read, from their plans (asked once per SQL text by the router).</summary>
+    internal PostgresStatementReads ReadProbe { get; } = new();
+
     public override async ValueTask<BackendTransaction> BeginTransactionAsync(
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken)
     {

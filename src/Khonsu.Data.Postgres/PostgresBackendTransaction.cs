@@ -61,6 +61,10 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         return tables.Length == 0 ? null : new KeyedRowTracker(tables, _reads.Add);
     }
 
+    /// <summary>From the statement's generic plan, in a savepoint of this transaction (see <see cref="PostgresStatementReads"/>).</summary>
+    public override ValueTask<StatementReads?> ParseReadsAsync(DbCommand command, bool namesUnknownRelations, bool writes, CancellationToken cancellationToken)
+        => backend.ReadProbe.ProbeAsync(connection, (NpgsqlCommand)command, namesUnknownRelations, writes, cancellationToken);
+
     /// <summary>
     /// First-updater-wins (40001), a deadlock PostgreSQL found (40P01) and a lock wait bounded
     /// because the transaction spans several backends (55P03): the transaction lost a conflict.

@@ -64,6 +64,10 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         return tables.Length == 0 ? null : new KeyedRowTracker(tables, (table, key) => _rowsRead.Add((table.Name, RowKey.Format(key))));
     }
 
+    /// <summary>SQLite's authorizer, in process: cheap enough to ask for every text (see <see cref="SqliteStatementAnalyzer.TablesRead"/>).</summary>
+    public override ValueTask<StatementReads?> ParseReadsAsync(DbCommand command, bool namesUnknownRelations, bool writes, CancellationToken cancellationToken)
+        => ValueTask.FromResult(_backend.StatementAnalyzer.TablesRead(_connection.Handle!, command.CommandText, _backend.Catalog.ByName));
+
     public override IEnumerable<ItemId> RowReads => _rowsRead.Select(row => ItemId.Of(Name, row.Table, row.Key));
 
     public override DbTransaction? InnerTransaction => _local;

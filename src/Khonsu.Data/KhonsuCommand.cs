@@ -353,6 +353,12 @@ public sealed class KhonsuCommand : DbCommand
         try
         {
             ParameterCopier.CopyIn(_parameters, inner);
+            if (local is not null && transaction!.IsolationLevel == IsolationLevel.Serializable && !onBranch)
+            {
+                // Only a serializable transaction's reads go to the certifier.
+                route = await connection.Runtime.Router.WithParsedReadsAsync(route, local, inner, cancellationToken).ConfigureAwait(false);
+            }
+
             if (local is not null)
             {
                 await local.BeforeStatementAsync(inner, transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);

@@ -58,6 +58,12 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
             transaction.Record(backend.Name, command.CommandText);
             command.Transaction = local.InnerTransaction;
             await local.BeforeStatementAsync(command, transaction.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            if (transaction.IsolationLevel == System.Data.IsolationLevel.Serializable)
+            {
+                // Only a serializable transaction's reads go to the certifier: from the database's parser, as for Khonsu's own commands.
+                route = await Connection.Runtime.Router.WithParsedReadsAsync(route, local, command, cancellationToken).ConfigureAwait(false);
+            }
+
             return new Enlistment(transaction, local, route) { Implicit = begun is not null };
         }
         catch when (begun is not null)

@@ -65,6 +65,22 @@ public class RoutingTests
     }
 
     [Fact]
+    public async Task A_routed_name_that_is_no_table_may_read_any_table_of_its_backend()
+    {
+        // Routing a view (Route.v=...) names its backend, not what it reads: until the database's
+        // parser says which tables (see ParsedReadTests), it reads the whole backend.
+        await using var db = await TwoDatabases.CreateAsync();
+        await db.PostgresAsync("CREATE VIEW order_amounts AS SELECT id, amount FROM orders");
+        await using var connection = await db.OpenAsync(";Route.order_amounts=shop;Route.orders=shop");
+
+        var view = connection.Runtime.Router.Route("SELECT sum(amount) FROM order_amounts");
+        var table = connection.Runtime.Router.Route("SELECT sum(amount) FROM orders");
+
+        Assert.Equal(("shop", true), (view.Backend.Name, view.ReadsUnknownRelations));
+        Assert.Equal(("shop", false), (table.Backend.Name, table.ReadsUnknownRelations));
+    }
+
+    [Fact]
     public async Task A_table_created_through_khonsu_is_routed_and_tracked_at_once()
     {
         await using var db = await TwoDatabases.CreateAsync();

@@ -44,6 +44,17 @@ public abstract class BackendTransaction : ITransactionParticipant
     public virtual IRowReadTracker? TrackReads(DbDataReader reader, string sql) => null;
 
     /// <summary>
+    /// Which tables <paramref name="command"/> (its text, with its parameters) reads, as the
+    /// database's own parser says, or null where the backend cannot tell (the statement's reads are
+    /// then the tables the SQL text names, and the whole backend for any other name in it). Asked
+    /// once per SQL text and catalog; it must not change the transaction's state.
+    /// <paramref name="namesUnknownRelations"/>: the text names something that is not a known table
+    /// (a view, a function); <paramref name="writes"/>: the statement writes.
+    /// </summary>
+    public virtual ValueTask<StatementReads?> ParseReadsAsync(DbCommand command, bool namesUnknownRelations, bool writes, CancellationToken cancellationToken)
+        => ValueTask.FromResult<StatementReads?>(null);
+
+    /// <summary>
     /// The database's error for a statement of this transaction as Khonsu reports it: a
     /// serialization failure of the whole transaction (SqlState 40001, transient) where the
     /// database says the transaction lost a conflict, else null (the error passes through as is).

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using Khonsu.Data.Backends;
 
 namespace Khonsu.Data.Routing;
@@ -41,6 +42,39 @@ internal sealed class StatementRouter
         return decision;
     }
 
+    /// <summary>
+    /// The route with the read set the backend's own parser gives (see <see cref="ParsedReadTables"/>),
+    /// asked once per SQL text and table map; the command carries the text and its parameters. A
+    /// route that is not the router's own for the text (EF Core's, on the backend its context
+    /// fixes) is refined from the same answer when it was asked the same question, else asked anew.
+    /// </summary>
+    public async ValueTask<RouteDecision> WithParsedReadsAsync(RouteDecision route, BackendTransaction local, DbCommand command, CancellationToken cancellationToken)
+    {
+        if (route.ChangesSchema)
+        {
+            return route;
+        }
+
+        var state = _state;
+        var sql = command.CommandText;
+        if (state.ParsedReads.TryGetValue(sql, out var parsed) && parsed.Answers(route))
+        {
+            return ReferenceEquals(parsed.Route, route) ? parsed.Refined : Refine(route, parsed.Reads, state.Tables);
+        }
+
+        var reads = await local.ParseReadsAsync(command, route.ReadsUnknownRelations, route.Writes, cancellationToken).ConfigureAwait(false);
+        var refined = Refine(route, reads, state.Tables);
+        if (parsed is null && state.ParsedReads.Count < MaxCachedStatements)
+        {
+            state.ParsedReads.TryAdd(sql, new ParsedRoute(route, reads, refined));
+        }
+
+        return refined;
+    }
+
+    private static RouteDecision Refine(RouteDecision route, StatementReads? reads, TableMap tables)
+        => reads is null ? route : ParsedReadTables.Apply(route, reads, tables);
+
     private RouteDecision Decide(string sql, TableMap tables)
     {
         var scan = SqlTableReferenceScanner.Scan(sql);
@@ -72,7 +106,8 @@ internal sealed class StatementRouter
 
         var named = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var readTables = named;
-        var unknown = owned.Any(t => t.Owner is null);
+        // A name that is no table of the backend (a view, a function), routed there by Route.x or not, may read any of them.
+        var unknown = scan.Tables.Any(t => !tables.OwnersOf(t).Contains(backend));
         var onlyTable = scan.Tables.Count == 1 && owned[0].Owner is { } onlyOwner ? tables.TableOf(onlyOwner, scan.Tables[0]) : null;
         if (onlyTable is not null && scan.Writes && PointLookupDetector.IsPlainInsert(sql))
         {
@@ -105,10 +140,22 @@ internal sealed class StatementRouter
         };
     }
 
+    /// <summary>A parser's answer (null: it could not tell) for a route, and the route it made of it.</summary>
+    private sealed record ParsedRoute(RouteDecision Route, StatementReads? Reads, RouteDecision Refined)
+    {
+        /// <summary>Whether the answer holds for <paramref name="other"/>: the same backend was asked the same question.</summary>
+        public bool Answers(RouteDecision other)
+            => ReferenceEquals(other, Route)
+                || (other.Backend == Route.Backend && other.ReadsUnknownRelations == Route.ReadsUnknownRelations && other.Writes == Route.Writes);
+    }
+
     private sealed class State(TableMap tables)
     {
         public TableMap Tables { get; } = tables;
 
         public ConcurrentDictionary<string, RouteDecision> Cache { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>What the backends' parsers said each SQL text reads, and the route it refined.</summary>
+        public ConcurrentDictionary<string, ParsedRoute> ParsedReads { get; } = new(StringComparer.Ordinal);
     }
 }

@@ -18,9 +18,10 @@ public sealed class KhonsuSession : Session
 
     public string TransactionId => _transaction.TransactionId;
 
-    public static async Task<KhonsuSession> BeginAsync(TwoDatabases db, string name, IsolationLevel isolation)
+    /// <param name="extra">Appended to the connection string (";Route.v=shop", say).</param>
+    public static async Task<KhonsuSession> BeginAsync(TwoDatabases db, string name, IsolationLevel isolation, string extra = "")
     {
-        var connection = await db.OpenAsync();
+        var connection = await db.OpenAsync(extra);
         return new KhonsuSession(name, connection, await connection.BeginTransactionAsync(isolation));
     }
 

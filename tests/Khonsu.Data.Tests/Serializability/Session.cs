@@ -24,10 +24,28 @@ public abstract class Session : IAsyncDisposable
 
     public bool Committed { get; private set; }
 
-    public async Task<long> ReadAsync(Db db, string sql)
+    public async Task<long> ReadAsync(Db db, string sql, params (string Name, object Value)[] parameters)
     {
         long value = -1;
-        await StepAsync(async () => value = Convert.ToInt64(await ScalarAsync(db, sql) ?? 0L));
+        await StepAsync(async () =>
+        {
+            if (parameters.Length == 0)
+            {
+                value = Convert.ToInt64(await ScalarAsync(db, sql) ?? 0L);
+                return;
+            }
+
+            await using var command = CreateCommand(db, sql);
+            foreach (var (name, parameterValue) in parameters)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = parameterValue;
+                command.Parameters.Add(parameter);
+            }
+
+            value = Convert.ToInt64(await command.ExecuteScalarAsync() ?? 0L);
+        });
         return value;
     }
 

@@ -293,6 +293,37 @@ public class EntityFrameworkTests
         Assert.Equal(60L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 2"));
     }
 
+    [Theory]
+    [InlineData("orders", false)]
+    [InlineData("shop_notes", true)]
+    public async Task A_view_read_through_EF_raw_SQL_reads_the_view_s_tables_only(string writtenByT2, bool commits)
+    {
+        // T1 reads a view of orders through EF and writes the account T2 read; T2 inserts into
+        // orders (T1's view covers it: T1 is a pivot) or into a table the view does not read.
+        await using var db = await LedgerAndShop.CreateAsync();
+        await db.PostgresAsync("CREATE VIEW order_amounts AS SELECT id, account_id, amount FROM orders; CREATE TABLE shop_notes (id integer PRIMARY KEY, body text)");
+        await using var k1 = await db.OpenAsync(";Route.order_amounts=shop");
+        await using var k2 = await db.OpenAsync(";Route.order_amounts=shop");
+        await using var shop1 = await Contexts.ShopAsync(k1);
+        await using var t1 = await k1.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+        await using var t2 = await k2.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+
+        Assert.Equal(5, await shop1.Database.SqlQuery<int>($"SELECT sum(amount)::int AS \"Value\" FROM order_amounts WHERE account_id = {1}").SingleAsync());
+        await Run(k2, "SELECT balance FROM accounts WHERE id = 1");
+        await Run(k2, writtenByT2 == "orders" ? "INSERT INTO orders (id, account_id, amount) VALUES (102, 1, 1)" : "INSERT INTO shop_notes (id, body) VALUES (1, 'unrelated')");
+        await t2.CommitAsync();
+        await Run(k1, "UPDATE accounts SET balance = 1 WHERE id = 1");
+
+        if (commits)
+        {
+            await t1.CommitAsync();
+        }
+        else
+        {
+            Assert.Equal("40001", (await Assert.ThrowsAsync<KhonsuException>(() => t1.CommitAsync())).SqlState);
+        }
+    }
+
     [Fact]
     public async Task A_SQLite_context_keeps_EF_SQLite_functions_because_it_runs_on_the_real_SqliteConnection()
     {
