@@ -39,6 +39,13 @@ public class LedgerAndShopDatabases : IAsyncDisposable
 
     public Task<object?> PostgresScalarAsync(string sql) => DirectSql.PostgresScalarAsync(Postgres.ConnectionString, sql);
 
+    /// <summary>Returns once <paramref name="sessions"/> sessions of the shop database wait for a lock (PostgreSQL says so), so a test knows a statement is blocked.</summary>
+    public Task UntilWaitingForLocksAsync(int sessions, string what)
+        => Poll.UntilAsync(
+            async () => Convert.ToInt64(await PostgresScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")) == sessions,
+            TimeSpan.FromSeconds(10),
+            what);
+
     /// <summary>Rows of transaction_log for one transaction, as a DBA sees them: "participant:status:decision".</summary>
     public Task<IReadOnlyList<string>> TransactionLogAsync(string transactionId) => DirectSql.TransactionLogAsync(LogPath, transactionId);
 

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Khonsu.TestSupport;
 using static Khonsu.Data.Tests.AtomicCommitTests;
 using static Khonsu.Data.Tests.ConflictPolicies.ConflictPolicyTests;
 
@@ -136,10 +135,7 @@ public class ConflictPolicyReaderTests
         await Execute(writer, "UPDATE orders SET amount = 7 WHERE id = 100");
 
         var replaced = ReadAllAsync(autocommit, "UPDATE orders SET amount = amount + 2 WHERE id = 100 RETURNING id, amount");
-        await Poll.UntilAsync(
-            async () => Convert.ToInt64(await db.PostgresScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")) == 1,
-            TimeSpan.FromSeconds(10),
-            "the autocommit update to wait for T2's row lock");
+        await db.UntilWaitingForLocksAsync(1, "the autocommit update to wait for T2's row lock");
         await transaction.CommitAsync();
         var (rows, affected) = await replaced;
 

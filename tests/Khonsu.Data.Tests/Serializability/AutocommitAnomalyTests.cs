@@ -97,10 +97,7 @@ public class AutocommitAnomalyTests
         await Execute(writer, "UPDATE accounts SET balance = 94 WHERE id = 1");
 
         var blocked = Execute(autocommit, "UPDATE orders SET amount = 50 WHERE id = 100");
-        await Poll.UntilAsync(
-            async () => Convert.ToInt64(await db.PostgresScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")) == 1,
-            TimeSpan.FromSeconds(10),
-            "the autocommit update to wait for the transaction's row lock");
+        await db.UntilWaitingForLocksAsync(1, "the autocommit update to wait for the transaction's row lock");
         await transaction.CommitAsync();
         var refused = await Assert.ThrowsAsync<KhonsuException>(() => blocked);
 
