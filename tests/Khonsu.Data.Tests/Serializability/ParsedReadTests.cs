@@ -76,6 +76,26 @@ public class ParsedReadTests
         AssertSerializationFailure(reader);
     }
 
+    [Fact]
+    public async Task A_read_through_a_catalog_routed_postgres_view_that_calls_nothing_is_still_a_read_of_its_table()
+    {
+        // The text names the view only and calls nothing: a table's name there would never be
+        // probed, and the read would cover the view's name alone, missing the writer's order.
+        await using var db = await ViewsAsync();
+        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, CatalogViews);
+        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, CatalogViews);
+
+        Assert.Equal(5, await reader.ReadAsync(Db.Postgres, "SELECT amount FROM order_amounts WHERE amount > @min", ("min", 0))); // PostgreSQL snapshot: before the writer
+        await writer.WriteAsync(Db.Sqlite, "UPDATE accounts SET balance = balance - 10 WHERE id = 1");
+        await writer.WriteAsync(Db.Postgres, "UPDATE orders SET amount = amount + 10 WHERE id = 100");
+        await writer.CommitAsync();
+        Assert.Equal(140, await reader.ReadAsync(Db.Sqlite, "SELECT sum(balance) FROM accounts")); // SQLite snapshot: after it
+        await reader.CommitAsync();
+
+        Assert.True(writer.Committed);
+        AssertSerializationFailure(reader);
+    }
+
     [Theory]
     [InlineData(RouteViews)]
     [InlineData(CatalogViews)]
