@@ -46,6 +46,27 @@ public class ViewRoutingTests
     }
 
     [Fact]
+    public async Task A_write_through_a_postgres_view_is_a_tracked_write_of_its_table_and_reads_the_whole_backend()
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        await db.PostgresAsync("CREATE VIEW order_amounts AS SELECT id, amount FROM orders");
+        await using var connection = await db.OpenAsync();
+        var before = Convert.ToInt64(await db.PostgresScalarAsync("SELECT version FROM orders WHERE id = 100"));
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            Assert.Equal(1, await Execute(connection, "UPDATE order_amounts SET amount = 7 WHERE id = 100"));
+            await Execute(connection, "UPDATE accounts SET balance = 1 WHERE id = 1");
+            await transaction.CommitAsync();
+        }
+
+        var route = connection.Runtime.Router.Route("UPDATE order_amounts SET amount = 7 WHERE id = 100");
+        Assert.Equal(("shop", true, true), (route.Backend.Name, route.Writes, route.ReadsUnknownRelations));
+        Assert.Equal(before + 1, Convert.ToInt64(await db.PostgresScalarAsync("SELECT version FROM orders WHERE id = 100")));
+        Assert.Equal(7L, Convert.ToInt64(await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100")));
+    }
+
+    [Fact]
     public async Task A_view_name_in_two_backends_needs_a_route()
     {
         await using var db = await TwoDatabases.CreateAsync();
