@@ -3,10 +3,16 @@ using Npgsql;
 
 namespace Khonsu.Data.Postgres;
 
-/// <summary>Reads a PostgreSQL database's user tables, their primary keys and whether they carry the version column.</summary>
+/// <summary>Reads a PostgreSQL database's user tables, their primary keys and whether they carry the version column, and its views and materialized views.</summary>
 internal static class PostgresCatalogReader
 {
-    private const string Query = """
+    /// <summary>User schemas: not PostgreSQL's own, nor Khonsu's.</summary>
+    private const string UserSchemas = """
+        n.nspname NOT IN ('pg_catalog', 'information_schema', 'khonsu')
+          AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+        """;
+
+    private const string Query = $$"""
         SELECT n.nspname, c.relname, c.oid,
                ARRAY(SELECT a.attname::text
                      FROM pg_index i
@@ -23,8 +29,16 @@ internal static class PostgresCatalogReader
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'khonsu')
-          AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+          AND {{UserSchemas}}
+        ORDER BY n.nspname, c.relname
+        """;
+
+    private const string ViewQuery = $$"""
+        SELECT n.nspname, c.relname
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('v', 'm')
+          AND {{UserSchemas}}
         ORDER BY n.nspname, c.relname
         """;
 
@@ -42,8 +56,11 @@ internal static class PostgresCatalogReader
             },
             cancellationToken,
             ("version", versionColumn)).ConfigureAwait(false);
+        // Views and materialized views route statements here; they are never tables for the read set.
+        var views = await InnerCommands.QueryAsync(
+            connection, null, ViewQuery, reader => new ViewInfo(reader.GetString(0), reader.GetString(1)), cancellationToken).ConfigureAwait(false);
         return new PostgresCatalog(
-            new BackendCatalog(rows.Select(r => r.Table).ToList()),
+            new BackendCatalog(rows.Select(r => r.Table).ToList(), views),
             rows.Where(r => r.Key is not null && r.Key.KeyAttributes.Length > 0).ToDictionary(r => r.Oid, r => r.Key!));
     }
 }

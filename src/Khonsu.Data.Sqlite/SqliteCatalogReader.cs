@@ -3,15 +3,18 @@ using Microsoft.Data.Sqlite;
 
 namespace Khonsu.Data.Sqlite;
 
-/// <summary>Reads a SQLite database's user tables, their keys and whether they carry the version column.</summary>
+/// <summary>Reads a SQLite database's user tables, their keys and whether they carry the version column, and its views.</summary>
 internal static class SqliteCatalogReader
 {
+    /// <summary>The main database's relations, less SQLite's and Khonsu's own.</summary>
+    private const string UserRelations = "FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'khonsu\\_%' ESCAPE '\\'";
+
     public static async ValueTask<BackendCatalog> ReadAsync(SqliteConnection connection, SqliteTransaction? transaction, string versionColumn, CancellationToken cancellationToken)
     {
         var tables = await InnerCommands.QueryAsync(
             connection,
             transaction,
-            "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'khonsu\\_%' ESCAPE '\\' ORDER BY name",
+            $"SELECT name, wr {UserRelations} AND type = 'table' ORDER BY name",
             reader => (Name: reader.GetString(0), WithoutRowId: reader.GetInt64(1) != 0),
             cancellationToken).ConfigureAwait(false);
 
@@ -21,7 +24,14 @@ internal static class SqliteCatalogReader
             infos.Add(await ReadTableAsync(connection, transaction, name, withoutRowId, versionColumn, cancellationToken).ConfigureAwait(false));
         }
 
-        return new BackendCatalog(infos);
+        // Views route statements here; they are never tables for the read set.
+        var views = await InnerCommands.QueryAsync(
+            connection,
+            transaction,
+            $"SELECT name {UserRelations} AND type = 'view' ORDER BY name",
+            reader => new ViewInfo(null, reader.GetString(0)),
+            cancellationToken).ConfigureAwait(false);
+        return new BackendCatalog(infos, views);
     }
 
     private static async ValueTask<TableInfo> ReadTableAsync(

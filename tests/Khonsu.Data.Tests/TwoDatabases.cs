@@ -23,14 +23,20 @@ public sealed class TwoDatabases : LedgerAndShopDatabases
         return databases;
     }
 
-    public async Task<KhonsuConnection> OpenAsync(string extra = "")
+    public Task<KhonsuConnection> OpenAsync(string extra = "") => OpenConnectionAsync(ConnectionString(extra));
+
+    /// <summary>As <see cref="OpenAsync"/> with shop named first: where a statement naming no known relation goes.</summary>
+    public Task<KhonsuConnection> OpenShopFirstAsync()
+        => OpenConnectionAsync($"Khonsu:Postgres.shop=\"{Postgres.ConnectionString}\";Sqlite.ledger=\"{SqliteConnectionString}\";Log=\"{LogPath}\";RecoveryInterval=0");
+
+    private async Task<KhonsuConnection> OpenConnectionAsync(string connectionString)
     {
         lock (_opened)
         {
-            _opened.Add(ConnectionString(extra));
+            _opened.Add(connectionString);
         }
 
-        var connection = new KhonsuConnection(ConnectionString(extra));
+        var connection = new KhonsuConnection(connectionString);
         await connection.OpenAsync();
         return connection;
     }

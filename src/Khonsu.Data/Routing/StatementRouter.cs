@@ -5,8 +5,8 @@ using Khonsu.Data.Backends;
 namespace Khonsu.Data.Routing;
 
 /// <summary>
-/// Sends each statement to the backend that owns the tables it names. Decisions are cached per
-/// SQL text; a new table map (after DDL) starts a new cache.
+/// Sends each statement to the backend that owns the tables (or views) it names. Decisions are
+/// cached per SQL text; a new table map (after DDL) starts a new cache.
 /// </summary>
 internal sealed class StatementRouter
 {
@@ -106,7 +106,8 @@ internal sealed class StatementRouter
 
         var named = owned.Where(t => t.Owner is not null).Select(t => t.Table).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var readTables = named;
-        // A name that is no table of the backend (a view, a function), routed there by Route.x or not, may read any of them.
+        // A name that is no table of the backend (a view, a function), routed there by Route.x, by the
+        // catalog's views or not at all, may read any of them: only the parser can narrow that.
         var unknown = scan.Tables.Any(t => !tables.OwnersOf(t).Contains(backend));
         var onlyTable = scan.Tables.Count == 1 && owned[0].Owner is { } onlyOwner ? tables.TableOf(onlyOwner, scan.Tables[0]) : null;
         if (onlyTable is not null && scan.Writes && PointLookupDetector.IsPlainInsert(sql))
@@ -130,13 +131,17 @@ internal sealed class StatementRouter
             return _backends.First(b => b.Name.Equals(routed, StringComparison.OrdinalIgnoreCase));
         }
 
-        var owners = tables.OwnersOf(table);
+        // A view routes as a table does, but only routes: it stays an unknown relation for the read set (see Decide).
+        var tableOwners = tables.OwnersOf(table);
+        var viewOwners = tables.ViewOwnersOf(table);
+        var owners = tableOwners.Union(viewOwners).ToList();
+        var kind = viewOwners.Count == 0 ? "Table" : tableOwners.Count == 0 ? "View" : "Table or view";
         return owners.Count switch
         {
             0 => null, // Unknown here: the database reports it if it does not exist.
             1 => owners[0],
             _ => throw new KhonsuException(
-                $"Table '{table.Name}' exists in backends {string.Join(" and ", owners.Select(o => $"'{o.Name}'"))}: add Route.{table.Name}=<backend> to the connection string to say which one to use."),
+                $"{kind} '{table.Name}' exists in backends {string.Join(" and ", owners.Select(o => $"'{o.Name}'"))}: add Route.{table.Name}=<backend> to the connection string to say which one to use."),
         };
     }
 

@@ -4,11 +4,14 @@ namespace Khonsu.Data.Routing;
 
 /// <summary>
 /// Which backends own each table name, and what their catalogs say of it, built from the backends'
-/// catalogs. Names compare without case: both SQLite and PostgreSQL (for unquoted names) treat them so.
+/// catalogs; and which own each view name, for routing only (a view is never a table here: what it
+/// reads is not known from its name). Names compare without case: both SQLite and PostgreSQL (for
+/// unquoted names) treat them so.
 /// </summary>
 internal sealed class TableMap
 {
     private readonly Dictionary<string, List<(KhonsuBackend Backend, TableInfo Table)>> _tables = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, List<KhonsuBackend>> _views = new(StringComparer.OrdinalIgnoreCase);
 
     public TableMap(IEnumerable<(KhonsuBackend Backend, BackendCatalog Catalog)> catalogs)
     {
@@ -22,8 +25,21 @@ internal sealed class TableMap
                     Add(table.Schema + "." + table.Name, backend, table);
                 }
             }
+
+            foreach (var view in catalog.Views)
+            {
+                Add(_views, view.Name, backend);
+                if (view.Schema is not null)
+                {
+                    Add(_views, view.Schema + "." + view.Name, backend);
+                }
+            }
         }
     }
+
+    /// <summary>The backends that have a view of the name: a statement naming it runs there, but reads it as an unknown relation.</summary>
+    public IReadOnlyList<KhonsuBackend> ViewOwnersOf(TableReference view)
+        => Lookup(_views, view) is { } owners ? owners.Distinct().ToList() : [];
 
     public IReadOnlyList<KhonsuBackend> OwnersOf(TableReference table)
         => Candidates(table) is { } candidates ? candidates.Select(c => c.Backend).Distinct().ToList() : [];
@@ -38,23 +54,28 @@ internal sealed class TableMap
         return matches is [var only] ? only.Table : null;
     }
 
-    private List<(KhonsuBackend Backend, TableInfo Table)>? Candidates(TableReference table)
+    private List<(KhonsuBackend Backend, TableInfo Table)>? Candidates(TableReference table) => Lookup(_tables, table);
+
+    /// <summary>A schema-qualified name matches its own entry when there is one, else the bare name's.</summary>
+    private static List<T>? Lookup<T>(Dictionary<string, List<T>> entries, TableReference name)
     {
-        if (table.Schema is not null && _tables.TryGetValue(table.Schema + "." + table.Name, out var qualified))
+        if (name.Schema is not null && entries.TryGetValue(name.Schema + "." + name.Name, out var qualified))
         {
             return qualified;
         }
 
-        return _tables.TryGetValue(table.Name, out var tables) ? tables : null;
+        return entries.TryGetValue(name.Name, out var found) ? found : null;
     }
 
-    private void Add(string name, KhonsuBackend backend, TableInfo table)
+    private void Add(string name, KhonsuBackend backend, TableInfo table) => Add(_tables, name, (backend, table));
+
+    private static void Add<T>(Dictionary<string, List<T>> entries, string name, T entry)
     {
-        if (!_tables.TryGetValue(name, out var tables))
+        if (!entries.TryGetValue(name, out var list))
         {
-            _tables[name] = tables = [];
+            entries[name] = list = [];
         }
 
-        tables.Add((backend, table));
+        list.Add(entry);
     }
 }

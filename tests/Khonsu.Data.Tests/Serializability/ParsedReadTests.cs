@@ -14,12 +14,14 @@ namespace Khonsu.Data.Tests.Serializability;
 /// </summary>
 public class ParsedReadTests
 {
-    [Fact]
-    public async Task A_read_through_a_sqlite_view_of_a_table_another_transaction_wrote_fails()
+    [Theory]
+    [InlineData(RouteViews)]
+    [InlineData(CatalogViews)]
+    public async Task A_read_through_a_sqlite_view_of_a_table_another_transaction_wrote_fails(string routes)
     {
         await using var db = await ViewsAsync();
-        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, RouteViews);
-        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, RouteViews);
+        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, routes);
+        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, routes);
 
         Assert.Equal(5, await reader.ReadAsync(Db.Postgres, "SELECT sum(amount) FROM orders")); // PostgreSQL snapshot: before the writer
         await writer.WriteAsync(Db.Sqlite, "UPDATE accounts SET balance = balance - 10 WHERE id = 1");
@@ -32,14 +34,16 @@ public class ParsedReadTests
         AssertSerializationFailure(reader);
     }
 
-    [Fact]
-    public async Task A_read_through_a_sqlite_view_commits_beside_a_write_to_another_table_of_the_database()
+    [Theory]
+    [InlineData(RouteViews)]
+    [InlineData(CatalogViews)]
+    public async Task A_read_through_a_sqlite_view_commits_beside_a_write_to_another_table_of_the_database(string routes)
     {
         // Read as the whole SQLite backend (what a view was before), the note the writer added
         // would be half of the writer seen: the reader would fail for nothing.
         await using var db = await ViewsAsync();
-        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, RouteViews);
-        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, RouteViews);
+        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, routes);
+        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, routes);
 
         Assert.Equal(5, await reader.ReadAsync(Db.Postgres, "SELECT sum(amount) FROM orders"));
         await writer.WriteAsync(Db.Sqlite, "INSERT INTO notes (id, body) VALUES (2, 'unrelated')");
@@ -52,12 +56,14 @@ public class ParsedReadTests
         Assert.Equal(2, Committed(reader, writer));
     }
 
-    [Fact]
-    public async Task A_read_through_a_postgres_view_of_a_table_another_transaction_wrote_fails()
+    [Theory]
+    [InlineData(RouteViews)]
+    [InlineData(CatalogViews)]
+    public async Task A_read_through_a_postgres_view_of_a_table_another_transaction_wrote_fails(string routes)
     {
         await using var db = await ViewsAsync();
-        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, RouteViews);
-        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, RouteViews);
+        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, routes);
+        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, routes);
 
         Assert.Equal(5, await reader.ReadAsync(Db.Postgres, "SELECT sum(amount) FROM order_amounts WHERE amount > @min", ("min", 0))); // PostgreSQL snapshot: before the writer
         await writer.WriteAsync(Db.Sqlite, "UPDATE accounts SET balance = balance - 10 WHERE id = 1");
@@ -71,14 +77,36 @@ public class ParsedReadTests
     }
 
     [Fact]
-    public async Task A_read_through_a_postgres_view_commits_beside_a_write_to_another_table_of_the_database()
+    public async Task A_read_through_a_catalog_routed_postgres_view_that_calls_nothing_is_still_a_read_of_its_table()
+    {
+        // The text names the view only and calls nothing: a table's name there would never be
+        // probed, and the read would cover the view's name alone, missing the writer's order.
+        await using var db = await ViewsAsync();
+        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, CatalogViews);
+        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, CatalogViews);
+
+        Assert.Equal(5, await reader.ReadAsync(Db.Postgres, "SELECT amount FROM order_amounts WHERE amount > @min", ("min", 0))); // PostgreSQL snapshot: before the writer
+        await writer.WriteAsync(Db.Sqlite, "UPDATE accounts SET balance = balance - 10 WHERE id = 1");
+        await writer.WriteAsync(Db.Postgres, "UPDATE orders SET amount = amount + 10 WHERE id = 100");
+        await writer.CommitAsync();
+        Assert.Equal(140, await reader.ReadAsync(Db.Sqlite, "SELECT sum(balance) FROM accounts")); // SQLite snapshot: after it
+        await reader.CommitAsync();
+
+        Assert.True(writer.Committed);
+        AssertSerializationFailure(reader);
+    }
+
+    [Theory]
+    [InlineData(RouteViews)]
+    [InlineData(CatalogViews)]
+    public async Task A_read_through_a_postgres_view_commits_beside_a_write_to_another_table_of_the_database(string routes)
     {
         // The writer read account 1, which the reader writes (writer -rw-> reader), and added a
         // note. Read as the whole PostgreSQL backend, the reader's view would close a cycle
         // through that note (reader -rw-> writer) and fail for nothing.
         await using var db = await ViewsAsync();
-        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, RouteViews);
-        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, RouteViews);
+        await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, routes);
+        await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, routes);
 
         Assert.Equal(100, await reader.ReadAsync(Db.Sqlite, "SELECT balance FROM accounts WHERE id = 1")); // the reader's snapshot: before the writer
         Assert.Equal(100, await writer.ReadAsync(Db.Sqlite, "SELECT balance FROM accounts WHERE id = 1"));
@@ -194,8 +222,14 @@ public class ParsedReadTests
         Assert.Equal((1, 1), (sqlite.ReadProbes - sqliteBefore, postgres.Probes - postgresBefore));
     }
 
-    /// <summary>Routing looks at the text only: a view is no table, so its backend is named.</summary>
+    /// <summary>Each view's backend named by Route.x: a view is no table, whichever way it is routed.</summary>
     private const string RouteViews = ";Route.order_amounts=shop;Route.orders_over_one=shop;Route.account_balances=ledger";
+
+    /// <summary>
+    /// No route: the catalogs' views route the statements. Were a view taken for a table, the
+    /// reads through it would conflict with no write to its base table and the failing cases commit.
+    /// </summary>
+    private const string CatalogViews = "";
 
     /// <summary>The ledger and shop, with a view on each and a table beside each that the views do not read.</summary>
     private static async Task<TwoDatabases> ViewsAsync()
