@@ -13,6 +13,7 @@ namespace Khonsu.Data;
 public sealed class KhonsuConnection : DbConnection
 {
     private readonly Dictionary<KhonsuBackend, DbConnection> _inner = [];
+    private readonly List<KhonsuDataReader> _openReaders = [];
     private string _connectionString = string.Empty;
     private ConnectionState _state = ConnectionState.Closed;
     private KhonsuRuntime? _runtime;
@@ -89,6 +90,12 @@ public sealed class KhonsuConnection : DbConnection
             return;
         }
 
+        // Readers first: no inner connection can roll back while a reader still holds it.
+        foreach (var reader in _openReaders.ToArray())
+        {
+            await reader.AbandonAsync().ConfigureAwait(false);
+        }
+
         if (CurrentTransaction is { } transaction)
         {
             await transaction.DisposeAsync().ConfigureAwait(false);
@@ -119,6 +126,10 @@ public sealed class KhonsuConnection : DbConnection
 
         base.Dispose(disposing);
     }
+
+    internal void ReaderOpened(KhonsuDataReader reader) => _openReaders.Add(reader);
+
+    internal void ReaderClosed(KhonsuDataReader reader) => _openReaders.Remove(reader);
 
     public override void ChangeDatabase(string databaseName)
         => throw new NotSupportedException("A Khonsu connection spans several databases; name them in the connection string instead of changing database.");

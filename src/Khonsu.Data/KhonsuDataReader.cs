@@ -30,6 +30,7 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
         _closeOnEnd = closeOnEnd;
         _end = end;
         _reads = statement.NewReaderReads();
+        statement.Connection.ReaderOpened(this);
     }
 
     public override int Depth => _inner.Depth;
@@ -184,11 +185,36 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
             }
             finally
             {
+                _statement.Connection.ReaderClosed(this);
                 if (_closeOnEnd is not null)
                 {
                     await _closeOnEnd.CloseAsync().ConfigureAwait(false);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Its connection is closing under it (as Npgsql's does, closing a connection closes its
+    /// reader): the inner reader goes without completing the statement, so a transaction of the
+    /// statement's own is rolled back with the connection's, never committed.
+    /// </summary>
+    internal async ValueTask AbandonAsync()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        try
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await _end().ConfigureAwait(false);
+            _statement.Connection.ReaderClosed(this);
         }
     }
 

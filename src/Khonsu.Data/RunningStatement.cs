@@ -16,6 +16,9 @@ internal sealed class RunningStatement(
 {
     private WriteConflictGuard? _guard;
 
+    /// <summary>The Khonsu connection the statement runs on.</summary>
+    public KhonsuConnection Connection => connection;
+
     public DbCommand Inner { get; } = inner;
 
     /// <summary>The statement's span and latency measurement, ended when the statement ends.</summary>

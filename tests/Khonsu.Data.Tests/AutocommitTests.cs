@@ -63,6 +63,30 @@ public class AutocommitTests
         Assert.Null(connection.CurrentTransaction);
     }
 
+    [Theory]
+    [InlineData("INSERT INTO orders (id, account_id, amount) VALUES (101, 1, 7) RETURNING id", "shop")]
+    [InlineData("INSERT INTO accounts (id, owner, balance) VALUES (3, 'cy', 1) RETURNING id", "ledger")]
+    public async Task Closing_the_connection_under_an_open_reader_rolls_its_write_back_and_the_reader_then_closes_quietly(string sql, string backend)
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        var connection = await db.OpenAsync();
+        await using var command = new KhonsuCommand(sql, connection);
+        var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+
+        await connection.CloseAsync();
+        await reader.DisposeAsync();
+
+        Assert.Null(connection.CurrentTransaction);
+        Assert.Equal(0L, backend == "shop"
+            ? await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 101")
+            : await db.SqliteScalarAsync("SELECT count(*) FROM accounts WHERE id = 3"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'"));
+        await connection.OpenAsync();
+        Assert.Equal(1, await Execute(connection, sql.Replace(" RETURNING id", string.Empty, StringComparison.Ordinal)));
+        await connection.DisposeAsync();
+    }
+
     [Fact]
     public async Task A_write_through_a_batch_commits_each_statement_on_its_own()
     {

@@ -84,6 +84,29 @@ public class ConnectionTests
     }
 
     [Fact]
+    public async Task Closing_a_connection_with_a_reader_open_in_a_transaction_closes_the_reader_and_rolls_back()
+    {
+        // As Npgsql does: closing the connection closes its reader first, so the rollback can run.
+        await using var db = await TwoDatabases.CreateAsync();
+        var connection = await db.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, "UPDATE accounts SET balance = 1 WHERE id = 1");
+        await using var command = new KhonsuCommand("SELECT id FROM orders", connection);
+        var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+
+        await connection.CloseAsync();
+
+        Assert.True(reader.IsClosed);
+        Assert.Null(connection.CurrentTransaction);
+        await reader.DisposeAsync();
+        Assert.Equal(100L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'"));
+        await transaction.DisposeAsync();
+        await connection.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_backend_session_that_broke_between_transactions_is_opened_again_at_its_next_use()
     {
         await using var db = await TwoDatabases.CreateAsync();
