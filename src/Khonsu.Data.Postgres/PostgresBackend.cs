@@ -18,14 +18,23 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
         => new(connection.OpenAsync(cancellationToken));
 
     public override ValueTask InstallSchemaAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
-        => PostgresSchemaInstaller.InstallAsync((NpgsqlConnection)connection, inTransaction: transaction is not null, Options.VersionColumn, cancellationToken);
+        => PostgresSchemaInstaller.InstallAsync((NpgsqlConnection)connection, inTransaction: transaction is not null, Options, cancellationToken);
 
     public override async ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
     {
-        var catalog = await PostgresCatalogReader.ReadAsync((NpgsqlConnection)connection, Options.VersionColumn, cancellationToken).ConfigureAwait(false);
+        var catalog = await PostgresCatalogReader.ReadAsync((NpgsqlConnection)connection, Options, cancellationToken).ConfigureAwait(false);
         ReadShapes = new PostgresReadShapes(catalog.TablesByOid);
+        _generatedKeyConstraints = catalog.Catalog.Tables
+            .Where(t => t.KeyIsGenerated && t.KeyConstraint is not null)
+            .ToDictionary(t => (t.Schema ?? "public", t.Name), t => t.KeyConstraint!);
         return catalog.Catalog;
     }
+
+    private Dictionary<(string Schema, string Table), string> _generatedKeyConstraints = [];
+
+    /// <summary>The primary key constraint of a table whose key PostgreSQL generates, or null.</summary>
+    internal string? GeneratedKeyConstraintOf(string? schema, string table)
+        => _generatedKeyConstraints.GetValueOrDefault((schema ?? "public", table));
 
     /// <summary>Which result columns carry a tracked table's key and version, per SQL text; replaced when the catalog changes.</summary>
     internal PostgresReadShapes ReadShapes { get; private set; } = new(new Dictionary<uint, PostgresTableKey>());

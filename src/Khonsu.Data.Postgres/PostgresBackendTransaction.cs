@@ -86,6 +86,19 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             && (routine.StartsWith("Exec", StringComparison.Ordinal) || routine == "GetTupleForTrigger");
 
     /// <summary>
+    /// A unique violation (23505) on the primary key of a table whose key PostgreSQL generates; the
+    /// error names the constraint, schema and table even when its detail (the key) is hidden.
+    /// </summary>
+    public override bool IsDuplicateGeneratedKey(DbException error)
+        => error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: { } constraint, TableName: { } table } postgres
+            && backend.GeneratedKeyConstraintOf(postgres.SchemaName, table) == constraint;
+
+    /// <summary>Sets the append trigger's switch for the rest of the transaction (or the enclosing savepoint).</summary>
+    public override async ValueTask GenerateKeysAsync(bool on, CancellationToken cancellationToken)
+        => await InnerCommands.ExecuteAsync(
+            connection, null, $"SELECT set_config('{PostgresSchemaInstaller.AppendSetting}', '{(on ? "on" : "off")}', true)", cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
     /// Alone, the participant still holds two local transactions once it has a branch: they commit
     /// in two phases, with a log record for recovery, never one after the other unlogged.
     /// </summary>

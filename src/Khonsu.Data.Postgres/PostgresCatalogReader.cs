@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace Khonsu.Data.Postgres;
 
-/// <summary>Reads a PostgreSQL database's user tables, their primary keys and whether they carry the version column, and its views and materialized views.</summary>
+/// <summary>Reads a PostgreSQL database's user tables (their primary keys, whether the database generates them, whether they carry the version column), and its views and materialized views.</summary>
 internal static class PostgresCatalogReader
 {
     /// <summary>User schemas: not PostgreSQL's own, nor Khonsu's.</summary>
@@ -25,9 +25,22 @@ internal static class PostgresCatalogReader
                ARRAY(SELECT k.attnum::int2
                      FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                      WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY k.ord) AS key_attnums,
-               (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = @version AND NOT a.attisdropped) AS version_attnum
+               (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = @version AND NOT a.attisdropped) AS version_attnum,
+               g.generated,
+               (SELECT k.conname::text FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS key_constraint,
+               EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'khonsu_append') AS has_append_trigger
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
+        CROSS JOIN LATERAL (
+            -- A key the database generates: one column, identity or with a default drawing from a
+            -- sequence or gen_random_uuid() (what the Append policy gives a conflicting insert).
+            SELECT coalesce(bool_and(a.attidentity <> '' OR d.expression LIKE 'nextval(%' OR d.expression IN ('gen_random_uuid()', 'uuid_generate_v4()'))
+                            AND count(*) = 1, false) AS generated
+            FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (i.indkey)
+            LEFT JOIN LATERAL (SELECT pg_get_expr(ad.adbin, ad.adrelid) AS expression
+                               FROM pg_attrdef ad WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum) d ON true
+            WHERE i.indrelid = c.oid AND i.indisprimary) g
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
           AND {{UserSchemas}}
         ORDER BY n.nspname, c.relname
@@ -42,7 +55,11 @@ internal static class PostgresCatalogReader
         ORDER BY n.nspname, c.relname
         """;
 
-    public static async ValueTask<PostgresCatalog> ReadAsync(NpgsqlConnection connection, string versionColumn, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the catalog. A table has Khonsu's triggers when it has the version and capture ones,
+    /// and, if it is configured with the Append policy and its key is generated, the append one.
+    /// </summary>
+    public static async ValueTask<PostgresCatalog> ReadAsync(NpgsqlConnection connection, KhonsuBackendOptions options, CancellationToken cancellationToken)
     {
         var rows = await InnerCommands.QueryAsync(
             connection,
@@ -50,12 +67,19 @@ internal static class PostgresCatalogReader
             Query,
             reader =>
             {
-                var table = new TableInfo(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(3), reader.GetBoolean(4)) { HasKhonsuTriggers = reader.GetBoolean(5) };
+                var (schema, name, generated) = (reader.GetString(0), reader.GetString(1), reader.GetBoolean(8));
+                var appends = generated && options.AppendsTo(schema, name);
+                var table = new TableInfo(schema, name, reader.GetFieldValue<string[]>(3), reader.GetBoolean(4))
+                {
+                    HasKhonsuTriggers = reader.GetBoolean(5) && (!appends || reader.GetBoolean(10)),
+                    KeyIsGenerated = generated,
+                    KeyConstraint = reader.IsDBNull(9) ? null : reader.GetString(9),
+                };
                 var key = reader.IsDBNull(7) ? null : new PostgresTableKey(table, reader.GetFieldValue<short[]>(6), reader.GetInt16(7));
                 return (Oid: reader.GetFieldValue<uint>(2), Table: table, Key: key);
             },
             cancellationToken,
-            ("version", versionColumn)).ConfigureAwait(false);
+            ("version", options.VersionColumn)).ConfigureAwait(false);
         // Views and materialized views route statements here; they are never tables for the read set.
         var views = await InnerCommands.QueryAsync(
             connection, null, ViewQuery, reader => new ViewInfo(reader.GetString(0), reader.GetString(1)), cancellationToken).ConfigureAwait(false);

@@ -9,12 +9,18 @@ namespace Khonsu.Data.Postgres;
 /// Installs Khonsu's schema in a PostgreSQL database, idempotently: the khonsu schema with its
 /// capture and applied-marker tables and trigger functions, a version column on every user table
 /// (an existing one is adopted), a BEFORE UPDATE trigger that bumps it for every writer, and an
-/// AFTER trigger that records the rows a Khonsu transaction changes.
+/// AFTER trigger that records the rows a Khonsu transaction changes, and on tables configured with
+/// the Append policy (whose key the database generates) a BEFORE INSERT trigger that gives a row a
+/// new key while <see cref="AppendSetting"/> is on.
 /// </summary>
 internal static class PostgresSchemaInstaller
 {
-    public static async ValueTask InstallAsync(NpgsqlConnection connection, bool inTransaction, string versionColumn, CancellationToken cancellationToken)
+    /// <summary>The transaction-local setting that turns the append trigger on.</summary>
+    public const string AppendSetting = "khonsu.append";
+
+    public static async ValueTask InstallAsync(NpgsqlConnection connection, bool inTransaction, KhonsuBackendOptions options, CancellationToken cancellationToken)
     {
+        var versionColumn = options.VersionColumn;
         var sql = new StringBuilder();
         if (!inTransaction)
         {
@@ -28,11 +34,11 @@ internal static class PostgresSchemaInstaller
 
         // Only tables that lack something are touched: ALTER TABLE and CREATE TRIGGER lock the table,
         // and at restart a prepared transaction may hold locks that recovery has yet to release.
-        var catalog = (await PostgresCatalogReader.ReadAsync(connection, versionColumn, cancellationToken).ConfigureAwait(false)).Catalog;
+        var catalog = (await PostgresCatalogReader.ReadAsync(connection, options, cancellationToken).ConfigureAwait(false)).Catalog;
         var tables = new StringBuilder();
         foreach (var table in catalog.Tables.Where(t => !t.HasVersionColumn || !t.HasKhonsuTriggers))
         {
-            AppendTableObjects(tables, table, versionColumn);
+            AppendTableObjects(tables, table, versionColumn, options.AppendsTo(table.Schema, table.Name));
         }
 
         if (!inTransaction)
@@ -87,15 +93,45 @@ internal static class PostgresSchemaInstaller
             ON CONFLICT (tx_id, tbl, key) DO UPDATE SET last_op = EXCLUDED.last_op, new_version = EXCLUDED.new_version;
             RETURN NULL;
         END $fn$;
+        CREATE OR REPLACE FUNCTION {{Schema}}.append_key() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        DECLARE
+            key_column text := TG_ARGV[0];
+            seen boolean;
+            generator text;
+            fresh text;
+        BEGIN
+            -- Fires only while Khonsu runs again an insert whose key a concurrent transaction took
+            -- (the Append policy). A row whose key this transaction can see keeps it, and fails as
+            -- the duplicate it is; any other takes a new key from the key column's generator.
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I WHERE %I = ($1).%I)', TG_TABLE_SCHEMA, TG_TABLE_NAME, key_column, key_column)
+                INTO seen USING NEW;
+            IF seen THEN
+                RETURN NEW;
+            END IF;
+            SELECT CASE WHEN a.attidentity <> ''
+                        THEN format('nextval(%L::regclass)', pg_get_serial_sequence(format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME), key_column))
+                        ELSE pg_get_expr(d.adbin, d.adrelid) END
+              INTO generator
+              FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = TG_RELID AND a.attname = key_column;
+            EXECUTE 'SELECT (' || generator || ')::text' INTO fresh;
+            RETURN jsonb_populate_record(NEW, jsonb_build_object(key_column, fresh));
+        END $fn$;
 
         """;
 
-    private static void AppendTableObjects(StringBuilder sql, TableInfo table, string versionColumn)
+    private static void AppendTableObjects(StringBuilder sql, TableInfo table, string versionColumn, bool appends)
     {
         var name = Qualified(table.Schema, table.Name);
         var arguments = string.Join(", ", new[] { versionColumn }.Concat(table.KeyColumns).Select(Literal));
         sql.Append($"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {Quote(versionColumn)} bigint NOT NULL DEFAULT 1;\n");
         sql.Append($"CREATE OR REPLACE TRIGGER khonsu_version BEFORE UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION {Schema}.{Quote("bump_" + versionColumn)}();\n");
         sql.Append($"CREATE OR REPLACE TRIGGER khonsu_capture AFTER INSERT OR UPDATE OR DELETE ON {name} FOR EACH ROW EXECUTE FUNCTION {Schema}.capture({arguments});\n");
+        if (appends && table.KeyIsGenerated)
+        {
+            // Off (one setting read per row) unless the Append policy runs a conflicting insert again.
+            sql.Append($"CREATE OR REPLACE TRIGGER khonsu_append BEFORE INSERT ON {name} FOR EACH ROW WHEN (current_setting('{AppendSetting}', true) = 'on') ")
+                .Append($"EXECUTE FUNCTION {Schema}.append_key({Literal(table.KeyColumns[0])});\n");
+        }
     }
 }

@@ -253,7 +253,8 @@ public sealed class KhonsuCommand : DbCommand
     /// <summary>
     /// Runs <paramref name="execute"/> under the statement's write-conflict guard, if it has one:
     /// a conflict the database reports on the statement goes to the table's policy, which drops
-    /// the statement (Ignore) or runs it again on the participant's branch (Replace).
+    /// the statement (Ignore), runs it again on the participant's branch (Replace), or runs it
+    /// again with new keys for the rows whose key a concurrent insert took (Append).
     /// </summary>
     private async Task<GuardedOutcome<T>> ExecuteGuardedAsync<T>(RunningStatement statement, Func<RunningStatement, CancellationToken, Task<T>> execute, CancellationToken cancellationToken)
     {
@@ -269,6 +270,9 @@ public sealed class KhonsuCommand : DbCommand
                 case KhonsuConflictPolicy.Ignore:
                     statement.Dropped();
                     return new GuardedOutcome<T>(statement, true, default!);
+                case KhonsuConflictPolicy.Append:
+                    // The guard stays: its savepoint and the new keys go when the statement completes.
+                    return new GuardedOutcome<T>(statement, false, await execute(statement, cancellationToken).ConfigureAwait(false));
                 case KhonsuConflictPolicy.Replace:
                     var branch = await statement.OnBranchAsync(cancellationToken).ConfigureAwait(false);
                     if (branch is null)

@@ -17,6 +17,10 @@ public enum KhonsuConflictPolicy
     /// <summary>This write lands over the newest committed row: last writer wins.</summary>
     Replace,
 
-    /// <summary>Keep both rows. Not supported yet: configuring it is an error.</summary>
+    /// <summary>
+    /// Keep both rows of two inserts that took the same key: this one is inserted again under a new
+    /// key the database generates (read it back with RETURNING). PostgreSQL tables whose key is
+    /// one generated column only; an update or delete conflict there fails as under <see cref="Fail"/>.
+    /// </summary>
     Append,
 }

@@ -9,7 +9,8 @@ namespace Khonsu.Data;
 /// <summary>
 /// A write statement whose write-write conflict a policy may resolve: it runs inside a savepoint
 /// on its participant, so that a conflict the database reports on the statement can be undone
-/// alone (Ignore), or undone and run again on the participant's last-writer-wins branch (Replace),
+/// alone (Ignore), undone and run again on the participant's last-writer-wins branch (Replace), or
+/// undone and run again with new keys for the rows whose key a concurrent insert took (Append),
 /// while the transaction goes on. Statements with nothing to resolve pay no savepoint.
 /// </summary>
 internal sealed class WriteConflictGuard
@@ -21,6 +22,7 @@ internal sealed class WriteConflictGuard
     private readonly RouteDecision _route;
     private readonly KhonsuConflictPolicy _configured;
     private readonly Func<KhonsuWriteConflict, KhonsuConflictPolicy>? _handler;
+    private bool _generatingKeys;
 
     private WriteConflictGuard(KhonsuTransaction transaction, BackendTransaction local, RouteDecision route, KhonsuConflictPolicy configured, Func<KhonsuWriteConflict, KhonsuConflictPolicy>? handler)
     {
@@ -51,41 +53,69 @@ internal sealed class WriteConflictGuard
         return new WriteConflictGuard(transaction, local, route, configured, handler);
     }
 
-    /// <summary>Whether the statement's error is a write-write conflict this guard may resolve.</summary>
-    public bool Covers(DbException error) => _local.IsWriteConflict(error);
+    /// <summary>
+    /// Whether the statement's error is a conflict this guard may resolve: a write-write conflict,
+    /// or, under Append, an insert whose generated key a concurrent insert took.
+    /// </summary>
+    public bool Covers(DbException error)
+        => _local.IsWriteConflict(error) || (_configured == KhonsuConflictPolicy.Append && _local.IsDuplicateGeneratedKey(error));
 
-    /// <summary>The statement succeeded: its savepoint goes.</summary>
-    public ValueTask ReleaseAsync(CancellationToken cancellationToken) => _local.ReleaseAsync(Savepoint, cancellationToken);
+    /// <summary>The statement succeeded: its savepoint goes, and new keys, if Append turned them on.</summary>
+    public async ValueTask ReleaseAsync(CancellationToken cancellationToken)
+    {
+        await _local.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        if (_generatingKeys)
+        {
+            _generatingKeys = false;
+            await _local.GenerateKeysAsync(false, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Chooses the policy for the conflict. For Ignore and Replace the statement's work is undone
-    /// (back to the savepoint, which goes); for Fail the transaction is left as the database left
-    /// it, aborted, and the caller reports the conflict as today.
+    /// (back to the savepoint, which goes); for Append it is undone back to the savepoint, which
+    /// stays until <see cref="ReleaseAsync"/>, and the caller runs the statement again with new
+    /// keys on; for Fail the transaction is left as the database left it, aborted, and the caller
+    /// reports the conflict as today.
     /// </summary>
     public async ValueTask<KhonsuConflictPolicy> ResolveAsync(DbException error, string sql, CancellationToken cancellationToken)
     {
-        var policy = Choose(error, sql);
+        var policy = _local.IsDuplicateGeneratedKey(error) ? KhonsuConflictPolicy.Append : Choose(error, sql);
         if (policy == KhonsuConflictPolicy.Fail)
         {
             return policy;
         }
 
         await _local.RollbackToAsync(Savepoint, cancellationToken).ConfigureAwait(false);
-        await _local.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        if (policy == KhonsuConflictPolicy.Append)
+        {
+            await _local.GenerateKeysAsync(true, cancellationToken).ConfigureAwait(false);
+            _generatingKeys = true;
+        }
+        else
+        {
+            await _local.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        }
+
         if (policy == KhonsuConflictPolicy.Replace)
         {
             _transaction.Branched(_route);
         }
 
-        KhonsuTelemetry.ConflictsResolved.Add(1, new("khonsu.policy", policy == KhonsuConflictPolicy.Ignore ? "ignore" : "replace"), new("khonsu.backend", _route.Backend.Name));
+        KhonsuTelemetry.ConflictsResolved.Add(1, new("khonsu.policy", policy.ToString().ToLowerInvariant()), new("khonsu.backend", _route.Backend.Name));
         return policy;
     }
 
+    /// <summary>
+    /// The policy for a write-write conflict on an update, delete or lock: the handler's choice, or
+    /// the table's. Append has no second row to keep there (both transactions changed the same
+    /// row): configured, it fails as Fail does; chosen by the handler, it is an error.
+    /// </summary>
     private KhonsuConflictPolicy Choose(DbException error, string sql)
     {
         if (_handler is null)
         {
-            return _configured;
+            return _configured == KhonsuConflictPolicy.Append ? KhonsuConflictPolicy.Fail : _configured;
         }
 
         KhonsuConflictPolicy chosen;
@@ -103,8 +133,12 @@ internal sealed class WriteConflictGuard
         return chosen switch
         {
             KhonsuConflictPolicy.Fail or KhonsuConflictPolicy.Ignore or KhonsuConflictPolicy.Replace => chosen,
+            KhonsuConflictPolicy.Append => throw new KhonsuException(
+                $"Transaction {_transaction.TransactionId}, backend '{_route.Backend.Name}': the write-conflict handler chose Append for a conflict on a row both transactions changed; " +
+                "Append keeps both rows only of inserts that took the same generated key (use Fail, Ignore or Replace here). The statement failed and the transaction must be rolled back.",
+                error),
             _ => throw new KhonsuException(
-                $"Transaction {_transaction.TransactionId}, backend '{_route.Backend.Name}': the write-conflict handler chose {chosen}, which Khonsu does not support (use Fail, Ignore or Replace); the statement failed and the transaction must be rolled back.",
+                $"Transaction {_transaction.TransactionId}, backend '{_route.Backend.Name}': the write-conflict handler chose {chosen}, which is no policy (use Fail, Ignore or Replace); the statement failed and the transaction must be rolled back.",
                 error),
         };
     }

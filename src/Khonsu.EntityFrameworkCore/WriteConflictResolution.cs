@@ -8,7 +8,8 @@ namespace Khonsu.EntityFrameworkCore;
 /// the interceptor itself inside the policy's savepoint, so that a write-write conflict PostgreSQL
 /// reports on the statement is resolved as for Khonsu's own commands: Ignore hands EF an empty
 /// result (EF's own concurrency exception for SaveChanges: the row did not change), Replace runs
-/// the statement again on the participant's branch. Writes to a replaced table follow it there.
+/// the statement again on the participant's branch, Append runs an insert again with new keys.
+/// Writes to a replaced table follow it there.
 /// </summary>
 internal sealed class WriteConflictResolution
 {
@@ -56,6 +57,10 @@ internal sealed class WriteConflictResolution
                     return (true, await dropped(command, cancellationToken).ConfigureAwait(false));
                 case KhonsuConflictPolicy.Replace:
                     return (true, await OnBranchAsync(command, enlistment, execute, cancellationToken).ConfigureAwait(false));
+                case KhonsuConflictPolicy.Append:
+                    // Again, with new keys; EF reads them back from the statement's RETURNING.
+                    result = await execute(command, cancellationToken).ConfigureAwait(false);
+                    break;
                 default:
                     throw;
             }

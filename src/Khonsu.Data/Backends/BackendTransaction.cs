@@ -69,6 +69,21 @@ public abstract class BackendTransaction : ITransactionParticipant
     public virtual bool IsWriteConflict(DbException error) => false;
 
     /// <summary>
+    /// Whether the statement's error is an insert that met a row with the same primary key, on a
+    /// table whose key the database generates (<see cref="TableInfo.KeyIsGenerated"/>): what the
+    /// Append policy resolves by running the insert again with <see cref="GenerateKeysAsync"/> on.
+    /// </summary>
+    public virtual bool IsDuplicateGeneratedKey(DbException error) => false;
+
+    /// <summary>
+    /// Turns on (or off again) new keys for the rows the transaction inserts whose key it cannot
+    /// see (a concurrent transaction took it): the Append policy's second run of a conflicting
+    /// insert. Only backends that report <see cref="IsDuplicateGeneratedKey"/> support it.
+    /// </summary>
+    public virtual ValueTask GenerateKeysAsync(bool on, CancellationToken cancellationToken)
+        => throw new NotSupportedException($"Backend '{Backend.Name}' ({Backend.Kind}) cannot give an inserted row a new key.");
+
+    /// <summary>
     /// A command on this participant's last-writer-wins branch, a second local transaction on the
     /// same backend whose writes land on the newest committed rows and commit or roll back with
     /// this one (the Replace policy); null where the backend has none (the conflict then fails).

@@ -27,18 +27,15 @@ internal sealed class ConflictPolicies
     {
         if (key.Length <= "Conflict.".Length)
         {
-            throw new KhonsuException("Key 'Conflict.' names no table: write Conflict.<table>=Fail|Ignore|Replace.");
+            throw new KhonsuException("Key 'Conflict.' names no table: write Conflict.<table>=Fail|Ignore|Replace|Append.");
         }
 
         if (!Enum.TryParse<KhonsuConflictPolicy>(value.Trim(), ignoreCase: true, out var policy) || !Enum.IsDefined(policy) || value.Trim().All(char.IsDigit))
         {
-            throw new KhonsuException($"Key '{key}' must be Fail, Ignore or Replace.");
+            throw new KhonsuException($"Key '{key}' must be Fail, Ignore, Replace or Append.");
         }
 
-        return policy == KhonsuConflictPolicy.Append
-            ? throw new KhonsuException(
-                $"Key '{key}': the Append policy is not supported: Khonsu cannot yet insert the conflicting row again under a key the database generates. Use Fail, Ignore or Replace.")
-            : policy;
+        return policy;
     }
 
     /// <summary>Resolves each configured table to the one backend that owns it, as the router would.</summary>
@@ -54,6 +51,11 @@ internal sealed class ConflictPolicies
                 throw new KhonsuException(
                     $"Key '{key}': backend '{owner.Name}' ({owner.Kind}) cannot Ignore a conflicting write: it reports a stale snapshot for the whole database, not a row, " +
                     "so Khonsu cannot tell which write lost and drop only that one. Use Fail or Replace.");
+            }
+
+            if (policy == KhonsuConflictPolicy.Append)
+            {
+                CheckAppend(key, owner, tables, table);
             }
 
             byTable[ItemId.Of(owner.Name, table)] = policy;
@@ -83,6 +85,34 @@ internal sealed class ConflictPolicies
         return shared ?? KhonsuConflictPolicy.Fail;
     }
 
+    /// <summary>Append gives a conflicting insert a new key: the table's key must be one the database generates, on a backend that reports the duplicate on the statement.</summary>
+    private static void CheckAppend(string key, KhonsuBackend owner, TableMap tables, string table)
+    {
+        if (!owner.ResolvesWriteConflicts)
+        {
+            throw new KhonsuException(
+                $"Key '{key}': backend '{owner.Name}' ({owner.Kind}) cannot Append: it reports a stale snapshot for the whole database, not a duplicate key, " +
+                "and cannot give a row being inserted a new key. Use Fail or Replace.");
+        }
+
+        var info = tables.TableOf(owner, Reference(table))
+            ?? throw new KhonsuException(
+                $"Key '{key}': backend '{owner.Name}' has no table '{table}', or several of that name in different schemas: name the table as <schema>.<table>.");
+        if (!info.KeyIsGenerated)
+        {
+            throw new KhonsuException(
+                $"Key '{key}': table '{table}' on backend '{owner.Name}' cannot Append: its primary key ({(info.KeyColumns.Count == 0 ? "none" : string.Join(", ", info.KeyColumns))}) " +
+                "is not one column the database generates (an identity column, or a default of nextval(...) or gen_random_uuid()), so a conflicting insert has no new key to take. Use Fail, Ignore or Replace.");
+        }
+
+    }
+
+    private static TableReference Reference(string table)
+    {
+        var dot = table.LastIndexOf('.');
+        return new TableReference(dot > 0 ? table[..dot] : null, dot > 0 ? table[(dot + 1)..] : table, Quoted: false);
+    }
+
     private static KhonsuBackend Owner(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends, TableMap tables, string table, string key)
     {
         if (settings.Routes.TryGetValue(table, out var routed))
@@ -90,9 +120,7 @@ internal sealed class ConflictPolicies
             return backends.First(b => b.Name.Equals(routed, StringComparison.OrdinalIgnoreCase));
         }
 
-        var dot = table.LastIndexOf('.');
-        var reference = new TableReference(dot > 0 ? table[..dot] : null, dot > 0 ? table[(dot + 1)..] : table, Quoted: false);
-        var owners = tables.OwnersOf(reference);
+        var owners = tables.OwnersOf(Reference(table));
         return owners.Count switch
         {
             1 => owners[0],

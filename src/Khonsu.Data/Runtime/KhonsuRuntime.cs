@@ -124,7 +124,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public static async Task<KhonsuRuntime> CreateAsync(KhonsuSettings settings, Diagnostics.KhonsuLog logger, CancellationToken cancellationToken)
     {
         var nodeId = settings.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
-        var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout, settings.PostgresSerializable);
+        var appendTables = settings.ConflictPolicies.Where(p => p.Value == KhonsuConflictPolicy.Append).Select(p => p.Key).ToList();
+        var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout, settings.PostgresSerializable, appendTables);
         var backends = new List<KhonsuBackend>(settings.Backends.Count);
         ICommitLog log;
         ConflictPolicies conflictPolicies;

@@ -6,9 +6,8 @@ namespace Khonsu.Data.Tests.ConflictPolicies;
 public class ConflictConfigurationTests
 {
     [Theory]
-    [InlineData("Conflict.orders=Sometimes", "Key 'Conflict.orders' must be Fail, Ignore or Replace.")]
-    [InlineData("Conflict.orders=1", "Key 'Conflict.orders' must be Fail, Ignore or Replace.")]
-    [InlineData("Conflict.orders=Append", "Key 'Conflict.orders': the Append policy is not supported")]
+    [InlineData("Conflict.orders=Sometimes", "Key 'Conflict.orders' must be Fail, Ignore, Replace or Append.")]
+    [InlineData("Conflict.orders=1", "Key 'Conflict.orders' must be Fail, Ignore, Replace or Append.")]
     public void A_bad_policy_value_is_an_error_naming_the_key(string key, string message)
     {
         var error = Assert.Throws<KhonsuException>(() => KhonsuConnectionStringParser.Parse($"Khonsu:Sqlite.a=\"Data Source=a.db\";{key}"));
@@ -21,13 +20,17 @@ public class ConflictConfigurationTests
         var builder = new KhonsuDataSourceBuilder().AddSqlite("a", "Data Source=a.db").ConflictPolicy("orders", KhonsuConflictPolicy.Replace);
         Assert.Equal(KhonsuConflictPolicy.Replace, builder.BuildSettings().ConflictPolicies["orders"]);
 
-        var error = Assert.Throws<KhonsuException>(() => builder.ConflictPolicy("ledger_lines", KhonsuConflictPolicy.Append).Build());
-        Assert.StartsWith("Key 'Conflict.ledger_lines': the Append policy is not supported", error.Message, StringComparison.Ordinal);
+        Assert.Equal(KhonsuConflictPolicy.Append, builder.ConflictPolicy("ledger_lines", KhonsuConflictPolicy.Append).BuildSettings().ConflictPolicies["ledger_lines"]);
+
+        var error = Assert.Throws<KhonsuException>(() => builder.ConflictPolicy("orders", (KhonsuConflictPolicy)7).Build());
+        Assert.StartsWith("Key 'Conflict.orders' must be Fail, Ignore, Replace or Append.", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData(";Conflict.nosuch=Replace", "Key 'Conflict.nosuch': no backend has a table 'nosuch' (looked in 'ledger', 'shop').")]
     [InlineData(";Conflict.accounts=Ignore", "Key 'Conflict.accounts': backend 'ledger' (Sqlite) cannot Ignore a conflicting write")]
+    [InlineData(";Conflict.accounts=Append", "Key 'Conflict.accounts': backend 'ledger' (Sqlite) cannot Append")]
+    [InlineData(";Conflict.orders=Append", "Key 'Conflict.orders': table 'orders' on backend 'shop' cannot Append: its primary key (id) is not one column the database generates")]
     public async Task A_policy_the_catalogs_cannot_honour_fails_the_open(string extra, string message)
     {
         await using var db = await TwoDatabases.CreateAsync();

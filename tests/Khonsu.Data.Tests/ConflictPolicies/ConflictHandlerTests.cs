@@ -69,7 +69,7 @@ public class ConflictHandlerTests
         Assert.Equal(7, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"));
     }
 
-    private static KhonsuDataSourceBuilder Builder(TwoDatabases db)
+    internal static KhonsuDataSourceBuilder Builder(TwoDatabases db)
         => new KhonsuDataSourceBuilder()
             .AddSqlite("ledger", db.SqliteConnectionString)
             .AddPostgres("shop", db.Postgres.ConnectionString)

@@ -189,12 +189,14 @@ public class ConflictPolicyTests
     /// T1 on a new connection with its PostgreSQL snapshot taken, then T2's write of order 100
     /// (amount 7) committed: T1's next write of that row meets the conflict on its statement.
     /// </summary>
-    private static async Task<(KhonsuConnection Connection, KhonsuTransaction Transaction)> AfterConcurrentCommitAsync(TwoDatabases db, string extra)
+    /// <summary>T1 open with its PostgreSQL snapshot taken, after T2 committed <paramref name="sql"/>.</summary>
+    internal static async Task<(KhonsuConnection Connection, KhonsuTransaction Transaction)> AfterConcurrentCommitAsync(
+        TwoDatabases db, string extra, string sql = "UPDATE orders SET amount = 7 WHERE id = 100")
     {
         var connection = await db.OpenAsync(extra);
         var transaction = await connection.BeginTransactionAsync();
         await TakePostgresSnapshotAsync(connection);
-        await CommitConcurrentlyAsync(db, extra, "UPDATE orders SET amount = 7 WHERE id = 100");
+        await CommitConcurrentlyAsync(db, extra, sql);
         return (connection, transaction);
     }
 
