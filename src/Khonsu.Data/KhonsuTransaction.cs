@@ -336,7 +336,7 @@ public sealed class KhonsuTransaction : DbTransaction
                 await local.TakeSnapshotAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            safe = !certifier.WriterCertifiedSince(candidate) && await certifier.AwaitSafeAsync(candidate, cancellationToken).ConfigureAwait(false);
+            safe = certifier.CutTaken(candidate) && await certifier.AwaitSafeAsync(candidate, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

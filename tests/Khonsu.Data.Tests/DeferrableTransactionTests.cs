@@ -1,5 +1,6 @@
 using System.Data;
 using Khonsu.Engine.Certification;
+using Khonsu.TestSupport;
 using static Khonsu.Data.Tests.AtomicCommitTests;
 
 namespace Khonsu.Data.Tests;
@@ -136,6 +137,48 @@ public class DeferrableTransactionTests
         Assert.Contains("no safe snapshot within 0.2 s (key 'SafeSnapshotTimeout')", timedOut.Message, StringComparison.Ordinal);
         Assert.Null(connection.CurrentTransaction);
         Assert.Equal(0, connection.Runtime.Certifier.SafeSnapshotCandidates);
+    }
+
+    [Fact]
+    public async Task It_begins_among_writers_committing_back_to_back_with_one_cut_and_they_go_on()
+    {
+        // Four writers commit back to back on both backends while it begins: the certifier's gate
+        // holds them at certification while it takes its snapshots (prepared, holding their
+        // locks), and lets them go after. SafeSnapshotTests shows the gate itself; this shows it
+        // on real databases: no deadlock, one cut, and the writers carry on.
+        await using var db = await TwoDatabases.CreateAsync();
+        await db.PostgresAsync("CREATE TABLE ticks (id serial PRIMARY KEY, writer integer NOT NULL)");
+        await db.SqliteAsync("CREATE TABLE ticks_seen (id INTEGER PRIMARY KEY, writer INTEGER NOT NULL)");
+        await using var connection = await db.OpenAsync(";SafeSnapshotTimeout=20");
+        using var stop = new CancellationTokenSource();
+        var commits = 0;
+        var writers = Enumerable.Range(1, 4).Select(writer => Task.Run(async () =>
+        {
+            await using var own = await db.OpenAsync(";SafeSnapshotTimeout=20");
+            while (!stop.IsCancellationRequested)
+            {
+                await using var transaction = await own.BeginTransactionAsync(IsolationLevel.Snapshot);
+                await Execute(own, $"INSERT INTO ticks (writer) VALUES ({writer})");
+                await Execute(own, $"INSERT INTO ticks_seen (writer) VALUES ({writer})");
+                await transaction.CommitAsync();
+                Interlocked.Increment(ref commits);
+            }
+        })).ToList();
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref commits) >= 20), TimeSpan.FromSeconds(60), "the writers commit");
+
+        await using (var deferred = await connection.BeginReadOnlyTransactionAsync(deferrable: true))
+        {
+            // One cut across both backends: every writer's tick is on both or on neither.
+            Assert.Equal(
+                await Scalar(connection, "SELECT count(*) FROM ticks"),
+                await Scalar(connection, "SELECT count(*) FROM ticks_seen"));
+            await deferred.CommitAsync();
+        }
+
+        var before = Volatile.Read(ref commits);
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref commits) >= before + 8), TimeSpan.FromSeconds(60), "the writers go on after the snapshot");
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
     }
 
     [Fact]

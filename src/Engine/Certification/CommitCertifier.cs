@@ -24,6 +24,9 @@ public sealed class CommitCertifier : ICertifierMemory
     private readonly HashSet<TransactionId> _writersCommitting = [];
     private readonly List<SafeSnapshot> _safeCandidates = [];
     private TaskCompletionSource? _quiet;
+    // Closed while safe snapshot candidates take their backend snapshots: writers wait to be certified.
+    private TaskCompletionSource? _gate;
+    private int _gateHolders;
     private long _writersCertified;
     private long _last;
 
@@ -123,49 +126,96 @@ public sealed class CommitCertifier : ICertifierMemory
     }
 
     /// <summary>
-    /// Waits for a moment when no writer is between certification and finish, then opens a safe
-    /// snapshot candidate at the last position certified (see <see cref="SafeSnapshot"/>), holding
-    /// it as a snapshot. The caller takes its snapshot on every backend, checks
-    /// <see cref="WriterCertifiedSince"/>, awaits <see cref="AwaitSafeAsync"/>, and always ends with
-    /// <see cref="CloseSafeSnapshot"/>.
+    /// Closes the gate to new writers (<see cref="CertifyAsync"/> waits), waits until no writer is
+    /// between certification and finish, then opens a safe snapshot candidate at the last position
+    /// certified (see <see cref="SafeSnapshot"/>), holding it as a snapshot. The caller takes its
+    /// snapshot on every backend, calls <see cref="CutTaken"/> (which opens the gate again), awaits
+    /// <see cref="AwaitSafeAsync"/>, and always ends with <see cref="CloseSafeSnapshot"/>. The gate
+    /// is what lets a candidate open under writers that never pause: it holds new writers only for
+    /// the time the writers already certified take to finish and the backend snapshots take.
     /// </summary>
     public async ValueTask<SafeSnapshot> OpenSafeSnapshotAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        lock (_lock)
         {
-            Task quiet;
-            lock (_lock)
+            _gateHolders++;
+            _gate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        try
+        {
+            while (true)
             {
-                if (_writersCommitting.Count == 0)
+                Task quiet;
+                lock (_lock)
                 {
-                    var candidate = new SafeSnapshot(new LogPosition(_last), _writersCertified);
-                    Hold(_activeSnapshots, _last);
-                    _safeCandidates.Add(candidate);
-                    if (!HasWritableSnapshotBefore(_last))
+                    if (_writersCommitting.Count == 0)
                     {
-                        candidate.Settled.TrySetResult(); // no writer can be concurrent with it: safe now
+                        var candidate = new SafeSnapshot(new LogPosition(_last), _writersCertified) { HoldsGate = true };
+                        Hold(_activeSnapshots, _last);
+                        _safeCandidates.Add(candidate);
+                        if (!HasWritableSnapshotBefore(_last))
+                        {
+                            candidate.Settled.TrySetResult(); // no writer can be concurrent with it: safe now
+                        }
+
+                        return candidate;
                     }
 
-                    return candidate;
+                    quiet = (_quiet ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
                 }
 
-                quiet = (_quiet ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                await quiet.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                OpenGate();
             }
 
-            await quiet.WaitAsync(cancellationToken).ConfigureAwait(false);
+            throw;
         }
     }
 
     /// <summary>
-    /// Whether a writer was certified since the candidate opened: its commit may have landed
-    /// between the candidate's snapshots on two backends, so they would not be one cut.
+    /// The caller has taken the candidate's snapshot on every backend: writers may be certified
+    /// again. True when none was certified since the candidate opened (the snapshots form one cut);
+    /// false when one was (a writer certified with <see cref="Certify"/>, which does not wait at the
+    /// gate, may have landed between two of them): take another.
     /// </summary>
-    public bool WriterCertifiedSince(SafeSnapshot candidate)
+    public bool CutTaken(SafeSnapshot candidate)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         lock (_lock)
         {
-            return _writersCertified != candidate.WritersCertified;
+            ReleaseGate(candidate);
+            return _writersCertified == candidate.WritersCertified;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Certify"/>, once no safe snapshot candidate is taking its backend snapshots
+    /// (see <see cref="OpenSafeSnapshotAsync"/>); read-only transactions never wait.
+    /// </summary>
+    public async ValueTask<CertificationResult> CertifyAsync(CertificationRequest request, bool serializable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        while (true)
+        {
+            Task gate;
+            lock (_lock)
+            {
+                if (_gate is null || request.ReadOnly)
+                {
+                    return CertifyHeld(request, serializable);
+                }
+
+                gate = _gate.Task;
+            }
+
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -198,6 +248,7 @@ public sealed class CommitCertifier : ICertifierMemory
         ArgumentNullException.ThrowIfNull(candidate);
         lock (_lock)
         {
+            ReleaseGate(candidate);
             if (_safeCandidates.Remove(candidate) && !keepSnapshot && Release(_activeSnapshots, candidate.Position.Value))
             {
                 ForgetUnneeded();
@@ -214,20 +265,25 @@ public sealed class CommitCertifier : ICertifierMemory
     {
         lock (_lock)
         {
-            var position = ++_last;
-            var verdict = _ssi.Certify(request, new LogPosition(position), serializable);
-            if (verdict.Commit)
-            {
-                _unfinished.Add(position);
-                _positions[request.TransactionId] = position;
-                if (!request.ReadOnly)
-                {
-                    WriterCertified(request.TransactionId, verdict);
-                }
-            }
-
-            return verdict;
+            return CertifyHeld(request, serializable);
         }
+    }
+
+    private CertificationResult CertifyHeld(CertificationRequest request, bool serializable)
+    {
+        var position = ++_last;
+        var verdict = _ssi.Certify(request, new LogPosition(position), serializable);
+        if (verdict.Commit)
+        {
+            _unfinished.Add(position);
+            _positions[request.TransactionId] = position;
+            if (!request.ReadOnly)
+            {
+                WriterCertified(request.TransactionId, verdict);
+            }
+        }
+
+        return verdict;
     }
 
     /// <summary>The transaction finished on every backend (or will never commit). Unknown ids are ignored.</summary>
@@ -265,6 +321,25 @@ public sealed class CommitCertifier : ICertifierMemory
                 candidate.Unsafe = true;
                 candidate.Settled.TrySetResult();
             }
+        }
+    }
+
+    private void ReleaseGate(SafeSnapshot candidate)
+    {
+        if (candidate.HoldsGate)
+        {
+            candidate.HoldsGate = false;
+            OpenGate();
+        }
+    }
+
+    /// <summary>Drops one holder of the gate; the last one lets the waiting writers through.</summary>
+    private void OpenGate()
+    {
+        if (--_gateHolders == 0 && _gate is { } gate)
+        {
+            _gate = null;
+            gate.TrySetResult();
         }
     }
 

@@ -30,6 +30,9 @@ public sealed class SafeSnapshot
     /// <summary>A concurrent writer committed with an rw-antidependency to a transaction the snapshot sees.</summary>
     internal bool Unsafe { get; set; }
 
+    /// <summary>Writers wait to be certified while it takes its snapshot on every backend (see <see cref="CommitCertifier.CutTaken"/>).</summary>
+    internal bool HoldsGate { get; set; }
+
     /// <summary>Completed once it is known to be safe or unsafe.</summary>
     internal TaskCompletionSource Settled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

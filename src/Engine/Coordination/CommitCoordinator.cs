@@ -272,7 +272,19 @@ public sealed class CommitCoordinator
             VisibleUpTo = transaction.VisibleUpTo,
             LastWriterWins = CertificationRequest.LastWriterWinsOf(votes),
         };
-        await RefuseUnlessCommitAsync(_certifier.Certify(local, transaction.Serializable), transaction, participants).ConfigureAwait(false);
+        CertificationResult verdict;
+        try
+        {
+            verdict = await _certifier.CertifyAsync(local, transaction.Serializable, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException cancelled)
+        {
+            // Cancelled while a deferrable transaction held writers back: not certified, so abort.
+            await AbortAsync(transaction, participants, Describe(cancelled)).ConfigureAwait(false);
+            throw;
+        }
+
+        await RefuseUnlessCommitAsync(verdict, transaction, participants).ConfigureAwait(false);
         return true;
     }
 

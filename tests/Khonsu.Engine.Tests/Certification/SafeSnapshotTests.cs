@@ -65,7 +65,7 @@ public class SafeSnapshotTests
 
         certifier.ReleaseSnapshot(writerSnapshot);
         Assert.True(await waiting);
-        Assert.True(certifier.WriterCertifiedSince(candidate)); // so a caller that had not finished its backend snapshots would take them again
+        Assert.False(certifier.CutTaken(candidate)); // so a caller that had not finished its backend snapshots would take them again
         certifier.CloseSafeSnapshot(candidate, keepSnapshot: false);
     }
 
@@ -81,11 +81,63 @@ public class SafeSnapshotTests
         certifier.Finished(committing);
         var candidate = await opening;
         Assert.Equal(new LogPosition(1), candidate.Position);
-        Assert.False(certifier.WriterCertifiedSince(candidate));
 
-        Commit(certifier, null, [], [Receipt]);
-        Assert.True(certifier.WriterCertifiedSince(candidate));
+        Commit(certifier, null, [], [Receipt]); // Certify itself does not wait at the gate
+        Assert.False(certifier.CutTaken(candidate));
         certifier.CloseSafeSnapshot(candidate, keepSnapshot: false);
+    }
+
+    [Fact]
+    public async Task Writers_wait_at_the_gate_while_a_candidate_takes_its_snapshots_so_one_opens_under_writers_that_never_pause()
+    {
+        var certifier = new CommitCertifier();
+        var first = TransactionId.New();
+        var firstSnapshot = certifier.TakeSnapshot();
+        Assert.True((await certifier.CertifyAsync(new CertificationRequest(first, firstSnapshot, [], [Control]), true, CancellationToken.None)).Commit);
+
+        var opening = certifier.OpenSafeSnapshotAsync(CancellationToken.None);
+        var second = TransactionId.New();
+        var secondSnapshot = certifier.TakeSnapshot();
+        var waitingWriter = certifier.CertifyAsync(new CertificationRequest(second, secondSnapshot, [], [Receipt]), true, CancellationToken.None);
+        var readerId = TransactionId.New();
+        var reader = certifier.CertifyAsync(new CertificationRequest(readerId, certifier.TakeSnapshot(mayWrite: false), [Other], []), true, CancellationToken.None);
+        Assert.False(waitingWriter.IsCompleted); // held at the gate: it would otherwise keep the certifier from ever being quiet
+        Assert.True(reader.IsCompletedSuccessfully); // read-only transactions never wait
+
+        certifier.Finished(readerId);
+        certifier.Finished(first);
+        certifier.ReleaseSnapshot(firstSnapshot);
+        var candidate = await opening;
+        Assert.Equal(new LogPosition(2), candidate.Position); // the writer's and the reader's certifications
+        Assert.False(waitingWriter.IsCompleted);
+
+        Assert.True(certifier.CutTaken(candidate)); // no writer certified while the snapshots were taken
+        Assert.True((await waitingWriter).Commit);
+        certifier.Finished(second);
+        certifier.ReleaseSnapshot(secondSnapshot);
+        Assert.True(await certifier.AwaitSafeAsync(candidate, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        certifier.CloseSafeSnapshot(candidate, keepSnapshot: false);
+    }
+
+    [Fact]
+    public async Task A_cancelled_opening_opens_the_gate_and_a_cancelled_writer_leaves_it_to_the_others()
+    {
+        var certifier = new CommitCertifier();
+        var first = TransactionId.New();
+        Assert.True(certifier.Certify(new CertificationRequest(first, certifier.TakeSnapshot(), [], [Control]), serializable: true).Commit);
+        using var cancelOpening = new CancellationTokenSource();
+        using var cancelWriter = new CancellationTokenSource();
+        var opening = certifier.OpenSafeSnapshotAsync(cancelOpening.Token);
+        var cancelled = certifier.CertifyAsync(new CertificationRequest(TransactionId.New(), certifier.TakeSnapshot(), [], [Receipt]), true, cancelWriter.Token);
+        var waiting = certifier.CertifyAsync(new CertificationRequest(TransactionId.New(), certifier.TakeSnapshot(), [], [Other]), true, CancellationToken.None);
+
+        await cancelWriter.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
+        Assert.False(waiting.IsCompleted);
+
+        await cancelOpening.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await opening);
+        Assert.True((await waiting).Commit);
     }
 
     [Fact]
