@@ -80,6 +80,10 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <summary>The same database with PostgreSQL participants at PostgreSQL's own SERIALIZABLE (its own log file: one runtime per log).</summary>
     public string KhonsuAbortOnPostgresSerializable() => Remember($"Khonsu:Postgres.ab=\"{KhonsuAbortPostgres}\";Log=\"{Log("ab-ser")}\";RecoveryInterval=0;PostgresIsolation=Serializable");
 
+    /// <summary>The abort-rate database with <c>Conflict.ap_events=Append</c> or without it (each its own log file).</summary>
+    public string KhonsuAppend(bool append)
+        => Remember($"Khonsu:Postgres.ab=\"{KhonsuAbortPostgres}\";Log=\"{Log(append ? "ap-append" : "ap-fail")}\";RecoveryInterval=0{(append ? ";Conflict.ap_events=Append" : "")}");
+
     private string Log(string name) => Path.Combine(Directory, $"log-{name}.db");
 
     /// <summary>The <c>Log=</c> key of an embedded log file of its own (one runtime per log file).</summary>

@@ -40,6 +40,7 @@ internal sealed class RatioReport(TextWriter output)
             "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
         ],
         "aborts" => ["aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable"],
+        "append" => [.. AppendSection.RatioIds()],
         "autocommit" => [.. AutocommitSection.RatioIds()],
         "log" => [.. LogSection.RatioIds()],
         _ => [],

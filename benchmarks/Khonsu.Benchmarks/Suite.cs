@@ -50,6 +50,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             await AbortRateAsync(cancellationToken);
         }
 
+        if (options.Runs("append"))
+        {
+            await new AppendSection(options, environment, report).RunAsync(cancellationToken);
+        }
+
         if (options.Runs("autocommit"))
         {
             await new AutocommitSection(options, environment, report).RunAsync(cancellationToken);

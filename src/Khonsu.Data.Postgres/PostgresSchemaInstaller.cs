@@ -114,8 +114,15 @@ internal static class PostgresSchemaInstaller
               INTO generator
               FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
              WHERE a.attrelid = TG_RELID AND a.attname = key_column;
-            EXECUTE 'SELECT (' || generator || ')::text' INTO fresh;
-            RETURN jsonb_populate_record(NEW, jsonb_build_object(key_column, fresh));
+            -- Skip keys the snapshot already has: explicit keys leave a sequence behind them.
+            LOOP
+                EXECUTE 'SELECT (' || generator || ')::text' INTO fresh;
+                NEW := jsonb_populate_record(NEW, jsonb_build_object(key_column, fresh));
+                EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I WHERE %I = ($1).%I)', TG_TABLE_SCHEMA, TG_TABLE_NAME, key_column, key_column)
+                    INTO seen USING NEW;
+                EXIT WHEN NOT seen;
+            END LOOP;
+            RETURN NEW;
         END $fn$;
 
         """;
