@@ -104,7 +104,6 @@ internal sealed class ConflictPolicies
                 $"Key '{key}': table '{table}' on backend '{owner.Name}' cannot Append: its primary key ({(info.KeyColumns.Count == 0 ? "none" : string.Join(", ", info.KeyColumns))}) " +
                 "is not one column the database generates (an identity column, or a default of nextval(...) or gen_random_uuid()), so a conflicting insert has no new key to take. Use Fail, Ignore or Replace.");
         }
-
     }
 
     private static TableReference Reference(string table)
