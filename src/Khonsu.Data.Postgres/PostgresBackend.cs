@@ -66,6 +66,8 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
 
     public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);
 
+    public override AppliedMarkers AppliedMarkers => field ??= new PostgresAppliedMarkers(dataSource);
+
     /// <summary>Closes the pool: its idle connections would otherwise stay open on the server until their idle lifetime ends.</summary>
     public override async ValueTask DisposeAsync()
     {

@@ -61,6 +61,12 @@ public abstract class KhonsuBackend : IAsyncDisposable
     /// </summary>
     public virtual TransactionLogTables? TransactionLogTables => null;
 
+    /// <summary>
+    /// Its applied-marker table, for truncation to delete the markers recovery can no longer need;
+    /// null for a backend that keeps none.
+    /// </summary>
+    public virtual AppliedMarkers? AppliedMarkers => null;
+
     /// <summary>How recovery reaches this backend (it opens its own connections).</summary>
     public abstract IRecoverableResource CreateRecoveryResource();
 

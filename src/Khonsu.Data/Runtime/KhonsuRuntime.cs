@@ -55,6 +55,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 logger,
                 message => LogLocation.ScrubLogSecrets(SecretScrubber.Scrub(message, holderSettings.ConnectionString), settings));
         }
+
+        Truncation = new TruncationSweeper(log, backends, Coordinator.IsInFlight, settings.TransactionLogRetention, TransactionLog, settings.RecoveryInterval, logger);
     }
 
     public KhonsuSettings Settings { get; }
@@ -76,6 +78,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public CommitCertifier Certifier { get; } = new();
 
     public RecoveryManager Recovery { get; }
+
+    /// <summary>Deletes what the log, transaction_log and the applied-markers no longer need, every <c>RecoveryInterval</c>.</summary>
+    public TruncationSweeper Truncation { get; }
 
     /// <summary>The loop that materialises transaction_log from the Kafka log, or null without <c>TransactionLog</c>.</summary>
     public TransactionLogMaterializer? TransactionLog { get; }
@@ -172,6 +177,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         }
 
         runtime._sweeper.Start();
+        runtime.Truncation.Start();
         runtime.TransactionLog?.Start();
         return runtime;
     }
@@ -225,6 +231,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // First: a truncation pass uses the log, the materialised table and the backends.
+        await Truncation.DisposeAsync().ConfigureAwait(false);
         if (TransactionLog is not null)
         {
             await TransactionLog.DisposeAsync().ConfigureAwait(false);

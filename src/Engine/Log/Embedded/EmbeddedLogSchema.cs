@@ -4,7 +4,9 @@ namespace Khonsu.Engine.Log.Embedded;
 /// The tables of the embedded log file, created at open if missing. khonsu_log is the log;
 /// transaction_log is the DBA's view (one row per transaction and participant); khonsu_log_unfinished
 /// is recovery's work list, kept beside the log so that finding unfinished transactions does not
-/// scan a log that only grows; khonsu_log_meta holds the layout's version.
+/// scan the whole log; khonsu_log_meta holds the layout's version; khonsu_log_truncated the highest
+/// position truncation deleted (see <see cref="LogTruncator"/>). Positions are AUTOINCREMENT, so a
+/// position truncation freed is never given to another record.
 /// </summary>
 internal static class EmbeddedLogSchema
 {
@@ -24,6 +26,7 @@ internal static class EmbeddedLogSchema
             tx_id TEXT NOT NULL UNIQUE);
         {TransactionLogTable("transaction_log")}
         CREATE TABLE IF NOT EXISTS khonsu_log_meta (format_version INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS khonsu_log_truncated (position INTEGER NOT NULL);
         """;
 
     /// <summary>
