@@ -107,6 +107,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
             log._tailThread.Start();
             await log.CatchUpAsync(cancellationToken).ConfigureAwait(false);
             log.Opening = new KafkaLogOpening(start == 0 ? null : start - 1, log._index.Next - start, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            Engine.Diagnostics.KhonsuTelemetry.TrackSharedLog(log, () => log._index.Size.Remembered);
             return log;
         }
         catch
@@ -260,6 +261,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
             return;
         }
 
+        Engine.Diagnostics.KhonsuTelemetry.UntrackSharedLog(this);
         var producer = Volatile.Read(ref _producer);
         await Task.Run(() => producer.Flush(_options.OperationTimeout)).ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);

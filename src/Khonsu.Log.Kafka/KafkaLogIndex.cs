@@ -517,6 +517,7 @@ internal sealed class KafkaLogIndex
 
             _transactions.Remove(settled.Id);
             _forgotten++;
+            Engine.Diagnostics.KhonsuTelemetry.LogOutcomesForgotten.Add(1);
             if (entry.Refusal is not null && entry.Decision is { } refused)
             {
                 _forgottenRefusalThrough = Math.Max(_forgottenRefusalThrough, refused.Position.Value);

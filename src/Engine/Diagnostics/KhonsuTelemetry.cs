@@ -76,6 +76,21 @@ public static class KhonsuTelemetry
         }
     }
 
+    /// <summary>Every open shared (Kafka) log, weakly, with how to read how many outcomes its index remembers.</summary>
+    private static readonly ConditionalWeakTable<object, Func<long>> SharedLogs = [];
+
+    /// <summary>Transaction outcomes a shared log's index remembers (bounded: see docs/kafka-log.md, "What the index keeps").</summary>
+    internal static readonly ObservableGauge<long> LogOutcomes = Meter.CreateObservableGauge(
+        "khonsu.log.outcomes", () => SharedLogs.Sum(l => l.Value()), "{transaction}", "Transaction outcomes the shared log's index remembers.");
+
+    /// <summary>Outcomes a shared log's index forgot (the transaction ended long enough ago).</summary>
+    internal static readonly Counter<long> LogOutcomesForgotten = Meter.CreateCounter<long>(
+        "khonsu.log.outcomes.forgotten", "{transaction}", "Transaction outcomes the shared log's index forgot.");
+
+    internal static void TrackSharedLog(object log, Func<long> remembered) => SharedLogs.AddOrUpdate(log, remembered);
+
+    internal static void UntrackSharedLog(object log) => SharedLogs.Remove(log);
+
     /// <summary>Every live certifier, weakly: the gauges below sum over them without keeping them alive.</summary>
     private static readonly ConditionalWeakTable<ICertifierMemory, object?> Certifiers = [];
 
