@@ -43,6 +43,7 @@ internal sealed class RatioReport(TextWriter output)
         "append" => [.. AppendSection.RatioIds()],
         "autocommit" => [.. AutocommitSection.RatioIds()],
         "log" => [.. LogSection.RatioIds()],
+        "soak" => [.. SoakSection.RatioIds()],
         _ => [],
     };
 

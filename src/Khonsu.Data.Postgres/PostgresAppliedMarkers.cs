@@ -29,17 +29,19 @@ internal sealed class PostgresAppliedMarkers(NpgsqlDataSource dataSource) : Appl
         }
     }
 
-    public override async ValueTask<int> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    public override async ValueTask<(int Deleted, TimeSpan Held)> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         if (keys.Count == 0)
         {
-            return 0;
+            return (0, TimeSpan.Zero);
         }
 
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            return await InnerCommands.ExecuteAsync(connection, null, $"DELETE FROM {Schema}.applied WHERE tx_id = ANY(@keys)", cancellationToken, ("keys", keys.ToArray())).ConfigureAwait(false);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var deleted = await InnerCommands.ExecuteAsync(connection, null, $"DELETE FROM {Schema}.applied WHERE tx_id = ANY(@keys)", cancellationToken, ("keys", keys.ToArray())).ConfigureAwait(false);
+            return (deleted, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
     }
 

@@ -31,19 +31,20 @@ internal sealed class SqliteAppliedMarkers(SqliteBackend backend, string connect
         }
     }
 
-    public override async ValueTask<int> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    public override async ValueTask<(int Deleted, TimeSpan Held)> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         if (keys.Count == 0)
         {
-            return 0;
+            return (0, TimeSpan.Zero);
         }
 
         var queue = backend.WriteQueue;
         if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), _holder, cancellationToken).ConfigureAwait(false))
         {
-            return 0; // the file stayed busy: the next pass deletes them
+            return (0, TimeSpan.Zero); // the file stayed busy: the next pass deletes them
         }
 
+        var held = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var connection = new SqliteConnection(connectionString);
@@ -62,7 +63,7 @@ internal sealed class SqliteAppliedMarkers(SqliteBackend backend, string connect
                         cancellationToken,
                         [.. keys.Select((key, i) => (names[i], (object?)key))]).ConfigureAwait(false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return deleted;
+                    return (deleted, System.Diagnostics.Stopwatch.GetElapsedTime(held));
                 }
             }
         }

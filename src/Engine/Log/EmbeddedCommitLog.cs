@@ -116,9 +116,9 @@ public sealed class EmbeddedCommitLog : ICommitLog
         var from = 0L;
         while (true)
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var step = await _writer.SubmitAsync(new PendingTruncation(from, endedBefore, keep, TruncationScan, TruncationBatch), cancellationToken).ConfigureAwait(false);
-            Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.LogRecords, step.Records, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            var batch = new PendingTruncation(from, endedBefore, keep, TruncationScan, TruncationBatch);
+            var step = await _writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.LogRecords, step.Records, batch.Held);
             deleted += step.Records;
             if (step.Done)
             {
@@ -141,9 +141,9 @@ public sealed class EmbeddedCommitLog : ICommitLog
         var after = string.Empty;
         while (true)
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var step = await _writer.SubmitAsync(new PendingHistoryDeletion(after, finishedBefore, TruncationBatch), cancellationToken).ConfigureAwait(false);
-            Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.TransactionLogRows, step.Rows, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            var batch = new PendingHistoryDeletion(after, finishedBefore, TruncationBatch);
+            var step = await _writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.TransactionLogRows, step.Rows, batch.Held);
             deleted += step.Rows;
             if (step.Done)
             {

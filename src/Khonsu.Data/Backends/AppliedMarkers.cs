@@ -16,6 +16,9 @@ public abstract class AppliedMarkers
     /// </summary>
     public abstract ValueTask<IReadOnlyList<AppliedMarker>> ListAsync(string? after, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the markers with these keys, in one short local transaction; returns how many it deleted.</summary>
-    public abstract ValueTask<int> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deletes the markers with these keys, in one short local transaction; returns how many it
+    /// deleted and how long it held the database's write lock (or row locks) for it, waits before excluded.
+    /// </summary>
+    public abstract ValueTask<(int Deleted, TimeSpan Held)> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
 }

@@ -205,10 +205,9 @@ internal sealed class TruncationSweeper : IAsyncDisposable
         long deleted = 0;
         for (var i = 0; i < deletable.Count; i += MarkerDeleteBatch)
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var batch = deletable.GetRange(i, Math.Min(MarkerDeleteBatch, deletable.Count - i));
-            var count = await backend.AppliedMarkers!.DeleteAsync(batch, cancellationToken).ConfigureAwait(false);
-            KhonsuTelemetry.RecordTruncation(KhonsuTelemetry.AppliedMarkers, count, System.Diagnostics.Stopwatch.GetElapsedTime(started), backend.Name);
+            var (count, held) = await backend.AppliedMarkers!.DeleteAsync(batch, cancellationToken).ConfigureAwait(false);
+            KhonsuTelemetry.RecordTruncation(KhonsuTelemetry.AppliedMarkers, count, held, backend.Name);
             deleted += count;
         }
 

@@ -103,6 +103,7 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     /// <param name="groupCommit">Appends and notes (counted in the group-commit metrics), or housekeeping alone.</param>
     private void WriteBatch(List<PendingWrite> batch, bool groupCommit)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             _connection.Execute("BEGIN IMMEDIATE");
@@ -135,6 +136,10 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         {
             Interlocked.Increment(ref _syncCount);
             Diagnostics.KhonsuTelemetry.LogBatchSize.Record(batch.Count);
+        }
+        else
+        {
+            batch[0].Held = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
 
         foreach (var work in batch)

@@ -25,6 +25,9 @@ internal abstract class PendingWrite
     /// </summary>
     public virtual bool Alone => false;
 
+    /// <summary>For work written alone: how long its transaction held the writer (and the file's write lock), its sync included.</summary>
+    public TimeSpan Held { get; set; }
+
     /// <summary>Does the item's work inside the batch's open transaction.</summary>
     public abstract void Write(LogAppender appender);
 
