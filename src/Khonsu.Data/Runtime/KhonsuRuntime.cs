@@ -2,6 +2,7 @@ using System.Data.Common;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Configuration;
 using Khonsu.Data.Routing;
+using Khonsu.Engine;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Log;
@@ -19,6 +20,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     private readonly Dictionary<KhonsuBackend, BackendCatalog> _catalogs;
     private readonly RecoverySweeper _sweeper;
     private readonly SemaphoreSlim _catalogLock = new(1, 1);
+    private readonly IDisposable? _inFlight;
 
     /// <summary>How often a caught-up materialiser looks for new records in the Kafka log.</summary>
     private static readonly TimeSpan TransactionLogPollInterval = TimeSpan.FromMilliseconds(250);
@@ -56,7 +58,14 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 message => LogLocation.ScrubLogSecrets(SecretScrubber.Scrub(message, holderSettings.ConnectionString), settings));
         }
 
-        Truncation = new TruncationSweeper(log, backends, Coordinator.IsInFlight, settings.TransactionLogRetention, TransactionLog, settings.RecoveryInterval, logger);
+        Func<TransactionId, bool> keep = Coordinator.IsInFlight;
+        if (log is EmbeddedCommitLog embedded)
+        {
+            _inFlight = InFlightCommits.Register(embedded.Path, keep);
+            keep = InFlightCommits.For(embedded.Path);
+        }
+
+        Truncation = new TruncationSweeper(log, backends, keep, settings.TransactionLogRetention, TransactionLog, settings.RecoveryInterval, logger);
     }
 
     public KhonsuSettings Settings { get; }
@@ -240,6 +249,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
+        _inFlight?.Dispose();
 
         // Last: the materialiser and the sweeper used the backends' connections until now.
         await DisposeAllAsync(Backends).ConfigureAwait(false);
