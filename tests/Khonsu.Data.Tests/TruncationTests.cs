@@ -186,12 +186,19 @@ public class TruncationTests
         Assert.Equal(1, recovered.Aborted);
         var truncation = recoverer.Runtime.Truncation;
         truncation.Time = new ShiftedTime(TimeSpan.FromMinutes(2));
-        await truncation.RunOnceAsync(CancellationToken.None);
-        Assert.Equal(LogRecordKind.Abort, (await recoverer.Runtime.Log.GetDecisionAsync(stalled))?.Record.Kind);
+        try
+        {
+            await truncation.RunOnceAsync(CancellationToken.None);
+        }
+        finally
+        {
+            release.SetResult();
+        }
 
         // Its late commit record loses to the abort: nothing commits anywhere.
-        release.SetResult();
-        await Assert.ThrowsAsync<KhonsuException>(() => commit);
+        var refused = await Assert.ThrowsAsync<KhonsuException>(() => commit);
+        Assert.Equal("40001", refused.SqlState);
+        Assert.Equal(LogRecordKind.Abort, (await recoverer.Runtime.Log.GetDecisionAsync(stalled))?.Record.Kind);
         Assert.Equal(100L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
         Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 1025"));
         Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
