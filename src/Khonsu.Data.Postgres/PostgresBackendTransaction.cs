@@ -21,7 +21,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     : BackendTransaction(backend, connection, transactionId)
 {
     private State _state = State.Active;
-    private bool _lockTimeoutSet;
+    private TimeSpan? _lockTimeout;
     private readonly PostgresReadSet _reads = new();
     private PostgresReplaceBranch? _branch;
 
@@ -38,17 +38,30 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     /// <summary>
     /// Once the transaction spans several backends, PostgreSQL's own deadlock detector cannot see
-    /// every wait: bound lock waits so a cross-database deadlock ends in an error, not a hang.
+    /// every wait: bound lock waits so a cross-database deadlock ends in an error, not a hang. The
+    /// bound is the transaction's <see cref="ParticipantContext.HiddenLockWait"/>, longer for the
+    /// process's oldest transaction, so the younger side of a deadlock gives up first; it is set
+    /// again when the transaction becomes the oldest.
     /// </summary>
     public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
-        if (spansSeveralBackends && !_lockTimeoutSet)
+        if (!spansSeveralBackends)
         {
-            var milliseconds = (long)backend.Options.LockTimeout.TotalMilliseconds;
-            await InnerCommands.ExecuteAsync(connection, null, $"SET LOCAL lock_timeout = {milliseconds}", cancellationToken).ConfigureAwait(false);
-            _lockTimeoutSet = true;
+            return;
         }
+
+        if ((Context?.HiddenLockWait ?? backend.Options.LockTimeout) is var wait && wait != _lockTimeout)
+        {
+            var milliseconds = Math.Max(1, (long)wait.TotalMilliseconds);
+            await InnerCommands.ExecuteAsync(connection, null, $"SET LOCAL lock_timeout = {milliseconds}", cancellationToken).ConfigureAwait(false);
+            _lockTimeout = wait;
+        }
+
+        Context?.HiddenWaitBegins();
     }
+
+    /// <summary>Row locks its writes (and validation's FOR SHARE) take are waited on inside PostgreSQL, where Khonsu cannot see.</summary>
+    public override bool MayHoldHiddenLocks => _state != State.Finished;
 
     public override IRowReadTracker? TrackReads(DbDataReader reader, string sql)
     {

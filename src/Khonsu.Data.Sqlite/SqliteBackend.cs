@@ -66,6 +66,9 @@ internal sealed class SqliteBackend : KhonsuBackend
         return catalog;
     }
 
+    /// <summary>A deferred transaction's snapshot starts at its first read or write lock, which the participant reports.</summary>
+    public override bool BeginTakesSnapshot => false;
+
     public override async ValueTask<BackendTransaction> BeginTransactionAsync(
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken)
     {

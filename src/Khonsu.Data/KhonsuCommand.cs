@@ -392,6 +392,7 @@ public sealed class KhonsuCommand : DbCommand
     private async ValueTask EndAsync(RunningStatement statement, RunningStatement? branch = null)
     {
         _running = null;
+        statement.Ended();
         statement.Telemetry?.End();
         if (branch is not null)
         {

@@ -82,6 +82,55 @@ public sealed class RetryTests : IAsyncDisposable
         Assert.Equal("conflict 4", error.Message);
     }
 
+    [Fact]
+    public async Task Every_attempt_keeps_the_age_of_the_first_so_a_transaction_that_keeps_losing_grows_older()
+    {
+        var ages = new List<long>();
+        await _connection.RunInTransactionAsync(
+            (transaction, _) =>
+            {
+                ages.Add(transaction.Age);
+                return ages.Count < 3
+                    ? throw KhonsuException.SerializationFailure("conflict", Engine.TransactionId.Parse(transaction.TransactionId))
+                    : Task.CompletedTask;
+            },
+            new KhonsuRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(1) });
+
+        Assert.Equal(3, ages.Count);
+        Assert.Single(ages.Distinct());
+
+        // A transaction begun since is younger than all three attempts.
+        await using var later = await _connection.BeginTransactionAsync();
+        Assert.True(later.Age > ages[0]);
+    }
+
+    [Fact]
+    public async Task Failures_while_an_older_transaction_is_live_do_not_count_against_the_maximum()
+    {
+        await using var other = new KhonsuConnection(_connection.ConnectionString);
+        await other.OpenAsync();
+        var attempts = 0;
+        await using (var older = await other.BeginTransactionAsync())
+        {
+            // It waits its turn behind the older one: six failures, with at most two allowed, and it commits.
+            await _connection.RunInTransactionAsync(
+                (transaction, _) => ++attempts <= 6
+                    ? throw KhonsuException.SerializationFailure($"conflict {attempts}", Engine.TransactionId.Parse(transaction.TransactionId))
+                    : Task.CompletedTask,
+                new KhonsuRetryOptions { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(1) });
+            Assert.Equal(7, attempts);
+        }
+
+        // As the oldest, its failures count: the same work gives up after two.
+        attempts = 0;
+        var error = await Assert.ThrowsAsync<KhonsuException>(() => _connection.RunInTransactionAsync(
+            (transaction, _) => ++attempts <= 6
+                ? throw KhonsuException.SerializationFailure($"conflict {attempts}", Engine.TransactionId.Parse(transaction.TransactionId))
+                : Task.CompletedTask,
+            new KhonsuRetryOptions { MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(1) }));
+        Assert.Equal("conflict 2", error.Message);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await KhonsuConnection.ClearPoolAsync(_connection);

@@ -44,6 +44,13 @@ public abstract class KhonsuBackend : IAsyncDisposable
     /// <summary>Reads the tables this backend owns.</summary>
     public abstract ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether <see cref="BeginTransactionAsync"/> takes the local transaction's snapshot (true), or
+    /// the participant takes it later and says so through <see cref="ParticipantContext.SnapshotStarting"/>
+    /// (false: SQLite, whose deferred transaction takes it at the first read or write lock).
+    /// </summary>
+    public virtual bool BeginTakesSnapshot => true;
+
     /// <summary>Begins a local transaction on an open inner connection, as a participant of a Khonsu transaction.</summary>
     public abstract ValueTask<BackendTransaction> BeginTransactionAsync(
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken);

@@ -72,6 +72,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
     public CommitCoordinator Coordinator { get; }
 
+    /// <summary>The ages of the live transactions, which decide who wins a wait across databases (see <see cref="TransactionAges"/>).</summary>
+    public TransactionAges Ages { get; } = new();
+
     /// <summary>Certifies this process's transactions in commit order (see <see cref="CommitCertifier"/>).</summary>
     public CommitCertifier Certifier { get; } = new();
 
