@@ -51,6 +51,26 @@ public sealed class KhonsuConnection : DbConnection
     /// <summary>The transaction in progress on this connection, if any.</summary>
     internal KhonsuTransaction? CurrentTransaction { get; set; }
 
+    // The age of the last transaction, if it ended without committing after a transient failure,
+    // and when: the next transaction begun soon after is its retry (an execution strategy, a
+    // Polly policy, a loop in the application) and keeps that age, so it cannot starve.
+    private (long Age, long EndedAt)? _retryOf;
+
+    /// <summary>How soon after a transaction that failed transiently the next one counts as its retry.</summary>
+    private static readonly TimeSpan RetryWindow = TimeSpan.FromSeconds(5);
+
+    /// <summary>A transaction of this connection ended; <paramref name="retried"/>: it failed transiently and did not commit.</summary>
+    internal void TransactionEnded(long age, bool retried)
+        => _retryOf = retried ? (age, System.Diagnostics.Stopwatch.GetTimestamp()) : null;
+
+    /// <summary>The age the next transaction keeps, when it comes soon after one that failed transiently.</summary>
+    private long? TakeRetryAge()
+    {
+        var retryOf = _retryOf;
+        _retryOf = null;
+        return retryOf is { } last && System.Diagnostics.Stopwatch.GetElapsedTime(last.EndedAt) < RetryWindow ? last.Age : null;
+    }
+
     internal KhonsuRuntime Runtime => _runtime ?? throw new InvalidOperationException("The connection is not open.");
 
     protected override DbProviderFactory DbProviderFactory => KhonsuProviderFactory.Instance;
@@ -354,7 +374,7 @@ public sealed class KhonsuConnection : DbConnection
             throw new InvalidOperationException("The connection already has a transaction in progress; Khonsu does not nest transactions.");
         }
 
-        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly, deferrable, age: age);
+        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly, deferrable, age: age ?? TakeRetryAge());
         return CurrentTransaction;
     }
 

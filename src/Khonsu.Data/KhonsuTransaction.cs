@@ -30,6 +30,8 @@ public sealed class KhonsuTransaction : DbTransaction
     private LogPosition? _snapshotsTakenBy;
     private bool _snapshotPending;
     private bool _completed;
+    private bool _committed;
+    private bool _failedTransiently;
 
     /// <param name="age">The age of the transaction this one retries (see <see cref="Runtime.TransactionAges"/>); null for a new one.</param>
     internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false, bool isImplicit = false, long? age = null)
@@ -106,7 +108,12 @@ public sealed class KhonsuTransaction : DbTransaction
                 LastWriterWinsTables = runtime.ConflictPolicies.LastWriterWinsTables,
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
+            _committed = true;
             runtime.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
+        }
+        catch (Exception error) when (FailedTransiently(error))
+        {
+            throw; // not reached: the filter only notes the failure
         }
         catch (SerializationConflictException conflict)
         {
@@ -434,6 +441,24 @@ public sealed class KhonsuTransaction : DbTransaction
         }
     }
 
+    /// <summary>
+    /// A statement or the commit failed with a transient error (a serialization failure, a bounded
+    /// lock wait): if the transaction then ends without committing, the next one begun on the
+    /// connection soon after is taken for its retry and keeps its age (see <see cref="KhonsuConnection"/>).
+    /// </summary>
+    internal void FailedTransiently() => _failedTransiently = true;
+
+    /// <summary>For exception filters: notes a transient failure (see <see cref="FailedTransiently()"/>) and never catches.</summary>
+    internal bool FailedTransiently(Exception error)
+    {
+        if (error is DbException { IsTransient: true } or SerializationConflictException or TransactionAbortedException)
+        {
+            _failedTransiently = true;
+        }
+
+        return false;
+    }
+
     /// <summary>A statement ended without running (it failed): it waits on nothing any more.</summary>
     internal void StatementEnded() => _connection.Runtime.Ages.HiddenWaitEnds(Age);
 
@@ -500,6 +525,7 @@ public sealed class KhonsuTransaction : DbTransaction
     {
         _completed = true;
         _age.Dispose();
+        _connection.TransactionEnded(Age, retried: _failedTransiently && !_committed);
         if (_snapshot is { } snapshot)
         {
             _connection.Runtime.Certifier.ReleaseSnapshot(snapshot, mayWrite: !IsReadOnly);

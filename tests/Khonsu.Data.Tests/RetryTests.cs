@@ -131,6 +131,34 @@ public sealed class RetryTests : IAsyncDisposable
         Assert.Equal("conflict 2", error.Message);
     }
 
+    [Fact]
+    public async Task A_transaction_begun_right_after_one_that_failed_transiently_is_its_retry_and_keeps_its_age()
+    {
+        await using var other = new KhonsuConnection(_connection.ConnectionString);
+        await other.OpenAsync();
+        long first;
+        await using (var failed = await _connection.BeginTransactionAsync())
+        {
+            first = failed.Age;
+            await _connection.QueryAsync<long>("SELECT count(*) FROM items", transaction: failed); // its snapshot
+            await other.ExecuteAsync("INSERT INTO items (name) VALUES ('other')");
+            var conflict = await Assert.ThrowsAsync<KhonsuException>(() => _connection.ExecuteAsync("INSERT INTO items (name) VALUES ('stale')", transaction: failed));
+            Assert.Equal("40001", conflict.SqlState);
+        }
+
+        // An execution strategy or a retry loop of the application begins the next attempt.
+        await using (var retry = await _connection.BeginTransactionAsync())
+        {
+            Assert.Equal(first, retry.Age);
+            await _connection.ExecuteAsync("INSERT INTO items (name) VALUES ('retried')", transaction: retry);
+            await retry.CommitAsync();
+        }
+
+        // Committed: what comes next is new work, younger.
+        await using var next = await _connection.BeginTransactionAsync();
+        Assert.True(next.Age > first);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await KhonsuConnection.ClearPoolAsync(_connection);
