@@ -89,7 +89,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <summary>The <c>Log=</c> key of an embedded log file of its own (one runtime per log file).</summary>
     public string EmbeddedLog(string name) => $"Log=\"{Log(name)}\"";
 
-    private string Remember(string connectionString)
+    /// <summary>Remembers a Khonsu connection string, so its runtime is closed when the suite ends.</summary>
+    public string Remember(string connectionString)
     {
         _khonsuStrings.Add(connectionString);
         return connectionString;
@@ -157,7 +158,14 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         RawAbortPostgres = await CreateDatabaseAsync($"kb_ar_{suffix}", "ab_accounts", HotRows, cancellationToken);
     }
 
-    private async Task<string> CreateDatabaseAsync(string name, string table, int rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// A scratch PostgreSQL database of its own (<paramref name="prefix"/> and a random suffix, dropped
+    /// at the end) with <paramref name="rows"/> accounts in <paramref name="table"/>; its connection string.
+    /// </summary>
+    public Task<string> CreateScratchPostgresAsync(string prefix, string table, int rows, CancellationToken cancellationToken)
+        => CreateDatabaseAsync($"kb_{prefix}_{Guid.NewGuid().ToString("N")[..12]}", table, rows, cancellationToken, maxPoolSize: 150);
+
+    private async Task<string> CreateDatabaseAsync(string name, string table, int rows, CancellationToken cancellationToken, int maxPoolSize = 100)
     {
         await using (var admin = new NpgsqlConnection(_admin))
         {
@@ -168,7 +176,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         _databases.Add(name);
         // A closed Khonsu runtime (ClearPoolAsync) closes its PostgreSQL pool, so the log section's
         // runtime per run leaves no idle connections behind.
-        var connectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = name, MaxPoolSize = 100 }.ConnectionString;
+        var connectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = name, MaxPoolSize = maxPoolSize }.ConnectionString;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(

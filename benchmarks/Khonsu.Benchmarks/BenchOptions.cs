@@ -3,7 +3,7 @@ namespace Khonsu.Benchmarks;
 /// <summary>The command line: which server, which profile, which sections.</summary>
 internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<string> Sections, string? WorkDirectory)
 {
-    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "append", "autocommit", "log"];
+    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "append", "autocommit", "liveness", "log"];
 
     public const string Usage =
         """
@@ -14,7 +14,9 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
           --postgres <conn>   a PostgreSQL server to use (superuser, max_prepared_transactions > 0); nothing is started.
                               Scratch databases kb_* are created on it and dropped at the end.
           --quick             smoke profile: every scenario, very short runs (figures meaningless).
-          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, append, autocommit, log.
+          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, append, autocommit, liveness, log.
+                              liveness: transfers in opposite orders over 10 hot rows (SQLite + SQLite, SQLite + PostgreSQL)
+                              at 8, 32 and 128 workers, against hand-written 2PC that locks in one global order.
                               autocommit: single-row INSERT/UPDATE with no transaction, Khonsu Autocommit=Transaction
                               and =Direct against the raw provider.
                               log: the same transactions through the embedded log and through a Kafka log on

@@ -55,6 +55,58 @@ public class WorkloadTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Two_application_processes_at_once_on_a_kafka_log_with_faults_find_nothing()
+    {
+        var report = await RunAsync(new WorkloadOptions
+        {
+            Seed = 14,
+            Duration = TimeSpan.FromSeconds(20),
+            Nemesis = true,
+            Kafka = true,
+            Processes = 2,
+            PostgresServer = PostgresServer.ConnectionString,
+            RunnerPath = RunnerPath(),
+        });
+
+        Assert.Empty(report.Result.Anomalies);
+        Assert.Empty(report.Result.Lost);
+        Assert.Empty(report.Result.Partial);
+        Assert.Equal(0, report.UnresolvedPrepared);
+        Assert.True(report.Result.Committed >= 20, $"only {report.Result.Committed} transactions committed");
+        Assert.True(report.Nemesis.ChildrenKilled > 0, "no process was killed while the others ran");
+    }
+
+    [Fact]
+    public void Several_processes_on_an_embedded_log_are_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => WorkloadRunner.RunAsync(
+            new WorkloadOptions { Processes = 2, PostgresServer = "Host=unused", RunnerPath = RunnerPath() }, TextWriter.Null).GetAwaiter().GetResult());
+        Assert.Contains("need a Kafka log", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restarts_of_the_postgres_server_under_the_workload_find_nothing()
+    {
+        // Its own server: restarting the shared one would fail every other test running beside it.
+        await using var server = await PrivatePostgresServer.StartAsync();
+        var report = await RunAsync(new WorkloadOptions
+        {
+            Seed = 21,
+            Duration = TimeSpan.FromSeconds(25),
+            Nemesis = true,
+            PostgresServer = server.ConnectionString,
+            RestartPostgres = server.RestartCommand,
+            RunnerPath = RunnerPath(),
+        });
+
+        Assert.Empty(report.Result.Anomalies);
+        Assert.Empty(report.Result.Lost);
+        Assert.Empty(report.Result.Partial);
+        Assert.Equal(0, report.UnresolvedPrepared);
+        Assert.True(report.Nemesis.PostgresRestarts > 0, "the server was never restarted");
+    }
+
+    [Fact]
     public async Task At_Snapshot_isolation_the_checker_finds_cross_backend_write_skew()
     {
         // Every transaction reads a register of each backend and writes one of the two: Snapshot
