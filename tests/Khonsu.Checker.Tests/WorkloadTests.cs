@@ -24,10 +24,7 @@ public class WorkloadTests(ITestOutputHelper output)
             RunnerPath = RunnerPath(),
         });
 
-        Assert.Empty(report.Result.Anomalies);
-        Assert.Empty(report.Result.Lost);
-        Assert.Empty(report.Result.Partial);
-        Assert.Equal(0, report.UnresolvedPrepared);
+        AssertClean(report);
         Assert.True(report.Result.Committed >= 50, $"only {report.Result.Committed} transactions committed");
         Assert.True(report.Nemesis.ChildrenKilled > 0, "no child process was killed");
         Assert.True(report.Nemesis.BackendsTerminated + report.Nemesis.SqliteLocksHeld > 0, "no in-process fault was injected");
@@ -46,10 +43,7 @@ public class WorkloadTests(ITestOutputHelper output)
             RunnerPath = RunnerPath(),
         });
 
-        Assert.Empty(report.Result.Anomalies);
-        Assert.Empty(report.Result.Lost);
-        Assert.Empty(report.Result.Partial);
-        Assert.Equal(0, report.UnresolvedPrepared);
+        AssertClean(report);
         Assert.True(report.Result.Committed >= 20, $"only {report.Result.Committed} transactions committed");
         Assert.True(report.Nemesis.KafkaFaults > 0, "no Kafka fault was injected");
     }
@@ -68,10 +62,7 @@ public class WorkloadTests(ITestOutputHelper output)
             RunnerPath = RunnerPath(),
         });
 
-        Assert.Empty(report.Result.Anomalies);
-        Assert.Empty(report.Result.Lost);
-        Assert.Empty(report.Result.Partial);
-        Assert.Equal(0, report.UnresolvedPrepared);
+        AssertClean(report);
         Assert.True(report.Result.Committed >= 20, $"only {report.Result.Committed} transactions committed");
         Assert.True(report.Nemesis.ChildrenKilled > 0, "no process was killed while the others ran");
     }
@@ -99,10 +90,7 @@ public class WorkloadTests(ITestOutputHelper output)
             RunnerPath = RunnerPath(),
         });
 
-        Assert.Empty(report.Result.Anomalies);
-        Assert.Empty(report.Result.Lost);
-        Assert.Empty(report.Result.Partial);
-        Assert.Equal(0, report.UnresolvedPrepared);
+        AssertClean(report);
         Assert.True(report.Nemesis.PostgresRestarts > 0, "the server was never restarted");
     }
 
@@ -142,6 +130,15 @@ public class WorkloadTests(ITestOutputHelper output)
 
         Assert.True(report.Result.Has(AnomalyNames.G2Item), report.Result.Summary());
         Assert.Equal(1, report.ExitCode);
+    }
+
+    /// <summary>No anomaly, no lost or partial commit, and recovery left nothing prepared.</summary>
+    private static void AssertClean(RunReport report)
+    {
+        Assert.Empty(report.Result.Anomalies);
+        Assert.Empty(report.Result.Lost);
+        Assert.Empty(report.Result.Partial);
+        Assert.Equal(0, report.UnresolvedPrepared);
     }
 
     private async Task<RunReport> RunAsync(WorkloadOptions options)
