@@ -268,6 +268,13 @@ public sealed class CommitCoordinator
             return false;
         }
 
+        // Its snapshot in the shared log may have passed over a commit that is in doubt somewhere:
+        // touching what that one wrote is refused here, before any record of this one is appended.
+        if (CertifiesInLog(transaction) && _shared!.Certifier.TouchesOverdue(new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes)) is { } overdue)
+        {
+            await RefuseUnlessCommitAsync(overdue, transaction, participants).ConfigureAwait(false);
+        }
+
         if (writes.Count == 0 && CertifiesInLog(transaction))
         {
             var request = new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };

@@ -161,6 +161,12 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             throw;
         }
 
+        if (log is ISharedCommitLog shared)
+        {
+            // A commit that goes without its end record this long is in doubt: snapshots stop waiting for it.
+            shared.Certifier.OverdueAfter = settings.PrepareLease;
+        }
+
         var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger, conflictPolicies);
         var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
         logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logDescription);
