@@ -41,7 +41,16 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         NodeId = nodeId;
         Router = new StatementRouter(backends, settings.Routes, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
         Coordinator = new CommitCoordinator(log, nodeId, certifier: Certifier);
-        Recovery = new RecoveryManager(log, backends.Select(b => b.CreateRecoveryResource()), nodeId, Coordinator.IsInFlight, settings.PrepareLease, finished: Certifier.Finished);
+        // Holding the embedded log, this runtime's coordinator is the only one that can decide its
+        // transactions: recovery aborts at once what an earlier run left prepared (no lease).
+        Recovery = new RecoveryManager(
+            log,
+            backends.Select(b => b.CreateRecoveryResource()),
+            nodeId,
+            Coordinator.IsInFlight,
+            settings.PrepareLease,
+            finished: Certifier.Finished,
+            exclusiveLog: log is EmbeddedCommitLog { Exclusive: true });
         _sweeper = new RecoverySweeper(RecoverAsync, settings.RecoveryInterval);
         if (TransactionLogHolder(settings, backends) is { } holder)
         {
@@ -158,6 +167,24 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             throw;
         }
 
+        try
+        {
+            // Before recovery and before any transaction: the gids they prepare carry the log's tag,
+            // and a database that belongs to another log is refused before anything touches it.
+            foreach (var backend in backends)
+            {
+                backend.GoverningLog = log.Identity;
+            }
+
+            await LogFence.ClaimAllAsync(settings, backends, log.Identity, nodeId, logger.NotFenced, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await log.DisposeAsync().ConfigureAwait(false);
+            await DisposeAllAsync(backends).ConfigureAwait(false);
+            throw;
+        }
+
         var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger, conflictPolicies);
         var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
         logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logDescription);
@@ -202,7 +229,10 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Installs the schema on every backend now (for <c>Schema=Manual</c> deployments).</summary>
+    /// <summary>
+    /// Installs the schema on every backend now (for <c>Schema=Manual</c> deployments), and records
+    /// this runtime's log as each backend's, which an open without the schema could not do.
+    /// </summary>
     public async ValueTask InstallSchemaAsync(CancellationToken cancellationToken)
     {
         foreach (var backend in Backends)
@@ -216,6 +246,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 },
                 cancellationToken).ConfigureAwait(false);
         }
+
+        await LogFence.ClaimAllAsync(Settings, Backends, Log.Identity, NodeId, Logger.NotFenced, cancellationToken).ConfigureAwait(false);
 
         if (TransactionLog is not null)
         {

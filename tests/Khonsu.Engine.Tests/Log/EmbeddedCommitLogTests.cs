@@ -272,7 +272,7 @@ public sealed class EmbeddedCommitLogTests : IDisposable
     [Fact]
     public async Task A_failed_batch_fails_its_callers_and_the_writer_goes_on()
     {
-        await using var log = EmbeddedCommitLog.Open(LogPath, busyTimeout: TimeSpan.FromMilliseconds(20));
+        await using var log = EmbeddedCommitLog.Open(LogPath, "node-1", busyTimeout: TimeSpan.FromMilliseconds(20));
         var failed = Record(LogRecordKind.Commit);
 
         using (LogFile.HoldWriteLock(LogPath))

@@ -16,9 +16,6 @@ namespace Khonsu.Cli.Infrastructure;
 /// </summary>
 internal sealed class KhonsuTarget
 {
-    // Keys of an inner connection string that say where a database is, and are safe to print.
-    private static readonly string[] LocationKeys = ["data source", "datasource", "filename", "host", "server", "port", "database"];
-
     private KhonsuTarget(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends, string logPath, string nodeId)
     {
         Settings = settings;
@@ -91,23 +88,7 @@ internal sealed class KhonsuTarget
 
     /// <summary>Where a backend is, e.g. "Host=db1;Port=5432;Database=shop", never with its credentials.</summary>
     public string Location(KhonsuBackend backend)
-    {
-        var settings = Settings.Backends.First(b => b.Name.Equals(backend.Name, StringComparison.OrdinalIgnoreCase));
-        DbConnectionStringBuilder builder;
-        try
-        {
-            builder = new DbConnectionStringBuilder { ConnectionString = settings.ConnectionString };
-        }
-        catch (ArgumentException)
-        {
-            return "?";
-        }
-
-        var parts = LocationKeys
-            .Where(key => builder.TryGetValue(key, out var value) && value is string { Length: > 0 })
-            .Select(key => $"{key}={builder[key]}");
-        return string.Join(";", parts);
-    }
+        => BackendLocation.Of(Settings.Backends.First(b => b.Name.Equals(backend.Name, StringComparison.OrdinalIgnoreCase)).ConnectionString);
 
     /// <summary>Opens an inner connection to a backend within the connect timeout, or says why not.</summary>
     public async Task<DbConnection> ConnectAsync(KhonsuBackend backend, TimeSpan timeout, bool mayCreateFile, CancellationToken cancellationToken)
