@@ -8,12 +8,20 @@ namespace Khonsu.Engine.Log;
 /// </summary>
 public sealed class CommitLogInUseException : IOException
 {
-    public CommitLogInUseException(string logPath, string message, Exception? innerException = null)
+    public CommitLogInUseException(string logPath, string? holder, bool inThisProcess, string message, Exception? innerException = null)
         : base(message, innerException)
     {
         LogPath = logPath;
+        Holder = holder;
+        InThisProcess = inThisProcess;
     }
 
     /// <summary>The log file's full path.</summary>
     public string LogPath { get; }
+
+    /// <summary>The holder as it noted itself in the log file (node, process, host, since when), when known.</summary>
+    public string? Holder { get; }
+
+    /// <summary>The holder is another runtime (connection string) of this process.</summary>
+    public bool InThisProcess { get; }
 }

@@ -141,6 +141,8 @@ public sealed class EmbeddedCommitLog : ICommitLog
         {
             return new CommitLogInUseException(
                 fullPath,
+                null,
+                inThisProcess: true,
                 $"The commit log '{fullPath}' is already open in this process under another connection string. An embedded log has one writer and one " +
                 "certifier, so two runtimes on it would certify their transactions apart (no serializability between them) and settle each other's: " +
                 "use one connection string for these databases, or give the other connection string a log file of its own (key Log), or close the first " +
@@ -160,6 +162,8 @@ public sealed class EmbeddedCommitLog : ICommitLog
 
         return new CommitLogInUseException(
             fullPath,
+            holder,
+            inThisProcess: false,
             $"The commit log '{fullPath}' is in use by another process{(holder is null ? "" : $" ({holder})")}: an embedded log serves one process " +
             $"(the OS lock on '{LogFileLock.PathFor(fullPath)}' is held, and goes when that process ends). Run one process per log file, or let several " +
             "processes share a Kafka log (Log=kafka://host:port/topic; see README, 'Kafka commit log').");
