@@ -146,18 +146,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 backends.Add(CreateBackend(settingsOfBackend, options));
             }
 
-            foreach (var backend in backends)
-            {
-                catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (TransactionLogHolder(settings, backends) is { } holder && settings.Schema == SchemaMode.Auto)
-            {
-                await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
-            }
-
-            // Checked before the log opens, so that a configuration error leaves nothing open behind it.
-            conflictPolicies = ConflictPolicies.Resolve(settings, backends, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
+            // The log first: a runtime refused its embedded log (another process holds it) touches no database.
             log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -169,13 +158,26 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
         try
         {
-            // Before recovery and before any transaction: the gids they prepare carry the log's tag,
-            // and a database that belongs to another log is refused before anything touches it.
+            // Before recovery and before any transaction: the gids they prepare carry the log's tag.
             foreach (var backend in backends)
             {
                 backend.GoverningLog = log.Identity;
             }
 
+            // A database that belongs to another log is refused before the schema install touches
+            // it; one installed just now is claimed right after.
+            await LogFence.ClaimAllAsync(settings, backends, log.Identity, nodeId, _ => { }, cancellationToken).ConfigureAwait(false);
+            foreach (var backend in backends)
+            {
+                catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (TransactionLogHolder(settings, backends) is { } holder && settings.Schema == SchemaMode.Auto)
+            {
+                await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
+            }
+
+            conflictPolicies = ConflictPolicies.Resolve(settings, backends, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
             await LogFence.ClaimAllAsync(settings, backends, log.Identity, nodeId, logger.NotFenced, cancellationToken).ConfigureAwait(false);
         }
         catch

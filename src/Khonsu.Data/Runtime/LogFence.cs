@@ -65,6 +65,13 @@ internal static class LogFence
             return null;
         }
 
+        // Read first: once claimed (every open but the first), a read is all it takes, and a read
+        // never waits for a writer (on SQLite, the write lock of a transaction of the owning log).
+        if (await ReadAsync(backend, connection, cancellationToken).ConfigureAwait(false) is { } owner)
+        {
+            return owner;
+        }
+
         // Several processes may claim at once: the key makes one row win, and every one reads the winner.
         await InnerCommands.ExecuteAsync(connection, null, Claim(table), cancellationToken, Parameters(table, log, nodeId)).ConfigureAwait(false);
         return await ReadAsync(backend, connection, cancellationToken).ConfigureAwait(false);
