@@ -20,7 +20,7 @@ internal static class RecoverCommand
 {
     private static readonly Option<double> MinAge = new("--min-age")
     {
-        Description = "Leave alone transactions decided or prepared less than this many seconds ago. Set it when the application is running, so that the tool does not race commits its processes are still finishing; 0 suits a stopped application.",
+        Description = "Leave alone transactions decided or prepared less than this many seconds ago. Set it when the application runs beside the tool (a Kafka log), so that the tool does not race commits its processes are still finishing; 0 suits a stopped application.",
         HelpName = "seconds",
         DefaultValueFactory = _ => 0,
     };
@@ -30,8 +30,9 @@ internal static class RecoverCommand
         var command = new Command(
             "recover",
             "Drive every in-doubt transaction to its logged outcome: finish logged decisions (COMMIT PREPARED, redo of SQLite row images, ROLLBACK PREPARED) " +
-            "and abort transactions prepared with no decision once the PrepareLease is over. Shows progress. Idempotent: running it twice is harmless. " +
-            "Refuses to run when the embedded log's file does not exist. Exit code 0 when nothing is left in doubt, 2 when something is, 3 when a backend or the log is unreachable.")
+            "and abort transactions prepared with no decision (with the embedded log at once, since the tool then holds it; with a Kafka log once the PrepareLease is over). " +
+            "Shows progress. Idempotent: running it twice is harmless. Refuses to run when the embedded log's file does not exist, and while the application holds it. " +
+            "Exit code 0 when nothing is left in doubt, 2 when something is, 3 when a backend or the log is unreachable (or held), 4 when a backend belongs to another log.")
         {
             MinAge,
         };
