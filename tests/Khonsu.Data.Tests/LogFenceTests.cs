@@ -61,6 +61,7 @@ public class LogFenceTests
         var other = WithLog(db, db.Directory.File("other-log.db")) + ";PrepareLease=0.001";
         await using (var stranger = await OpenAsync(other))
         {
+            Assert.Empty(await stranger.Runtime.Backends.Single(b => b.Name == "shop").CreateRecoveryResource().ListPreparedAsync(CancellationToken.None));
             await stranger.RecoverAsync();
             Assert.Equal(1L, await db.PostgresScalarAsync($"SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'khonsu:%:{transactionId}'"));
             await KhonsuConnection.ClearPoolAsync(stranger);
