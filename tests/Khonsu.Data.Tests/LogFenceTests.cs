@@ -34,8 +34,10 @@ public class LogFenceTests
     public async Task A_postgres_database_alone_is_refused_to_a_second_log_naming_it()
     {
         await using var db = await TwoDatabases.CreateAsync();
-        var first = $"Khonsu:Postgres.shop=\"{db.Postgres.ConnectionString}\";Log=\"{db.Directory.File("first.db")}\";RecoveryInterval=0";
-        var second = $"Khonsu:Postgres.shop=\"{db.Postgres.ConnectionString}\";Log=\"{db.Directory.File("second.db")}\";RecoveryInterval=0";
+        const string Password = "fence-secret-7"; // the test server trusts local connections: never checked, never to be shown
+        var shop = db.Postgres.ConnectionString + ";Password=" + Password;
+        var first = $"Khonsu:Postgres.shop=\"{shop}\";Log=\"{db.Directory.File("first.db")}\";RecoveryInterval=0";
+        var second = $"Khonsu:Postgres.shop=\"{shop}\";Log=\"{db.Directory.File("second.db")}\";RecoveryInterval=0";
         await using (var connection = await OpenAsync(first))
         {
             await KhonsuConnection.ClearPoolAsync(connection);
@@ -45,6 +47,7 @@ public class LogFenceTests
 
         Assert.StartsWith($"Backend 'shop' (Postgres, host=", refused.Message, StringComparison.Ordinal);
         Assert.Contains($"database={db.Postgres.Name}) belongs to another commit log: it records embedded log {db.Directory.File("first.db")}", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Password, refused.ToString(), StringComparison.Ordinal);
         Assert.Equal(1L, await db.PostgresScalarAsync("SELECT count(*) FROM khonsu.log_owner"));
     }
 
