@@ -53,9 +53,11 @@ internal sealed class LivenessSection(BenchOptions options, BenchEnvironment env
             var khonsu = environment.Remember(
                 $"Khonsu:Sqlite.a=\"Data Source={files["lv_k1"]}\";" +
                 (postgres ? $"Postgres.b=\"{khonsuPostgres}\"" : $"Sqlite.b=\"Data Source={files["lv_k2"]}\"") +
-                $";{environment.EmbeddedLog("lv-" + pair)};RecoveryInterval=0");
+                $";{environment.EmbeddedLog("lv-" + pair)};RecoveryInterval=0",
+                files["lv_k1"],
+                postgres ? khonsuPostgres : files["lv_k2"]);
             var (first, second) = ("lv_accounts_1", postgres ? "lv_accounts" : "lv_accounts_2");
-            await BenchEnvironment.OpenOnceAsync(khonsu, cancellationToken);
+            await environment.OpenOnceAsync(khonsu, cancellationToken);
             foreach (var workers in Workers)
             {
                 var ours = await RunAsync($"Khonsu {pair}", workers, token => KhonsuTransfer.ConnectAsync(khonsu, first, second, fixedOrder: false, token), cancellationToken);

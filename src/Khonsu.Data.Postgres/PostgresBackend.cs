@@ -64,7 +64,9 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
 
     public override TransactionLogTables TransactionLogTables => PostgresTransactionLogTables.Instance;
 
-    public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);
+    public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(this, dataSource);
+
+    public override LogOwnerTable LogOwnerTable => PostgresLogOwnerTable.Instance;
 
     /// <summary>Closes the pool: its idle connections would otherwise stay open on the server until their idle lifetime ends.</summary>
     public override async ValueTask DisposeAsync()

@@ -25,6 +25,9 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     private readonly PostgresReadSet _reads = new();
     private PostgresReplaceBranch? _branch;
 
+    // Marked with the governing log's tag, so that only that log's recovery settles it.
+    private readonly string _gid = Gid(backend.GoverningLog?.Tag, transactionId);
+
     private enum State
     {
         Active,
@@ -199,7 +202,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             return new ParticipantVote(Name, NeedsRedo: false, branchWrites);
         }
 
-        await PrepareLocalAsync(connection, transactionId.ToString(), Gid(transactionId), cancellationToken).ConfigureAwait(false);
+        await PrepareLocalAsync(connection, transactionId.ToString(), _gid, cancellationToken).ConfigureAwait(false);
         _state = State.Prepared;
         return new ParticipantVote(Name, NeedsRedo: false, [.. writes, .. branchWrites]);
     }
@@ -230,7 +233,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var sql = _state == State.Prepared ? $"COMMIT PREPARED {Literal(Gid(transactionId))}" : "COMMIT";
+        var sql = _state == State.Prepared ? $"COMMIT PREPARED {Literal(_gid)}" : "COMMIT";
         try
         {
             await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
@@ -258,7 +261,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             return;
         }
 
-        var sql = _state == State.Prepared ? $"ROLLBACK PREPARED {Literal(Gid(transactionId))}" : "ROLLBACK";
+        var sql = _state == State.Prepared ? $"ROLLBACK PREPARED {Literal(_gid)}" : "ROLLBACK";
         _state = State.Finished;
         try
         {

@@ -93,6 +93,8 @@ internal sealed class SqliteBackend : KhonsuBackend
 
     public override IRecoverableResource CreateRecoveryResource() => new SqliteRecoveryResource(this, _connectionString);
 
+    public override LogOwnerTable LogOwnerTable => SqliteLogOwnerTable.Instance;
+
     /// <summary>Clears the pool of this connection string once no other backend in the process uses it (idle handles keep the file open).</summary>
     public override async ValueTask DisposeAsync()
     {

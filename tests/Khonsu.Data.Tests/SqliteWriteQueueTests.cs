@@ -292,26 +292,15 @@ public sealed class SqliteWriteQueueTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Two_runtimes_naming_the_same_file_share_one_queue()
+    public void A_file_spelled_two_ways_is_one_queue()
     {
+        // Two runtimes of one process share a file's queue. With embedded logs they cannot both
+        // name it (the file belongs to one log, a log to one runtime); on a Kafka log they can:
+        // Khonsu.Log.Kafka.Tests runs that case.
         var path = CreateDatabase("shared.db");
         var spelledOtherwise = Path.Combine(_directory.Path, "sub", "..", ".", "shared.db");
-        Directory.CreateDirectory(Path.Combine(_directory.Path, "sub"));
-        var first = $"Khonsu:Sqlite.main=\"Data Source={path}\";Log={_directory.File("log-1.db")}";
-        var second = $"Khonsu:Sqlite.main=\"Data Source={spelledOtherwise}\";Log={_directory.File("log-2.db")}";
-        var queue = SqliteWriteQueue.For($"Data Source={path}");
-        Assert.Same(queue, SqliteWriteQueue.For($"Data Source=file:{spelledOtherwise}?cache=private"));
 
-        await using var holder = await OpenAsync(first);
-        var holding = await holder.BeginTransactionAsync();
-        await InsertAsync(holder, holding, 1);
-        var waiter = InsertAndCommitAsync(second, 2);
-
-        // With a queue of its own the waiter would poll SQLite's lock, never wait here.
-        await Poll.UntilAsync(() => Task.FromResult(queue.Waiting == 1), TimeSpan.FromSeconds(10), "the other runtime's transaction queued on the same permit");
-        await holding.CommitAsync();
-        await waiter;
-        Assert.Equal(2L, await CountAsync(path));
+        Assert.Same(SqliteWriteQueue.For($"Data Source={path}"), SqliteWriteQueue.For($"Data Source=file:{spelledOtherwise}?cache=private"));
     }
 
     [Fact]

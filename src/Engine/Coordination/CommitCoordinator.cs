@@ -485,15 +485,22 @@ public sealed class CommitCoordinator
         return unfinished is null;
     }
 
+    /// <summary>
+    /// Rolls every participant back, then logs the abort for DBAs. When every rollback succeeded
+    /// the abort is the transaction's end too (<see cref="LogRecord.EndsTransaction"/>): nothing is
+    /// left prepared, so it is no work for recovery and no tool should list it as in doubt.
+    /// </summary>
     private async ValueTask AbortAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, string reason)
     {
-        await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
+        var rolledBack = await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
         var votes = participants.Select(p => new ParticipantVote(p.Name, false, [])).ToList();
-        await TryAppendAsync(NewRecord(LogRecordKind.Abort, transaction, votes) with { Reason = reason }).ConfigureAwait(false);
+        await TryAppendAsync(NewRecord(LogRecordKind.Abort, transaction, votes) with { Reason = reason, EndsTransaction = rolledBack }).ConfigureAwait(false);
     }
 
-    private async ValueTask RollbackQuietlyAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId)
+    /// <returns>Whether every participant rolled back.</returns>
+    private async ValueTask<bool> RollbackQuietlyAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId)
     {
+        var all = true;
         foreach (var participant in participants)
         {
             try
@@ -503,8 +510,11 @@ public sealed class CommitCoordinator
             catch (Exception)
             {
                 // A participant that cannot roll back now is rolled back by recovery (no decision: presumed abort).
+                all = false;
             }
         }
+
+        return all;
     }
 
     /// <summary>Appends a record that the protocol does not depend on (abort under presumed abort, end).</summary>

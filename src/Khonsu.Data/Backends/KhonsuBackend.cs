@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using Khonsu.Engine;
+using Khonsu.Engine.Log;
 using Khonsu.Engine.Recovery;
 
 namespace Khonsu.Data.Backends;
@@ -67,6 +68,20 @@ public abstract class KhonsuBackend : IAsyncDisposable
     /// or null when it cannot hold one.
     /// </summary>
     public virtual TransactionLogTables? TransactionLogTables => null;
+
+    /// <summary>
+    /// Where this backend records the commit log that governs it (see <see cref="Backends.LogOwnerTable"/>),
+    /// or null for a backend that cannot: such a backend is not fenced.
+    /// </summary>
+    public virtual LogOwnerTable? LogOwnerTable => null;
+
+    /// <summary>
+    /// The commit log that governs this backend, set once the runtime (or a tool) has opened it and
+    /// before any transaction or recovery runs: a backend that marks its prepared transactions
+    /// (PostgreSQL's gid) marks them with this log's <see cref="LogIdentity.Tag"/>, and its recovery
+    /// resource lists only this log's. Null until then: marks name no log.
+    /// </summary>
+    public LogIdentity? GoverningLog { get; internal set; }
 
     /// <summary>How recovery reaches this backend (it opens its own connections).</summary>
     public abstract IRecoverableResource CreateRecoveryResource();

@@ -48,6 +48,9 @@ internal sealed partial class KhonsuLog(ILogger logger)
     [LoggerMessage(EventId = 1030, Level = LogLevel.Warning, Message = "{Warning}")]
     public partial void CommitLogWarning(string warning);
 
+    [LoggerMessage(EventId = 1040, Level = LogLevel.Warning, Message = "Backend {Backend} records no commit log (its schema is not installed: Schema=Manual), so nothing keeps a runtime with another log from using it; run khonsu schema install or KhonsuConnection.InstallSchemaAsync()")]
+    public partial void NotFenced(string backend);
+
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "transaction_log on backend {Backend} is being updated again, up to log position {Position}")]
     public partial void TransactionLogResumed(string backend, long position);
 }

@@ -41,7 +41,16 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         NodeId = nodeId;
         Router = new StatementRouter(backends, settings.Routes, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
         Coordinator = new CommitCoordinator(log, nodeId, certifier: Certifier);
-        Recovery = new RecoveryManager(log, backends.Select(b => b.CreateRecoveryResource()), nodeId, Coordinator.IsInFlight, settings.PrepareLease, finished: Certifier.Finished);
+        // Holding the embedded log, this runtime's coordinator is the only one that can decide its
+        // transactions: recovery aborts at once what an earlier run left prepared (no lease).
+        Recovery = new RecoveryManager(
+            log,
+            backends.Select(b => b.CreateRecoveryResource()),
+            nodeId,
+            Coordinator.IsInFlight,
+            settings.PrepareLease,
+            finished: Certifier.Finished,
+            exclusiveLog: log is EmbeddedCommitLog { Exclusive: true });
         _sweeper = new RecoverySweeper(RecoverAsync, settings.RecoveryInterval);
         if (TransactionLogHolder(settings, backends) is { } holder)
         {
@@ -140,6 +149,27 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 backends.Add(CreateBackend(settingsOfBackend, options));
             }
 
+            // The log first: a runtime refused its embedded log (another process holds it) touches no database.
+            log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A runtime that fails to start is retried at the next open: leave no pool behind.
+            await DisposeAllAsync(backends).ConfigureAwait(false);
+            throw;
+        }
+
+        try
+        {
+            // Before recovery and before any transaction: the gids they prepare carry the log's tag.
+            foreach (var backend in backends)
+            {
+                backend.GoverningLog = log.Identity;
+            }
+
+            // A database that belongs to another log is refused before the schema install touches
+            // it; one installed just now is claimed right after.
+            await LogFence.ClaimAllAsync(settings, backends, log.Identity, nodeId, _ => { }, cancellationToken).ConfigureAwait(false);
             foreach (var backend in backends)
             {
                 catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
@@ -150,13 +180,12 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
             }
 
-            // Checked before the log opens, so that a configuration error leaves nothing open behind it.
             conflictPolicies = ConflictPolicies.Resolve(settings, backends, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
-            log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
+            await LogFence.ClaimAllAsync(settings, backends, log.Identity, nodeId, logger.NotFenced, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            // A runtime that fails to start is retried at the next open: leave no pool behind.
+            await log.DisposeAsync().ConfigureAwait(false);
             await DisposeAllAsync(backends).ConfigureAwait(false);
             throw;
         }
@@ -211,7 +240,10 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Installs the schema on every backend now (for <c>Schema=Manual</c> deployments).</summary>
+    /// <summary>
+    /// Installs the schema on every backend now (for <c>Schema=Manual</c> deployments), and records
+    /// this runtime's log as each backend's, which an open without the schema could not do.
+    /// </summary>
     public async ValueTask InstallSchemaAsync(CancellationToken cancellationToken)
     {
         foreach (var backend in Backends)
@@ -225,6 +257,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 },
                 cancellationToken).ConfigureAwait(false);
         }
+
+        await LogFence.ClaimAllAsync(Settings, Backends, Log.Identity, NodeId, Logger.NotFenced, cancellationToken).ConfigureAwait(false);
 
         if (TransactionLog is not null)
         {

@@ -138,7 +138,8 @@ public class ConflictPolicyTests
         }
 
         var gids = await db.PostgresScalarAsync("SELECT string_agg(gid, ',' ORDER BY gid) FROM pg_prepared_xacts WHERE database = current_database()");
-        Assert.Equal($"khonsu:{transaction.TransactionId},khonsu:{transaction.TransactionId}/r", gids);
+        var gid = $"khonsu:{connection.Runtime.Log.Identity.Tag}:{transaction.TransactionId}";
+        Assert.Equal($"{gid},{gid}/r", gids);
         var resource = connection.Runtime.Backends.Single(b => b.Name == "shop").CreateRecoveryResource();
         var prepared = Assert.Single(await resource.ListPreparedAsync(CancellationToken.None));
         Assert.Equal(transaction.TransactionId, prepared.TransactionId.ToString());
