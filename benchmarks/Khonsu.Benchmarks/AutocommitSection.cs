@@ -31,7 +31,7 @@ internal sealed class AutocommitSection(BenchOptions options, BenchEnvironment e
         var postgresDirect = environment.KhonsuPostgresOnly(autocommitDirect: true);
         foreach (var connectionString in new[] { sqlite, sqliteDirect, postgres, postgresDirect })
         {
-            await BenchEnvironment.OpenOnceAsync(connectionString, cancellationToken);
+            await environment.OpenOnceAsync(connectionString, cancellationToken);
         }
 
         foreach (var statement in Statements)

@@ -139,7 +139,7 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
         var connectionString = workload.ConnectionString(log);
         try
         {
-            await BenchEnvironment.OpenOnceAsync(connectionString, cancellationToken);
+            await environment.OpenOnceAsync(connectionString, cancellationToken);
             await LoadDriver.RunAsync("warm-up", clients, options.WarmupDuration, token => workload.ConnectKhonsu(connectionString, token), cancellationToken);
             return await LoadDriver.RunAsync(label, clients, options.RunDuration, token => workload.ConnectKhonsu(connectionString, token), cancellationToken);
         }

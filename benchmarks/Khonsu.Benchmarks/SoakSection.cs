@@ -81,7 +81,8 @@ internal sealed class SoakSection(BenchOptions options, BenchEnvironment environ
         var backends = string.Concat(files.Select((file, i) => $"Sqlite.s{i + 1}=\"Data Source={file}\";"));
         var connectionString = $"Khonsu:{backends}Log=\"{log}\";RecoveryInterval=1;TransactionLogRetention={Retention}";
         report.Figure($"soak.embedded: {transactions:N0} transfers within one of two pairs of SQLite files, {EmbeddedClients} clients, TransactionLogRetention={Retention} s, truncation every second (RecoveryInterval=1)");
-        await BenchEnvironment.OpenOnceAsync(connectionString, cancellationToken);
+        environment.Remember(connectionString, files);
+        await environment.OpenOnceAsync(connectionString, cancellationToken);
         try
         {
             var clients = new List<KhonsuConnection>();

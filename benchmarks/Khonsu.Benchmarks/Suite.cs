@@ -60,6 +60,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             await new AutocommitSection(options, environment, report).RunAsync(cancellationToken);
         }
 
+        if (options.Runs("liveness"))
+        {
+            await new LivenessSection(options, environment, report).RunAsync(cancellationToken);
+        }
+
         if (options.Runs("log"))
         {
             await new LogSection(options, environment, report).RunAsync(cancellationToken);
@@ -78,8 +83,8 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         MicroSetup.RawSqlitePath = environment.RawSqlitePath(1);
         MicroSetup.KhonsuPostgres = environment.KhonsuPostgresOnly();
         MicroSetup.RawPostgres = environment.RawPostgres;
-        await BenchEnvironment.OpenOnceAsync(MicroSetup.KhonsuSqlite, cancellationToken);
-        await BenchEnvironment.OpenOnceAsync(MicroSetup.KhonsuPostgres, cancellationToken);
+        await environment.OpenOnceAsync(MicroSetup.KhonsuSqlite, cancellationToken);
+        await environment.OpenOnceAsync(MicroSetup.KhonsuPostgres, cancellationToken);
 
         var sqlite = Means(RunMicro(typeof(ReadSqliteBenchmarks)));
         var postgres = Means(RunMicro(typeof(ReadPostgresBenchmarks)));
@@ -159,8 +164,8 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         report.Section("Single-backend read-modify-write transaction (load driver): SELECT by key, UPDATE, COMMIT");
         var sqlite = environment.KhonsuSqliteOnly(1);
         var postgres = environment.KhonsuPostgresOnly();
-        await BenchEnvironment.OpenOnceAsync(sqlite, cancellationToken);
-        await BenchEnvironment.OpenOnceAsync(postgres, cancellationToken);
+        await environment.OpenOnceAsync(sqlite, cancellationToken);
+        await environment.OpenOnceAsync(postgres, cancellationToken);
         var table = BenchEnvironment.SqliteTable(1);
         await CompareAsync(
             "rmw.sqlite",
@@ -212,7 +217,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
     {
         report.Section("Cross-backend transfer, PostgreSQL + SQLite (load driver): Khonsu vs hand-written two-phase commit");
         var khonsu = environment.KhonsuBackends(2);
-        await BenchEnvironment.OpenOnceAsync(khonsu, cancellationToken);
+        await environment.OpenOnceAsync(khonsu, cancellationToken);
         await CompareAsync(
             "transfer",
             "PostgreSQL debit + SQLite credit",
@@ -237,7 +242,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         {
             var sqliteFiles = backends - 1;
             var khonsu = environment.KhonsuBackends(backends);
-            await BenchEnvironment.OpenOnceAsync(khonsu, cancellationToken);
+            await environment.OpenOnceAsync(khonsu, cancellationToken);
             Task<ILoadClient> ConnectKhonsu(CancellationToken token) => KhonsuTransferClient.ConnectAsync(khonsu, sqliteFiles, token);
             Task<ILoadClient> ConnectBaseline(CancellationToken token) => HandTwoPhaseClient.ConnectAsync(environment, sqliteFiles, token);
             await LoadDriver.RunAsync("warm-up", 1, options.WarmupDuration, ConnectKhonsu, cancellationToken);
@@ -260,8 +265,8 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         report.Section($"Abort rate on a contended workload (load driver, {Clients} clients, one PostgreSQL database, {BenchEnvironment.HotRows} hot rows; each transaction reads 2 rows and writes 1)");
         var khonsu = environment.KhonsuAbort();
         var khonsuOnSerializable = environment.KhonsuAbortOnPostgresSerializable();
-        await BenchEnvironment.OpenOnceAsync(khonsu, cancellationToken);
-        await BenchEnvironment.OpenOnceAsync(khonsuOnSerializable, cancellationToken);
+        await environment.OpenOnceAsync(khonsu, cancellationToken);
+        await environment.OpenOnceAsync(khonsuOnSerializable, cancellationToken);
         var duration = options.Quick ? options.RunDuration : options.RunDuration * 2;
         Task<ILoadClient> Khonsu(IsolationLevel level, CancellationToken token) => KhonsuContendedClient.ConnectAsync(khonsu, level, token);
         Task<ILoadClient> Raw(IsolationLevel level, CancellationToken token)

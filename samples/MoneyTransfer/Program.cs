@@ -2,6 +2,7 @@
 //
 //   dotnet run --project samples/MoneyTransfer                      two SQLite files (the embedded default)
 //   dotnet run --project samples/MoneyTransfer -- "Host=...;..."    checking in SQLite, savings in PostgreSQL
+//   dotnet run --project samples/MoneyTransfer -- --workers 32      more concurrent workers (default 8)
 //
 // Every transfer debits an account in one database and credits an account in the other, in one
 // Khonsu transaction: both happen or neither does, so the total money never changes.
@@ -12,12 +13,31 @@ using Microsoft.Data.Sqlite;
 
 const int Accounts = 10;
 const int OpeningBalance = 1_000;
-const int Workers = 8;
-const int TransfersPerWorker = 50;
+const int Transfers = 400;
 
+var workers = 8;
+string? postgres = Environment.GetEnvironmentVariable("KHONSU_SAMPLE_POSTGRES");
+for (var i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--workers" && i + 1 < args.Length && int.TryParse(args[i + 1], out var count) && count > 0)
+    {
+        workers = count;
+        i++;
+    }
+    else if (args[i].StartsWith('-'))
+    {
+        Console.Error.WriteLine($"unknown option '{args[i]}': the sample takes a PostgreSQL connection string and --workers <count>");
+        return 2;
+    }
+    else
+    {
+        postgres = args[i];
+    }
+}
+
+var transfersPerWorker = Math.Max(1, Transfers / workers);
 var dataDirectory = Path.GetFullPath("sample-data");
 Directory.CreateDirectory(dataDirectory);
-var postgres = args.Length > 0 ? args[0] : Environment.GetEnvironmentVariable("KHONSU_SAMPLE_POSTGRES");
 var logPath = Path.Combine(dataDirectory, "khonsu-log.db");
 var savingsBackend = postgres is null
     ? $"Sqlite.vault=\"Data Source={Path.Combine(dataDirectory, "vault.db")}\""
@@ -41,13 +61,13 @@ var before = await TotalAsync(connectionString);
 Console.WriteLine($"total before: {before}");
 
 var stopwatch = Stopwatch.StartNew();
-var outcomes = await Task.WhenAll(Enumerable.Range(0, Workers).Select(worker => RunWorkerAsync(connectionString, worker)));
+var outcomes = await Task.WhenAll(Enumerable.Range(0, workers).Select(worker => RunWorkerAsync(connectionString, worker, transfersPerWorker)));
 stopwatch.Stop();
 
 var committed = outcomes.Sum(o => o.Committed);
 var retries = outcomes.Sum(o => o.Retries);
 var declined = outcomes.Sum(o => o.Declined);
-Console.WriteLine($"ran {Workers * TransfersPerWorker} transfers on {Workers} workers in {stopwatch.Elapsed.TotalSeconds:0.0} s: {committed} committed, {declined} declined (insufficient funds), {retries} retried after a serialization conflict");
+Console.WriteLine($"ran {workers * transfersPerWorker} transfers on {workers} workers in {stopwatch.Elapsed.TotalSeconds:0.0} s: {committed} committed, {declined} declined (insufficient funds), {retries} retried after a serialization conflict");
 
 var after = await TotalAsync(connectionString);
 Console.WriteLine($"total after:  {after}   {(after == before ? "invariant holds: no money created or lost" : "INVARIANT BROKEN")}");
@@ -94,13 +114,13 @@ static async Task<long> TotalAsync(string connectionString)
     return checking + savings;
 }
 
-static async Task<(int Committed, int Declined, int Retries)> RunWorkerAsync(string connectionString, int worker)
+static async Task<(int Committed, int Declined, int Retries)> RunWorkerAsync(string connectionString, int worker, int transfers)
 {
     var random = new Random(worker);
     var (committed, declined, attempts) = (0, 0, 0);
     await using var connection = new KhonsuConnection(connectionString);
     await connection.OpenAsync();
-    for (var i = 0; i < TransfersPerWorker; i++)
+    for (var i = 0; i < transfers; i++)
     {
         var (from, to) = random.Next(2) == 0 ? ("checking", "savings") : ("savings", "checking");
         var (debit, credit, amount) = (random.Next(1, Accounts + 1), random.Next(1, Accounts + 1), random.Next(1, 200));
@@ -124,5 +144,5 @@ static async Task<(int Committed, int Declined, int Retries)> RunWorkerAsync(str
         (committed, declined) = moved ? (committed + 1, declined) : (committed, declined + 1);
     }
 
-    return (committed, declined, attempts - TransfersPerWorker);
+    return (committed, declined, attempts - transfers);
 }

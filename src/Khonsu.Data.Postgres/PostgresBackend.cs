@@ -64,7 +64,9 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
 
     public override TransactionLogTables TransactionLogTables => PostgresTransactionLogTables.Instance;
 
-    public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(Name, dataSource);
+    public override IRecoverableResource CreateRecoveryResource() => new PostgresRecoveryResource(this, dataSource);
+
+    public override LogOwnerTable LogOwnerTable => PostgresLogOwnerTable.Instance;
 
     public override AppliedMarkers AppliedMarkers => field ??= new PostgresAppliedMarkers(dataSource);
 

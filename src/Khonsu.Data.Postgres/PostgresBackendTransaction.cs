@@ -21,9 +21,12 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     : BackendTransaction(backend, connection, transactionId)
 {
     private State _state = State.Active;
-    private bool _lockTimeoutSet;
+    private TimeSpan? _lockTimeout;
     private readonly PostgresReadSet _reads = new();
     private PostgresReplaceBranch? _branch;
+
+    // Marked with the governing log's tag, so that only that log's recovery settles it.
+    private readonly string _gid = Gid(backend.GoverningLog?.Tag, transactionId);
 
     private enum State
     {
@@ -38,17 +41,30 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     /// <summary>
     /// Once the transaction spans several backends, PostgreSQL's own deadlock detector cannot see
-    /// every wait: bound lock waits so a cross-database deadlock ends in an error, not a hang.
+    /// every wait: bound lock waits so a cross-database deadlock ends in an error, not a hang. The
+    /// bound is the transaction's <see cref="ParticipantContext.HiddenLockWait"/>, longer for the
+    /// process's oldest transaction, so the younger side of a deadlock gives up first; it is set
+    /// again when the transaction becomes the oldest.
     /// </summary>
     public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
-        if (spansSeveralBackends && !_lockTimeoutSet)
+        if (!spansSeveralBackends)
         {
-            var milliseconds = (long)backend.Options.LockTimeout.TotalMilliseconds;
-            await InnerCommands.ExecuteAsync(connection, null, $"SET LOCAL lock_timeout = {milliseconds}", cancellationToken).ConfigureAwait(false);
-            _lockTimeoutSet = true;
+            return;
         }
+
+        if ((Context?.HiddenLockWait ?? backend.Options.LockTimeout) is var wait && wait != _lockTimeout)
+        {
+            var milliseconds = Math.Max(1, (long)wait.TotalMilliseconds);
+            await InnerCommands.ExecuteAsync(connection, null, $"SET LOCAL lock_timeout = {milliseconds}", cancellationToken).ConfigureAwait(false);
+            _lockTimeout = wait;
+        }
+
+        Context?.HiddenWaitBegins();
     }
+
+    /// <summary>Row locks its writes (and validation's FOR SHARE) take are waited on inside PostgreSQL, where Khonsu cannot see.</summary>
+    public override bool MayHoldHiddenLocks => _state != State.Finished;
 
     public override IRowReadTracker? TrackReads(DbDataReader reader, string sql)
     {
@@ -186,7 +202,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             return new ParticipantVote(Name, NeedsRedo: false, branchWrites);
         }
 
-        await PrepareLocalAsync(connection, transactionId.ToString(), Gid(transactionId), cancellationToken).ConfigureAwait(false);
+        await PrepareLocalAsync(connection, transactionId.ToString(), _gid, cancellationToken).ConfigureAwait(false);
         _state = State.Prepared;
         return new ParticipantVote(Name, NeedsRedo: false, [.. writes, .. branchWrites]);
     }
@@ -217,7 +233,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var sql = _state == State.Prepared ? $"COMMIT PREPARED {Literal(Gid(transactionId))}" : "COMMIT";
+        var sql = _state == State.Prepared ? $"COMMIT PREPARED {Literal(_gid)}" : "COMMIT";
         try
         {
             await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
@@ -245,7 +261,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             return;
         }
 
-        var sql = _state == State.Prepared ? $"ROLLBACK PREPARED {Literal(Gid(transactionId))}" : "ROLLBACK";
+        var sql = _state == State.Prepared ? $"ROLLBACK PREPARED {Literal(_gid)}" : "ROLLBACK";
         _state = State.Finished;
         try
         {

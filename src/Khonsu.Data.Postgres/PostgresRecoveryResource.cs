@@ -9,13 +9,18 @@ namespace Khonsu.Data.Postgres;
 
 /// <summary>
 /// Recovery for a PostgreSQL backend: Khonsu's prepared transactions are in pg_prepared_xacts
-/// under the gid "khonsu:&lt;tx id&gt;", and a Replace branch's under "khonsu:&lt;tx id&gt;/r" (both
-/// are the transaction's, decided together); the applied-markers tell a committed one from one that
-/// never prepared. COMMIT PREPARED and ROLLBACK PREPARED work from any session.
+/// under the gid "khonsu:&lt;log tag&gt;:&lt;tx id&gt;", and a Replace branch's under
+/// "khonsu:&lt;log tag&gt;:&lt;tx id&gt;/r" (both are the transaction's, decided together); the
+/// applied-markers tell a committed one from one that never prepared. Only the governing log's
+/// transactions are listed, and those whose gid names no log (prepared by an older build); another
+/// log's are never touched. COMMIT PREPARED and ROLLBACK PREPARED work from any session.
 /// </summary>
-internal sealed class PostgresRecoveryResource(string name, NpgsqlDataSource dataSource) : IRecoverableResource
+internal sealed class PostgresRecoveryResource(PostgresBackend backend, NpgsqlDataSource dataSource) : IRecoverableResource
 {
-    public string Name => name;
+    public string Name => backend.Name;
+
+    /// <summary>The tag of the log this recovery works for (read at each use: the runtime sets it once the log is open).</summary>
+    private string? LogTag => backend.GoverningLog?.Tag;
 
     public async ValueTask<IReadOnlyList<PreparedTransaction>> ListPreparedAsync(CancellationToken cancellationToken)
     {
@@ -55,25 +60,31 @@ internal sealed class PostgresRecoveryResource(string name, NpgsqlDataSource dat
         }
     }
 
-    /// <summary>Runs <paramref name="verb"/> on the transaction's prepared gids (its own, its Replace branch's); whether it found any.</summary>
-    private static async ValueTask<bool> FinishPreparedAsync(NpgsqlConnection connection, TransactionId transactionId, string verb, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="verb"/> on the transaction's prepared gids (its own, its Replace
+    /// branch's, each with this log's tag or with none); whether it found any.
+    /// </summary>
+    private async ValueTask<bool> FinishPreparedAsync(NpgsqlConnection connection, TransactionId transactionId, string verb, CancellationToken cancellationToken)
     {
-        var found = false;
-        foreach (var gid in new[] { Gid(transactionId), BranchGid(transactionId) })
+        string[] gids = LogTag is { } tag
+            ? [Gid(tag, transactionId), BranchGid(tag, transactionId), Gid(null, transactionId), BranchGid(null, transactionId)]
+            : [Gid(null, transactionId), BranchGid(null, transactionId)];
+        var prepared = await InnerCommands.QueryAsync(
+            connection,
+            null,
+            "SELECT gid FROM pg_prepared_xacts WHERE gid = ANY(@gids) AND database = current_database()",
+            reader => reader.GetString(0),
+            cancellationToken,
+            ("gids", gids)).ConfigureAwait(false);
+        foreach (var gid in prepared)
         {
-            var prepared = await InnerCommands.ScalarAsync(
-                connection, null, "SELECT 1 FROM pg_prepared_xacts WHERE gid = @gid AND database = current_database()", cancellationToken, ("gid", gid)).ConfigureAwait(false) is not null;
-            if (prepared)
-            {
-                await InnerCommands.ExecuteAsync(connection, null, $"{verb} {Literal(gid)}", cancellationToken).ConfigureAwait(false);
-                found = true;
-            }
+            await InnerCommands.ExecuteAsync(connection, null, $"{verb} {Literal(gid)}", cancellationToken).ConfigureAwait(false);
         }
 
-        return found;
+        return prepared.Count > 0;
     }
 
-    private static async ValueTask<IReadOnlyList<PreparedTransaction>> ListAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private async ValueTask<IReadOnlyList<PreparedTransaction>> ListAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var rows = await InnerCommands.QueryAsync(
             connection,
@@ -82,12 +93,15 @@ internal sealed class PostgresRecoveryResource(string name, NpgsqlDataSource dat
             reader => (Gid: reader.GetString(0), PreparedAt: reader.GetFieldValue<DateTimeOffset>(1)),
             cancellationToken,
             ("prefix", GidPrefix)).ConfigureAwait(false);
-        // A transaction and its Replace branch are one entry, as old as its older gid.
+        var tag = LogTag;
+
+        // Another log's transactions are that log's to settle. A transaction and its Replace
+        // branch are one entry, as old as its older gid.
         return rows
-            .Select(row => (Ok: TryParseGid(row.Gid, out var id), Id: id, row.PreparedAt))
-            .Where(row => row.Ok)
+            .Select(row => (Ok: TryParseGid(row.Gid, out var logTag, out var id), LogTag: logTag, Id: id, row.PreparedAt))
+            .Where(row => row.Ok && (row.LogTag is null || row.LogTag == tag))
             .GroupBy(row => row.Id)
-            .Select(group => new PreparedTransaction(group.Key, group.Min(row => row.PreparedAt)))
+            .Select(group => new PreparedTransaction(group.Key, group.Min(row => row.PreparedAt), OfThisLog: tag is not null && group.All(row => row.LogTag == tag)))
             .ToList();
     }
 }

@@ -18,12 +18,16 @@ internal sealed class PostgresReplaceBranch
 {
     private readonly NpgsqlConnection _connection;
     private readonly TransactionId _transactionId;
+
+    // Its gid: the participant's, marked with the governing log's tag, and "/r".
+    private readonly string _gid;
     private readonly List<string> _savepoints = [];
 
-    private PostgresReplaceBranch(NpgsqlConnection connection, TransactionId transactionId)
+    private PostgresReplaceBranch(NpgsqlConnection connection, TransactionId transactionId, string gid)
     {
         _connection = connection;
         _transactionId = transactionId;
+        _gid = gid;
     }
 
     /// <summary>Prepared: from now on only COMMIT PREPARED or ROLLBACK PREPARED (or recovery) ends it.</summary>
@@ -55,7 +59,7 @@ internal sealed class PostgresReplaceBranch
             throw;
         }
 
-        return new PostgresReplaceBranch(connection, transactionId);
+        return new PostgresReplaceBranch(connection, transactionId, BranchGid(backend.GoverningLog?.Tag, transactionId));
     }
 
     public DbCommand CreateCommand() => _connection.CreateCommand();
@@ -100,16 +104,16 @@ internal sealed class PostgresReplaceBranch
     /// <summary>Prepares it with <paramref name="prepare"/> (the participant's PREPARE TRANSACTION and its error mapping).</summary>
     public async ValueTask PrepareAsync(Func<NpgsqlConnection, string, string, CancellationToken, ValueTask> prepare, CancellationToken cancellationToken)
     {
-        await prepare(_connection, LocalId, BranchGid(_transactionId), cancellationToken).ConfigureAwait(false);
+        await prepare(_connection, LocalId, _gid, cancellationToken).ConfigureAwait(false);
         Prepared = true;
     }
 
     /// <summary>Commits (or rolls back) as the main transaction was decided, then closes its connection.</summary>
     public ValueTask CommitAsync(CancellationToken cancellationToken)
-        => FinishAsync(Prepared ? $"COMMIT PREPARED {Literal(BranchGid(_transactionId))}" : "ROLLBACK", cancellationToken);
+        => FinishAsync(Prepared ? $"COMMIT PREPARED {Literal(_gid)}" : "ROLLBACK", cancellationToken);
 
     public ValueTask RollbackAsync(CancellationToken cancellationToken)
-        => FinishAsync(Prepared ? $"ROLLBACK PREPARED {Literal(BranchGid(_transactionId))}" : "ROLLBACK", cancellationToken);
+        => FinishAsync(Prepared ? $"ROLLBACK PREPARED {Literal(_gid)}" : "ROLLBACK", cancellationToken);
 
     /// <summary>Leaves a prepared branch to recovery; rolls back one that is not.</summary>
     public ValueTask AbandonAsync(CancellationToken cancellationToken) => FinishAsync(Prepared ? null : "ROLLBACK", cancellationToken);

@@ -7,7 +7,7 @@ namespace Khonsu.Data.Postgres;
 
 /// <summary>
 /// Installs Khonsu's schema in a PostgreSQL database, idempotently: the khonsu schema with its
-/// capture and applied-marker tables and trigger functions, a version column on every user table
+/// capture, applied-marker and log-owner tables and trigger functions, a version column on every user table
 /// (an existing one is adopted), a BEFORE UPDATE trigger that bumps it for every writer, and an
 /// AFTER trigger that records the rows a Khonsu transaction changes, and on tables configured with
 /// the Append policy (whose key the database generates) a BEFORE INSERT trigger that gives a row a
@@ -59,6 +59,7 @@ internal static class PostgresSchemaInstaller
             first_op "char" NOT NULL, last_op "char" NOT NULL, old_version bigint, new_version bigint,
             PRIMARY KEY (tx_id, tbl, key));
         CREATE TABLE IF NOT EXISTS {{Schema}}.applied (tx_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+        {{PostgresLogOwnerTable.Create}}
         CREATE OR REPLACE FUNCTION {{Schema}}.{{Quote("bump_" + versionColumn)}}() RETURNS trigger LANGUAGE plpgsql AS $fn$
         BEGIN
             -- A writer (or redo) that sets the version itself keeps its value.

@@ -12,27 +12,50 @@ internal static class PostgresSql
 
     public static string Qualified(string? schema, string name) => schema is null ? Quote(name) : Quote(schema) + "." + Quote(name);
 
-    /// <summary>The global id of a Khonsu transaction prepared on PostgreSQL, as pg_prepared_xacts shows it.</summary>
-    public static string Gid(Khonsu.Engine.TransactionId id) => GidPrefix + id;
+    /// <summary>
+    /// The global id of a Khonsu transaction prepared on PostgreSQL, as pg_prepared_xacts shows it:
+    /// "khonsu:&lt;log tag&gt;:&lt;tx id&gt;" (63 bytes, PostgreSQL allows 200), so that recovery
+    /// settles only its own log's prepared transactions (a database belongs to one log, and this
+    /// holds even if two logs ever met on one). Without a log: "khonsu:&lt;tx id&gt;", the form
+    /// builds before logs were told apart wrote, still recognised.
+    /// </summary>
+    /// <param name="logTag">The governing log's <see cref="Khonsu.Engine.Log.LogIdentity.Tag"/>, or null.</param>
+    public static string Gid(string? logTag, Khonsu.Engine.TransactionId id) => logTag is null ? GidPrefix + id : $"{GidPrefix}{logTag}:{id}";
 
     /// <summary>
     /// Suffix of a Replace branch's local id (the capture trigger's khonsu.tx_id and the
-    /// applied-marker) and gid: "khonsu:&lt;tx id&gt;/r", decided with the transaction's own gid.
+    /// applied-marker) and gid: "khonsu:&lt;log tag&gt;:&lt;tx id&gt;/r", decided with the transaction's own gid.
     /// </summary>
     public const string BranchSuffix = "/r";
 
-    public static string BranchGid(Khonsu.Engine.TransactionId id) => Gid(id) + BranchSuffix;
+    public static string BranchGid(string? logTag, Khonsu.Engine.TransactionId id) => Gid(logTag, id) + BranchSuffix;
 
-    /// <summary>The transaction a Khonsu gid belongs to (its own or its Replace branch's), if it is one.</summary>
-    public static bool TryParseGid(string gid, out Khonsu.Engine.TransactionId id)
+    /// <summary>
+    /// The transaction a Khonsu gid belongs to (its own or its Replace branch's), if it is one, and
+    /// the tag of the log it was prepared under (null for a gid that names no log).
+    /// </summary>
+    public static bool TryParseGid(string gid, out string? logTag, out Khonsu.Engine.TransactionId id)
     {
-        id = default;
+        (logTag, id) = (null, default);
         if (!gid.StartsWith(GidPrefix, StringComparison.Ordinal))
         {
             return false;
         }
 
         var text = gid[GidPrefix.Length..];
-        return Khonsu.Engine.TransactionId.TryParse(text.EndsWith(BranchSuffix, StringComparison.Ordinal) ? text[..^BranchSuffix.Length] : text, out id);
+        if (text.EndsWith(BranchSuffix, StringComparison.Ordinal))
+        {
+            text = text[..^BranchSuffix.Length];
+        }
+
+        // A transaction id (a UUID) has no colon: one before it ends the log's tag.
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon >= 0)
+        {
+            logTag = text[..colon];
+            text = text[(colon + 1)..];
+        }
+
+        return Khonsu.Engine.TransactionId.TryParse(text, out id);
     }
 }

@@ -39,7 +39,10 @@ internal sealed class SqliteAppliedMarkers(SqliteBackend backend, string connect
         }
 
         var queue = backend.WriteQueue;
-        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), _holder, cancellationToken).ConfigureAwait(false))
+        // Served before the transactions waiting (age 0, as recovery's redo is): it holds the lock
+        // for one small DELETE, and waiting behind a busy queue it could wait for ever. It holds no
+        // other permit, so its wait closes no cycle.
+        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), _holder, age: 0, cancellationToken).ConfigureAwait(false))
         {
             return (0, TimeSpan.Zero); // the file stayed busy: the next pass deletes them
         }

@@ -67,6 +67,9 @@ internal sealed class SqliteBackend : KhonsuBackend
         return catalog;
     }
 
+    /// <summary>A deferred transaction's snapshot starts at its first read or write lock, which the participant reports.</summary>
+    public override bool BeginTakesSnapshot => false;
+
     public override async ValueTask<BackendTransaction> BeginTransactionAsync(
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken)
     {
@@ -92,6 +95,8 @@ internal sealed class SqliteBackend : KhonsuBackend
     public override IRecoverableResource CreateRecoveryResource() => new SqliteRecoveryResource(this, _connectionString);
 
     public override AppliedMarkers AppliedMarkers => _markers ??= new SqliteAppliedMarkers(this, _connectionString);
+
+    public override LogOwnerTable LogOwnerTable => SqliteLogOwnerTable.Instance;
 
     /// <summary>Clears the pool of this connection string once no other backend in the process uses it (idle handles keep the file open).</summary>
     public override async ValueTask DisposeAsync()

@@ -74,7 +74,10 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
     /// <summary>A deferred transaction's WAL snapshot starts at its first read of the main database: read its schema table.</summary>
     public override async ValueTask TakeSnapshotAsync(CancellationToken cancellationToken)
-        => await InnerCommands.ScalarAsync(_connection, _local, "SELECT count(*) FROM main.sqlite_master", cancellationToken).ConfigureAwait(false);
+    {
+        StartSnapshot();
+        await InnerCommands.ScalarAsync(_connection, _local, "SELECT count(*) FROM main.sqlite_master", cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Takes SQLite's write lock before the transaction's first write, so that a lock Khonsu cannot
@@ -84,13 +87,26 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// </summary>
     public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
-        _hasSnapshot = true;
         if (!_holdsWriteLock && !_backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
         {
             var statementWait = TimeSpan.FromSeconds(command.CommandTimeout == 0 ? int.MaxValue / 1000 : command.CommandTimeout);
-            var wait = spansSeveralBackends ? _backend.Options.LockTimeout : statementWait;
-            await TakeWriteLockAsync(wait, statementWait, "it", spansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            await TakeWriteLockAsync(statementWait, "it", spansSeveralBackends, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
+        }
+        else
+        {
+            // A read: the snapshot starts with the statement, unless an earlier one started it.
+            StartSnapshot();
+        }
+    }
+
+    /// <summary>The local transaction's snapshot starts now (its first read, or the write lock that starts it).</summary>
+    private void StartSnapshot()
+    {
+        if (!_hasSnapshot)
+        {
+            _hasSnapshot = true;
+            Context?.SnapshotStarting();
         }
     }
 
@@ -104,7 +120,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     {
         if (_hasSnapshot && !_holdsWriteLock)
         {
-            await TakeWriteLockAsync(_backend.Options.LockTimeout, CommitQueueWait, "a table it read", spansSeveralBackends: true, cancellationToken).ConfigureAwait(false);
+            await TakeWriteLockAsync(CommitQueueWait, "a table it read", spansSeveralBackends: true, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
         }
     }
@@ -171,6 +187,9 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
             await SqliteCapture.StopAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
             await _local.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+            // Before the permit goes: the next transaction's snapshot here sees these writes.
+            Context?.Committed();
         }
         finally
         {
@@ -222,37 +241,56 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// <summary>
     /// Queues in the process for the file's write lock (an await: no thread waits), then takes
     /// SQLite's lock itself, waiting for writers outside the queue (other processes) in short
-    /// busy-handler steps with an await between them, within <paramref name="wait"/>. The
-    /// permit is held until the local transaction ends, or given back at once if this step fails.
+    /// busy-handler steps with an await between them. The permit is held until the local
+    /// transaction ends, or given back at once if this step fails.
     /// </summary>
     /// <remarks>
-    /// The queue itself is waited for up to <paramref name="statementWait"/>, not the shorter
-    /// <paramref name="wait"/> that bounds a transaction spanning several backends: every cycle of
-    /// waits through the queue holds an edge bounded by <c>LockTimeout</c> that breaks it. The
-    /// permit's holder, if it waits on another backend, waits there with that bound (PostgreSQL's
-    /// <c>lock_timeout</c>, set once a transaction spans backends); a waiter that holds another
-    /// file's permit keeps the short bound here; writers outside the queue are met below, within
-    /// <paramref name="wait"/>. Waiting longer in the queue turns the aborts of a busy file
-    /// (which waited 100 ms and then threw away their work) into a longer, ordered wait.
+    /// The queue finds deadlocks between its own waits exactly (see <see cref="SqliteWriteQueue"/>),
+    /// so a wait there is bounded by <paramref name="statementWait"/> alone. A cycle may also run
+    /// through a lock the queue cannot see (A holds a PostgreSQL row lock and queues here; B holds
+    /// this file's permit and waits for A's row): B's wait there is bounded
+    /// (<see cref="ParticipantContext.HiddenLockWait"/>), and A gives up its place as soon as an
+    /// older transaction it waits for here has waited a while on such a lock
+    /// (<see cref="ParticipantContext.YieldsTo"/>): the younger side of the deadlock gives up first.
+    /// Writers outside the queue (other processes) are waited for within the hidden-lock bound once
+    /// the transaction spans several backends.
     /// </remarks>
-    private async ValueTask TakeWriteLockAsync(TimeSpan wait, TimeSpan statementWait, string what, bool spansSeveralBackends, CancellationToken cancellationToken)
+    private async ValueTask TakeWriteLockAsync(TimeSpan statementWait, string what, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
         var queue = _backend.WriteQueue;
-        var queueWait = SqliteWriteQueue.HoldsAPermit(TransactionId) ? wait : statementWait;
-        if (!await queue.EnterAsync(queueWait, TransactionId, cancellationToken).ConfigureAwait(false))
-        {
-            throw LockTimedOut(queueWait, spansSeveralBackends && queueWait == wait, new SqliteException("SQLite Error 5: 'database is locked'.", raw.SQLITE_BUSY, raw.SQLITE_BUSY));
-        }
-
-        var started = Stopwatch.GetTimestamp();
-
-        _permit = queue;
+        var hiddenWait = Context?.HiddenLockWait ?? _backend.Options.LockTimeout;
+        var context = Context;
         try
         {
+            var yields = context is { OthersMayHoldHiddenLocks: true };
+            var started = Stopwatch.GetTimestamp();
+            if (!await queue.EnterAsync(statementWait, TransactionId, context?.Age ?? long.MaxValue, cancellationToken, yields ? context!.YieldsTo : null, context?.SuspectedDeadlockAfter ?? default)
+                    .ConfigureAwait(false))
+            {
+                throw Stopwatch.GetElapsedTime(started) < statementWait
+                    ? KhonsuException.SerializationFailure(
+                        $"Transaction {TransactionId}, SQLite backend '{Name}': it waited for the write lock while holding locks on other backends, behind an older transaction that has been waiting for a lock on another database (a possible deadlock across databases, which the older transaction wins). Retry the transaction.",
+                        TransactionId)
+                    : LockTimedOut(statementWait, false, new SqliteException("SQLite Error 5: 'database is locked'.", raw.SQLITE_BUSY, raw.SQLITE_BUSY));
+            }
+        }
+        catch (SqliteDeadlockException deadlock)
+        {
+            throw KhonsuException.SerializationFailure(
+                $"Transaction {TransactionId}, SQLite backend '{Name}': {deadlock.Message}. Retry the transaction.", TransactionId, deadlock);
+        }
+
+        _permit = queue;
+        var wait = spansSeveralBackends ? Min(hiddenWait, statementWait) : statementWait;
+        var lockStarted = Stopwatch.GetTimestamp();
+        try
+        {
+            // Holding the permit, the snapshot the write lock starts sees every commit of the queue before it.
+            StartSnapshot();
             var pause = FirstRetryPause;
             while (true)
             {
-                var left = wait - Stopwatch.GetElapsedTime(started);
+                var left = wait - Stopwatch.GetElapsedTime(lockStarted);
                 var failure = TryWriteLock((int)Math.Clamp(left.TotalMilliseconds, 0, OtherWritersBusyTimeoutMilliseconds));
                 if (failure is null)
                 {
@@ -287,6 +325,8 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
             throw;
         }
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>One try at SQLite's write lock; null when taken, else SQLite's error.</summary>
     private SqliteException? TryWriteLock(int busyTimeoutMilliseconds)

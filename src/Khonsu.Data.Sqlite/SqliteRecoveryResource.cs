@@ -25,9 +25,11 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
     public async ValueTask CommitAsync(TransactionId transactionId, ParticipantVote vote, CancellationToken cancellationToken)
     {
         // Queued with the process's transactions for the write lock: behind a busy queue, SQLite's
-        // busy handler alone would seldom catch the lock free between two of them.
+        // busy handler alone would seldom catch the lock free between two of them. Served before
+        // every transaction (age 0): a transaction in doubt keeps others from its rows until then,
+        // and redo holds nothing else, so it never closes a cycle of waits.
         var queue = backend.WriteQueue;
-        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), transactionId, cancellationToken).ConfigureAwait(false))
+        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), transactionId, age: 0, cancellationToken).ConfigureAwait(false))
         {
             throw new TimeoutException(
                 $"redo of transaction {transactionId} on '{Name}': this process's transactions kept the database's write lock for {SqliteBackend.BusyTimeoutMilliseconds / 1000} s; recovery tries again later.");

@@ -6,7 +6,7 @@ using static Khonsu.Data.Sqlite.SqliteSql;
 namespace Khonsu.Data.Sqlite;
 
 /// <summary>
-/// Installs Khonsu's schema in a SQLite database, idempotently: WAL mode, the applied-marker table,
+/// Installs Khonsu's schema in a SQLite database, idempotently: WAL mode, the applied-marker and log-owner tables,
 /// a version column on every user table (an existing one is adopted) and the trigger that bumps
 /// it on every update by any writer.
 /// </summary>
@@ -27,6 +27,7 @@ internal static class SqliteSchemaInstaller
             transaction,
             $"CREATE TABLE IF NOT EXISTS {AppliedTable} (tx_id TEXT PRIMARY KEY, applied_at TEXT NOT NULL) WITHOUT ROWID",
             cancellationToken).ConfigureAwait(false);
+        await InnerCommands.ExecuteAsync(connection, transaction, SqliteLogOwnerTable.Create, cancellationToken).ConfigureAwait(false);
 
         var catalog = await SqliteCatalogReader.ReadAsync(connection, transaction, versionColumn, cancellationToken).ConfigureAwait(false);
         foreach (var table in catalog.Tables.Where(t => !t.HasVersionColumn || !t.HasKhonsuTriggers))

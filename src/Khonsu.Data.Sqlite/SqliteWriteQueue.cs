@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Khonsu.Engine;
 using Microsoft.Data.Sqlite;
 
@@ -12,18 +13,39 @@ namespace Khonsu.Data.Sqlite;
 /// Writers that do not queue (recovery's redo is the one Khonsu writer that does; the transaction_log
 /// materialiser, schema install and other processes do not) still meet the write lock itself.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Waiters are served oldest first, by the age a transaction keeps across its retries, so a
+/// transaction that keeps losing moves to the front of every queue it waits in.
+/// </para>
+/// <para>
+/// Every wait in these queues is visible to the process, so deadlocks between them are found
+/// exactly, when a wait begins: a waiter waits for the permit's holder and for every waiter served
+/// before it, and a wait that closes a cycle (A holds the ledger's permit and waits for the shop's,
+/// which B holds while it waits for the ledger's) fails its youngest member at once with a
+/// transient serialization failure. The oldest member of a cycle is never its victim, so with ages
+/// kept across retries the oldest transaction always gets through. One lock guards every queue of
+/// the process: a wait-for cycle may run through several files.
+/// </para>
+/// </remarks>
 internal sealed class SqliteWriteQueue
 {
     // Never removed: one small entry per database file the process ever wrote through Khonsu.
     private static readonly ConcurrentDictionary<string, SqliteWriteQueue> Files = new(
         OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
 
-    // Which transactions hold a permit now, and how many: a transaction that waits for a second
-    // file's permit while it holds one could close a cycle of queue waits no other wait bounds.
-    private static readonly ConcurrentDictionary<TransactionId, int> PermitsHeld = new();
+    // Guards every queue's holder and waiters, and the graph they make.
+    private static readonly Lock Graph = new();
 
-    private readonly SemaphoreSlim _permit = new(1, 1);
-    private int _waiting;
+    // The wait each transaction is in now (a transaction runs one statement at a time: at most one).
+    private static readonly Dictionary<TransactionId, Waiter> WaitsNow = [];
+
+    // Which transactions hold a permit now, and how many.
+    private static readonly Dictionary<TransactionId, int> PermitsHeld = [];
+
+    // Waiters in the order they are served: oldest first, then first come.
+    private readonly List<Waiter> _waiters = [];
+    private Holder? _holder;
 
     private SqliteWriteQueue(string file) => File = file;
 
@@ -31,10 +53,28 @@ internal sealed class SqliteWriteQueue
     public string File { get; }
 
     /// <summary>How many are waiting for the permit now (for tests and diagnostics).</summary>
-    public int Waiting => Volatile.Read(ref _waiting);
+    public int Waiting
+    {
+        get
+        {
+            lock (Graph)
+            {
+                return _waiters.Count;
+            }
+        }
+    }
 
     /// <summary>Whether someone holds the permit now.</summary>
-    public bool IsHeld => _permit.CurrentCount == 0;
+    public bool IsHeld
+    {
+        get
+        {
+            lock (Graph)
+            {
+                return _holder is not null;
+            }
+        }
+    }
 
     /// <summary>The queue of the database a connection string opens.</summary>
     public static SqliteWriteQueue For(string connectionString)
@@ -44,37 +84,229 @@ internal sealed class SqliteWriteQueue
     }
 
     /// <summary>Whether the transaction holds the permit of some file now.</summary>
-    public static bool HoldsAPermit(TransactionId holder) => PermitsHeld.ContainsKey(holder);
-
-    /// <summary>Waits for the permit at most <paramref name="wait"/>, for <paramref name="holder"/>; false when the wait ran out.</summary>
-    public async ValueTask<bool> EnterAsync(TimeSpan wait, TransactionId holder, CancellationToken cancellationToken)
+    public static bool HoldsAPermit(TransactionId holder)
     {
-        Interlocked.Increment(ref _waiting);
-        try
+        lock (Graph)
         {
-            if (!await _permit.WaitAsync(wait, cancellationToken).ConfigureAwait(false))
+            return PermitsHeld.ContainsKey(holder);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the permit at most <paramref name="wait"/>, for <paramref name="holder"/> of age
+    /// <paramref name="age"/> (smaller is older); false when the wait ran out, or when
+    /// <paramref name="yieldTo"/>, asked every <paramref name="checkEvery"/> about the age of each
+    /// transaction this one waits for here (the holder, the waiters served before it), said it
+    /// should give up for one of them.
+    /// </summary>
+    /// <exception cref="SqliteDeadlockException">The wait would close a cycle of waits and this transaction is its youngest member, or it was chosen as the victim of a cycle closed later.</exception>
+    public async ValueTask<bool> EnterAsync(TimeSpan wait, TransactionId holder, long age, CancellationToken cancellationToken, Func<long, bool>? yieldTo = null, TimeSpan checkEvery = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Waiter waiter;
+        lock (Graph)
+        {
+            if (_holder is null)
             {
-                return false;
+                Grant(holder, age);
+                return true;
             }
 
-            PermitsHeld.AddOrUpdate(holder, 1, static (_, held) => held + 1);
-            return true;
+            waiter = new Waiter(this, holder, age);
+            _waiters.Insert(_waiters.FindIndex(w => w.Age > age) is var at && at >= 0 ? at : _waiters.Count, waiter);
+            WaitsNow[holder] = waiter;
+            BreakCyclesThrough(waiter);
         }
-        finally
+
+        try
         {
-            Interlocked.Decrement(ref _waiting);
+            if (yieldTo is null || checkEvery <= TimeSpan.Zero || checkEvery >= wait)
+            {
+                await waiter.Granted.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                var left = wait - Stopwatch.GetElapsedTime(started);
+                var slice = left < checkEvery ? left : checkEvery;
+                if (slice <= TimeSpan.Zero)
+                {
+                    throw new TimeoutException();
+                }
+
+                try
+                {
+                    await waiter.Granted.Task.WaitAsync(slice, cancellationToken).ConfigureAwait(false);
+                    return true;
+                }
+                catch (TimeoutException) when (slice < left && !YieldsTo(waiter, yieldTo))
+                {
+                    // Still in the queue: keep its place and wait on.
+                }
+            }
+        }
+        catch (Exception error) when (error is TimeoutException or OperationCanceledException)
+        {
+            lock (Graph)
+            {
+                if (Withdraw(waiter))
+                {
+                    if (error is TimeoutException)
+                    {
+                        return false;
+                    }
+
+                    throw;
+                }
+            }
+
+            // Granted (or failed as a victim) just as the wait ended: take the outcome it had.
+            await waiter.Granted.Task.ConfigureAwait(false);
+            if (error is OperationCanceledException)
+            {
+                Exit(holder);
+                throw;
+            }
+
+            return true;
         }
     }
 
     /// <summary>Gives the permit back; call once per successful <see cref="EnterAsync"/>, after SQLite's lock is released.</summary>
     public void Exit(TransactionId holder)
     {
-        if (PermitsHeld.AddOrUpdate(holder, 0, static (_, held) => held - 1) <= 0)
+        lock (Graph)
         {
-            PermitsHeld.TryRemove(new KeyValuePair<TransactionId, int>(holder, 0));
+            if (_holder?.Transaction != holder)
+            {
+                throw new InvalidOperationException($"Transaction {holder} gave back the write permit of '{File}', which it does not hold.");
+            }
+
+            _holder = null;
+            var held = PermitsHeld[holder] - 1;
+            if (held == 0)
+            {
+                PermitsHeld.Remove(holder);
+            }
+            else
+            {
+                PermitsHeld[holder] = held;
+            }
+
+            if (_waiters.Count > 0)
+            {
+                var next = _waiters[0];
+                _waiters.RemoveAt(0);
+                WaitsNow.Remove(next.Transaction);
+                Grant(next.Transaction, next.Age);
+                next.Granted.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Whether the waiter should give up for one of the transactions it waits for here.</summary>
+    private static bool YieldsTo(Waiter waiter, Func<long, bool> yieldTo)
+    {
+        lock (Graph)
+        {
+            foreach (var other in waiter.Queue.WaitedForBy(waiter))
+            {
+                if (yieldTo(other.Age))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private void Grant(TransactionId holder, long age)
+    {
+        _holder = new Holder(holder, age);
+        PermitsHeld[holder] = PermitsHeld.GetValueOrDefault(holder) + 1;
+    }
+
+    /// <summary>Takes a waiter out of its queue; false when it was no longer there (granted, or failed as a victim).</summary>
+    private static bool Withdraw(Waiter waiter)
+    {
+        if (!waiter.Queue._waiters.Remove(waiter))
+        {
+            return false;
         }
 
-        _permit.Release();
+        WaitsNow.Remove(waiter.Transaction);
+        return true;
+    }
+
+    /// <summary>
+    /// The new wait may close cycles, all through it (every edge it adds starts or ends at it):
+    /// while one exists, its youngest member gives up. A victim other than the new waiter is failed
+    /// in its own wait; the new waiter, if chosen, fails here.
+    /// </summary>
+    private static void BreakCyclesThrough(Waiter waiter)
+    {
+        while (CycleThrough(waiter.Transaction) is { } cycle)
+        {
+            var victim = cycle.MaxBy(member => member.Age)!;
+            var youngest = WaitsNow[victim.Transaction];
+            Withdraw(youngest);
+            var error = new SqliteDeadlockException(youngest.Queue.File, cycle.Count);
+            if (youngest == waiter)
+            {
+                throw error;
+            }
+
+            youngest.Granted.TrySetException(error);
+        }
+    }
+
+    /// <summary>A cycle of waits from <paramref name="start"/> back to it (its members), or null.</summary>
+    private static List<Holder>? CycleThrough(TransactionId start)
+    {
+        // Depth-first over "waits for": a waiter waits for its queue's holder and the waiters served before it.
+        var path = new List<Holder>();
+        var visited = new HashSet<TransactionId>();
+        return Search(start, WaitsNow[start].Age) ? path : null;
+
+        bool Search(TransactionId transaction, long age)
+        {
+            path.Add(new Holder(transaction, age));
+            if (WaitsNow.TryGetValue(transaction, out var waiter))
+            {
+                foreach (var next in waiter.Queue.WaitedForBy(waiter))
+                {
+                    if (next.Transaction == start || (visited.Add(next.Transaction) && Search(next.Transaction, next.Age)))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            path.RemoveAt(path.Count - 1);
+            return false;
+        }
+    }
+
+    /// <summary>Whom <paramref name="waiter"/> waits for here: the holder, then every waiter served before it.</summary>
+    private IEnumerable<Holder> WaitedForBy(Waiter waiter)
+    {
+        if (_holder is { } holder)
+        {
+            yield return holder;
+        }
+
+        foreach (var ahead in _waiters)
+        {
+            if (ahead == waiter)
+            {
+                yield break;
+            }
+
+            yield return new Holder(ahead.Transaction, ahead.Age);
+        }
     }
 
     /// <summary>
@@ -114,5 +346,20 @@ internal sealed class SqliteWriteQueue
             // A link that leads nowhere: SQLite fails to open it anyway.
             return path;
         }
+    }
+
+    /// <summary>A transaction holding a permit, or standing in a cycle.</summary>
+    private readonly record struct Holder(TransactionId Transaction, long Age);
+
+    /// <summary>One wait for a permit.</summary>
+    private sealed class Waiter(SqliteWriteQueue queue, TransactionId transaction, long age)
+    {
+        public SqliteWriteQueue Queue { get; } = queue;
+
+        public TransactionId Transaction { get; } = transaction;
+
+        public long Age { get; } = age;
+
+        public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

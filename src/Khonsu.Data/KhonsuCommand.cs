@@ -149,6 +149,18 @@ public sealed class KhonsuCommand : DbCommand
 
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await OpenDataReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (NoteFailure(error))
+        {
+            throw; // not reached: the filter only notes the failure
+        }
+    }
+
+    private async Task<DbDataReader> OpenDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+    {
         var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
         var closeOnEnd = behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null;
         RunningStatement? ran = null;
@@ -216,6 +228,22 @@ public sealed class KhonsuCommand : DbCommand
     /// changed (null: unknown). <paramref name="dropped"/> is its result when the Ignore policy drops it.
     /// </summary>
     private async Task<T> RunAsync<T>(Func<RunningStatement, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunStatementAsync(execute, dropped, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (NoteFailure(error))
+        {
+            throw; // not reached: the filter only notes the failure
+        }
+    }
+
+    /// <summary>Tells the transaction the statement failed transiently (its retry keeps its age); never catches.</summary>
+    private bool NoteFailure(Exception error)
+        => (_transaction ?? _connection?.CurrentTransaction)?.FailedTransiently(error) ?? false;
+
+    private async Task<T> RunStatementAsync<T>(Func<RunningStatement, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, CancellationToken cancellationToken)
     {
         var statement = await StartAsync(cancellationToken).ConfigureAwait(false);
         RunningStatement? ran = null;
@@ -392,6 +420,7 @@ public sealed class KhonsuCommand : DbCommand
     private async ValueTask EndAsync(RunningStatement statement, RunningStatement? branch = null)
     {
         _running = null;
+        statement.Ended();
         statement.Telemetry?.End();
         if (branch is not null)
         {

@@ -51,6 +51,26 @@ public sealed class KhonsuConnection : DbConnection
     /// <summary>The transaction in progress on this connection, if any.</summary>
     internal KhonsuTransaction? CurrentTransaction { get; set; }
 
+    // The age of the last transaction, if it ended without committing after a transient failure,
+    // and when: the next transaction begun soon after is its retry (an execution strategy, a
+    // Polly policy, a loop in the application) and keeps that age, so it cannot starve.
+    private (long Age, long EndedAt)? _retryOf;
+
+    /// <summary>How soon after a transaction that failed transiently the next one counts as its retry.</summary>
+    private static readonly TimeSpan RetryWindow = TimeSpan.FromSeconds(5);
+
+    /// <summary>A transaction of this connection ended; <paramref name="retried"/>: it failed transiently and did not commit.</summary>
+    internal void TransactionEnded(long age, bool retried)
+        => _retryOf = retried ? (age, System.Diagnostics.Stopwatch.GetTimestamp()) : null;
+
+    /// <summary>The age the next transaction keeps, when it comes soon after one that failed transiently.</summary>
+    private long? TakeRetryAge()
+    {
+        var retryOf = _retryOf;
+        _retryOf = null;
+        return retryOf is { } last && System.Diagnostics.Stopwatch.GetElapsedTime(last.EndedAt) < RetryWindow ? last.Age : null;
+    }
+
     internal KhonsuRuntime Runtime => _runtime ?? throw new InvalidOperationException("The connection is not open.");
 
     protected override DbProviderFactory DbProviderFactory => KhonsuProviderFactory.Instance;
@@ -215,30 +235,52 @@ public sealed class KhonsuConnection : DbConnection
     /// backoff and full jitter. A commit whose outcome is unknown is not transient and is never
     /// retried: retrying it blindly could apply it twice.
     /// </summary>
+    /// <remarks>
+    /// Every attempt keeps the age of the first: the longer a transaction has been retried, the
+    /// older it is, and the oldest transaction of the process wins the waits Khonsu arbitrates, so
+    /// it cannot starve however contended its rows are. A failure while an older transaction of the
+    /// process is live does not count against <see cref="KhonsuRetryOptions.MaxAttempts"/>: the
+    /// transaction waits its turn, with backoff. Failures while it is the oldest do count, since
+    /// it has right of way (it then tries again at once): failing that often means the work cannot
+    /// commit, whoever runs beside it.
+    /// </remarks>
     public async Task<T> RunInTransactionAsync<T>(Func<KhonsuTransaction, CancellationToken, Task<T>> work, KhonsuRetryOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= KhonsuRetryOptions.Default;
-        for (var attempt = 1; ; attempt++)
+
+        // Held between attempts too: during a backoff no younger transaction counts as older.
+        using var age = Runtime.Ages.Hold(TransactionAges.Next());
+        var (failures, counted) = (0, 0);
+        while (true)
         {
             var transaction = options.ReadOnly
-                ? StartTransaction(options.IsolationLevel == IsolationLevel.Unspecified ? IsolationLevel.Serializable : options.IsolationLevel, readOnly: true)
-                : await BeginTransactionAsync(options.IsolationLevel, cancellationToken).ConfigureAwait(false);
+                ? StartTransaction(options.IsolationLevel == IsolationLevel.Unspecified ? IsolationLevel.Serializable : options.IsolationLevel, readOnly: true, age: age.Age)
+                : StartTransaction(options.IsolationLevel, age: age.Age);
+            var oldest = false;
             try
             {
                 var result = await work(transaction, cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return result;
             }
-            catch (DbException error) when (error.IsTransient && attempt < options.MaxAttempts)
+            catch (DbException error) when (error.IsTransient && ((oldest = Runtime.Ages.IsOldest(age.Age)) ? ++counted : counted) < options.MaxAttempts)
             {
-                // Rolled back below; retried after the backoff.
+                // Rolled back below; retried after the backoff (none for the oldest: it has right of way).
+                failures++;
             }
             finally
             {
                 await transaction.DisposeAsync().ConfigureAwait(false);
             }
 
-            await Task.Delay(Backoff(options, attempt), cancellationToken).ConfigureAwait(false);
+            if (oldest)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                await Task.Delay(Backoff(options, failures), cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -314,7 +356,7 @@ public sealed class KhonsuConnection : DbConnection
         return connection;
     }
 
-    private KhonsuTransaction StartTransaction(IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false)
+    private KhonsuTransaction StartTransaction(IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false, long? age = null)
     {
         if (_state != ConnectionState.Open)
         {
@@ -332,7 +374,7 @@ public sealed class KhonsuConnection : DbConnection
             throw new InvalidOperationException("The connection already has a transaction in progress; Khonsu does not nest transactions.");
         }
 
-        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly, deferrable);
+        CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly, deferrable, age: age ?? TakeRetryAge());
         return CurrentTransaction;
     }
 

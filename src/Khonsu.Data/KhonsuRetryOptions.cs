@@ -7,7 +7,12 @@ public sealed record KhonsuRetryOptions
 {
     public static KhonsuRetryOptions Default { get; } = new();
 
-    /// <summary>Attempts in all, the first included.</summary>
+    /// <summary>
+    /// How many attempts may fail while the transaction is the oldest of the process before the
+    /// error reaches the caller. Failures while an older transaction is live do not count: the
+    /// transaction keeps its age across attempts and waits its turn (with backoff), and as the
+    /// oldest it wins every wait Khonsu arbitrates, so only failures then say the work cannot commit.
+    /// </summary>
     public int MaxAttempts { get; init; } = 10;
 
     /// <summary>The backoff before the second attempt; it doubles each time, up to <see cref="MaxDelay"/>, with full jitter.</summary>

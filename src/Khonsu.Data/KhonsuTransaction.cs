@@ -23,13 +23,18 @@ public sealed class KhonsuTransaction : DbTransaction
     private readonly List<(string Name, int Participants)> _savepoints = [];
     private readonly HashSet<ItemId> _tableReads = [];
     private readonly HashSet<ItemId> _branchedTables = [];
+    private readonly Dictionary<string, LogPosition> _backendSnapshots = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Runtime.TransactionAges.Lease _age;
     private LogPosition? _snapshot;
     private LogPosition? _logSnapshot;
     private LogPosition? _snapshotsTakenBy;
     private bool _snapshotPending;
     private bool _completed;
+    private bool _committed;
+    private bool _failedTransiently;
 
-    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false, bool isImplicit = false)
+    /// <param name="age">The age of the transaction this one retries (see <see cref="Runtime.TransactionAges"/>); null for a new one.</param>
+    internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false, bool isImplicit = false, long? age = null)
     {
         _connection = connection;
         IsolationLevel = isolationLevel;
@@ -38,7 +43,11 @@ public sealed class KhonsuTransaction : DbTransaction
         IsImplicit = isImplicit;
         Id = Engine.TransactionId.New();
         StartedAt = DateTimeOffset.UtcNow;
+        _age = connection.Runtime.Ages.Hold(age ?? Runtime.TransactionAges.Next());
     }
+
+    /// <summary>When it first began, kept across retries (see <see cref="Runtime.TransactionAges"/>): smaller is older.</summary>
+    internal long Age => _age.Age;
 
     /// <summary>The transaction's id, as transaction_log shows it.</summary>
     public string TransactionId => Id.ToString();
@@ -88,6 +97,7 @@ public sealed class KhonsuTransaction : DbTransaction
             var info = new TransactionInfo(Id, StartedAt, _operation.ToString())
             {
                 Snapshot = _snapshot,
+                BackendSnapshots = _backendSnapshots.Count == 0 ? null : new Dictionary<string, LogPosition>(_backendSnapshots, StringComparer.OrdinalIgnoreCase),
                 LogSnapshot = _logSnapshot,
                 SnapshotsTakenBy = _participants.Count < 2 ? null : visibleUpTo,
                 VisibleUpTo = visibleUpTo,
@@ -98,7 +108,12 @@ public sealed class KhonsuTransaction : DbTransaction
                 LastWriterWinsTables = runtime.ConflictPolicies.LastWriterWinsTables,
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
+            _committed = true;
             runtime.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
+        }
+        catch (Exception error) when (FailedTransiently(error))
+        {
+            throw; // not reached: the filter only notes the failure
         }
         catch (SerializationConflictException conflict)
         {
@@ -248,10 +263,10 @@ public sealed class KhonsuTransaction : DbTransaction
         base.Dispose(disposing);
     }
 
-    /// <summary>The local transaction on a backend, begun on first use.</summary>
     /// <summary>Whether a statement of this transaction already ran on <paramref name="backend"/>.</summary>
     internal bool HasParticipantOn(KhonsuBackend backend) => _participants.Exists(p => p.Backend == backend);
 
+    /// <summary>The local transaction on a backend, begun on first use.</summary>
     internal async ValueTask<BackendTransaction> EnlistAsync(KhonsuBackend backend, DbConnection inner, CancellationToken cancellationToken)
     {
         EnsureActive();
@@ -263,18 +278,46 @@ public sealed class KhonsuTransaction : DbTransaction
             }
         }
 
-        // One snapshot position for every backend, taken before the first one's own snapshot: any
-        // commit not finished by then counts as concurrent, wherever the transaction reads it.
-        if (_snapshot is null)
+        if (backend.BeginTakesSnapshot)
         {
-            _snapshot = _connection.Runtime.Certifier.TakeSnapshot(mayWrite: !IsReadOnly);
-            TakeLogSnapshot();
+            TakeBackendSnapshot(backend.Name);
         }
 
         var local = await backend.BeginTransactionAsync(inner, Id, LocalIsolation, cancellationToken).ConfigureAwait(false);
+        var certifier = _connection.Runtime.Certifier;
+        local.Context = new ParticipantContext(
+            _connection.Runtime.Ages,
+            Age,
+            _connection.Runtime.Settings.LockTimeout,
+            () => _participants.Exists(other => other != local && other.MayHoldHiddenLocks),
+            () => TakeBackendSnapshot(backend.Name),
+            () => certifier.FinishedOn(Id, backend.Name));
         _participants.Add(local);
         _snapshotPending = true;
         return local;
+    }
+
+    /// <summary>
+    /// A backend is about to take the transaction's snapshot there. The first one also fixes the
+    /// certifier's snapshot position: any commit not finished everywhere by then counts as concurrent.
+    /// Each one records what it certainly sees on its own backend (every commit finished there by
+    /// now), which a transaction that queued for a write lock behind a committing one needs: it saw
+    /// that one's writes there, and must not conflict with them.
+    /// </summary>
+    private void TakeBackendSnapshot(string backend)
+    {
+        var certifier = _connection.Runtime.Certifier;
+        if (_snapshot is null)
+        {
+            _snapshot = certifier.TakeSnapshot(mayWrite: !IsReadOnly);
+            TakeLogSnapshot();
+        }
+
+        if (!_backendSnapshots.ContainsKey(backend))
+        {
+            // A safe snapshot is one cut at its position on every backend.
+            _backendSnapshots[backend] = IsDeferrable ? _snapshot.Value : certifier.BackendWatermark(backend);
+        }
     }
 
     /// <summary>
@@ -348,6 +391,7 @@ public sealed class KhonsuTransaction : DbTransaction
             else
             {
                 _snapshot = null;
+                _backendSnapshots.Clear();
                 await _connection.Runtime.Coordinator.RollbackAsync(_participants, Id, CancellationToken.None).ConfigureAwait(false);
                 _participants.Clear();
             }
@@ -389,12 +433,34 @@ public sealed class KhonsuTransaction : DbTransaction
     /// </summary>
     internal void StatementRan()
     {
+        _connection.Runtime.Ages.HiddenWaitEnds(Age);
         if (_snapshotPending)
         {
             _snapshotsTakenBy = _connection.Runtime.Certifier.LastCertified;
             _snapshotPending = false;
         }
     }
+
+    /// <summary>
+    /// A statement or the commit failed with a transient error (a serialization failure, a bounded
+    /// lock wait): if the transaction then ends without committing, the next one begun on the
+    /// connection soon after is taken for its retry and keeps its age (see <see cref="KhonsuConnection"/>).
+    /// </summary>
+    internal void FailedTransiently() => _failedTransiently = true;
+
+    /// <summary>For exception filters: notes a transient failure (see <see cref="FailedTransiently()"/>) and never catches.</summary>
+    internal bool FailedTransiently(Exception error)
+    {
+        if (error is DbException { IsTransient: true } or SerializationConflictException or TransactionAbortedException)
+        {
+            _failedTransiently = true;
+        }
+
+        return false;
+    }
+
+    /// <summary>A statement ended without running (it failed): it waits on nothing any more.</summary>
+    internal void StatementEnded() => _connection.Runtime.Ages.HiddenWaitEnds(Age);
 
     /// <summary>
     /// A result set of the statement was read. Its rows, read one by one, cover only a point
@@ -458,6 +524,8 @@ public sealed class KhonsuTransaction : DbTransaction
     private void Complete()
     {
         _completed = true;
+        _age.Dispose();
+        _connection.TransactionEnded(Age, retried: _failedTransiently && !_committed);
         if (_snapshot is { } snapshot)
         {
             _connection.Runtime.Certifier.ReleaseSnapshot(snapshot, mayWrite: !IsReadOnly);

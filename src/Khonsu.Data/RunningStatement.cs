@@ -77,6 +77,9 @@ internal sealed class RunningStatement(
         transaction?.StatementRan();
     }
 
+    /// <summary>The statement ended, whichever way: the transaction waits on nothing of it any more.</summary>
+    public void Ended() => transaction?.StatementEnded();
+
     /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
     public Exception Translate(DbException error) => local?.AsSerializationFailure(error) ?? (Exception)error;
 

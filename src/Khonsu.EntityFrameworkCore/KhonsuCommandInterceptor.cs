@@ -211,6 +211,11 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         }
 
         running?.Telemetry.End(error);
+        if (error is System.Data.Common.DbException { IsTransient: true })
+        {
+            running?.Enlistment?.Transaction.FailedTransiently();
+        }
+
         return running;
     }
 

@@ -45,6 +45,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
     private IProducer<string, byte[]> _producer;
     private Task<WatermarkOffsets>? _watermarkQuery;
     private volatile string? _lastClientError;
+    private LogIdentity? _identity;
     private int _disposed;
 
     private KafkaCommitLog(KafkaCommitLogOptions options)
@@ -64,6 +65,13 @@ public sealed class KafkaCommitLog : ISharedCommitLog
     }
 
     public KafkaLogAddress Address => _options.Address;
+
+    /// <summary>
+    /// The log's identity: "kafka:&lt;cluster id&gt;/&lt;topic&gt;". Processes may list the brokers
+    /// differently, so the brokers are not part of it; the cluster id, which the brokers report, tells
+    /// two clusters with a topic of the same name apart (see <see cref="KafkaClusterId"/>).
+    /// </summary>
+    public LogIdentity Identity => _identity ?? throw new InvalidOperationException("The Kafka commit log is not open.");
 
     /// <summary>Certifies every commit record in offset order as the tail reads it (see <see cref="ISharedCommitLog"/>).</summary>
     public Engine.Certification.LogOrderCertifier Certifier => _index.Certifier;
@@ -106,6 +114,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
             log._tail.Assign(new TopicPartitionOffset(log._partition, new Offset(start)));
             log._tailThread.Start();
             await log.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            log._identity = await log.ReadIdentityAsync(cancellationToken).ConfigureAwait(false);
             log.Opening = new KafkaLogOpening(start == 0 ? null : start - 1, log._index.Next - start, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             Engine.Diagnostics.KhonsuTelemetry.TrackSharedLog(log, () => log._index.Size.Remembered);
             return log;
@@ -115,6 +124,16 @@ public sealed class KafkaCommitLog : ISharedCommitLog
             await log.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    private async Task<LogIdentity> ReadIdentityAsync(CancellationToken cancellationToken)
+    {
+        var settings = BaseConfig(_options, "producer");
+        settings["client.id"] = settings["client.id"].Replace("-producer", "-cluster-id", StringComparison.Ordinal);
+        var clusterId = await Task.Run(() => KafkaClusterId.Query(settings, _options.OperationTimeout), cancellationToken).ConfigureAwait(false)
+            ?? throw Unavailable($"the brokers did not report the cluster's id within {Seconds(_options.OperationTimeout)} (it is half of the log's identity, which the databases record){LastError()}", new TimeoutException());
+        var topic = _options.Address.Topic;
+        return new LogIdentity($"kafka:{clusterId}/{topic}", $"Kafka log {_options.Address} (cluster {clusterId}, topic {topic})");
     }
 
     /// <summary>

@@ -27,6 +27,7 @@ public partial class BenchmarkSmokeTests
         "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
         "aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable",
         .. AutocommitRatios(),
+        .. LivenessRatios(),
         .. LogRatios(),
         .. SoakRatios(),
     ];
@@ -45,6 +46,13 @@ public partial class BenchmarkSmokeTests
            from statement in new[] { "insert", "update" }
            from id in new[] { "latency.c1", "direct-latency.c1", "throughput.c8", "direct-throughput.c8" }
            select $"autocommit.{backend}.{statement}.{id}";
+
+    // The liveness section: per pair of databases and worker count, Khonsu against fixed-order 2PC.
+    private static IEnumerable<string> LivenessRatios()
+        => from pair in new[] { "sqlite-sqlite", "sqlite-postgres" }
+           from workers in new[] { 8, 32, 128 }
+           from id in new[] { "throughput", "worst-latency" }
+           select $"liveness.{pair}.{id}.c{workers}";
 
     // The log section: per workload and client count, each Kafka row against the embedded log
     // (commit step p50 and p99, throughput), and every log against the workload's raw baseline.

@@ -24,10 +24,7 @@ public class WorkloadTests(ITestOutputHelper output)
             RunnerPath = RunnerPath(),
         });
 
-        Assert.Empty(report.Result.Anomalies);
-        Assert.Empty(report.Result.Lost);
-        Assert.Empty(report.Result.Partial);
-        Assert.Equal(0, report.UnresolvedPrepared);
+        AssertClean(report);
         Assert.True(report.Result.Committed >= 50, $"only {report.Result.Committed} transactions committed");
         Assert.True(report.Nemesis.ChildrenKilled > 0, "no child process was killed");
         Assert.True(report.Nemesis.BackendsTerminated + report.Nemesis.SqliteLocksHeld > 0, "no in-process fault was injected");
@@ -46,12 +43,55 @@ public class WorkloadTests(ITestOutputHelper output)
             RunnerPath = RunnerPath(),
         });
 
-        Assert.Empty(report.Result.Anomalies);
-        Assert.Empty(report.Result.Lost);
-        Assert.Empty(report.Result.Partial);
-        Assert.Equal(0, report.UnresolvedPrepared);
+        AssertClean(report);
         Assert.True(report.Result.Committed >= 20, $"only {report.Result.Committed} transactions committed");
         Assert.True(report.Nemesis.KafkaFaults > 0, "no Kafka fault was injected");
+    }
+
+    [Fact]
+    public async Task Two_application_processes_at_once_on_a_kafka_log_with_faults_find_nothing()
+    {
+        var report = await RunAsync(new WorkloadOptions
+        {
+            Seed = 14,
+            Duration = TimeSpan.FromSeconds(20),
+            Nemesis = true,
+            Kafka = true,
+            Processes = 2,
+            PostgresServer = PostgresServer.ConnectionString,
+            RunnerPath = RunnerPath(),
+        });
+
+        AssertClean(report);
+        Assert.True(report.Result.Committed >= 20, $"only {report.Result.Committed} transactions committed");
+        Assert.True(report.Nemesis.ChildrenKilled > 0, "no process was killed while the others ran");
+    }
+
+    [Fact]
+    public void Several_processes_on_an_embedded_log_are_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => WorkloadRunner.RunAsync(
+            new WorkloadOptions { Processes = 2, PostgresServer = "Host=unused", RunnerPath = RunnerPath() }, TextWriter.Null).GetAwaiter().GetResult());
+        Assert.Contains("need a Kafka log", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restarts_of_the_postgres_server_under_the_workload_find_nothing()
+    {
+        // Its own server: restarting the shared one would fail every other test running beside it.
+        await using var server = await PrivatePostgresServer.StartAsync();
+        var report = await RunAsync(new WorkloadOptions
+        {
+            Seed = 21,
+            Duration = TimeSpan.FromSeconds(25),
+            Nemesis = true,
+            PostgresServer = server.ConnectionString,
+            RestartPostgres = server.RestartCommand,
+            RunnerPath = RunnerPath(),
+        });
+
+        AssertClean(report);
+        Assert.True(report.Nemesis.PostgresRestarts > 0, "the server was never restarted");
     }
 
     [Fact]
@@ -90,6 +130,15 @@ public class WorkloadTests(ITestOutputHelper output)
 
         Assert.True(report.Result.Has(AnomalyNames.G2Item), report.Result.Summary());
         Assert.Equal(1, report.ExitCode);
+    }
+
+    /// <summary>No anomaly, no lost or partial commit, and recovery left nothing prepared.</summary>
+    private static void AssertClean(RunReport report)
+    {
+        Assert.Empty(report.Result.Anomalies);
+        Assert.Empty(report.Result.Lost);
+        Assert.Empty(report.Result.Partial);
+        Assert.Equal(0, report.UnresolvedPrepared);
     }
 
     private async Task<RunReport> RunAsync(WorkloadOptions options)

@@ -23,6 +23,9 @@ public class CommandLineTests
         var tail = await CliRun.RunAsync(null, "log", "tail", "--help");
         Assert.Contains("--follow", tail.Stdout, StringComparison.Ordinal);
         Assert.Contains("--lines", tail.Stdout, StringComparison.Ordinal);
+        var adopt = await CliRun.RunAsync(null, "log", "adopt", "--help");
+        Assert.Contains("--from", adopt.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--old-log-lost", adopt.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -119,6 +119,29 @@ public class KafkaLogTests
         Assert.DoesNotContain(secret, status.ToString() + tail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Adopt_moves_the_databases_from_the_embedded_log_to_a_kafka_log()
+    {
+        await using var db = await CliDatabases.CreateAsync();
+        await using var cluster = await KafkaMockCluster.StartAsync();
+        var log = await cluster.CreateLogAsync();
+        var kafka = db.KafkaConnectionString(log);
+        await db.CommitTransferAsync(amount: 5); // the embedded log governs the databases
+
+        var status = await CliRun.RunAsync(kafka, "status");
+        Assert.True(status.ExitCode == 2, status.ToString());
+        Assert.Contains($"BELONGS TO ANOTHER COMMIT LOG: embedded log {db.LogPath} (log id ", status.Stdout, StringComparison.Ordinal);
+
+        var adopt = await CliRun.RunAsync(kafka, "log", "adopt", "--from", db.LogPath);
+        Assert.True(adopt.ExitCode == 0, adopt.ToString());
+        Assert.Contains($"Databases now governed by Kafka log {log} (cluster ", adopt.Stdout, StringComparison.Ordinal);
+
+        await db.CommitTransferAsync(amount: 10, kafka);
+        Assert.Equal(85L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+        var after = await CliRun.RunAsync(kafka, "status");
+        Assert.True(after.ExitCode == 0, after.ToString());
+    }
+
     /// <summary>Commits a transfer through Khonsu and waits (polling the table, with a deadline) until its rows are materialised.</summary>
     private static Task<string> CommitAndMaterialiseAsync(CliDatabases db, string connectionString, int amount)
         => db.CommitTransferAsync(amount, connectionString, transactionId => Poll.UntilAsync(

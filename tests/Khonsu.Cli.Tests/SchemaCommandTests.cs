@@ -17,6 +17,8 @@ public class SchemaCommandTests
         Assert.Contains("missing: Khonsu's table khonsu_applied", before.Stdout, StringComparison.Ordinal);
         Assert.Contains("table public.orders: missing version column 'version'", before.Stdout, StringComparison.Ordinal);
         Assert.Contains("missing: Khonsu's table khonsu.applied", before.Stdout, StringComparison.Ordinal);
+        Assert.Contains("missing: Khonsu's table khonsu_log_owner", before.Stdout, StringComparison.Ordinal);
+        Assert.Contains("missing: Khonsu's table khonsu.log_owner", before.Stdout, StringComparison.Ordinal);
         Assert.Equal(true, await db.PostgresScalarAsync("SELECT to_regclass('khonsu.applied') IS NULL")); // check changed nothing
 
         var install = await CliRun.RunAsync(db.ConnectionString(), "schema", "install");

@@ -1,12 +1,14 @@
 // A process that commits one cross-backend transaction and stops dead at a chosen step of the
 // commit protocol, so that a test can kill it there with SIGKILL and check recovery.
-// Usage: Khonsu.CrashChild <connection string> <CommitStep> <occurrence> <amount>
+// Usage: Khonsu.CrashChild <connection string> <CommitStep> <occurrence> <amount> [<extra statement>]
+// (the extra statement runs in the transaction after its two writes, e.g. to hold a row lock).
 // It prints "AT <step> <tx id>" when it reaches the step, then waits to be killed; it prints
 // "DONE <tx id>" if the step never comes.
 using Khonsu.Data;
 using Khonsu.Engine.Coordination;
 
 var (connectionString, step, occurrence, amount) = (args[0], Enum.Parse<CommitStep>(args[1]), int.Parse(args[2]), int.Parse(args[3]));
+var extraStatement = args.Length > 4 ? args[4] : null;
 await using var connection = new KhonsuConnection(connectionString);
 await connection.OpenAsync();
 
@@ -25,6 +27,11 @@ connection.Runtime.Coordinator.StepObserver = async (reached, transactionId) =>
 await using var transaction = await connection.BeginTransactionAsync();
 await Execute(connection, $"UPDATE accounts SET balance = balance - {amount} WHERE id = 1");
 await Execute(connection, $"INSERT INTO orders (id, account_id, amount) VALUES ({1000 + amount}, 1, {amount})");
+if (extraStatement is not null)
+{
+    await Execute(connection, extraStatement);
+}
+
 Console.WriteLine($"BEGIN {transaction.TransactionId}");
 await transaction.CommitAsync();
 Console.WriteLine($"DONE {transaction.TransactionId}");

@@ -169,9 +169,10 @@ public class AtomicCommitTests
         await Execute(connection, "UPDATE orders SET amount = 0 WHERE id = 100");
 
         // Someone settles a prepared transaction under the same gid first: PREPARE then fails on PostgreSQL.
-        await db.PostgresAsync($"BEGIN; PREPARE TRANSACTION 'khonsu:{transaction.TransactionId}'");
+        var gid = $"khonsu:{connection.Runtime.Log.Identity.Tag}:{transaction.TransactionId}";
+        await db.PostgresAsync($"BEGIN; PREPARE TRANSACTION '{gid}'");
         await Assert.ThrowsAsync<PostgresException>(() => transaction.CommitAsync());
-        await db.PostgresAsync($"ROLLBACK PREPARED 'khonsu:{transaction.TransactionId}'");
+        await db.PostgresAsync($"ROLLBACK PREPARED '{gid}'");
 
         Assert.Equal(100L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
         Assert.Equal(5, await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"));

@@ -67,7 +67,8 @@ public class CaptureTests
 
     private static async Task<LogRecord> CommitRecordAsync(TwoDatabases db, string transactionId)
     {
-        await using var log = EmbeddedCommitLog.Open(db.LogPath);
+        // Read-only: the test's runtime holds the log.
+        await using var log = EmbeddedCommitLog.OpenReadOnly(db.LogPath);
         await foreach (var logged in log.ReadFromAsync(LogPosition.Start))
         {
             if (logged.Record.Kind == LogRecordKind.Commit && logged.Record.TransactionId.ToString() == transactionId)

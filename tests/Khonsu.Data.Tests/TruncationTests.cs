@@ -160,51 +160,6 @@ public class TruncationTests
     }
 
     [Fact]
-    public async Task An_abort_stays_in_the_log_while_any_runtime_of_the_process_is_still_committing_its_transaction()
-    {
-        await using var db = await TwoDatabases.CreateAsync();
-        await using var recoverer = await db.OpenAsync(";PrepareLease=0.001"); // another runtime on the same log file
-        await using var committer = await db.OpenAsync(";PrepareLease=61");
-
-        // The committer's coordinator stalls once everything is prepared, before its commit record.
-        var reached = new TaskCompletionSource<TransactionId>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        committer.Runtime.Coordinator.StepObserver = async (step, id) =>
-        {
-            if (step == CommitStep.AfterAllPrepared)
-            {
-                reached.TrySetResult(id);
-                await release.Task;
-            }
-        };
-        var commit = TransferAsync(committer, 1, 1025, amount: 25);
-        var stalled = await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
-
-        // The other runtime's recovery aborts it (prepared past its lease, and not its own), ends it,
-        // and a truncation pass two minutes later must keep that abort: the committer is still in flight.
-        var recovered = await recoverer.Runtime.RecoverAsync(CancellationToken.None);
-        Assert.Equal(1, recovered.Aborted);
-        var truncation = recoverer.Runtime.Truncation;
-        truncation.Time = new ShiftedTime(TimeSpan.FromMinutes(2));
-        try
-        {
-            await truncation.RunOnceAsync(CancellationToken.None);
-        }
-        finally
-        {
-            release.SetResult();
-        }
-
-        // Its late commit record loses to the abort: nothing commits anywhere.
-        var refused = await Assert.ThrowsAsync<KhonsuException>(() => commit);
-        Assert.Equal("40001", refused.SqlState);
-        Assert.Equal(LogRecordKind.Abort, (await recoverer.Runtime.Log.GetDecisionAsync(stalled))?.Record.Kind);
-        Assert.Equal(100L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
-        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 1025"));
-        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
-    }
-
-    [Fact]
     public async Task The_sweeper_truncates_on_its_own_every_recovery_interval()
     {
         await using var db = await TwoDatabases.CreateAsync();

@@ -82,6 +82,7 @@ public class ViewRoutingTests
             var mixed = await Assert.ThrowsAsync<KhonsuException>(() => Scalar(unrouted, "SELECT body FROM notes"));
             Assert.StartsWith("Table or view 'notes' exists in backends ", mixed.Message, StringComparison.Ordinal);
             Assert.Contains("Route.notes", mixed.Message, StringComparison.Ordinal);
+            await KhonsuConnection.ClearPoolAsync(unrouted); // one runtime per embedded log at a time
         }
 
         await using var routed = await db.OpenAsync(";Route.totals=shop");

@@ -87,6 +87,30 @@ public sealed class MultiProcessTests
         Assert.Equal(balance, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
     }
 
+    [Theory]
+    [InlineData(CommitStep.AfterDecisionLogged, 1)] // decision in Kafka, nothing finished
+    [InlineData(CommitStep.AfterParticipantFinished, 1)] // SQLite committed, PostgreSQL still prepared
+    public async Task A_process_that_runs_on_sweeps_and_finishes_what_a_crashed_peer_decided(CommitStep step, int occurrence)
+    {
+        // Two application processes at once: this one is open before its peer commits and stays
+        // open through the peer's crash; its sweep (a recovery pass, as RecoveryInterval runs it,
+        // with a lease long over) must commit the peer's transaction everywhere, never half of it.
+        await using var db = await KafkaDatabases.CreateAsync();
+        const string extra = ";PrepareLease=0.001";
+        await db.InstallAsync(extra);
+        await using var survivor = await db.OpenAsync(extra);
+
+        using var peer = ChildProcess.Start("crash", db.ConnectionString(extra), step, occurrence, 25);
+        var transactionId = TransactionId.Parse((await peer.ReadUntilAsync("AT ", Patience))[^1].Split(' ')[2]);
+        await peer.KillAsync();
+        await survivor.RecoverAsync();
+
+        Assert.Equal(LogRecordKind.Commit, (await survivor.Runtime.Log.GetDecisionAsync(transactionId))?.Record.Kind);
+        Assert.Equal(975L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+        Assert.Equal(1L, Convert.ToInt64(await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 1025"), System.Globalization.CultureInfo.InvariantCulture));
+        await db.AssertBalancesMatchOrdersAsync();
+    }
+
     private static Dictionary<string, string> View(List<string> lines)
         => lines.Where(l => l.StartsWith("VIEW ", StringComparison.Ordinal)).Select(l => l.Split(' ')).ToDictionary(p => p[1], p => p[2]);
 }

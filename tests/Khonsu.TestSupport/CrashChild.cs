@@ -10,7 +10,19 @@ namespace Khonsu.TestSupport;
 public static class CrashChild
 {
     /// <returns>The id of the transaction the child was committing.</returns>
-    public static async Task<string> KillAtAsync(string connectionString, string step, int occurrence, int amount)
+    public static async Task<string> KillAtAsync(string connectionString, string step, int occurrence, int amount, string? extraStatement = null)
+    {
+        await using var child = await StopAtAsync(connectionString, step, occurrence, amount, extraStatement);
+        await child.KillAsync();
+        return child.TransactionId;
+    }
+
+    /// <summary>
+    /// Starts the child and returns once it stands still at <paramref name="step"/>, alive: it
+    /// holds its runtime (its log, its prepared transactions) until <see cref="StoppedChild.KillAsync"/>.
+    /// </summary>
+    /// <param name="extraStatement">A statement the transaction runs after its two writes (e.g. an UPDATE of a row it should keep locked).</param>
+    public static async Task<StoppedChild> StopAtAsync(string connectionString, string step, int occurrence, int amount, string? extraStatement = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -23,22 +35,32 @@ public static class CrashChild
         start.ArgumentList.Add(step);
         start.ArgumentList.Add(occurrence.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(amount.ToString(CultureInfo.InvariantCulture));
-
-        using var child = Process.Start(start)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        string? transactionId = null;
-        while (await child.StandardOutput.ReadLineAsync() is { } line)
+        if (extraStatement is not null)
         {
-            var parts = line.Split(' ');
-            if (parts[0] == "AT")
-            {
-                transactionId = parts[2];
-                child.Kill(entireProcessTree: true);
-                break;
-            }
+            start.ArgumentList.Add(extraStatement);
         }
 
-        await child.WaitForExitAsync();
-        return transactionId ?? throw new InvalidOperationException($"The child never reached {step} #{occurrence}: {await stderr}");
+        var child = Process.Start(start)!;
+        try
+        {
+            var stderr = child.StandardError.ReadToEndAsync();
+            while (await child.StandardOutput.ReadLineAsync() is { } line)
+            {
+                var parts = line.Split(' ');
+                if (parts[0] == "AT")
+                {
+                    return new StoppedChild(child, parts[2]);
+                }
+            }
+
+            await child.WaitForExitAsync();
+            throw new InvalidOperationException($"The child never reached {step} #{occurrence}: {await stderr}");
+        }
+        catch
+        {
+            child.Kill(entireProcessTree: true);
+            child.Dispose();
+            throw;
+        }
     }
 }

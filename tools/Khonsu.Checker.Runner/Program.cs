@@ -60,6 +60,7 @@ var run = new WorkloadOptions
     ExtraSettings = Get("khonsu", ""),
     RestartPostgres = options.TryGetValue("restart-postgres", out var restart) ? restart : null,
     Kafka = Get("kafka", "off") == "on",
+    Processes = Int("processes", 1),
     EvidenceDirectory = Path.Combine(Path.GetTempPath(), "khonsu-checker-failures"),
     HistoryPath = options.TryGetValue("history", out var history) ? history : null,
 };
@@ -69,6 +70,6 @@ return report.ExitCode;
 static int Usage(string problem)
 {
     Console.Error.WriteLine($"khonsu-checker: {problem}");
-    Console.Error.WriteLine("usage: --seed N --duration SECONDS [--isolation serializable|snapshot] [--nemesis on|off] [--postgres CONNSTRING] [--clients N] [--keys N] [--write-skew 0..1] [--mode khonsu|raw2pc] [--khonsu \"Setting=Value;...\"] [--history FILE]");
+    Console.Error.WriteLine("usage: --seed N --duration SECONDS [--isolation serializable|snapshot] [--nemesis on|off] [--postgres CONNSTRING] [--clients N] [--keys N] [--write-skew 0..1] [--mode khonsu|raw2pc] [--khonsu \"Setting=Value;...\"] [--kafka on|off] [--processes N] [--restart-postgres CMD] [--history FILE]");
     return 2;
 }

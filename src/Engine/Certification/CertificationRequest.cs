@@ -34,6 +34,16 @@ public sealed record CertificationRequest(
     public LogPosition? VisibleUpTo { get; init; }
 
     /// <summary>
+    /// For each backend the transaction took a snapshot on, the position up to which every commit
+    /// had finished on <em>that</em> backend when it did (see <see cref="CommitCertifier.BackendWatermark"/>):
+    /// what it certainly saw there. <see cref="Snapshot"/> is the smallest of them, taken with the
+    /// first; a later backend's snapshot sees more, and a transaction that waited for a backend's
+    /// write lock behind a committing one saw that one's writes there. Null, or a backend missing:
+    /// <see cref="Snapshot"/> holds for it.
+    /// </summary>
+    public IReadOnlyDictionary<string, LogPosition>? BackendSnapshots { get; init; }
+
+    /// <summary>
     /// Those of <see cref="Writes"/> that landed on the newest committed row (their table has the
     /// Replace conflict policy): no write-write conflict for them; read-write conflicts still count.
     /// </summary>

@@ -16,7 +16,13 @@ public sealed class CommitCertifier : ICertifierMemory
     private readonly Lock _lock = new();
     private readonly SsiCertifier _ssi;
     private readonly SortedSet<long> _unfinished = [];
-    private readonly Dictionary<TransactionId, long> _positions = [];
+    private readonly Dictionary<TransactionId, Unfinished> _positions = [];
+    // Per backend, the positions of writers that have not yet committed there (their writes there
+    // may not be visible yet): each backend's own watermark, see BackendWatermark.
+    private readonly Dictionary<string, SortedSet<long>> _unfinishedOn = new(StringComparer.OrdinalIgnoreCase);
+    // Committed transactions that could not finish on some backend and wait for recovery (in doubt):
+    // out of every watermark, so that they hold up no one, and met conservatively (see CertifyHeld).
+    private readonly Dictionary<TransactionId, CommittedTransaction> _inDoubt = [];
     private readonly SortedDictionary<long, int> _activeSnapshots = [];
     // For safe snapshots: the snapshots of transactions that may write, the writers between
     // certification and finish (their commits may be landing on the backends), and the candidates.
@@ -104,6 +110,33 @@ public sealed class CommitCertifier : ICertifierMemory
             }
 
             return new LogPosition(snapshot);
+        }
+    }
+
+    /// <summary>
+    /// The position up to which every certified writer has committed on <paramref name="backend"/>
+    /// (or wrote nothing there): what a local transaction whose snapshot the backend takes now
+    /// certainly sees there. Never below <see cref="TakeSnapshot"/>'s watermark, often above it: a
+    /// writer still committing elsewhere, or one left in doubt on another backend, holds up only the
+    /// backends it has not finished on.
+    /// </summary>
+    public LogPosition BackendWatermark(string backend)
+    {
+        lock (_lock)
+        {
+            return new LogPosition(_unfinishedOn.TryGetValue(backend, out var unfinished) && unfinished.Count > 0 ? unfinished.Min - 1 : _last);
+        }
+    }
+
+    /// <summary>Transactions left in doubt on some backend (committed, waiting for recovery to finish them there).</summary>
+    public int InDoubtTransactions
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _inDoubt.Count;
+            }
         }
     }
 
@@ -271,12 +304,29 @@ public sealed class CommitCertifier : ICertifierMemory
 
     private CertificationResult CertifyHeld(CertificationRequest request, bool serializable)
     {
+        if (_inDoubt.Count > 0 && TouchesInDoubt(request) is { } refusal)
+        {
+            return refusal;
+        }
+
         var position = ++_last;
         var verdict = _ssi.Certify(request, new LogPosition(position), serializable);
         if (verdict.Commit)
         {
+            var writes = request.Writes.Count == 0 ? [] : request.Writes.ToHashSet();
+            var backends = writes.Select(item => item.Backend).ToHashSet(StringComparer.OrdinalIgnoreCase);
             _unfinished.Add(position);
-            _positions[request.TransactionId] = position;
+            _positions[request.TransactionId] = new Unfinished(position, writes, backends);
+            foreach (var backend in backends)
+            {
+                if (!_unfinishedOn.TryGetValue(backend, out var unfinished))
+                {
+                    _unfinishedOn[backend] = unfinished = [];
+                }
+
+                unfinished.Add(position);
+            }
+
             if (!request.ReadOnly)
             {
                 WriterCertified(request.TransactionId, verdict);
@@ -286,24 +336,117 @@ public sealed class CommitCertifier : ICertifierMemory
         return verdict;
     }
 
+    /// <summary>
+    /// A transaction in doubt committed, but its writes on the backends it did not finish on are
+    /// not there yet (recovery will redo or commit them, guarded by the rows' versions): reading one
+    /// of those rows reads a version its commit already replaced, and writing one would make its redo
+    /// fail. Either is refused while it is in doubt; everything else goes on.
+    /// </summary>
+    private CertificationResult? TouchesInDoubt(CertificationRequest request)
+    {
+        foreach (var stuck in _inDoubt.Values)
+        {
+            foreach (var item in request.Reads.Concat(request.Writes))
+            {
+                if (SsiCertifier.Overlaps(item, stuck))
+                {
+                    return new CertificationResult(
+                        false,
+                        $"{item} was written by {stuck.Id}, which committed but is in doubt on backend '{item.Backend}' until recovery finishes it there",
+                        item,
+                        stuck.Id);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The transaction committed on <paramref name="backend"/>: its writes there are visible to
+    /// snapshots taken from now on (see <see cref="BackendWatermark"/>). Call as soon as the
+    /// backend's commit returned, before anything that lets another transaction in (a write lock
+    /// given back). Unknown ids are ignored.
+    /// </summary>
+    public void FinishedOn(TransactionId transactionId, string backend)
+    {
+        lock (_lock)
+        {
+            if (_positions.TryGetValue(transactionId, out var unfinished) && _unfinishedOn.TryGetValue(backend, out var positions))
+            {
+                positions.Remove(unfinished.Position);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The transaction committed but could not finish on <paramref name="backends"/>; recovery will
+    /// (and then calls <see cref="Finished"/>). Until then it holds up no watermark, global or per
+    /// backend, and transactions that read or write what it wrote there are refused (see
+    /// <see cref="TouchesInDoubt"/>): one stuck transaction must not stop the others.
+    /// </summary>
+    public void InDoubt(TransactionId transactionId, IEnumerable<string> backends)
+    {
+        ArgumentNullException.ThrowIfNull(backends);
+        lock (_lock)
+        {
+            if (!_positions.Remove(transactionId, out var unfinished))
+            {
+                return;
+            }
+
+            var stuckOn = backends.ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var stuckWrites = unfinished.Writes.Where(item => stuckOn.Contains(item.Backend)).ToHashSet();
+            if (stuckWrites.Count > 0)
+            {
+                _inDoubt[transactionId] = new CommittedTransaction(transactionId, new LogPosition(unfinished.Position), LogPosition.Start, [], stuckWrites);
+            }
+
+            Forget(transactionId, unfinished);
+        }
+    }
+
     /// <summary>The transaction finished on every backend (or will never commit). Unknown ids are ignored.</summary>
     public void Finished(TransactionId transactionId)
     {
         lock (_lock)
         {
-            if (_positions.Remove(transactionId, out var position))
+            _inDoubt.Remove(transactionId);
+            if (_positions.Remove(transactionId, out var unfinished))
             {
-                _unfinished.Remove(position);
-                ForgetUnneeded();
+                Forget(transactionId, unfinished);
             }
-
-            if (_writersCommitting.Remove(transactionId) && _writersCommitting.Count == 0 && _quiet is { } quiet)
+            else
             {
-                quiet.TrySetResult();
-                _quiet = null;
+                WriterDone(transactionId);
             }
         }
     }
+
+    /// <summary>The transaction no longer holds up any watermark.</summary>
+    private void Forget(TransactionId transactionId, Unfinished unfinished)
+    {
+        _unfinished.Remove(unfinished.Position);
+        foreach (var backend in unfinished.Backends)
+        {
+            _unfinishedOn[backend].Remove(unfinished.Position);
+        }
+
+        ForgetUnneeded();
+        WriterDone(transactionId);
+    }
+
+    private void WriterDone(TransactionId transactionId)
+    {
+        if (_writersCommitting.Remove(transactionId) && _writersCommitting.Count == 0 && _quiet is { } quiet)
+        {
+            quiet.TrySetResult();
+            _quiet = null;
+        }
+    }
+
+    /// <summary>A certified transaction not yet finished everywhere: where it sits, what it wrote, where.</summary>
+    private sealed record Unfinished(long Position, HashSet<ItemId> Writes, HashSet<string> Backends);
 
     private void WriterCertified(TransactionId transactionId, CertificationResult verdict)
     {

@@ -8,7 +8,8 @@ namespace Khonsu.Engine.Certification;
 /// earliest-committed transaction it has an rw-antidependency to (it read what that one wrote
 /// without seeing it), which makes it a committed pivot when that came before its own commit.
 /// </summary>
-internal sealed class CommittedTransaction(TransactionId id, LogPosition position, LogPosition snapshot, HashSet<ItemId> reads, HashSet<ItemId> writes, LogPosition? visibleUpTo = null)
+internal sealed class CommittedTransaction(
+    TransactionId id, LogPosition position, LogPosition snapshot, HashSet<ItemId> reads, HashSet<ItemId> writes, LogPosition? visibleUpTo = null, IReadOnlyDictionary<string, LogPosition>? backendSnapshots = null)
 {
     public TransactionId Id { get; } = id;
 
@@ -20,6 +21,13 @@ internal sealed class CommittedTransaction(TransactionId id, LogPosition positio
     public LogPosition VisibleUpTo { get; } = visibleUpTo is { } bound && bound < position ? bound : new LogPosition(position.Value - 1);
 
     public HashSet<ItemId> Reads { get; } = reads;
+
+    /// <summary>What it certainly saw on each backend (see <see cref="CertificationRequest.BackendSnapshots"/>); used while it is the candidate only.</summary>
+    public IReadOnlyDictionary<string, LogPosition>? BackendSnapshots { get; } = backendSnapshots;
+
+    /// <summary>Whether it certainly saw <paramref name="writer"/>'s writes on <paramref name="item"/>'s backend: the writer had finished there before its snapshot.</summary>
+    public bool Saw(ItemId item, CommittedTransaction writer)
+        => BackendSnapshots is { } snapshots && snapshots.TryGetValue(item.Backend, out var snapshot) && writer.Position <= snapshot;
 
     public HashSet<ItemId> Writes { get; } = writes;
 

@@ -26,6 +26,12 @@ public sealed class LogOrderCertifier : ICertifierMemory
     private readonly SsiCertifier _ssi = new(Capacity);
     private readonly SortedSet<long> _unfinished = [];
     private readonly Dictionary<TransactionId, long> _positions = [];
+
+    // What this process saw of each unfinished commit as it applied it: its writes and when. Local
+    // knowledge (a process restored from a checkpoint lacks it for older commits), used only to
+    // choose snapshots, which are this process's own choice; never part of a verdict.
+    private readonly Dictionary<long, Unended> _unended = [];
+    private readonly TimeProvider _time;
     private long _applied = -1;
 
     /// <summary>Transactions remembered in full (for tests and metrics).</summary>
@@ -52,7 +58,27 @@ public sealed class LogOrderCertifier : ICertifierMemory
         }
     }
 
-    public LogOrderCertifier() => Diagnostics.KhonsuTelemetry.Track(this);
+    public LogOrderCertifier()
+        : this(TimeProvider.System)
+    {
+    }
+
+    /// <param name="time">The clock that says how long a commit has gone without its end record (see <see cref="OverdueAfter"/>).</param>
+    public LogOrderCertifier(TimeProvider time)
+    {
+        _time = time;
+        Diagnostics.KhonsuTelemetry.Track(this);
+    }
+
+    /// <summary>
+    /// How long a commit may go without its end record before snapshots stop waiting for it: it is
+    /// then in doubt somewhere (a participant recovery has not finished yet). Holding every snapshot
+    /// behind it would make every later commit concurrent with every other and stop the process;
+    /// instead snapshots move past it, and a transaction that reads or writes what it wrote is refused
+    /// until its end record comes (see <see cref="TouchesOverdue"/>). The runtime sets it to its
+    /// <c>PrepareLease</c>.
+    /// </summary>
+    public TimeSpan OverdueAfter { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// Certifies the first decision of a transaction, a commit record at <paramref name="position"/>;
@@ -82,6 +108,7 @@ public sealed class LogOrderCertifier : ICertifierMemory
             {
                 _unfinished.Add(position.Value);
                 _positions[commit.TransactionId] = position.Value;
+                _unended[position.Value] = new Unended(commit.TransactionId, request.Writes.ToHashSet(), _time.GetTimestamp());
             }
 
             return verdict;
@@ -111,6 +138,7 @@ public sealed class LogOrderCertifier : ICertifierMemory
             if (_positions.Remove(transactionId, out var position))
             {
                 _unfinished.Remove(position);
+                _unended.Remove(position);
             }
         }
     }
@@ -157,14 +185,76 @@ public sealed class LogOrderCertifier : ICertifierMemory
         return certifier;
     }
 
-    /// <summary>A snapshot position for a transaction about to read its first backend.</summary>
+    /// <summary>
+    /// A snapshot position for a transaction about to read its first backend: before the oldest
+    /// commit without its end record, unless that one is overdue (see <see cref="OverdueAfter"/>);
+    /// overdue ones are passed over, and met by <see cref="TouchesOverdue"/> instead.
+    /// </summary>
     public LogPosition TakeSnapshot()
     {
         lock (_lock)
         {
-            return new LogPosition(_unfinished.Count == 0 ? _applied : _unfinished.Min - 1);
+            foreach (var position in _unfinished)
+            {
+                if (!IsOverdue(position))
+                {
+                    return new LogPosition(position - 1);
+                }
+            }
+
+            return new LogPosition(_applied);
         }
     }
+
+    /// <summary>
+    /// A transaction whose snapshot (<see cref="CertificationRequest.Snapshot"/>, a log offset from
+    /// <see cref="TakeSnapshot"/>) passed over a commit that has no end record yet may have read a
+    /// version that commit replaced, and may not overwrite what it wrote (its redo would fail): if it
+    /// reads or writes any of it, it is refused here, in its own process, before its record is
+    /// appended. Every other process then certifies its record as if it had seen that commit, which
+    /// is true of everything it touched.
+    /// </summary>
+    public CertificationResult? TouchesOverdue(CertificationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        lock (_lock)
+        {
+            foreach (var position in _unfinished)
+            {
+                if (position > request.Snapshot.Value)
+                {
+                    break;
+                }
+
+                if (!_unended.TryGetValue(position, out var unended))
+                {
+                    continue;
+                }
+
+                var writer = new CommittedTransaction(unended.TransactionId, new LogPosition(position), LogPosition.Start, [], unended.Writes);
+                foreach (var item in request.Reads.Concat(request.Writes))
+                {
+                    if (SsiCertifier.Overlaps(item, writer))
+                    {
+                        return new CertificationResult(
+                            false,
+                            $"{item} was written by {unended.TransactionId}, which committed but has not ended after {OverdueAfter.TotalSeconds:0.#} s (in doubt until recovery finishes it)",
+                            item,
+                            unended.TransactionId);
+                    }
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>Whether the commit at <paramref name="position"/> has gone without its end record for longer than <see cref="OverdueAfter"/>, as far as this process knows its writes.</summary>
+    private bool IsOverdue(long position)
+        => _unended.TryGetValue(position, out var unended) && _time.GetElapsedTime(unended.AppliedAt) >= OverdueAfter;
+
+    /// <summary>An unfinished commit as this process applied it.</summary>
+    private sealed record Unended(TransactionId TransactionId, HashSet<ItemId> Writes, long AppliedAt);
 
     /// <summary>
     /// Checks a read-only transaction, which leaves no record, against the log as read so far,

@@ -60,7 +60,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
         => Check(Candidate(request, position), serializable, request.SnapshotsTakenBy);
 
     private static CommittedTransaction Candidate(CertificationRequest request, LogPosition position)
-        => new(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes], request.VisibleUpTo) { LastWriterWins = [.. request.LastWriterWins] };
+        => new(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes], request.VisibleUpTo, request.BackendSnapshots) { LastWriterWins = [.. request.LastWriterWins] };
 
     /// <summary>
     /// Drops committed transactions at or before <paramref name="upTo"/>: no transaction whose
@@ -174,10 +174,15 @@ public sealed class SsiCertifier(int capacity = 10_000)
         }
 
         var concurrent = Concurrent(t.Snapshot);
+        if (t.BackendSnapshots is not null && SeenAfterMissed(t, concurrent) is { } halfSeen)
+        {
+            return halfSeen;
+        }
+
         var firstCommitterWins = t.FirstCommitterWins;
         foreach (var x in concurrent)
         {
-            if (FirstOverlap(firstCommitterWins, x) is { } item)
+            if (FirstUnseenOverlap(t, firstCommitterWins, x) is { } item)
             {
                 return new CertificationResult(false, $"write-write conflict on {item}: {x.Id} wrote it after this transaction's snapshot", item, x.Id);
             }
@@ -194,7 +199,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
         }
 
         // T -rw-> X: T read something X wrote after T's snapshot. X -rw-> T: X read something T writes.
-        var outs = concurrent.Select(x => (X: x, Item: FirstOverlap(t.Reads, x))).Where(e => e.Item is not null).ToList();
+        var outs = concurrent.Select(x => (X: x, Item: FirstUnseenOverlap(t, t.Reads, x))).Where(e => e.Item is not null).ToList();
         var ins = t.ReadOnly ? [] : concurrent.Select(x => (X: x, Item: FirstOverlap(x.Reads, t))).Where(e => e.Item is not null).ToList();
 
         foreach (var (tIn, inItem) in ins)
@@ -251,7 +256,7 @@ public sealed class SsiCertifier(int capacity = 10_000)
                 break; // began committing after every snapshot: invisible everywhere
             }
 
-            foreach (var item in t.Reads.Where(item => Overlaps(item, x)))
+            foreach (var item in t.Reads.Where(item => Overlaps(item, x) && !t.Saw(item, x)))
             {
                 first ??= (item, x);
                 if (item.Backend != first.Value.Item.Backend)
@@ -297,7 +302,80 @@ public sealed class SsiCertifier(int capacity = 10_000)
         return null;
     }
 
-    private static bool Overlaps(ItemId item, CommittedTransaction writer) => item.IsTable
+    /// <summary>
+    /// The first of <paramref name="items"/> (of <paramref name="t"/>'s reads, or writes) that
+    /// <paramref name="writer"/> wrote and that <paramref name="t"/> did not certainly see written:
+    /// on a backend whose snapshot <paramref name="t"/> took after the writer had finished there, it
+    /// read or overwrote the writer's own version, which orders the writer before it (no conflict).
+    /// </summary>
+    private static ItemId? FirstUnseenOverlap(CommittedTransaction t, HashSet<ItemId> items, CommittedTransaction writer)
+    {
+        foreach (var item in items)
+        {
+            if (Overlaps(item, writer) && !t.Saw(item, writer))
+            {
+                return item;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A transaction whose backends' snapshots were taken at different moments sees each concurrent
+    /// commit on some backends and maybe not on others. It may treat the commits it certainly saw as
+    /// before it only if its view is one cut of the commit order: it saw none of them in part (on one
+    /// backend and not on another where it touched them too), and each of them came before every
+    /// commit it may have missed. Otherwise it read (or overwrote) a later commit's writes and not an
+    /// earlier one's, a cut no serial order has: refused. With the cut, every commit it saw is a
+    /// predecessor and every other one is concurrent, as with a single snapshot at that cut.
+    /// </summary>
+    private static CertificationResult? SeenAfterMissed(CommittedTransaction t, List<CommittedTransaction> concurrent)
+    {
+        (CommittedTransaction Writer, ItemId Item)? lastSeen = null;
+        (CommittedTransaction Writer, ItemId Item)? firstMissed = null;
+        foreach (var x in concurrent)
+        {
+            foreach (var item in t.Reads.Concat(t.Writes))
+            {
+                if (!Overlaps(item, x))
+                {
+                    continue;
+                }
+
+                if (t.Saw(item, x))
+                {
+                    if (firstMissed is { } missed)
+                    {
+                        return HalfSeen(item, x, missed.Item, missed.Writer);
+                    }
+
+                    lastSeen = (x, item);
+                }
+                else
+                {
+                    if (lastSeen is { } seen && seen.Writer == x)
+                    {
+                        return HalfSeen(seen.Item, x, item, x);
+                    }
+
+                    firstMissed ??= (x, item);
+                }
+            }
+        }
+
+        return null;
+
+        static CertificationResult HalfSeen(ItemId seenItem, CommittedTransaction seen, ItemId missedItem, CommittedTransaction missed) => new(
+            false,
+            seen == missed
+                ? $"it saw {seen.Id}'s write of {seenItem} but may not have seen its write of {missedItem}: its snapshots on backends '{seenItem.Backend}' and '{missedItem.Backend}' were taken on either side of that commit (a fractured read)"
+                : $"it saw {seen.Id}'s write of {seenItem} but may not have seen {missed.Id}'s write of {missedItem}, which committed first: its snapshots on backends '{seenItem.Backend}' and '{missedItem.Backend}' were taken at different moments (a fractured read)",
+            missedItem,
+            missed.Id);
+    }
+
+    internal static bool Overlaps(ItemId item, CommittedTransaction writer) => item.IsTable
         ? writer.WrittenTables.Contains(item)
         : writer.Writes.Contains(item) || writer.Writes.Contains(item.TableOf);
 

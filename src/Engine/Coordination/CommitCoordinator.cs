@@ -61,6 +61,7 @@ public sealed class CommitCoordinator
         string? abortReason = null;
         var certified = false;
         var finished = false;
+        var settled = false; // the certifier was told how it ended (FinishAsync, or in doubt)
         // A shared log certifies every writer in log order, so each one needs its commit record:
         // no transaction commits in one phase there.
         var onePhase = participants.Count == 1 && participants[0].CanCommitInOnePhase && !CertifiesInLog(transaction);
@@ -87,8 +88,8 @@ public sealed class CommitCoordinator
             if (votes.All(vote => vote.ReadOnly))
             {
                 // Read-only: nothing to make atomic, so nothing goes to the log.
-                await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
-                (outcome, finished) = ("committed", true);
+                await FinishAsync(transaction, participants, certified, CancellationToken.None).ConfigureAwait(false);
+                (outcome, finished, settled) = ("committed", true, true);
                 return;
             }
 
@@ -117,13 +118,26 @@ public sealed class CommitCoordinator
 
             // Only participants that wrote have anything for recovery to finish.
             votes = votes.Where(vote => !vote.ReadOnly).ToList();
-            await LogCommitDecisionAsync(transaction, participants, votes, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await LogCommitDecisionAsync(transaction, participants, votes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CommitOutcomeUnknownException) when (certified)
+            {
+                // It may have committed, with its local transactions dropped or left prepared: until
+                // recovery settles it from the log, what it wrote is met as in doubt, not as finished.
+                _certifier!.InDoubt(transaction.Id, participants.Select(p => p.Name));
+                settled = true;
+                throw;
+            }
+
             clock.End("log");
             outcome = "committed";
             await StepAsync(CommitStep.AfterDecisionLogged, transaction.Id).ConfigureAwait(false);
 
             // The decision is durable: finishing must not be cancelled halfway.
-            finished = await FinishAsync(transaction, participants, CancellationToken.None).ConfigureAwait(false);
+            finished = await FinishAsync(transaction, participants, certified, CancellationToken.None).ConfigureAwait(false);
+            settled = true;
             clock.End("finish");
             if (finished)
             {
@@ -138,8 +152,11 @@ public sealed class CommitCoordinator
         }
         finally
         {
-            // A participant left to recovery is not finished: recovery tells the certifier when it is.
-            if (certified && (finished || outcome != "committed"))
+            // FinishAsync told the certifier how the commit ended on each backend (a participant left
+            // to recovery is in doubt until recovery tells it otherwise); every other way out of a
+            // certified transaction never committed, or committed in one phase, or is unknown and
+            // settled above: it holds up nothing any longer.
+            if (certified && !settled)
             {
                 _certifier!.Finished(transaction.Id);
             }
@@ -251,6 +268,13 @@ public sealed class CommitCoordinator
             return false;
         }
 
+        // Its snapshot in the shared log may have passed over a commit that is in doubt somewhere:
+        // touching what that one wrote is refused here, before any record of this one is appended.
+        if (CertifiesInLog(transaction) && _shared!.Certifier.TouchesOverdue(new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes)) is { } overdue)
+        {
+            await RefuseUnlessCommitAsync(overdue, transaction, participants).ConfigureAwait(false);
+        }
+
         if (writes.Count == 0 && CertifiesInLog(transaction))
         {
             var request = new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
@@ -270,6 +294,7 @@ public sealed class CommitCoordinator
         {
             SnapshotsTakenBy = transaction.SnapshotsTakenBy,
             VisibleUpTo = transaction.VisibleUpTo,
+            BackendSnapshots = transaction.BackendSnapshots,
             LastWriterWins = CertificationRequest.LastWriterWinsOf(votes),
         };
         CertificationResult verdict;
@@ -419,37 +444,63 @@ public sealed class CommitCoordinator
         }
     }
 
-    private async ValueTask<bool> FinishAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, CancellationToken cancellationToken)
+    /// <summary>
+    /// Commits every participant, telling the certifier (when <paramref name="certified"/>) as each
+    /// backend shows the writes, so that snapshots taken there from then on see them; then that the
+    /// transaction finished, or on which backends it is left in doubt for recovery. Returns whether
+    /// every participant finished; the certifier has been told either way.
+    /// </summary>
+    private async ValueTask<bool> FinishAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, bool certified, CancellationToken cancellationToken)
     {
-        var allFinished = true;
+        List<string>? unfinished = null;
         foreach (var participant in participants)
         {
             try
             {
                 await participant.CommitAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
+                if (certified)
+                {
+                    _certifier!.FinishedOn(transaction.Id, participant.Name);
+                }
             }
             catch (Exception error)
             {
                 // Committed in the log: recovery finishes this participant later.
-                allFinished = false;
+                (unfinished ??= []).Add(participant.Name);
                 await NoteQuietlyAsync(transaction.Id, participant.Name, ParticipantStatus.InDoubt, Describe(error)).ConfigureAwait(false);
             }
 
             await StepAsync(CommitStep.AfterParticipantFinished, transaction.Id).ConfigureAwait(false);
         }
 
-        return allFinished;
+        if (certified && unfinished is null)
+        {
+            _certifier!.Finished(transaction.Id);
+        }
+        else if (certified)
+        {
+            _certifier!.InDoubt(transaction.Id, unfinished!);
+        }
+
+        return unfinished is null;
     }
 
+    /// <summary>
+    /// Rolls every participant back, then logs the abort for DBAs. When every rollback succeeded
+    /// the abort is the transaction's end too (<see cref="LogRecord.EndsTransaction"/>): nothing is
+    /// left prepared, so it is no work for recovery and no tool should list it as in doubt.
+    /// </summary>
     private async ValueTask AbortAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, string reason)
     {
-        await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
+        var rolledBack = await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
         var votes = participants.Select(p => new ParticipantVote(p.Name, false, [])).ToList();
-        await TryAppendAsync(NewRecord(LogRecordKind.Abort, transaction, votes) with { Reason = reason }).ConfigureAwait(false);
+        await TryAppendAsync(NewRecord(LogRecordKind.Abort, transaction, votes) with { Reason = reason, EndsTransaction = rolledBack }).ConfigureAwait(false);
     }
 
-    private async ValueTask RollbackQuietlyAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId)
+    /// <returns>Whether every participant rolled back.</returns>
+    private async ValueTask<bool> RollbackQuietlyAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId)
     {
+        var all = true;
         foreach (var participant in participants)
         {
             try
@@ -459,8 +510,11 @@ public sealed class CommitCoordinator
             catch (Exception)
             {
                 // A participant that cannot roll back now is rolled back by recovery (no decision: presumed abort).
+                all = false;
             }
         }
+
+        return all;
     }
 
     /// <summary>Appends a record that the protocol does not depend on (abort under presumed abort, end).</summary>

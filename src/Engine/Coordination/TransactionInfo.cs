@@ -21,6 +21,11 @@ public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt,
     /// <summary>The last position certified once it had its snapshot on every backend (see <see cref="CertificationRequest.VisibleUpTo"/>); null if unknown.</summary>
     public LogPosition? VisibleUpTo { get; init; }
 
+    /// <summary>
+    /// Per backend, what its snapshot there certainly saw (see <see cref="CertificationRequest.BackendSnapshots"/>); null: <see cref="Snapshot"/> for all.
+    /// </summary>
+    public IReadOnlyDictionary<string, LogPosition>? BackendSnapshots { get; init; }
+
     /// <summary>What it read: rows, and whole tables where rows could not be told apart.</summary>
     public IReadOnlyCollection<ItemId> Reads { get; init; } = [];
 

@@ -8,54 +8,165 @@ namespace Khonsu.Engine.Log;
 /// commits everything pending in one transaction (group commit: concurrent commits share a sync);
 /// reads use a connection of their own and never wait for a sync.
 /// </summary>
+/// <remarks>
+/// One process, and in it one runtime, holds the log at a time: <see cref="Open(string, string)"/>
+/// takes an OS lock that dies with the process (<c>&lt;log&gt;.lock</c>, see
+/// <see cref="LogFileLock"/>) and fails with <see cref="CommitLogInUseException"/> while another
+/// holds it. Its holder is then the only process that can still decide any transaction of the log,
+/// which is what lets its recovery abort at once what an earlier run left prepared
+/// (<see cref="Exclusive"/>). Tools that only look open it with <see cref="OpenReadOnly"/>, which
+/// takes no lock.
+/// </remarks>
 public sealed class EmbeddedCommitLog : ICommitLog
 {
     private static readonly TimeSpan DefaultBusyTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly GroupCommitWriter _writer;
+    private readonly GroupCommitWriter? _writer;
     private readonly LogReader _reader;
+    private readonly LogFileLock? _lock;
+    private readonly LogIdentity? _identity;
     private int _disposed;
 
-    private EmbeddedCommitLog(string path, GroupCommitWriter writer, LogReader reader)
+    private EmbeddedCommitLog(string path, LogIdentity? identity, GroupCommitWriter? writer, LogReader reader, LogFileLock? exclusive)
     {
         Path = path;
+        _identity = identity;
         _writer = writer;
         _reader = reader;
+        _lock = exclusive;
     }
 
     /// <summary>The log's SQLite file, which also holds transaction_log.</summary>
     public string Path { get; }
 
-    /// <summary>Write transactions (so syncs) made so far; fewer than appends when group commit works.</summary>
-    internal long SyncCount => _writer.SyncCount;
+    /// <summary>
+    /// Opened for writing, holding the log's lock: no other process or runtime can append to it,
+    /// so every transaction of this log that is not in flight here can be decided by this holder
+    /// alone. False when opened read-only.
+    /// </summary>
+    public bool Exclusive => _lock is not null;
 
-    /// <summary>Opens the log file, creating it and its tables if missing.</summary>
-    public static EmbeddedCommitLog Open(string path) => Open(path, DefaultBusyTimeout);
+    /// <summary>
+    /// The log's id (a UUID kept in the file since it was created) and its path.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Opened read-only on a file no fencing build has opened for writing yet, so it has no id.</exception>
+    public LogIdentity Identity
+        => _identity ?? throw new InvalidOperationException($"The commit log '{Path}' has no log id yet: it gets one the first time a Khonsu runtime opens it.");
+
+    /// <summary>The log's identity when it has one (a read-only open of an old file may not).</summary>
+    public LogIdentity? KnownIdentity => _identity;
+
+    /// <summary>Write transactions (so syncs) made so far; fewer than appends when group commit works.</summary>
+    internal long SyncCount => Writer.SyncCount;
+
+    /// <summary>The description every embedded log's identity carries: its kind and full path.</summary>
+    public static string Describe(string path) => $"embedded log {System.IO.Path.GetFullPath(path)}";
+
+    /// <summary>Opens the log file for writing, creating it and its tables if missing, and holds its lock.</summary>
+    /// <param name="holder">Who holds it (a node id), for the message another process gets while this one does.</param>
+    /// <exception cref="CommitLogInUseException">Another process, or another runtime of this one, holds the log.</exception>
+    public static EmbeddedCommitLog Open(string path, string holder) => Open(path, holder, DefaultBusyTimeout);
+
+    /// <summary>As <see cref="Open(string, string)"/>, the holder being this process.</summary>
+    public static EmbeddedCommitLog Open(string path) => Open(path, DefaultHolder(), DefaultBusyTimeout);
 
     /// <param name="path">The SQLite file; its directory is created if missing.</param>
-    /// <param name="busyTimeout">How long a write waits for another process holding the file's write lock.</param>
-    internal static EmbeddedCommitLog Open(string path, TimeSpan busyTimeout)
+    /// <param name="holder">Who holds it, noted in the file for the message another process gets.</param>
+    /// <param name="busyTimeout">How long a write waits for another connection holding the file's write lock.</param>
+    internal static EmbeddedCommitLog Open(string path, string holder, TimeSpan busyTimeout)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var fullPath = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(fullPath)!);
 
-        var writerConnection = RawSqlite.Open(fullPath, readOnly: false, busyTimeout);
+        var acquired = LogFileLock.TryAcquire(fullPath);
+        var exclusive = acquired.Lock ?? throw InUse(fullPath, acquired.InThisProcess, busyTimeout);
+        RawSqlite? writerConnection = null;
         RawSqlite? readerConnection = null;
         try
         {
-            EmbeddedLogSchema.Apply(writerConnection);
+            writerConnection = RawSqlite.Open(fullPath, readOnly: false, busyTimeout);
+            var id = EmbeddedLogSchema.Apply(writerConnection, $"{holder} (process {Environment.ProcessId} on {Environment.MachineName})");
 
             // Opened after the schema exists: a read-only connection cannot create the file or its WAL.
             readerConnection = RawSqlite.Open(fullPath, readOnly: true, busyTimeout);
-            return new EmbeddedCommitLog(fullPath, new GroupCommitWriter(writerConnection), new LogReader(readerConnection));
+            return new EmbeddedCommitLog(fullPath, new LogIdentity(id, Describe(fullPath)), new GroupCommitWriter(writerConnection), new LogReader(readerConnection), exclusive);
         }
         catch
         {
             readerConnection?.Dispose();
-            writerConnection.Dispose();
+            writerConnection?.Dispose();
+            exclusive.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens an existing log file to read it (decisions, unfinished transactions, records), without
+    /// its lock and without writing: what a tool does while the application holds the log.
+    /// Appends and notes fail with <see cref="InvalidOperationException"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no log file at <paramref name="path"/>.</exception>
+    public static EmbeddedCommitLog OpenReadOnly(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var fullPath = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            throw new FileNotFoundException($"The commit log '{fullPath}' does not exist.", fullPath);
+        }
+
+        var readerConnection = RawSqlite.Open(fullPath, readOnly: true, DefaultBusyTimeout);
+        try
+        {
+            var id = EmbeddedLogSchema.ReadLogId(readerConnection);
+            return new EmbeddedCommitLog(fullPath, id is null ? null : new LogIdentity(id, Describe(fullPath)), null, new LogReader(readerConnection), null);
+        }
+        catch
+        {
+            readerConnection.Dispose();
+            throw;
+        }
+    }
+
+    private GroupCommitWriter Writer
+        => _writer ?? throw new InvalidOperationException($"The commit log '{Path}' was opened read-only.");
+
+    private static string DefaultHolder() => $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>The error for a log someone else holds, naming the file, the holder as it noted itself, and what to do instead.</summary>
+    private static CommitLogInUseException InUse(string fullPath, bool inThisProcess, TimeSpan busyTimeout)
+    {
+        if (inThisProcess)
+        {
+            return new CommitLogInUseException(
+                fullPath,
+                null,
+                inThisProcess: true,
+                $"The commit log '{fullPath}' is already open in this process under another connection string. An embedded log has one writer and one " +
+                "certifier, so two runtimes on it would certify their transactions apart (no serializability between them) and settle each other's: " +
+                "use one connection string for these databases, or give the other connection string a log file of its own (key Log), or close the first " +
+                "one first (KhonsuConnection.ClearPoolAsync).");
+        }
+
+        string? holder = null;
+        try
+        {
+            using var peek = RawSqlite.Open(fullPath, readOnly: true, busyTimeout);
+            holder = EmbeddedLogSchema.ReadHolder(peek);
+        }
+        catch (Exception error) when (error is IOException or InvalidDataException)
+        {
+            // Only for the message: the refusal stands without it.
+        }
+
+        return new CommitLogInUseException(
+            fullPath,
+            holder,
+            inThisProcess: false,
+            $"The commit log '{fullPath}' is in use by another process{(holder is null ? "" : $" ({holder})")}: an embedded log serves one process " +
+            $"(the OS lock on '{LogFileLock.PathFor(fullPath)}' is held, and goes when that process ends). Run one process per log file, or let several " +
+            "processes share a Kafka log (Log=kafka://host:port/topic; see README, 'Kafka commit log').");
     }
 
     /// <summary>
@@ -73,7 +184,7 @@ public sealed class EmbeddedCommitLog : ICommitLog
         // record the codec refuses fails its own caller rather than the whole batch.
         var encoded = LogRecordCodec.Encode(record);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var result = await _writer.SubmitAsync(new PendingAppend(record, encoded), cancellationToken).ConfigureAwait(false);
+        var result = await Writer.SubmitAsync(new PendingAppend(record, encoded), cancellationToken).ConfigureAwait(false);
         Diagnostics.KhonsuTelemetry.LogAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         return result;
     }
@@ -117,7 +228,7 @@ public sealed class EmbeddedCommitLog : ICommitLog
         while (true)
         {
             var batch = new PendingTruncation(from, endedBefore, keep, TruncationScan, TruncationBatch);
-            var step = await _writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            var step = await Writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
             Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.LogRecords, step.Records, batch.Held);
             deleted += step.Records;
             if (step.Done)
@@ -142,7 +253,7 @@ public sealed class EmbeddedCommitLog : ICommitLog
         while (true)
         {
             var batch = new PendingHistoryDeletion(after, finishedBefore, TruncationBatch);
-            var step = await _writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            var step = await Writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
             Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.TransactionLogRows, step.Rows, batch.Held);
             deleted += step.Rows;
             if (step.Done)
@@ -164,10 +275,13 @@ public sealed class EmbeddedCommitLog : ICommitLog
     {
         ArgumentException.ThrowIfNullOrEmpty(participant);
         var note = new PendingNote(transactionId, participant, LogText.Status(status), reason);
-        await _writer.SubmitAsync(note, cancellationToken).ConfigureAwait(false);
+        await Writer.SubmitAsync(note, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Writes every append already queued, then closes the file. Later calls fail with <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Writes every append already queued, then closes the file and lets the lock go (last, so
+    /// that the next holder finds every append written). Later calls fail with <see cref="ObjectDisposedException"/>.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -175,7 +289,18 @@ public sealed class EmbeddedCommitLog : ICommitLog
             return;
         }
 
-        await _writer.DisposeAsync().ConfigureAwait(false);
-        await _reader.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            if (_writer is not null)
+            {
+                await _writer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await _reader.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _lock?.Dispose();
+        }
     }
 }

@@ -7,6 +7,12 @@ namespace Khonsu.Engine.Log;
 public interface ICommitLog : IAsyncDisposable
 {
     /// <summary>
+    /// Which log this is (see <see cref="LogIdentity"/>): what every database it governs records,
+    /// and what marks its prepared transactions there.
+    /// </summary>
+    LogIdentity Identity { get; }
+
+    /// <summary>
     /// Appends a record and returns once it is durable. Concurrent appends share syncs.
     /// </summary>
     ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default);

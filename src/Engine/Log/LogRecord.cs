@@ -38,6 +38,17 @@ public sealed record LogRecord
     public LogCertification? Certification { get; init; }
 
     /// <summary>
+    /// On an abort record: every participant had rolled back before it was written, so nothing is
+    /// left for recovery to do and no end record needs to follow. A log that keeps a list of
+    /// unfinished decisions (the embedded log's khonsu_log_unfinished) leaves such an abort out of
+    /// it, so that tools and recovery do not take it for work in doubt. Not part of the binary form
+    /// (<see cref="LogRecordCodec"/>: older builds keep reading every record): a record read back
+    /// has it false, and a log without such a list (Kafka) keeps listing the abort until recovery
+    /// appends its end record, as it always did.
+    /// </summary>
+    public bool EndsTransaction { get; init; }
+
+    /// <summary>
     /// A read-only transaction's record on a shared log: its reads for the certifiers of every
     /// process, no participants, nothing to finish (no end record follows).
     /// </summary>

@@ -7,7 +7,9 @@ namespace Khonsu.Engine.Recovery;
 /// Drives every in-doubt transaction to its logged outcome: finishes decisions that have no end
 /// record, and settles transactions a backend holds prepared. A prepared transaction with no
 /// decision is aborted once its lease runs out, by appending an abort record first so that the
-/// log order settles any race with a late commit record.
+/// log order settles any race with a late commit record. With a log this process holds
+/// exclusively (the embedded log), one of the log's own prepared transactions that is not in
+/// flight here is aborted at once: no other process can still decide it.
 /// </summary>
 public sealed class RecoveryManager
 {
@@ -18,9 +20,15 @@ public sealed class RecoveryManager
     private readonly TimeSpan _lease;
     private readonly TimeProvider _time;
     private readonly Action<TransactionId>? _finished;
+    private readonly bool _exclusiveLog;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
+    /// <param name="isInFlight">Whether this process's coordinator is committing the transaction right now.</param>
     /// <param name="finished">Told when a transaction has finished on every participant (the certifier's watermark moves past it).</param>
+    /// <param name="exclusiveLog">
+    /// This process holds <paramref name="log"/> exclusively, and <paramref name="isInFlight"/>
+    /// covers every coordinator that appends to it: no one else can decide the log's transactions.
+    /// </param>
     public RecoveryManager(
         ICommitLog log,
         IEnumerable<IRecoverableResource> resources,
@@ -28,9 +36,11 @@ public sealed class RecoveryManager
         Func<TransactionId, bool> isInFlight,
         TimeSpan lease,
         TimeProvider? time = null,
-        Action<TransactionId>? finished = null)
+        Action<TransactionId>? finished = null,
+        bool exclusiveLog = false)
     {
         _finished = finished;
+        _exclusiveLog = exclusiveLog;
         _log = log;
         _resources = resources.ToDictionary(r => r.Name, StringComparer.OrdinalIgnoreCase);
         _nodeId = nodeId;
@@ -148,6 +158,10 @@ public sealed class RecoveryManager
                 continue;
             }
 
+            // Listed first, checked for in flight after: a coordinator marks its transaction in
+            // flight before it prepares anything and unmarks it only once its decision is logged
+            // (or it gave up without one), so a transaction listed here and not in flight now has
+            // a coordinator that will append nothing more: what the log holds for it now is final.
             foreach (var transaction in prepared)
             {
                 if (!_isInFlight(transaction.TransactionId))
@@ -164,7 +178,12 @@ public sealed class RecoveryManager
         var decision = await _log.GetDecisionAsync(id, cancellationToken).ConfigureAwait(false);
         if (decision is null)
         {
-            if (_time.GetUtcNow() - transaction.PreparedAt < _lease)
+            // With the log held here, the only coordinators that can append to it are this
+            // process's, and this one is not in flight (see SettlePreparedAsync): it is dead, left
+            // by an earlier run of the process. A mark that names no log may be another log's, and
+            // on a shared log another process may still decide: those wait for the lease.
+            var dead = _exclusiveLog && transaction.OfThisLog;
+            if (!dead && _time.GetUtcNow() - transaction.PreparedAt < _lease)
             {
                 return; // Its coordinator, in some process, may still log a decision.
             }
@@ -176,7 +195,9 @@ public sealed class RecoveryManager
                 NodeId = _nodeId,
                 Timestamp = _time.GetUtcNow(),
                 Participants = [new ParticipantVote(resource.Name, false, [])],
-                Reason = $"prepared on '{resource.Name}' with no decision logged within the lease ({_lease.TotalSeconds:0.#} s)",
+                Reason = dead
+                    ? $"prepared on '{resource.Name}' with no decision logged by a process that no longer runs (this process holds the log, and the transaction is not in flight here)"
+                    : $"prepared on '{resource.Name}' with no decision logged within the lease ({_lease.TotalSeconds:0.#} s)",
             };
             await _log.AppendAsync(abort, cancellationToken).ConfigureAwait(false);
 

@@ -26,6 +26,21 @@ public abstract class BackendTransaction : ITransactionParticipant
 
     public string Name => Backend.Name;
 
+    /// <summary>
+    /// The Khonsu transaction as the participant needs to know it (its age, the moments it must
+    /// report); set by Khonsu right after <see cref="KhonsuBackend.BeginTransactionAsync"/>, before
+    /// the first statement. Null for a local transaction outside a Khonsu transaction.
+    /// </summary>
+    public ParticipantContext? Context { get; internal set; }
+
+    /// <summary>
+    /// Whether this local transaction may hold locks that other transactions wait on where Khonsu
+    /// cannot see the wait (PostgreSQL row locks): a transaction waiting elsewhere while it holds
+    /// them bounds that wait (see <see cref="ParticipantContext.OthersMayHoldHiddenLocks"/>). Waits
+    /// on locks Khonsu arbitrates itself (the process's SQLite write queues) are not hidden.
+    /// </summary>
+    public virtual bool MayHoldHiddenLocks => false;
+
     /// <summary>The inner provider's transaction object that inner commands must carry, if it has one.</summary>
     public abstract DbTransaction? InnerTransaction { get; }
 

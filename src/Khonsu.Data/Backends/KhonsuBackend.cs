@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using Khonsu.Engine;
+using Khonsu.Engine.Log;
 using Khonsu.Engine.Recovery;
 
 namespace Khonsu.Data.Backends;
@@ -44,6 +45,13 @@ public abstract class KhonsuBackend : IAsyncDisposable
     /// <summary>Reads the tables this backend owns.</summary>
     public abstract ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether <see cref="BeginTransactionAsync"/> takes the local transaction's snapshot (true), or
+    /// the participant takes it later and says so through <see cref="ParticipantContext.SnapshotStarting"/>
+    /// (false: SQLite, whose deferred transaction takes it at the first read or write lock).
+    /// </summary>
+    public virtual bool BeginTakesSnapshot => true;
+
     /// <summary>Begins a local transaction on an open inner connection, as a participant of a Khonsu transaction.</summary>
     public abstract ValueTask<BackendTransaction> BeginTransactionAsync(
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken);
@@ -66,6 +74,20 @@ public abstract class KhonsuBackend : IAsyncDisposable
     /// null for a backend that keeps none.
     /// </summary>
     public virtual AppliedMarkers? AppliedMarkers => null;
+
+    /// <summary>
+    /// Where this backend records the commit log that governs it (see <see cref="Backends.LogOwnerTable"/>),
+    /// or null for a backend that cannot: such a backend is not fenced.
+    /// </summary>
+    public virtual LogOwnerTable? LogOwnerTable => null;
+
+    /// <summary>
+    /// The commit log that governs this backend, set once the runtime (or a tool) has opened it and
+    /// before any transaction or recovery runs: a backend that marks its prepared transactions
+    /// (PostgreSQL's gid) marks them with this log's <see cref="LogIdentity.Tag"/>, and its recovery
+    /// resource lists only this log's. Null until then: marks name no log.
+    /// </summary>
+    public LogIdentity? GoverningLog { get; internal set; }
 
     /// <summary>How recovery reaches this backend (it opens its own connections).</summary>
     public abstract IRecoverableResource CreateRecoveryResource();

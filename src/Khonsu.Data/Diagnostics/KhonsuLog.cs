@@ -45,14 +45,17 @@ internal sealed partial class KhonsuLog(ILogger logger)
     [LoggerMessage(EventId = 1022, Level = LogLevel.Warning, Message = "transaction_log on backend {Backend} misses log positions {From} to {To}: the log's retention deleted them before they were materialised")]
     public partial void TransactionLogGap(string backend, long from, long to);
 
-    [LoggerMessage(EventId = 1040, Level = LogLevel.Debug, Message = "Truncation deleted {LogRecords} log record(s), {TransactionLogRows} transaction_log row(s) and {Markers} applied-marker(s) in {ElapsedMilliseconds:0.#} ms")]
+    [LoggerMessage(EventId = 1050, Level = LogLevel.Debug, Message = "Truncation deleted {LogRecords} log record(s), {TransactionLogRows} transaction_log row(s) and {Markers} applied-marker(s) in {ElapsedMilliseconds:0.#} ms")]
     public partial void Truncated(long logRecords, long transactionLogRows, long markers, double elapsedMilliseconds);
 
-    [LoggerMessage(EventId = 1041, Level = LogLevel.Warning, Message = "A truncation pass failed; the next pass retries: {Reason}")]
+    [LoggerMessage(EventId = 1051, Level = LogLevel.Warning, Message = "A truncation pass failed; the next pass retries: {Reason}")]
     public partial void TruncationFailed(string reason);
 
     [LoggerMessage(EventId = 1030, Level = LogLevel.Warning, Message = "{Warning}")]
     public partial void CommitLogWarning(string warning);
+
+    [LoggerMessage(EventId = 1040, Level = LogLevel.Warning, Message = "Backend {Backend} records no commit log (its schema is not installed: Schema=Manual), so nothing keeps a runtime with another log from using it; run khonsu schema install or KhonsuConnection.InstallSchemaAsync()")]
+    public partial void NotFenced(string backend);
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "transaction_log on backend {Backend} is being updated again, up to log position {Position}")]
     public partial void TransactionLogResumed(string backend, long position);

@@ -20,7 +20,6 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     private readonly Dictionary<KhonsuBackend, BackendCatalog> _catalogs;
     private readonly RecoverySweeper _sweeper;
     private readonly SemaphoreSlim _catalogLock = new(1, 1);
-    private readonly IDisposable? _inFlight;
 
     /// <summary>How often a caught-up materialiser looks for new records in the Kafka log.</summary>
     private static readonly TimeSpan TransactionLogPollInterval = TimeSpan.FromMilliseconds(250);
@@ -43,7 +42,16 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         NodeId = nodeId;
         Router = new StatementRouter(backends, settings.Routes, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
         Coordinator = new CommitCoordinator(log, nodeId, certifier: Certifier);
-        Recovery = new RecoveryManager(log, backends.Select(b => b.CreateRecoveryResource()), nodeId, Coordinator.IsInFlight, settings.PrepareLease, finished: Certifier.Finished);
+        // Holding the embedded log, this runtime's coordinator is the only one that can decide its
+        // transactions: recovery aborts at once what an earlier run left prepared (no lease).
+        Recovery = new RecoveryManager(
+            log,
+            backends.Select(b => b.CreateRecoveryResource()),
+            nodeId,
+            Coordinator.IsInFlight,
+            settings.PrepareLease,
+            finished: Certifier.Finished,
+            exclusiveLog: log is EmbeddedCommitLog { Exclusive: true });
         _sweeper = new RecoverySweeper(RecoverAsync, settings.RecoveryInterval);
         if (TransactionLogHolder(settings, backends) is { } holder)
         {
@@ -58,14 +66,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 message => LogLocation.ScrubLogSecrets(SecretScrubber.Scrub(message, holderSettings.ConnectionString), settings));
         }
 
-        Func<TransactionId, bool> keep = Coordinator.IsInFlight;
-        if (log is EmbeddedCommitLog embedded)
-        {
-            _inFlight = InFlightCommits.Register(embedded.Path, keep);
-            keep = InFlightCommits.For(embedded.Path);
-        }
-
-        Truncation = new TruncationSweeper(log, backends, keep, settings.TransactionLogRetention, TransactionLog, settings.RecoveryInterval, logger);
+        // One runtime holds an embedded log (LogFileLock): its coordinator is the only one appending commit records to it.
+        Truncation = new TruncationSweeper(log, backends, Coordinator.IsInFlight, settings.TransactionLogRetention, TransactionLog, settings.RecoveryInterval, logger);
     }
 
     public KhonsuSettings Settings { get; }
@@ -82,6 +84,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public ConflictPolicies ConflictPolicies { get; }
 
     public CommitCoordinator Coordinator { get; }
+
+    /// <summary>The ages of the live transactions, which decide who wins a wait across databases (see <see cref="TransactionAges"/>).</summary>
+    public TransactionAges Ages { get; } = new();
 
     /// <summary>Certifies this process's transactions in commit order (see <see cref="CommitCertifier"/>).</summary>
     public CommitCertifier Certifier { get; } = new();
@@ -151,6 +156,27 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 backends.Add(CreateBackend(settingsOfBackend, options));
             }
 
+            // The log first: a runtime refused its embedded log (another process holds it) touches no database.
+            log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A runtime that fails to start is retried at the next open: leave no pool behind.
+            await DisposeAllAsync(backends).ConfigureAwait(false);
+            throw;
+        }
+
+        try
+        {
+            // Before recovery and before any transaction: the gids they prepare carry the log's tag.
+            foreach (var backend in backends)
+            {
+                backend.GoverningLog = log.Identity;
+            }
+
+            // A database that belongs to another log is refused before the schema install touches
+            // it; one installed just now is claimed right after.
+            await LogFence.ClaimAllAsync(settings, backends, log.Identity, nodeId, _ => { }, cancellationToken).ConfigureAwait(false);
             foreach (var backend in backends)
             {
                 catalogs[backend] = await PrepareBackendAsync(backend, settings.Schema, cancellationToken).ConfigureAwait(false);
@@ -161,15 +187,20 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 await CreateTransactionLogTablesAsync(holder, cancellationToken).ConfigureAwait(false);
             }
 
-            // Checked before the log opens, so that a configuration error leaves nothing open behind it.
             conflictPolicies = ConflictPolicies.Resolve(settings, backends, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
-            log = await LogLocation.OpenAsync(settings, backends, nodeId, logger.CommitLogWarning, cancellationToken).ConfigureAwait(false);
+            await LogFence.ClaimAllAsync(settings, backends, log.Identity, nodeId, logger.NotFenced, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            // A runtime that fails to start is retried at the next open: leave no pool behind.
+            await log.DisposeAsync().ConfigureAwait(false);
             await DisposeAllAsync(backends).ConfigureAwait(false);
             throw;
+        }
+
+        if (log is ISharedCommitLog shared)
+        {
+            // A commit that goes without its end record this long is in doubt: snapshots stop waiting for it.
+            shared.Certifier.OverdueAfter = settings.PrepareLease;
         }
 
         var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger, conflictPolicies);
@@ -217,7 +248,10 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Installs the schema on every backend now (for <c>Schema=Manual</c> deployments).</summary>
+    /// <summary>
+    /// Installs the schema on every backend now (for <c>Schema=Manual</c> deployments), and records
+    /// this runtime's log as each backend's, which an open without the schema could not do.
+    /// </summary>
     public async ValueTask InstallSchemaAsync(CancellationToken cancellationToken)
     {
         foreach (var backend in Backends)
@@ -231,6 +265,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 },
                 cancellationToken).ConfigureAwait(false);
         }
+
+        await LogFence.ClaimAllAsync(Settings, Backends, Log.Identity, NodeId, Logger.NotFenced, cancellationToken).ConfigureAwait(false);
 
         if (TransactionLog is not null)
         {
@@ -249,7 +285,6 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
-        _inFlight?.Dispose();
 
         // Last: the materialiser and the sweeper used the backends' connections until now.
         await DisposeAllAsync(Backends).ConfigureAwait(false);

@@ -16,6 +16,9 @@ internal static class LogLocation
 {
     public const string DefaultFileName = "khonsu-log.db";
 
+    /// <summary>SqlState of "the embedded log is held by another process or runtime" (PostgreSQL's object_in_use).</summary>
+    public const string InUseSqlState = "55006";
+
     private const string KafkaScheme = "kafka://";
     private const string KafkaAssembly = "Khonsu.Log.Kafka";
 
@@ -28,7 +31,15 @@ internal static class LogLocation
     {
         if (!IsKafka(settings.LogPath))
         {
-            return EmbeddedCommitLog.Open(Resolve(settings, backends));
+            try
+            {
+                return EmbeddedCommitLog.Open(Resolve(settings, backends), nodeId);
+            }
+            catch (CommitLogInUseException error)
+            {
+                // Not transient for a retry policy: it lasts as long as the other holder runs.
+                throw new KhonsuException("Key 'Log': " + error.Message, InUseSqlState, isTransient: false, transactionId: null, error);
+            }
         }
 
         var provider = Providers.GetOrAdd(KafkaAssembly, LoadProvider);

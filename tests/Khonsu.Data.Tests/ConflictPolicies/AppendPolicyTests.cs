@@ -213,9 +213,10 @@ public class AppendPolicyTests
         await db.PostgresAsync("CREATE TABLE notes (id serial PRIMARY KEY, body text)");
         const string Triggers = "SELECT coalesce(string_agg(tgrelid::regclass::text, ',' ORDER BY tgrelid::regclass::text), '') FROM pg_trigger WHERE tgname = 'khonsu_append'";
 
-        await using (await db.OpenAsync())
+        await using (var plain = await db.OpenAsync())
         {
             Assert.Equal("", await db.PostgresScalarAsync(Triggers));
+            await KhonsuConnection.ClearPoolAsync(plain); // one runtime per embedded log at a time
         }
 
         await using (await db.OpenAsync(Append))

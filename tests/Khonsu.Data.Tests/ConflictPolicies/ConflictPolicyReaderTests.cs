@@ -129,7 +129,8 @@ public class ConflictPolicyReaderTests
         // The statement is a transaction of its own: it waits for T2's row lock, meets the
         // conflict once T2 commits, runs again on the branch, and commits when its reader closes.
         await using var db = await TwoDatabases.CreateAsync();
-        await using var writer = await db.OpenAsync();
+        // T2 runs on the same runtime (one runtime per embedded log); its own update meets no conflict.
+        await using var writer = await db.OpenAsync(";Conflict.orders=Replace");
         await using var autocommit = await db.OpenAsync(";Conflict.orders=Replace");
         await using var transaction = await writer.BeginTransactionAsync();
         await Execute(writer, "UPDATE orders SET amount = 7 WHERE id = 100");

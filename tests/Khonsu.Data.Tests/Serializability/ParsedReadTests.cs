@@ -108,11 +108,11 @@ public class ParsedReadTests
         await using var reader = await KhonsuSession.BeginAsync(db, "reader", IsolationLevel.Serializable, routes);
         await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, routes);
 
-        Assert.Equal(100, await reader.ReadAsync(Db.Sqlite, "SELECT balance FROM accounts WHERE id = 1")); // the reader's snapshot: before the writer
+        Assert.Equal(100, await reader.ReadAsync(Db.Sqlite, "SELECT balance FROM accounts WHERE id = 1")); // the reader's snapshots: before the writer
+        Assert.Equal(5, await reader.ReadAsync(Db.Postgres, "SELECT sum(amount) FROM order_amounts WHERE amount > @min", ("min", 0)));
         Assert.Equal(100, await writer.ReadAsync(Db.Sqlite, "SELECT balance FROM accounts WHERE id = 1"));
         await writer.WriteAsync(Db.Postgres, "INSERT INTO shop_notes (id, body) VALUES (2, 'unrelated')");
         await writer.CommitAsync();
-        Assert.Equal(5, await reader.ReadAsync(Db.Postgres, "SELECT sum(amount) FROM order_amounts WHERE amount > @min", ("min", 0)));
         await reader.WriteAsync(Db.Sqlite, "UPDATE accounts SET balance = 95 WHERE id = 1");
         await reader.CommitAsync();
 
@@ -183,10 +183,10 @@ public class ParsedReadTests
         await using var writer = await KhonsuSession.BeginAsync(db, "writer", IsolationLevel.Serializable, RouteViews);
 
         Assert.Equal(100, await reader.ReadAsync(Db.Sqlite, "SELECT balance FROM accounts WHERE id = 1"));
+        Assert.Equal(5, await reader.ReadAsync(Db.Postgres, sql, ("min", 0))); // PostgreSQL snapshot: before the writer
         Assert.Equal(100, await writer.ReadAsync(Db.Sqlite, "SELECT balance FROM accounts WHERE id = 1"));
         await writer.WriteAsync(Db.Postgres, "INSERT INTO shop_notes (id, body) VALUES (2, 'unrelated')");
         await writer.CommitAsync();
-        Assert.Equal(5, await reader.ReadAsync(Db.Postgres, sql, ("min", 0)));
         await reader.WriteAsync(Db.Sqlite, "UPDATE accounts SET balance = 95 WHERE id = 1");
         await reader.CommitAsync();
 

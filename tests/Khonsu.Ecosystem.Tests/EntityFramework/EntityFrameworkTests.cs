@@ -94,7 +94,7 @@ public class EntityFrameworkTests
         await using var shop = await Contexts.ShopAsync(khonsu);
         await using var transaction = await khonsu.BeginTransactionAsync(System.Data.IsolationLevel.Snapshot);
         var order = await shop.Orders.SingleAsync(o => o.Id == 100);
-        await CommitElsewhereAsync(db, "UPDATE orders SET amount = 7 WHERE id = 100");
+        await CommitElsewhereAsync(db, ";Conflict.orders=Replace", "UPDATE orders SET amount = 7 WHERE id = 100");
 
         // EF sends UPDATE ... RETURNING version through a batch reader: the conflict is met there.
         order.Amount = 9;
@@ -113,7 +113,7 @@ public class EntityFrameworkTests
         await using var shop = await Contexts.ShopAsync(khonsu);
         await using var transaction = await khonsu.BeginTransactionAsync(System.Data.IsolationLevel.Snapshot);
         var order = await shop.Orders.SingleAsync(o => o.Id == 100);
-        await CommitElsewhereAsync(db, "UPDATE orders SET amount = 7 WHERE id = 100");
+        await CommitElsewhereAsync(db, ";Conflict.orders=Ignore", "UPDATE orders SET amount = 7 WHERE id = 100");
 
         order.Amount = 9;
         await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => shop.SaveChangesAsync());
@@ -131,7 +131,7 @@ public class EntityFrameworkTests
         await using var shop = await Contexts.ShopAsync(khonsu);
         await using var transaction = await khonsu.BeginTransactionAsync(System.Data.IsolationLevel.Snapshot);
         Assert.Equal(5, (await shop.Orders.SingleAsync(o => o.Id == 100)).Amount);
-        await CommitElsewhereAsync(db, "INSERT INTO events (id, body) VALUES (100, 'first')");
+        await CommitElsewhereAsync(db, ";Conflict.events=Append", "INSERT INTO events (id, body) VALUES (100, 'first')");
 
         Assert.Equal(1, await shop.Database.ExecuteSqlRawAsync("INSERT INTO events (id, body) VALUES (100, 'second')"));
         await transaction.CommitAsync();
@@ -140,10 +140,13 @@ public class EntityFrameworkTests
         Assert.Equal(1L, await db.PostgresScalarAsync("SELECT count(*) FROM events WHERE body = 'second' AND id <> 100"));
     }
 
-    /// <summary>A Khonsu transaction of another connection, committed before the caller goes on.</summary>
-    private static async Task CommitElsewhereAsync(LedgerAndShop db, string sql)
+    /// <summary>
+    /// A Khonsu transaction of another connection of the same connection string (<paramref name="extra"/>:
+    /// one runtime per embedded log), committed before the caller goes on.
+    /// </summary>
+    private static async Task CommitElsewhereAsync(LedgerAndShop db, string extra, string sql)
     {
-        await using var other = await db.OpenAsync();
+        await using var other = await db.OpenAsync(extra);
         await using var transaction = await other.BeginTransactionAsync();
         await Run(other, sql);
         await transaction.CommitAsync();

@@ -79,5 +79,55 @@ public class CommitCertifierTests
         Assert.Equal(0, certifier.RememberedTransactions);
     }
 
+    [Fact]
+    public void A_writer_holds_back_only_the_watermarks_of_the_backends_it_has_not_committed_on()
+    {
+        var certifier = new CommitCertifier();
+        var writer = TransactionId.New();
+        certifier.Certify(Request(writer, certifier.TakeSnapshot(), [], [X, Y]), true);
+        Assert.Equal((new LogPosition(0), new LogPosition(0)), (certifier.BackendWatermark("a"), certifier.BackendWatermark("b")));
+
+        certifier.FinishedOn(writer, "a");
+
+        // Its writes on "a" are visible there, those on "b" not yet; the global watermark waits for both.
+        Assert.Equal((new LogPosition(1), new LogPosition(0)), (certifier.BackendWatermark("a"), certifier.BackendWatermark("b")));
+        Assert.Equal(new LogPosition(0), certifier.TakeSnapshot());
+        Assert.Equal(new LogPosition(1), certifier.BackendWatermark("c")); // never written: nothing to wait for
+    }
+
+    [Fact]
+    public void A_transaction_in_doubt_holds_up_no_one_and_is_met_conservatively_until_it_finishes()
+    {
+        var certifier = new CommitCertifier();
+        var stuck = TransactionId.New();
+        var onB = new ItemId("b", "t", "stuck-row");
+        certifier.Certify(Request(stuck, certifier.TakeSnapshot(), [], [X, onB]), true);
+        certifier.FinishedOn(stuck, "a");
+        certifier.InDoubt(stuck, ["b"]);
+
+        // Every watermark moves past it: a thousand later transactions commit, each from a fresh snapshot.
+        for (var i = 0; i < 1_000; i++)
+        {
+            var id = TransactionId.New();
+            var row = new ItemId("b", "t", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(certifier.Certify(Request(id, certifier.TakeSnapshot(), [row], [row]), true).Commit);
+            certifier.Finished(id);
+        }
+
+        Assert.Equal(new LogPosition(1_001), certifier.TakeSnapshot());
+        Assert.Equal(new LogPosition(1_001), certifier.BackendWatermark("b"));
+
+        // What it wrote where it is in doubt is refused, read or written; what it wrote where it finished is not.
+        var refused = certifier.Certify(Request(TransactionId.New(), certifier.TakeSnapshot(), [onB], []), true);
+        Assert.False(refused.Commit);
+        Assert.Equal(stuck, refused.ConflictsWith);
+        Assert.Contains("in doubt on backend 'b'", refused.Reason, StringComparison.Ordinal);
+        Assert.True(certifier.Certify(Request(TransactionId.New(), certifier.TakeSnapshot(), [X], [X]), true).Commit);
+
+        certifier.Finished(stuck); // recovery finished it
+        Assert.True(certifier.Certify(Request(TransactionId.New(), certifier.TakeSnapshot(), [onB], [onB]), true).Commit);
+        Assert.Equal(0, certifier.InDoubtTransactions);
+    }
+
     private static CertificationRequest Request(TransactionId id, LogPosition snapshot, ItemId[] reads, ItemId[] writes) => new(id, snapshot, reads, writes);
 }

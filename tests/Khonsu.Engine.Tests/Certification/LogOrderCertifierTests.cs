@@ -127,6 +127,51 @@ public sealed class LogOrderCertifierTests
         Assert.Contains("fractured", certifier.CheckReadOnly(severalBackends, serializable: true).Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_commit_without_its_end_record_past_the_limit_holds_up_no_snapshot_and_only_its_rows_are_refused()
+    {
+        var clock = new ManualClock();
+        var certifier = new LogOrderCertifier(clock) { OverdueAfter = TimeSpan.FromSeconds(1) };
+        var stuck = Commit(-1, [], [X]);
+        Assert.True(certifier.CertifyCommit(new LogPosition(0), stuck).Commit);
+        certifier.Applied(new LogPosition(0));
+        Assert.Equal(new LogPosition(-1), certifier.TakeSnapshot()); // still finishing: waited for
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+
+        // A thousand later commits of one hot row, each from a fresh snapshot: none is concurrent with the last.
+        for (var position = 1; position <= 1_000; position++)
+        {
+            var hot = Commit(certifier.TakeSnapshot().Value, [Y], [Y]);
+            Assert.True(certifier.CertifyCommit(new LogPosition(position), hot).Commit, $"commit {position}");
+            certifier.Applied(new LogPosition(position));
+            certifier.Ended(hot.TransactionId);
+        }
+
+        var snapshot = certifier.TakeSnapshot();
+        Assert.Equal(new LogPosition(1_000), snapshot);
+        var refused = certifier.TouchesOverdue(new CertificationRequest(TransactionId.New(), snapshot, [X], []));
+        Assert.NotNull(refused);
+        Assert.Equal(stuck.TransactionId, refused.ConflictsWith);
+        Assert.Null(certifier.TouchesOverdue(new CertificationRequest(TransactionId.New(), snapshot, [Y], [Y])));
+
+        // Its end record came: nothing is refused any more.
+        certifier.Ended(stuck.TransactionId);
+        Assert.Null(certifier.TouchesOverdue(new CertificationRequest(TransactionId.New(), snapshot, [X], [X])));
+    }
+
+    /// <summary>A clock the test moves by hand.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks;
+
+        public void Advance(TimeSpan by) => _ticks += by.Ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks;
+    }
+
     private static List<CertificationResult> Apply(LogOrderCertifier certifier, IEnumerable<LogRecord> records)
     {
         var verdicts = new List<CertificationResult>();

@@ -39,6 +39,27 @@ public class CommitCoordinatorTests
     }
 
     [Fact]
+    public async Task An_abort_after_every_participant_rolled_back_ends_the_transaction()
+    {
+        var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailPrepare = new SerializationConflictException("b", "t", "1", "row changed") });
+
+        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask());
+
+        Assert.True(Assert.Single(_log.Records).Record.EndsTransaction, "nothing is left prepared: the abort needs no recovery");
+    }
+
+    [Fact]
+    public async Task An_abort_with_a_participant_that_could_not_roll_back_is_left_for_recovery()
+    {
+        var a = new MemoryParticipant("a") { FailRollback = new IOException("connection lost") };
+        var b = new MemoryParticipant("b") { FailPrepare = new SerializationConflictException("b", "t", "1", "row changed") };
+
+        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask());
+
+        Assert.False(Assert.Single(_log.Records).Record.EndsTransaction, "a may still be prepared: recovery must roll it back");
+    }
+
+    [Fact]
     public async Task A_read_only_transaction_is_not_logged()
     {
         var (a, b) = (new MemoryParticipant("a", writes: 0), new MemoryParticipant("b", writes: 0));

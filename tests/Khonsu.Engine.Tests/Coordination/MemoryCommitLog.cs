@@ -8,6 +8,8 @@ internal sealed class MemoryCommitLog : ICommitLog
 {
     private readonly List<LoggedRecord> _records = [];
 
+    public LogIdentity Identity { get; } = new(Guid.NewGuid().ToString(), "memory log");
+
     public Func<LogRecord, Exception?> FailAppend { get; set; } = _ => null;
 
     public IReadOnlyList<LoggedRecord> Records

@@ -46,10 +46,12 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
         return FailCommit is null ? ValueTask.CompletedTask : ValueTask.FromException(FailCommit);
     }
 
+    public Exception? FailRollback { get; set; }
+
     public ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         Calls.Add("rollback");
-        return ValueTask.CompletedTask;
+        return FailRollback is null ? ValueTask.CompletedTask : ValueTask.FromException(FailRollback);
     }
 
     public ValueTask AbandonAsync(CancellationToken cancellationToken)

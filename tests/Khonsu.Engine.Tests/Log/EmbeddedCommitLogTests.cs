@@ -247,6 +247,82 @@ public sealed class EmbeddedCommitLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_open_of_a_held_log_is_refused_until_the_holder_closes_it()
+    {
+        var first = EmbeddedCommitLog.Open(LogPath, "web-1");
+
+        var refused = Assert.Throws<CommitLogInUseException>(() => EmbeddedCommitLog.Open(LogPath, "web-2"));
+        Assert.True(refused.InThisProcess);
+        Assert.Equal(LogPath, refused.LogPath);
+        await first.DisposeAsync();
+
+        await using var second = EmbeddedCommitLog.Open(LogPath, "web-2");
+        Assert.True(second.Exclusive);
+    }
+
+    [Fact]
+    public async Task The_log_keeps_the_id_it_got_when_it_was_created_and_notes_its_holder()
+    {
+        string id;
+        await using (var log = EmbeddedCommitLog.Open(LogPath, "web-1"))
+        {
+            id = log.Identity.Id;
+            Assert.True(Guid.TryParse(id, out _), id);
+            Assert.Equal($"embedded log {LogPath}", log.Identity.Description);
+        }
+
+        await using var reopened = EmbeddedCommitLog.Open(LogPath, "web-2");
+        Assert.Equal(id, reopened.Identity.Id);
+        Assert.Equal(id, LogFile.Scalar(LogPath, "SELECT log_id FROM khonsu_log_meta"));
+        Assert.StartsWith($"web-2 (process {Environment.ProcessId} on ", LogFile.Scalar(LogPath, "SELECT held_by FROM khonsu_log_meta"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_log_made_by_a_build_before_log_ids_gets_one_at_its_next_open()
+    {
+        await using (EmbeddedCommitLog.Open(LogPath))
+        {
+        }
+
+        // The meta table as format version 1 first shipped it: one column.
+        LogFile.Execute(LogPath, "DROP TABLE khonsu_log_meta; CREATE TABLE khonsu_log_meta (format_version INTEGER NOT NULL); INSERT INTO khonsu_log_meta VALUES (1)");
+
+        await using var log = EmbeddedCommitLog.Open(LogPath);
+        Assert.True(Guid.TryParse(log.Identity.Id, out _));
+        Assert.Equal("1", LogFile.Scalar(LogPath, "SELECT format_version FROM khonsu_log_meta"));
+    }
+
+    [Fact]
+    public async Task A_read_only_open_takes_no_lock_and_refuses_to_write()
+    {
+        await using var holder = EmbeddedCommitLog.Open(LogPath, "web-1");
+        var commit = Record(LogRecordKind.Commit);
+        await holder.AppendAsync(commit);
+
+        await using var reader = EmbeddedCommitLog.OpenReadOnly(LogPath);
+
+        Assert.False(reader.Exclusive);
+        Assert.Equal(holder.Identity, reader.Identity);
+        Assert.Equal(LogRecordKind.Commit, (await reader.GetDecisionAsync(commit.TransactionId))?.Record.Kind);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => reader.AppendAsync(Record(LogRecordKind.Commit)).AsTask());
+    }
+
+    [Fact]
+    public async Task An_abort_that_ends_its_transaction_is_not_left_for_recovery()
+    {
+        await using var log = EmbeddedCommitLog.Open(LogPath);
+        var rolledBack = Record(LogRecordKind.Abort) with { EndsTransaction = true, Reason = "conflict" };
+        var stillPrepared = Record(LogRecordKind.Abort) with { Reason = "a participant could not roll back" };
+
+        await log.AppendAsync(rolledBack);
+        await log.AppendAsync(stillPrepared);
+
+        Assert.Equal([stillPrepared.TransactionId], (await ToListAsync(log.ReadUnfinishedAsync())).Select(r => r.Record.TransactionId));
+        Assert.Equal([["ledger", "ABORTED"], ["shop", "ABORTED"]], TransactionLog(rolledBack.TransactionId, "participant, status"));
+        Assert.Equal(LogRecordKind.Abort, (await log.GetDecisionAsync(rolledBack.TransactionId))?.Record.Kind);
+    }
+
+    [Fact]
     public async Task Concurrent_appends_share_syncs()
     {
         await using var log = EmbeddedCommitLog.Open(LogPath);
@@ -272,7 +348,7 @@ public sealed class EmbeddedCommitLogTests : IDisposable
     [Fact]
     public async Task A_failed_batch_fails_its_callers_and_the_writer_goes_on()
     {
-        await using var log = EmbeddedCommitLog.Open(LogPath, busyTimeout: TimeSpan.FromMilliseconds(20));
+        await using var log = EmbeddedCommitLog.Open(LogPath, "node-1", busyTimeout: TimeSpan.FromMilliseconds(20));
         var failed = Record(LogRecordKind.Commit);
 
         using (LogFile.HoldWriteLock(LogPath))

@@ -61,6 +61,21 @@ public sealed class LogTruncationTests : IDisposable
     }
 
     [Fact]
+    public async Task An_abort_that_rolled_everything_back_ends_its_transaction_and_goes_without_an_end_record()
+    {
+        await using var log = EmbeddedCommitLog.Open(LogPath);
+        var rolledBack = Id(Long);
+        await log.AppendAsync(Record(LogRecordKind.Abort, rolledBack, Long) with { EndsTransaction = true, Reason = "write-write conflict" });
+        var toRollBack = Id(Long);
+        await log.AppendAsync(Record(LogRecordKind.Abort, toRollBack, Long) with { Reason = "prepared with no decision" }); // recovery's: a participant is still prepared
+
+        Assert.Equal(1, await log.TruncateEndedAsync(Now, _ => false));
+
+        Assert.Null(await log.GetDecisionAsync(rolledBack));
+        Assert.Equal([toRollBack], (await ToListAsync(log.ReadUnfinishedAsync())).Select(r => r.Record.TransactionId));
+    }
+
+    [Fact]
     public async Task A_transaction_whose_coordinator_is_still_in_flight_keeps_its_records()
     {
         await using var log = EmbeddedCommitLog.Open(LogPath);

@@ -23,9 +23,11 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
             try
             {
                 await Task.Delay(random.Next(200, 900), stop);
-                if (restartPostgres is not null && random.Next(10) == 0)
+
+                // The first fault of a run given a restart command is a restart: every run restarts at least once.
+                if (restartPostgres is not null && (stats.PostgresRestarts == 0 || random.Next(10) == 0))
                 {
-                    await RestartPostgresAsync(restartPostgres, stop);
+                    await RestartPostgresAsync(restartPostgres);
                 }
                 else if (kafka is not null && random.Next(3) == 0)
                 {
@@ -44,22 +46,28 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
             {
                 return;
             }
+            catch (NpgsqlException)
+            {
+                // The server is restarting (or a session of the fault itself was terminated): skip this fault.
+            }
         }
     }
 
     /// <summary>
     /// Restarts the server under the clients: every session dies, prepared transactions survive
-    /// (PREPARE TRANSACTION is durable) and recovery must finish them from the log.
+    /// (PREPARE TRANSACTION is durable) and recovery must finish them from the log. Always waited
+    /// for to its end, even when the phase ends meanwhile: a restart left running in the background
+    /// would refuse the connections of whatever the runner does next.
     /// </summary>
-    private async Task RestartPostgresAsync(string command, CancellationToken stop)
+    private async Task RestartPostgresAsync(string command)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(command);
         using var restart = Process.Start(start)!;
-        var output = restart.StandardOutput.ReadToEndAsync(stop);
-        var errors = restart.StandardError.ReadToEndAsync(stop);
-        await restart.WaitForExitAsync(stop);
+        var output = restart.StandardOutput.ReadToEndAsync();
+        var errors = restart.StandardError.ReadToEndAsync();
+        await restart.WaitForExitAsync();
         if (restart.ExitCode != 0)
         {
             throw new InvalidOperationException($"--restart-postgres exited with {restart.ExitCode}: {await errors}{await output}");
@@ -134,7 +142,15 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
     /// Runs the workload in a child process and SIGKILLs it after a random number of completed
     /// transactions (or a few seconds), recording every event it printed into <paramref name="history"/>.
     /// </summary>
-    public async Task RunChildAsync(string runnerPath, WorkloadOptions options, int serialBase, TransactionHistory history)
+    public Task RunChildAsync(string runnerPath, WorkloadOptions options, int serialBase, TransactionHistory history)
+        => RunChildAsync(runnerPath, options, serialBase, history, databases.KhonsuConnectionString, CancellationToken.None, killAtRandom: true);
+
+    /// <summary>
+    /// Runs the workload in a child process until <paramref name="stop"/> (then SIGKILLs it), or,
+    /// with <paramref name="killAtRandom"/>, SIGKILLs it sooner, after a random number of completed
+    /// transactions or a few seconds, recording every event it printed into <paramref name="history"/>.
+    /// </summary>
+    public async Task RunChildAsync(string runnerPath, WorkloadOptions options, int serialBase, TransactionHistory history, string connectionString, CancellationToken stop, bool killAtRandom)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -145,7 +161,7 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
         foreach (var argument in new[]
         {
             runnerPath, "--child",
-            "--connection", databases.KhonsuConnectionString,
+            "--connection", connectionString,
             "--serial-base", serialBase.ToString(CultureInfo.InvariantCulture),
             "--clients", options.Clients.ToString(CultureInfo.InvariantCulture),
             "--seed", options.Seed.ToString(CultureInfo.InvariantCulture),
@@ -179,7 +195,10 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
             }
         });
 
-        await Task.WhenAny(reached.Task, Task.Delay(TimeSpan.FromSeconds(8)), child.WaitForExitAsync());
+        var stopped = Task.Delay(Timeout.Infinite, stop);
+        await (killAtRandom
+            ? Task.WhenAny(reached.Task, Task.Delay(TimeSpan.FromSeconds(8)), child.WaitForExitAsync(), stopped)
+            : Task.WhenAny(child.WaitForExitAsync(), stopped));
         if (!child.HasExited)
         {
             child.Kill(entireProcessTree: true); // SIGKILL

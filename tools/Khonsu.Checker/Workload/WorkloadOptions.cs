@@ -41,6 +41,14 @@ public sealed record WorkloadOptions
     /// <summary>Commit through a Kafka log on librdkafka's mock cluster (its own process), whose broker the nemesis takes down and fails requests on.</summary>
     public bool Kafka { get; init; }
 
+    /// <summary>
+    /// Application processes running the workload at the same time on the same databases and log:
+    /// the runner and <c>Processes - 1</c> child processes, each with <see cref="Clients"/> clients,
+    /// killed at random moments with the nemesis. Above 1 only with <see cref="Kafka"/>: an embedded
+    /// log belongs to one process.
+    /// </summary>
+    public int Processes { get; init; } = 1;
+
     /// <summary>Extra settings appended to Khonsu's connection string, e.g. <c>PostgresIsolation=Serializable</c>.</summary>
     public string ExtraSettings { get; init; } = "";
 

@@ -15,9 +15,14 @@ public static class WorkloadRunner
 {
     public static async Task<RunReport> RunAsync(WorkloadOptions options, TextWriter log, CancellationToken cancellationToken = default)
     {
-        if (options.Nemesis && options.Mode == WorkloadMode.Khonsu && options.RunnerPath is null)
+        if ((options.Nemesis || options.Processes > 1) && options.Mode == WorkloadMode.Khonsu && options.RunnerPath is null)
         {
-            throw new ArgumentException("The nemesis needs RunnerPath to start child processes.", nameof(options));
+            throw new ArgumentException("The nemesis and several processes need RunnerPath to start child processes.", nameof(options));
+        }
+
+        if (options.Processes > 1 && !options.Kafka)
+        {
+            throw new ArgumentException($"{options.Processes} processes need a Kafka log (--kafka on): an embedded log belongs to one process.", nameof(options));
         }
 
         var keys = new Keyspace(options.KeysPerBackend);
@@ -30,22 +35,20 @@ public static class WorkloadRunner
         var reasons = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var random = new Random(options.Seed);
         var nemesis = new Nemesis(databases, random, stats, options.RestartPostgres, kafka);
-        var nextSerial = 1;
+        var serials = new Serials();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await log.WriteLineAsync($"workload: {options.Mode}, {options.Isolation}, {options.Clients} clients, {keys.PerBackend} registers per backend, nemesis {(options.Nemesis ? "on" : "off")}, {options.Duration.TotalSeconds:0} s{(options.ExtraSettings.Length > 0 ? ", Khonsu settings: " + options.ExtraSettings : "")}");
+        await log.WriteLineAsync($"workload: {options.Mode}, {options.Isolation}, {options.Processes} process(es) of {options.Clients} clients, {keys.PerBackend} registers per backend, nemesis {(options.Nemesis ? "on" : "off")}, {options.Duration.TotalSeconds:0} s{(options.ExtraSettings.Length > 0 ? ", Khonsu settings: " + options.ExtraSettings : "")}");
 
         while (clock.Elapsed < options.Duration)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var left = options.Duration - clock.Elapsed;
             var phase = options.Nemesis ? TimeSpan.FromMilliseconds(Math.Min(left.TotalMilliseconds, random.Next(2000, 5000))) : left;
-            await RunInProcessAsync(options, databases, keys, history, reasons, nemesis, nextSerial, phase);
-            nextSerial += options.Clients;
-            if (options.Nemesis && options.Mode == WorkloadMode.Khonsu && clock.Elapsed < options.Duration)
+            await RunInProcessAsync(options, databases, keys, history, reasons, nemesis, serials, phase);
+            if (options.Nemesis && options.Mode == WorkloadMode.Khonsu && options.Processes == 1 && clock.Elapsed < options.Duration)
             {
                 await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(databases.KhonsuConnectionString)); // one process per embedded log
-                await nemesis.RunChildAsync(options.RunnerPath!, options, nextSerial, history);
-                nextSerial += options.Clients;
+                await nemesis.RunChildAsync(options.RunnerPath!, options, serials.Take(options.Clients), history);
             }
         }
 
@@ -75,8 +78,9 @@ public static class WorkloadRunner
         return report;
     }
 
-    private static async Task RunInProcessAsync(WorkloadOptions options, RunDatabases databases, Keyspace keys, TransactionHistory history, ConcurrentDictionary<string, int> reasons, Nemesis nemesis, int serialBase, TimeSpan phase)
+    private static async Task RunInProcessAsync(WorkloadOptions options, RunDatabases databases, Keyspace keys, TransactionHistory history, ConcurrentDictionary<string, int> reasons, Nemesis nemesis, Serials serials, TimeSpan phase)
     {
+        var serialBase = serials.Take(options.Clients);
         using var stop = new CancellationTokenSource(phase);
         var clients = Enumerable.Range(0, options.Clients).Select(async i =>
         {
@@ -95,6 +99,21 @@ public static class WorkloadRunner
         if (options.Nemesis)
         {
             clients.Add(nemesis.RunFaultsAsync(stop.Token));
+        }
+
+        // The other processes of the application, at the same time on the same log and databases:
+        // each is SIGKILLed at a random moment with the nemesis, at the end of the phase otherwise,
+        // and started again until the phase ends.
+        for (var process = 1; process < options.Processes; process++)
+        {
+            clients.Add(Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    // A fresh serial per start: every value written in the run stays unique.
+                    await nemesis.RunChildAsync(options.RunnerPath!, options, serials.Take(options.Clients), history, databases.KhonsuConnectionString, stop.Token, killAtRandom: options.Nemesis);
+                }
+            }));
         }
 
         await Task.WhenAll(clients);
@@ -160,5 +179,14 @@ public static class WorkloadRunner
         }
 
         await log.WriteLineAsync(report.ClosingLine);
+    }
+
+    /// <summary>Client serials, handed out so that no two clients of the run, in any process, share one.</summary>
+    private sealed class Serials
+    {
+        private int _next = 1;
+
+        /// <summary>The first of <paramref name="count"/> fresh serials.</summary>
+        public int Take(int count) => Interlocked.Add(ref _next, count) - count;
     }
 }

@@ -62,10 +62,11 @@ internal static class LogCommand
         };
         show.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, ShowAsync, cancellationToken));
 
-        return new Command("log", "Read the commit log the Log key names: the embedded log's SQLite file, or a Kafka log (kafka://host:port/topic).")
+        return new Command("log", "Read the commit log the Log key names (the embedded log's SQLite file, or a Kafka log: kafka://host:port/topic), or move the databases to it (adopt).")
         {
             tail,
             show,
+            AdoptCommand.Create(),
         };
     }
 

@@ -131,6 +131,12 @@ internal static class SchemaCommand
                 break;
         }
 
+        // Where the backend records the commit log it belongs to (without it, it is not fenced).
+        if (backend.LogOwnerTable is { } owner)
+        {
+            objects.Add((owner.Table, await owner.ExistsAsync(connection, cancellationToken).ConfigureAwait(false)));
+        }
+
         if (HoldsTransactionLog(target, backend) is { } tables)
         {
             foreach (var table in new[] { tables.Table, tables.ProgressTable })

@@ -14,9 +14,10 @@ internal static class StatusCommand
     {
         var command = new Command(
             "status",
-            "Show each backend (kind, where, reachable), the commit log (file or kafka:// address, last position, and for a Kafka log how far its " +
-            "materialised transaction_log has got) and every in-doubt transaction (decision, age, participants). Changes nothing. " +
-            "Exit code 0 when all is well, 2 when something is in doubt, 3 when a backend or the log is unreachable.");
+            "Show each backend (kind, where, reachable, whether it belongs to another commit log), the commit log (file or kafka:// address, last position, " +
+            "log id, and for a Kafka log how far its materialised transaction_log has got), every in-doubt transaction (decision, age, participants) and, " +
+            "apart, aborted ones a backend still holds prepared (to roll back). Changes nothing, and reads the embedded log while the application holds it. " +
+            "Exit code 0 when all is well, 2 when something is in doubt or to roll back (or a backend belongs to another log), 3 when a backend or the log is unreachable.");
         command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, ExecuteAsync, cancellationToken));
         return command;
     }
@@ -31,6 +32,7 @@ internal static class StatusCommand
         LogHousekeeping? housekeeping = null;
         string? logProblem = null;
         IReadOnlyList<InDoubtTransaction> inDoubt;
+        LogIdentity? identity = null;
         LogSource? source = null;
         try
         {
@@ -49,6 +51,7 @@ internal static class StatusCommand
                 lastPosition = await source.LastPositionAsync(cancellationToken).ConfigureAwait(false);
                 housekeeping = await source.HousekeepingAsync(cancellationToken).ConfigureAwait(false);
                 log = await source.CommitLogAsync(cancellationToken).ConfigureAwait(false);
+                identity = log is EmbeddedCommitLog embedded ? embedded.KnownIdentity : log.Identity;
             }
 
             inDoubt = await InDoubtScanner.ScanAsync(target, log, reachable, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
@@ -65,6 +68,8 @@ internal static class StatusCommand
             ? await TransactionLogQuery.AppliedAsync(target, context.ConnectTimeout, cancellationToken).ConfigureAwait(false)
             : null;
 
+        // A backend that records another log would refuse this connection string's runtime.
+        bool Foreign(BackendProbe probe) => probe.Owner is { } owner && identity is not null && owner.LogId != identity.Id;
         var now = DateTimeOffset.UtcNow;
         if (context.Json)
         {
@@ -79,11 +84,18 @@ internal static class StatusCommand
                     ["serverVersion"] = p.ServerVersion,
                     ["error"] = p.Problem,
                     ["warning"] = p.Warning,
+                    ["commitLog"] = p.Owner is { } owner ? new JsonObject
+                    {
+                        ["logId"] = owner.LogId,
+                        ["log"] = owner.Log,
+                        ["thisLog"] = identity is null ? null : owner.LogId == identity.Id,
+                    } : null,
                 }).ToArray()),
                 ["log"] = new JsonObject
                 {
                     ["path"] = target.LogPath,
                     ["kind"] = target.IsKafkaLog ? "kafka" : "embedded",
+                    ["logId"] = identity?.Id,
                     ["exists"] = source is not null,
                     ["lastPosition"] = lastPosition,
                     ["records"] = housekeeping?.Records,
@@ -101,7 +113,8 @@ internal static class StatusCommand
                         ["error"] = m.Unavailable,
                     } : null,
                 },
-                ["inDoubt"] = InDoubtJson.Array(inDoubt, now, target.Settings.PrepareLease),
+                ["inDoubt"] = InDoubtJson.Array(inDoubt, InDoubtCategory.InDoubt, now, target.Settings.PrepareLease),
+                ["toRollBack"] = InDoubtJson.Array(inDoubt, InDoubtCategory.ToRollBack, now, target.Settings.PrepareLease),
             };
             await context.Output.WriteLineAsync(json.ToJsonString(CliRunner.JsonOptions)).ConfigureAwait(false);
         }
@@ -124,12 +137,17 @@ internal static class StatusCommand
                 {
                     await output.WriteLineAsync($"    warning: {probe.Warning}").ConfigureAwait(false);
                 }
+
+                if (Foreign(probe))
+                {
+                    await output.WriteLineAsync($"    BELONGS TO ANOTHER COMMIT LOG: {probe.Owner} (this connection string's runtime is refused; see khonsu log adopt)").ConfigureAwait(false);
+                }
             }
 
             await output.WriteLineAsync($"Commit log: {target.LogPath}").ConfigureAwait(false);
             await output.WriteLineAsync(logProblem is not null ? $"  UNREACHABLE: {logProblem}"
                 : source is null ? "  does not exist yet (it is created when a Khonsu connection first opens)"
-                : $"  last position {(lastPosition is null ? "none (empty)" : Text.Invariant(lastPosition.Value))}").ConfigureAwait(false);
+                : $"  last position {(lastPosition is null ? "none (empty)" : Text.Invariant(lastPosition.Value))}{(identity is null ? "" : $", log id {identity.Id}")}").ConfigureAwait(false);
             if (housekeeping is { } kept)
             {
                 var truncated = kept.TruncatedThrough is { } through ? $", truncated up to position {Text.Invariant(through)}" : string.Empty;
@@ -149,7 +167,7 @@ internal static class StatusCommand
         }
 
         return probes.Any(p => !p.Reachable) || logProblem is not null ? ExitCodes.Unreachable
-            : inDoubt.Count > 0 ? ExitCodes.Attention
+            : InDoubtScanner.NeedsAttention(inDoubt) || probes.Any(Foreign) ? ExitCodes.Attention
             : ExitCodes.Ok;
     }
 }

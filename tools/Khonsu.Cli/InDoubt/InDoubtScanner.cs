@@ -8,8 +8,10 @@ namespace Khonsu.Cli.InDoubt;
 
 /// <summary>
 /// Finds what recovery would have to do, without doing it: decisions the log holds with no end
-/// record, and transactions the backends hold prepared (pg_prepared_xacts), with recovery's notes
-/// from transaction_log.
+/// record, and transactions the backends hold prepared (pg_prepared_xacts) under this log, with
+/// recovery's notes from transaction_log. Each is told apart for the operator: in doubt (a commit
+/// not finished everywhere, or no decision), to roll back (an abort a backend still holds
+/// prepared), or closed (an abort with nothing left prepared, only its end record missing).
 /// </summary>
 internal static class InDoubtScanner
 {
@@ -22,7 +24,7 @@ internal static class InDoubtScanner
         KhonsuTarget target, ICommitLog? log, IReadOnlyCollection<IRecoverableResource> reachable, TimeSpan connectTimeout, CancellationToken cancellationToken)
     {
         var reachableNames = reachable.Select(r => r.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var prepared = new Dictionary<TransactionId, List<(string Backend, DateTimeOffset At)>>();
+        var prepared = new Dictionary<TransactionId, List<(string Backend, DateTimeOffset At, bool OfThisLog)>>();
         foreach (var resource in reachable)
         {
             foreach (var transaction in await resource.ListPreparedAsync(cancellationToken).ConfigureAwait(false))
@@ -32,7 +34,7 @@ internal static class InDoubtScanner
                     prepared[transaction.TransactionId] = list = [];
                 }
 
-                list.Add((resource.Name, transaction.PreparedAt));
+                list.Add((resource.Name, transaction.PreparedAt, transaction.OfThisLog));
             }
         }
 
@@ -53,7 +55,7 @@ internal static class InDoubtScanner
                     heldBy.Contains(vote.Participant) ? "prepared" : reachableNames.Contains(vote.Participant) ? "to finish" : "unreachable",
                     record.Kind == LogRecordKind.Commit ? vote.Writes.Count : null,
                     NoteOf(record.TransactionId, vote.Participant))).ToList();
-                found.Add(new InDoubtTransaction(record.TransactionId, KindText(record.Kind), record.Timestamp, logged.Position.Value, participants));
+                found.Add(new InDoubtTransaction(record.TransactionId, KindText(record.Kind), record.Timestamp, logged.Position.Value, participants, CategoryOf(record.Kind, participants)));
             }
         }
 
@@ -62,12 +64,25 @@ internal static class InDoubtScanner
             var decision = log is null ? null : await log.GetDecisionAsync(id, cancellationToken).ConfigureAwait(false);
             var participants = holders.Select(h => new InDoubtParticipant(h.Backend, "prepared", null, NoteOf(id, h.Backend))).ToList();
             found.Add(decision is null
-                ? new InDoubtTransaction(id, null, holders.Min(h => h.At), null, participants)
-                : new InDoubtTransaction(id, KindText(decision.Record.Kind), decision.Record.Timestamp, decision.Position.Value, participants));
+                ? new InDoubtTransaction(id, null, holders.Min(h => h.At), null, participants, AbortsAtOnce: !target.IsKafkaLog && holders.All(h => h.OfThisLog))
+                : new InDoubtTransaction(id, KindText(decision.Record.Kind), decision.Record.Timestamp, decision.Position.Value, participants, CategoryOf(decision.Record.Kind, participants)));
         }
 
         return found.OrderBy(t => t.Since).ToList();
     }
+
+    /// <summary>
+    /// An abort is in doubt for no one: it is to roll back while a backend holds it prepared (or
+    /// cannot be asked), and closed once nothing is (its coordinator rolled everything back, and
+    /// only the end record, which recovery writes, is missing).
+    /// </summary>
+    private static InDoubtCategory CategoryOf(LogRecordKind decision, IReadOnlyList<InDoubtParticipant> participants)
+        => decision != LogRecordKind.Abort ? InDoubtCategory.InDoubt
+            : participants.Any(p => p.State is "prepared" or "unreachable") ? InDoubtCategory.ToRollBack
+            : InDoubtCategory.Closed;
+
+    /// <summary>Whether anything needs an operator's attention: a transaction in doubt, or one still to roll back.</summary>
+    public static bool NeedsAttention(IReadOnlyList<InDoubtTransaction> unfinished) => unfinished.Any(t => t.Category != InDoubtCategory.Closed);
 
     public static string KindText(LogRecordKind kind) => kind switch
     {

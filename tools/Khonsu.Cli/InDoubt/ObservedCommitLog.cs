@@ -10,6 +10,8 @@ namespace Khonsu.Cli.InDoubt;
 /// </summary>
 internal sealed class ObservedCommitLog(ICommitLog inner, Action<LogRecord> appended) : ICommitLog
 {
+    public LogIdentity Identity => inner.Identity;
+
     public async ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default)
     {
         var result = await inner.AppendAsync(record, cancellationToken).ConfigureAwait(false);

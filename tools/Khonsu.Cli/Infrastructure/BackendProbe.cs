@@ -1,11 +1,12 @@
 using System.Data.Common;
 using System.Globalization;
 using Khonsu.Data.Backends;
+using Khonsu.Data.Runtime;
 
 namespace Khonsu.Cli.Infrastructure;
 
-/// <summary>Whether a backend answers, and what the tool learnt from it.</summary>
-internal sealed record BackendProbe(KhonsuBackend Backend, string Location, bool Reachable, string? ServerVersion, string? Problem, string? Warning)
+/// <summary>Whether a backend answers, and what the tool learnt from it (including the commit log it records as its own, if any).</summary>
+internal sealed record BackendProbe(KhonsuBackend Backend, string Location, bool Reachable, string? ServerVersion, string? Problem, string? Warning, LogOwner? Owner = null)
 {
     public static async Task<IReadOnlyList<BackendProbe>> ProbeAllAsync(KhonsuTarget target, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -43,7 +44,8 @@ internal sealed record BackendProbe(KhonsuBackend Backend, string Location, bool
                 }
             }
 
-            return new BackendProbe(backend, location, true, connection.ServerVersion, null, warning);
+            var owner = await LogFence.ReadAsync(backend, connection, cancellationToken).ConfigureAwait(false);
+            return new BackendProbe(backend, location, true, connection.ServerVersion, null, warning, owner);
         }
     }
 

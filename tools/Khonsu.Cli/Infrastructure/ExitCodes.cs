@@ -12,13 +12,13 @@ internal static class ExitCodes
     /// <summary>Bad arguments, or a missing or invalid connection string: nothing was contacted.</summary>
     public const int Usage = 1;
 
-    /// <summary>Done, but something needs attention: transactions in doubt, schema missing, transaction not found.</summary>
+    /// <summary>Done, but something needs attention: transactions in doubt or to roll back, a backend of another log, schema missing, transaction not found.</summary>
     public const int Attention = 2;
 
     /// <summary>A backend or the commit log could not be reached or opened.</summary>
     public const int Unreachable = 3;
 
-    /// <summary>The operation failed part-way (an error from a database, or the benchmark project is absent or failed).</summary>
+    /// <summary>The operation failed part-way or was refused (an error from a database, log adopt with undecided work, or the benchmark project is absent or failed).</summary>
     public const int Failed = 4;
 
     /// <summary>Interrupted with Ctrl-C.</summary>
@@ -28,10 +28,13 @@ internal static class ExitCodes
         Exit codes:
           0    done, nothing needs attention
           1    usage error: bad arguments, missing or invalid connection string (nothing contacted)
-          2    done, but something needs attention: transactions in doubt (status, recover),
-               schema missing (schema check), transaction not found (log show)
-          3    a backend or the commit log could not be reached or opened
-          4    the operation failed part-way (see the error line), or the benchmark project is absent
+          2    done, but something needs attention: transactions in doubt or to roll back
+               (status, recover), a backend of another log (status), schema missing
+               (schema check), transaction not found (log show)
+          3    a backend or the commit log could not be reached or opened (or the
+               application holds the embedded log: recover, log adopt)
+          4    the operation failed part-way or was refused (see the error line), or the
+               benchmark project is absent
           130  interrupted (Ctrl-C)
         """;
 }

@@ -16,9 +16,6 @@ namespace Khonsu.Cli.Infrastructure;
 /// </summary>
 internal sealed class KhonsuTarget
 {
-    // Keys of an inner connection string that say where a database is, and are safe to print.
-    private static readonly string[] LocationKeys = ["data source", "datasource", "filename", "host", "server", "port", "database"];
-
     private KhonsuTarget(KhonsuSettings settings, IReadOnlyList<KhonsuBackend> backends, string logPath, string nodeId)
     {
         Settings = settings;
@@ -50,18 +47,37 @@ internal sealed class KhonsuTarget
     /// <summary>Whether the log is there to read: a Kafka log is assumed to be (opening it tells).</summary>
     public bool LogExists => IsKafkaLog || File.Exists(LogPath);
 
-    public static KhonsuTarget Create(string connectionString)
+    public static KhonsuTarget Create(string connectionString) => Build(Parse(connectionString, "invalid connection string"));
+
+    /// <summary>
+    /// The same databases (new backend objects, so nothing is shared) with another commit log:
+    /// <paramref name="log"/> is a Log value (a file path or kafka://..., with this connection
+    /// string's Kafka.* settings) or a whole Khonsu connection string, whose Log and Kafka.* keys count.
+    /// </summary>
+    public KhonsuTarget ForLog(string log, string what)
     {
-        KhonsuSettings settings;
+        var other = log.TrimStart().StartsWith("Khonsu:", StringComparison.OrdinalIgnoreCase) ? Parse(log, what) : null;
+        var logPath = other is null ? log.Trim() : other.LogPath;
+        return Build(Settings with { LogPath = logPath, LogSettings = other?.LogSettings ?? Settings.LogSettings });
+    }
+
+    /// <summary>The same databases and log, with backend objects of their own (each governed by a log of its own choosing).</summary>
+    public KhonsuTarget Copy() => Build(Settings);
+
+    private static KhonsuSettings Parse(string connectionString, string what)
+    {
         try
         {
-            settings = KhonsuConnectionStringParser.Parse(connectionString);
+            return KhonsuConnectionStringParser.Parse(connectionString);
         }
         catch (KhonsuException error)
         {
-            throw new CliException(ExitCodes.Usage, "invalid connection string: " + error.Message);
+            throw new CliException(ExitCodes.Usage, $"{what}: {error.Message}");
         }
+    }
 
+    private static KhonsuTarget Build(KhonsuSettings settings)
+    {
         var nodeId = settings.NodeId ?? $"khonsu-cli@{Environment.MachineName}:{Environment.ProcessId}";
         var options = new KhonsuBackendOptions(settings.VersionColumn, nodeId, settings.LockTimeout);
         var backends = new List<KhonsuBackend>();
@@ -91,23 +107,7 @@ internal sealed class KhonsuTarget
 
     /// <summary>Where a backend is, e.g. "Host=db1;Port=5432;Database=shop", never with its credentials.</summary>
     public string Location(KhonsuBackend backend)
-    {
-        var settings = Settings.Backends.First(b => b.Name.Equals(backend.Name, StringComparison.OrdinalIgnoreCase));
-        DbConnectionStringBuilder builder;
-        try
-        {
-            builder = new DbConnectionStringBuilder { ConnectionString = settings.ConnectionString };
-        }
-        catch (ArgumentException)
-        {
-            return "?";
-        }
-
-        var parts = LocationKeys
-            .Where(key => builder.TryGetValue(key, out var value) && value is string { Length: > 0 })
-            .Select(key => $"{key}={builder[key]}");
-        return string.Join(";", parts);
-    }
+        => BackendLocation.Of(Settings.Backends.First(b => b.Name.Equals(backend.Name, StringComparison.OrdinalIgnoreCase)).ConnectionString);
 
     /// <summary>Opens an inner connection to a backend within the connect timeout, or says why not.</summary>
     public async Task<DbConnection> ConnectAsync(KhonsuBackend backend, TimeSpan timeout, bool mayCreateFile, CancellationToken cancellationToken)
@@ -136,17 +136,45 @@ internal sealed class KhonsuTarget
     }
 
     /// <summary>
-    /// Opens the commit log for reading and recovery: a Kafka log through the runtime's provider
-    /// (it reads the whole partition before it returns); the embedded log's file only when it
-    /// exists, rather than start an empty log.
+    /// Opens the commit log to look at it: the embedded log's file read-only (no lock: the
+    /// application may hold the log meanwhile; never created when missing), or a Kafka log through
+    /// the runtime's provider (it reads the whole partition before it returns). The backends are
+    /// then governed by it: their prepared transactions are listed as this log's.
     /// </summary>
-    public async Task<ICommitLog> OpenLogAsync(CancellationToken cancellationToken)
+    public async Task<ICommitLog> OpenLogForReadingAsync(CancellationToken cancellationToken)
     {
-        if (!IsKafkaLog)
-        {
-            return OpenEmbeddedLog();
-        }
+        var log = IsKafkaLog ? await OpenKafkaLogAsync(cancellationToken).ConfigureAwait(false) : OpenEmbeddedLog(forWriting: false);
+        Govern(log);
+        return log;
+    }
 
+    /// <summary>
+    /// Opens the commit log to append to it (recovery, moving databases): the embedded log's file
+    /// only when it exists (rather than start an empty log, in which every prepared transaction
+    /// would look undecided), holding its lock, so never while the application holds it; a Kafka
+    /// log as for reading (it is shared by design).
+    /// </summary>
+    /// <param name="command">The command, for the message when the application holds the log.</param>
+    /// <param name="mayCreate">Create an embedded log that does not exist yet (a log the databases move to).</param>
+    public async Task<ICommitLog> OpenLogForWritingAsync(string command, CancellationToken cancellationToken, bool mayCreate = false)
+    {
+        var log = IsKafkaLog ? await OpenKafkaLogAsync(cancellationToken).ConfigureAwait(false) : OpenEmbeddedLog(forWriting: true, command, mayCreate);
+        Govern(log);
+        return log;
+    }
+
+    /// <summary>Marks every backend as governed by <paramref name="log"/>, when its identity is known.</summary>
+    private void Govern(ICommitLog log)
+    {
+        var identity = log is EmbeddedCommitLog embedded ? embedded.KnownIdentity : log.Identity;
+        foreach (var backend in Backends)
+        {
+            backend.GoverningLog = identity;
+        }
+    }
+
+    private async Task<ICommitLog> OpenKafkaLogAsync(CancellationToken cancellationToken)
+    {
         try
         {
             // Standard error, so that a skipped checkpoint never mixes into output a script parses.
@@ -158,9 +186,9 @@ internal sealed class KhonsuTarget
         }
     }
 
-    private ICommitLog OpenEmbeddedLog()
+    private EmbeddedCommitLog OpenEmbeddedLog(bool forWriting, string? command = null, bool mayCreate = false)
     {
-        if (!LogExists)
+        if (!LogExists && !mayCreate)
         {
             throw new CliException(
                 ExitCodes.Unreachable,
@@ -169,7 +197,16 @@ internal sealed class KhonsuTarget
 
         try
         {
-            return EmbeddedCommitLog.Open(LogPath);
+            return forWriting ? EmbeddedCommitLog.Open(LogPath, NodeId) : EmbeddedCommitLog.OpenReadOnly(LogPath);
+        }
+        catch (CommitLogInUseException error)
+        {
+            throw new CliException(
+                ExitCodes.Unreachable,
+                $"{command} refused: the commit log '{LogPath}' is held by a running process{(error.Holder is { } holder ? $" ({holder})" : "")}, and an embedded log " +
+                $"has one writer. Its holder recovers the log itself (when it starts, and every RecoveryInterval): let it, or stop it and run {command} again. " +
+                "Reading works while it runs: khonsu status, khonsu log tail, khonsu log show.",
+                error);
         }
         catch (Exception error) when (error is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException)
         {

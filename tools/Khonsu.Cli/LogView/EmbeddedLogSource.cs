@@ -73,7 +73,7 @@ internal sealed class EmbeddedLogSource(KhonsuTarget target) : LogSource
     }
 
     public override async Task<ICommitLog> CommitLogAsync(CancellationToken cancellationToken)
-        => _log ??= await target.OpenLogAsync(cancellationToken).ConfigureAwait(false);
+        => _log ??= await target.OpenLogForReadingAsync(cancellationToken).ConfigureAwait(false);
 
     public override async ValueTask DisposeAsync()
     {

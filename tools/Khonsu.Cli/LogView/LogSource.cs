@@ -15,7 +15,7 @@ internal abstract class LogSource : IAsyncDisposable
 
     public static async Task<LogSource> OpenAsync(KhonsuTarget target, CancellationToken cancellationToken)
         => target.IsKafkaLog
-            ? new KafkaLogSource(await target.OpenLogAsync(cancellationToken).ConfigureAwait(false))
+            ? new KafkaLogSource(await target.OpenLogForReadingAsync(cancellationToken).ConfigureAwait(false))
             : new EmbeddedLogSource(target);
 
     /// <summary>The last <paramref name="count"/> records, in log order.</summary>

@@ -4,7 +4,9 @@ namespace Khonsu.Engine.Log.Embedded;
 /// The tables of the embedded log file, created at open if missing. khonsu_log is the log;
 /// transaction_log is the DBA's view (one row per transaction and participant); khonsu_log_unfinished
 /// is recovery's work list, kept beside the log so that finding unfinished transactions does not
-/// scan the whole log; khonsu_log_meta holds the layout's version; khonsu_log_truncated the highest
+/// scan a log that only grows; khonsu_log_meta holds the layout's version, the log's id (generated
+/// when the file is created, or when a build that fences databases first opens an older file) and
+/// who holds the log now (for the message a second process gets); khonsu_log_truncated the highest
 /// position truncation deleted (see <see cref="LogTruncator"/>). Positions are AUTOINCREMENT, so a
 /// position truncation freed is never given to another record.
 /// </summary>
@@ -30,6 +32,12 @@ internal static class EmbeddedLogSchema
         """;
 
     /// <summary>
+    /// Columns added to khonsu_log_meta after format version 1 shipped: added in place (older
+    /// builds read format_version alone and keep opening the file), so the layout's version stays 1.
+    /// </summary>
+    private static readonly (string Name, string Type)[] MetaColumns = [("log_id", "TEXT"), ("held_by", "TEXT"), ("held_since", "TEXT")];
+
+    /// <summary>
     /// transaction_log's CREATE TABLE under a given name: also the table a SQLite backend holds
     /// when it materialises a Kafka log's transaction_log, so that both have the same columns.
     /// </summary>
@@ -52,8 +60,20 @@ internal static class EmbeddedLogSchema
 
     private const string StampNewFile = "INSERT INTO khonsu_log_meta (format_version) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM khonsu_log_meta)";
 
-    /// <summary>Sets the writer's connection up and creates what is missing, in one transaction.</summary>
-    public static void Apply(RawSqlite connection)
+    private const string GiveId = "UPDATE khonsu_log_meta SET log_id = ?1 WHERE log_id IS NULL";
+
+    private const string NoteHolder = "UPDATE khonsu_log_meta SET held_by = ?1, held_since = ?2";
+
+    private const string ReadId = "SELECT log_id FROM khonsu_log_meta WHERE log_id IS NOT NULL LIMIT 1";
+
+    private const string ReadHolderSql = "SELECT held_by, held_since FROM khonsu_log_meta WHERE held_by IS NOT NULL LIMIT 1";
+
+    /// <summary>
+    /// Sets the writer's connection up and creates what is missing, in one transaction: the tables,
+    /// the log's id if it has none, and <paramref name="holder"/> as the process that holds it now.
+    /// Returns the log's id.
+    /// </summary>
+    public static string Apply(RawSqlite connection, string holder)
     {
         // WAL lets reads run beside the writer's syncs; the mode is stored in the file.
         using (var mode = connection.Prepare("PRAGMA journal_mode = WAL"))
@@ -75,19 +95,73 @@ internal static class EmbeddedLogSchema
         try
         {
             connection.Execute(Tables);
+            AddMissingMetaColumns(connection);
             using (var stamp = connection.Prepare(StampNewFile))
             {
                 stamp.Bind(1, FormatVersion).Run();
             }
 
             CheckFormatVersion(connection);
+            using (var give = connection.Prepare(GiveId))
+            {
+                give.Bind(1, Guid.NewGuid().ToString()).Run();
+            }
+
+            using (var note = connection.Prepare(NoteHolder))
+            {
+                note.Bind(1, holder).Bind(2, LogText.Timestamp(DateTimeOffset.UtcNow)).Run();
+            }
+
+            var id = ReadLogId(connection) ?? throw new InvalidDataException($"The commit log '{connection.Path}' has no log id after its id was given.");
             connection.Execute("COMMIT");
+            return id;
         }
         catch
         {
             connection.RollBackAfterError();
             throw;
         }
+    }
+
+    /// <summary>The log's id, or null in a file no fencing build has opened for writing yet (or on a connection that cannot see the column).</summary>
+    public static string? ReadLogId(RawSqlite connection)
+    {
+        if (!HasMetaColumn(connection, "log_id"))
+        {
+            return null;
+        }
+
+        using var query = connection.Prepare(ReadId);
+        return query.Step() ? query.Text(0) : null;
+    }
+
+    /// <summary>Who last opened the log for writing and when, as it noted itself (null if no fencing build did).</summary>
+    public static string? ReadHolder(RawSqlite connection)
+    {
+        if (!HasMetaColumn(connection, "held_by"))
+        {
+            return null;
+        }
+
+        using var query = connection.Prepare(ReadHolderSql);
+        return query.Step() ? $"{query.Text(0)}, holding it since {query.Text(1)}" : null;
+    }
+
+    private static void AddMissingMetaColumns(RawSqlite connection)
+    {
+        foreach (var (name, type) in MetaColumns)
+        {
+            if (!HasMetaColumn(connection, name))
+            {
+                connection.Execute($"ALTER TABLE khonsu_log_meta ADD COLUMN {name} {type}");
+            }
+        }
+    }
+
+    private static bool HasMetaColumn(RawSqlite connection, string column)
+    {
+        using var info = connection.Prepare("SELECT 1 FROM pragma_table_info('khonsu_log_meta') WHERE name = ?1");
+        return info.Bind(1, column).Step();
     }
 
     private static void CheckFormatVersion(RawSqlite connection)

@@ -53,9 +53,10 @@ internal sealed class LogAppender(RawSqlite connection)
         }
         else if (decision is null)
         {
-            // This record is the transaction's decision: recovery owns it until an end record comes.
+            // This record is the transaction's decision: recovery owns it until an end record
+            // comes, unless it is an abort whose participants had all rolled back already.
             decision = record.Kind;
-            if (!Ended(transactionId))
+            if (!Ended(transactionId) && !(record.Kind == LogRecordKind.Abort && record.EndsTransaction))
             {
                 AddToUnfinished(position, transactionId);
             }

@@ -6,6 +6,10 @@ namespace Khonsu.Engine.Log.Embedded;
 /// batch, so the writer (and every append queued behind it) is held for about a millisecond.
 /// </summary>
 /// <remarks>
+/// A transaction has ended when its end record is in the log, or when its decision is an abort
+/// whose participants had all rolled back before it was written (<see cref="LogRecord.EndsTransaction"/>:
+/// such an abort never enters khonsu_log_unfinished and no end record follows). Either way the
+/// scan meets a record (the END, or the ABORT) written once nothing was left to do.
 /// Who reads khonsu_log, and why deleting a transaction's records once it ended (and a grace
 /// period passed, and its coordinator is no longer in flight) is safe:
 /// <list type="bullet">
@@ -36,6 +40,8 @@ internal sealed class LogTruncator(RawSqlite connection)
 
     private const string DeleteRecords = "DELETE FROM khonsu_log WHERE tx_id = ?1";
 
+    private const string LastRecordOf = "SELECT max(position) FROM khonsu_log WHERE tx_id = ?1";
+
     private const string ReadTruncated = "SELECT max(position) FROM khonsu_log_truncated";
 
     private const string ClearTruncated = "DELETE FROM khonsu_log_truncated";
@@ -54,14 +60,16 @@ internal sealed class LogTruncator(RawSqlite connection)
 
     /// <summary>
     /// Looks at up to <paramref name="maxScanned"/> records from <paramref name="from"/> on, in log
-    /// order, and deletes every record of each transaction whose end record among them was written
-    /// before <paramref name="endedBefore"/> (at most <paramref name="maxTransactions"/> of them),
-    /// unless <paramref name="keep"/> says its coordinator is still in flight.
+    /// order, and deletes every record of each transaction whose end or abort record among them was
+    /// written before <paramref name="endedBefore"/> (at most <paramref name="maxTransactions"/> of
+    /// them) and that recovery has nothing left to do for (not in khonsu_log_unfinished), unless
+    /// <paramref name="keep"/> says its coordinator is still in flight.
     /// </summary>
     public TruncationStep TruncateEnded(long from, DateTimeOffset endedBefore, Func<TransactionId, bool> keep, int maxScanned, int maxTransactions)
     {
         var cutoff = LogText.Timestamp(endedBefore);
         var ended = new List<(long Position, string TransactionId)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal); // an abort and its end record name one transaction
         var next = from;
         var reachedCutoff = false;
         var scanned = 0;
@@ -81,7 +89,7 @@ internal sealed class LogTruncator(RawSqlite connection)
                 }
 
                 next = position + 1;
-                if (scan.Text(2) == LogText.End)
+                if (scan.Text(2) is LogText.End or LogText.Abort && seen.Add(scan.Text(1)!))
                 {
                     ended.Add((position, scan.Text(1)!));
                     if (ended.Count == maxTransactions)
@@ -102,6 +110,12 @@ internal sealed class LogTruncator(RawSqlite connection)
                 continue;
             }
 
+            using (var last = connection.Prepare(LastRecordOf))
+            {
+                // Its end record may come after the abort the scan met first.
+                highest = Math.Max(highest, last.Bind(1, transactionId).Step() && !last.IsNull(0) ? last.Int64(0) : position);
+            }
+
             using (var delete = connection.Prepare(DeleteRecords))
             {
                 delete.Bind(1, transactionId).Run();
@@ -109,7 +123,6 @@ internal sealed class LogTruncator(RawSqlite connection)
 
             records += connection.Changes;
             transactions++;
-            highest = Math.Max(highest, position);
         }
 
         if (highest > 0)
