@@ -30,8 +30,8 @@ internal sealed class TruncationSweeper : IAsyncDisposable
 {
     /// <summary>
     /// How long the embedded log keeps an ended transaction's records after its end record: for a
-    /// recovery pass (here or in <c>khonsu recover</c>) that listed it prepared just before it
-    /// finished, and for <c>khonsu log tail --follow</c>.
+    /// recovery pass that listed it prepared just before it finished, and for
+    /// <c>khonsu log tail --follow</c> and <c>log show</c>, which read the file beside the application.
     /// </summary>
     public static readonly TimeSpan EndedRecordGrace = TimeSpan.FromMinutes(1);
 

@@ -18,11 +18,12 @@ namespace Khonsu.Engine.Log.Embedded;
 /// <item>Recovery asks for the decision of a transaction a backend holds prepared
 /// (<see cref="EmbeddedCommitLog.GetDecisionAsync"/>). A transaction's end record is written after
 /// every participant finished, so none holds it prepared any more; the grace covers a recovery pass
-/// (here or in <c>khonsu recover</c>) that listed it prepared just before it finished.</item>
+/// that listed it prepared just before it finished.</item>
 /// <item>The first decision in log order wins. Once the records are gone a late decision record
-/// would win instead: a late commit after recovery aborted a stalled coordinator's transaction
-/// would commit what recovery rolled back. Only this process's coordinators append commit records
-/// to the embedded log, so the caller keeps every transaction whose coordinator is still in flight;
+/// would win instead: a late commit after an abort would commit what the abort rolled back. One
+/// runtime of one process holds an embedded log (<see cref="LogFileLock"/>), so only its
+/// coordinator appends commit records, and its recovery aborts only transactions that coordinator
+/// is not committing; the caller keeps every transaction whose coordinator is still in flight, and
 /// one that is not will never append again.</item>
 /// <item>The certifier keeps its history in memory, not in the log.</item>
 /// <item>Readers of <see cref="EmbeddedCommitLog.ReadFromAsync"/> from a position at or below the
