@@ -43,7 +43,7 @@ internal sealed class WriteConflictGuard
         }
 
         var configured = connection.Runtime.ConflictPolicies.PolicyOf(route);
-        var handler = ConflictHandlers.For(connection.ConnectionString);
+        var handler = connection.ConflictHandler;
         if (configured == KhonsuConflictPolicy.Fail && handler is null)
         {
             return null;
