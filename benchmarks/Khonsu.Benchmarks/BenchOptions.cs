@@ -1,9 +1,12 @@
 namespace Khonsu.Benchmarks;
 
 /// <summary>The command line: which server, which profile, which sections.</summary>
-internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<string> Sections, string? WorkDirectory)
+internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<string> Sections, string? WorkDirectory, long? Soak = null)
 {
-    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "append", "autocommit", "liveness", "log"];
+    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "append", "autocommit", "liveness", "log", "soak"];
+
+    /// <summary>Transactions of the soak (each log): a million in the full soak, a few thousand in the smoke profile.</summary>
+    public long SoakTransactions => Soak ?? (Quick ? 2_000 : 1_000_000);
 
     public const string Usage =
         """
@@ -14,17 +17,23 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
           --postgres <conn>   a PostgreSQL server to use (superuser, max_prepared_transactions > 0); nothing is started.
                               Scratch databases kb_* are created on it and dropped at the end.
           --quick             smoke profile: every scenario, very short runs (figures meaningless).
-          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, append, autocommit, liveness, log.
+          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, append, autocommit, liveness, log, soak.
                               liveness: transfers in opposite orders over 10 hot rows (SQLite + SQLite, SQLite + PostgreSQL)
                               at 8, 32 and 128 workers, against hand-written 2PC that locks in one global order.
                               autocommit: single-row INSERT/UPDATE with no transaction, Khonsu Autocommit=Transaction
                               and =Direct against the raw provider.
                               log: the same transactions through the embedded log and through a Kafka log on
                               librdkafka's mock cluster (needs librdkafka1: apt-get install librdkafka1).
+                              soak: a million transactions through the embedded log and the Kafka log, sampled
+                              every 5 % (disk, heap, throughput); about an hour, so only with --only soak or --quick.
+          --soak <n>          transactions of the soak (default 1,000,000; --quick: 2,000).
           --work-dir <dir>    where SQLite files and logs go (default: a fresh temporary directory, deleted at the end).
 
         scripts/bench.sh starts a private PostgreSQL server and runs this with --postgres.
         """;
+
+    /// <summary>Samples a soak takes (every 5 %).</summary>
+    private const int Samples = 20;
 
     /// <summary>Seconds each measured load run lasts.</summary>
     public TimeSpan RunDuration => Quick ? TimeSpan.FromSeconds(0.25) : TimeSpan.FromSeconds(6);
@@ -44,7 +53,8 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
         string? postgres = Environment.GetEnvironmentVariable("KHONSU_BENCH_POSTGRES") is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
         string? workDirectory = null;
         var quick = false;
-        var sections = new HashSet<string>(AllSections, StringComparer.OrdinalIgnoreCase);
+        long? soak = null;
+        HashSet<string>? sections = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -54,6 +64,15 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
                     break;
                 case "--quick":
                     quick = true;
+                    break;
+                case "--soak" when i + 1 < args.Length:
+                    if (!long.TryParse(args[++i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) || count < Samples)
+                    {
+                        error.WriteLine($"--soak takes a number of transactions, at least {Samples}");
+                        return null;
+                    }
+
+                    soak = count;
                     break;
                 case "--work-dir" when i + 1 < args.Length:
                     workDirectory = args[++i];
@@ -77,13 +96,15 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
             }
         }
 
-        var needsPostgres = sections.Any(s => s is not "certifier");
+        // The full soak takes about an hour: the full profile leaves it out unless asked for.
+        sections ??= new HashSet<string>(AllSections.Where(s => quick || s != "soak"), StringComparer.OrdinalIgnoreCase);
+        var needsPostgres = sections.Any(s => s is not ("certifier" or "soak"));
         if (needsPostgres && postgres is null)
         {
             error.WriteLine("no PostgreSQL server: pass --postgres \"<connection string>\" (or run scripts/bench.sh, which starts one).");
             return null;
         }
 
-        return new BenchOptions(postgres, quick, sections, workDirectory);
+        return new BenchOptions(postgres, quick, sections, workDirectory, soak);
     }
 }

@@ -44,6 +44,7 @@ internal sealed class RatioReport(TextWriter output)
         "autocommit" => [.. AutocommitSection.RatioIds()],
         "liveness" => [.. LivenessSection.RatioIds()],
         "log" => [.. LogSection.RatioIds()],
+        "soak" => [.. SoakSection.RatioIds()],
         _ => [],
     };
 

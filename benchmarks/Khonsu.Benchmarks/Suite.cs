@@ -69,6 +69,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         {
             await new LogSection(options, environment, report).RunAsync(cancellationToken);
         }
+
+        if (options.Runs("soak"))
+        {
+            await new SoakSection(options, environment, report).RunAsync(cancellationToken);
+        }
     }
 
     private async Task ReadPathAsync(CancellationToken cancellationToken)

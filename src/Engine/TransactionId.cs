@@ -19,5 +19,42 @@ public readonly record struct TransactionId(Guid Value) : IComparable<Transactio
 
     public int CompareTo(TransactionId other) => Value.CompareTo(other.Value);
 
+    /// <summary>
+    /// When the transaction was created, by the clock of the process that created it (the
+    /// millisecond timestamp a UUIDv7 starts with), or null for an id of another version.
+    /// </summary>
+    public DateTimeOffset? CreatedAt
+    {
+        get
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            Value.TryWriteBytes(bytes, bigEndian: true, out _);
+            if (bytes[6] >> 4 != 7)
+            {
+                return null;
+            }
+
+            long milliseconds = 0;
+            for (var i = 0; i < 6; i++)
+            {
+                milliseconds = (milliseconds << 8) | bytes[i];
+            }
+
+            return DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+        }
+    }
+
+    /// <summary>
+    /// A text that sorts after the id (as <see cref="ToString"/> spells it) of every UUIDv7
+    /// transaction created before <paramref name="time"/>, and before every one created at or after it:
+    /// the id's first 12 hex digits, its millisecond timestamp. Ids as text in a SQL column then
+    /// select by creation time through their primary key.
+    /// </summary>
+    internal static string TextBefore(DateTimeOffset time)
+    {
+        var hex = Math.Max(0, time.ToUnixTimeMilliseconds()).ToString("x12", System.Globalization.CultureInfo.InvariantCulture);
+        return $"{hex[..8]}-{hex[8..]}";
+    }
+
     public override string ToString() => Value.ToString("D");
 }

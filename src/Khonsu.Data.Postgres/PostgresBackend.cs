@@ -68,6 +68,8 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
 
     public override LogOwnerTable LogOwnerTable => PostgresLogOwnerTable.Instance;
 
+    public override AppliedMarkers AppliedMarkers => field ??= new PostgresAppliedMarkers(dataSource);
+
     /// <summary>Closes the pool: its idle connections would otherwise stay open on the server until their idle lifetime ends.</summary>
     public override async ValueTask DisposeAsync()
     {

@@ -19,6 +19,7 @@ internal sealed class SqliteBackend : KhonsuBackend
 
     private readonly string _connectionString;
     private readonly string _dataSource;
+    private SqliteAppliedMarkers? _markers;
     private volatile CatalogState _catalog = new(new BackendCatalog([]), 0);
 
     public SqliteBackend(string name, string connectionString, string dataSource, KhonsuBackendOptions options)
@@ -92,6 +93,8 @@ internal sealed class SqliteBackend : KhonsuBackend
     public override TransactionLogTables TransactionLogTables => SqliteTransactionLogTables.Instance;
 
     public override IRecoverableResource CreateRecoveryResource() => new SqliteRecoveryResource(this, _connectionString);
+
+    public override AppliedMarkers AppliedMarkers => _markers ??= new SqliteAppliedMarkers(this, _connectionString);
 
     public override LogOwnerTable LogOwnerTable => SqliteLogOwnerTable.Instance;
 

@@ -13,16 +13,16 @@ namespace Khonsu.Data;
 public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
 {
     private readonly DbDataReader _inner;
-    private readonly RunningStatement _statement;
+    private readonly Execution.StatementExecution _statement;
     private readonly KhonsuConnection? _closeOnEnd;
     private readonly Func<ValueTask> _end;
-    private readonly ReaderReads? _reads;
+    private readonly Execution.ReaderReads? _reads;
     private bool? _readAhead;
     private int? _recordsAffectedAtClose;
     private bool _closed;
 
     /// <param name="readAhead">What the inner reader's first Read returned, when Khonsu read it ahead (see <see cref="KhonsuCommand"/>); the caller's first Read returns it.</param>
-    internal KhonsuDataReader(DbDataReader inner, RunningStatement statement, KhonsuConnection? closeOnEnd, Func<ValueTask> end, bool? readAhead = null)
+    internal KhonsuDataReader(DbDataReader inner, Execution.StatementExecution statement, KhonsuConnection? closeOnEnd, Func<ValueTask> end, bool? readAhead = null)
     {
         _inner = inner;
         _readAhead = readAhead;

@@ -101,6 +101,12 @@ public sealed class KhonsuDataSourceBuilder
     /// <summary>How often the recovery sweeper runs; zero turns it off (the <c>RecoveryInterval</c> key).</summary>
     public KhonsuDataSourceBuilder RecoveryInterval(TimeSpan interval) => Set("RecoveryInterval", Seconds(interval));
 
+    /// <summary>
+    /// How long transaction_log keeps the rows of finished transactions (the <c>TransactionLogRetention</c>
+    /// key); null keeps them for ever.
+    /// </summary>
+    public KhonsuDataSourceBuilder TransactionLogRetention(TimeSpan? retention) => Set("TransactionLogRetention", retention is { } kept ? Seconds(kept) : "Infinite");
+
     /// <summary>Logs commits, aborts and recovery to loggers of this factory (category "Khonsu").</summary>
     public KhonsuDataSourceBuilder UseLoggerFactory(ILoggerFactory? loggerFactory)
     {

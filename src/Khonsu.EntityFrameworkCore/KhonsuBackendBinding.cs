@@ -2,6 +2,7 @@ using System.Data.Common;
 using Khonsu.Data;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Configuration;
+using Khonsu.Data.Execution;
 using Khonsu.Data.Routing;
 
 namespace Khonsu.EntityFrameworkCore;
@@ -21,56 +22,27 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     public KhonsuTransaction? Transaction => Connection.CurrentTransaction;
 
     /// <summary>
-    /// Enlists the command in the Khonsu transaction in progress: begins the backend's local
-    /// transaction on first use, hands the command its inner transaction object, and bounds lock
-    /// waits when the transaction spans several backends. Outside a transaction, a command that
-    /// writes rows (<paramref name="mayBeginImplicit"/>: one whose end the interceptor sees, not a
-    /// reader's) gets an implicit transaction of its own, as KhonsuCommand's statements do (key
-    /// <c>Autocommit</c>); any other command runs as it is and null is returned.
+    /// Begins the command's run through Khonsu's statement pipeline (see <see cref="StatementExecution"/>)
+    /// when it takes part in a Khonsu transaction: the one in progress, or, outside one, an implicit
+    /// transaction of its own for a command that writes rows (<paramref name="mayBeginImplicit"/>:
+    /// one whose end the interceptor sees, not a reader's), as Khonsu's own statements do (key
+    /// <c>Autocommit</c>), or DDL, after which the catalog is refreshed. Any other command runs as
+    /// it is, and null is returned.
+    /// <paramref name="recordsWriteReads"/>: false for SaveChanges' statements (see <see cref="IKhonsuStatement.RecordsWriteReads"/>).
     /// </summary>
-    public async ValueTask<Enlistment?> EnlistAsync(DbCommand command, bool mayBeginImplicit, CancellationToken cancellationToken)
+    public async ValueTask<StatementExecution?> BeginAsync(DbCommand command, bool mayBeginImplicit, bool recordsWriteReads, CancellationToken cancellationToken)
     {
-        var transaction = Transaction;
-        if (transaction is null && (!mayBeginImplicit || Connection.Runtime.Settings.Autocommit != AutocommitMode.Transaction))
+        if (Transaction is null)
         {
-            return null;
-        }
-
-        var backend = Backend;
-        var route = RouteOf(backend, command.CommandText);
-        if (transaction is null && !route.RunsAsImplicitTransaction)
-        {
-            return null;
-        }
-
-        var inner = await Connection.GetInnerConnectionAsync(backend, cancellationToken).ConfigureAwait(false);
-        if (!ReferenceEquals(inner, command.Connection))
-        {
-            throw new InvalidOperationException(
-                $"This DbContext runs on another connection than the Khonsu connection's '{backend.Name}' backend: build it with the connection from GetBackendConnectionAsync.");
-        }
-
-        var begun = transaction is null ? Connection.BeginImplicitTransaction() : null;
-        transaction ??= begun!;
-        try
-        {
-            var local = await transaction.EnlistAsync(backend, inner, cancellationToken).ConfigureAwait(false);
-            transaction.Record(backend.Name, command.CommandText);
-            command.Transaction = local.InnerTransaction;
-            await local.BeforeStatementAsync(command, transaction.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
-            if (transaction.IsolationLevel == System.Data.IsolationLevel.Serializable)
+            var route = RouteOf(command.CommandText);
+            var beginsImplicit = mayBeginImplicit && Connection.Runtime.Settings.Autocommit == AutocommitMode.Transaction && route.RunsAsImplicitTransaction;
+            if (!beginsImplicit && !route.ChangesSchema)
             {
-                // Only a serializable transaction's reads go to the certifier: from the database's parser, as for Khonsu's own commands.
-                route = await Connection.Runtime.Router.WithParsedReadsAsync(route, local, command, cancellationToken).ConfigureAwait(false);
+                return null;
             }
+        }
 
-            return new Enlistment(transaction, local, route) { Implicit = begun is not null };
-        }
-        catch when (begun is not null)
-        {
-            await begun.RollBackQuietlyAsync().ConfigureAwait(false);
-            throw;
-        }
+        return await StatementExecution.BeginAsync(new EfStatement(this, command, mayBeginImplicit, recordsWriteReads), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -81,8 +53,9 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     /// itself says (DDL, its own BEGIN/COMMIT) still holds there, so that such a statement run
     /// outside a transaction is not wrapped in an implicit one.
     /// </summary>
-    private RouteDecision RouteOf(KhonsuBackend backend, string sql)
+    public RouteDecision RouteOf(string sql)
     {
+        var backend = Backend;
         RouteDecision? elsewhere = null;
         try
         {

@@ -1,14 +1,19 @@
 using System.Data.Common;
 using Khonsu.Data.Diagnostics;
+using Khonsu.Data.Execution;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Khonsu.EntityFrameworkCore;
 
 /// <summary>
-/// Puts each EF command into the Khonsu transaction in progress (the backend's local transaction,
-/// begun on first use), measures it as Khonsu measures its own statements, and has the backend
-/// track the rows a query reads. Readers are wrapped only for queries: EF's Npgsql provider casts
-/// SaveChanges' reader to NpgsqlDataReader, and what SaveChanges reads back is its own writes.
+/// Runs each EF command through Khonsu's statement pipeline (<see cref="StatementExecution"/>), as
+/// Khonsu's own commands are run, phase by phase on EF's hooks: begin when EF is about to execute
+/// it (the Khonsu transaction in progress, or an implicit one for a write outside a transaction),
+/// execute (EF's own, or Khonsu's when a write-conflict policy or a Replace branch applies: see
+/// <see cref="WriteConflictResolution"/>), complete when EF has its result, end whichever way it
+/// ended. A command outside any Khonsu transaction runs as EF runs it, and is only measured.
+/// Readers are wrapped to track what a query reads, except SaveChanges': EF's Npgsql provider casts
+/// its reader to NpgsqlDataReader, and what SaveChanges reads back is its own writes.
 /// </summary>
 internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : DbCommandInterceptor
 {
@@ -21,10 +26,9 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
     public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
-        var enlistment = await StartAsync(command, mayBeginImplicit: false, cancellationToken).ConfigureAwait(false);
-        return await ResolvingConflictsAsync(
-            command,
-            enlistment,
+        var execution = await BeginAsync(command, eventData, mayBeginImplicit: false, cancellationToken).ConfigureAwait(false);
+        return await RunUnderPolicyAsync(
+            execution,
             result,
             (c, token) => c.ExecuteReaderAsync(token),
             (c, token) => _conflicts.EmptyResultCommand(c).ExecuteReaderAsync(token),
@@ -38,186 +42,178 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
     public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
-        var enlistment = await StartAsync(command, mayBeginImplicit: true, cancellationToken).ConfigureAwait(false);
-        return await ResolvingConflictsAsync(
-            command, enlistment, result, (c, token) => c.ExecuteNonQueryAsync(token), (_, _) => Task.FromResult(0), resultOpen: false, cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(command, eventData, mayBeginImplicit: true, cancellationToken).ConfigureAwait(false);
+        return await RunUnderPolicyAsync(
+            execution, result, (c, token) => c.ExecuteNonQueryAsync(token), (_, _) => Task.FromResult(0), resultOpen: false, cancellationToken).ConfigureAwait(false);
     }
 
     public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
-    {
-        StartAsync(command, mayBeginImplicit: true, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        return result;
-    }
+        => ScalarExecutingAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
     {
-        await StartAsync(command, mayBeginImplicit: true, cancellationToken).ConfigureAwait(false);
-        return result;
+        var execution = await BeginAsync(command, eventData, mayBeginImplicit: true, cancellationToken).ConfigureAwait(false);
+        return await RunUnderPolicyAsync(
+            execution, result, async (c, token) => (await c.ExecuteScalarAsync(token).ConfigureAwait(false))!, (_, _) => Task.FromResult<object>(null!), resultOpen: false, cancellationToken).ConfigureAwait(false);
     }
 
     public override DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
-        => Track(command, eventData, result);
+        => ReaderExecutedAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
-    public override ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
-        => ValueTask.FromResult(Track(command, eventData, result));
+    public override async ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+    {
+        var running = Take(command);
+        if (running?.Execution is not { } execution)
+        {
+            running?.Telemetry?.End();
+            return result;
+        }
+
+        // A write returning rows (FromSql of UPDATE ... RETURNING): how many it changed is not known yet.
+        execution.Ran();
+        await execution.CompleteAsync(null, cancellationToken, keepGuard: _conflicts.StillReads(execution)).ConfigureAwait(false);
+        var reads = eventData.CommandSource == CommandSource.SaveChanges ? null : execution.NewReaderReads();
+        if (!_conflicts.StillReads(execution))
+        {
+            await execution.EndAsync().ConfigureAwait(false);
+        }
+
+        return reads is null ? result : new TrackingDataReader(result, reads);
+    }
 
     public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
-    {
-        AfterNonQueryAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        return result;
-    }
+        => NonQueryExecutedAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
-        await AfterNonQueryAsync(command, eventData, result, cancellationToken).ConfigureAwait(false);
+        await CompleteAsync(Take(command), result, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
     public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
-    {
-        var running = End(command, null);
-        RecordWriteReads(running, eventData, null);
-        CommitImplicitAsync(running, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        return result;
-    }
+        => ScalarExecutedAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
     {
-        var running = End(command, null);
-        RecordWriteReads(running, eventData, null);
-        await CommitImplicitAsync(running, cancellationToken).ConfigureAwait(false);
+        await CompleteAsync(Take(command), null, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
     public override void CommandFailed(DbCommand command, CommandErrorEventData eventData)
-        => RollBackImplicitAsync(End(command, eventData.Exception)).AsTask().GetAwaiter().GetResult();
+        => EndAsync(Take(command), eventData.Exception).AsTask().GetAwaiter().GetResult();
 
     public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
-        => RollBackImplicitAsync(End(command, eventData.Exception)).AsTask();
+        => EndAsync(Take(command), eventData.Exception).AsTask();
 
     public override void CommandCanceled(DbCommand command, CommandEndEventData eventData)
-        => RollBackImplicitAsync(End(command, new OperationCanceledException())).AsTask().GetAwaiter().GetResult();
+        => EndAsync(Take(command), new OperationCanceledException()).AsTask().GetAwaiter().GetResult();
 
     public override Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
-        => RollBackImplicitAsync(End(command, new OperationCanceledException())).AsTask();
+        => EndAsync(Take(command), new OperationCanceledException()).AsTask();
 
-    private async ValueTask<Enlistment?> StartAsync(DbCommand command, bool mayBeginImplicit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The begin phase, when the command takes part in a Khonsu transaction (else it is measured
+    /// only); what EF still read of the last statement is settled first.
+    /// </summary>
+    private async ValueTask<StatementExecution?> BeginAsync(DbCommand command, CommandEventData eventData, bool mayBeginImplicit, CancellationToken cancellationToken)
     {
-        var telemetry = StatementTelemetry.Start(binding.Backend, command.Connection!, command.CommandText);
-        Enlistment? enlistment;
+        StatementExecution? execution = null;
+        StatementScope? telemetry = null;
         try
         {
-            enlistment = await binding.EnlistAsync(command, mayBeginImplicit, cancellationToken).ConfigureAwait(false);
-            await _conflicts.SettleAsync(enlistment, cancellationToken).ConfigureAwait(false);
+            execution = await binding.BeginAsync(command, mayBeginImplicit, recordsWriteReads: eventData.CommandSource != CommandSource.SaveChanges, cancellationToken).ConfigureAwait(false);
+            telemetry = execution is null ? StatementTelemetry.Start(binding.Backend, command.Connection!, command.CommandText) : null;
+            await _conflicts.SettleAsync(execution, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error)
         {
-            telemetry.End(error);
+            await EndAsync(new Running(execution, telemetry), error).ConfigureAwait(false);
             throw;
         }
 
         lock (_running)
         {
-            _running[command] = new Running(enlistment, telemetry);
+            _running[command] = new Running(execution, telemetry);
         }
 
-        return enlistment;
+        return execution;
     }
 
     /// <summary>
-    /// A write under a conflict policy runs here, inside the policy's savepoint (see
-    /// <see cref="WriteConflictResolution"/>), and EF gets its result; any other statement EF runs itself.
+    /// A write under a conflict policy, or on the Replace branch, runs here through the pipeline's
+    /// execute phase, and EF gets its result; any other statement EF runs itself.
     /// </summary>
-    private async ValueTask<InterceptionResult<T>> ResolvingConflictsAsync<T>(
-        DbCommand command,
-        Enlistment? enlistment,
+    private async ValueTask<InterceptionResult<T>> RunUnderPolicyAsync<T>(
+        StatementExecution? execution,
         InterceptionResult<T> result,
         Func<DbCommand, CancellationToken, Task<T>> execute,
         Func<DbCommand, CancellationToken, Task<T>> dropped,
         bool resultOpen,
         CancellationToken cancellationToken)
     {
-        if (enlistment is null || result.HasResult)
+        if (execution is null || result.HasResult)
         {
             return result;
         }
 
-        var (ran, value) = await _conflicts.RunAsync(binding.Connection, command, enlistment, execute, dropped, resultOpen, cancellationToken).ConfigureAwait(false);
+        var (ran, value) = await _conflicts.RunAsync(execution, execute, dropped, resultOpen, cancellationToken).ConfigureAwait(false);
         return ran ? InterceptionResult<T>.SuppressWithResult(value) : result;
     }
 
-    private DbDataReader Track(DbCommand command, CommandExecutedEventData eventData, DbDataReader reader)
-    {
-        var running = End(command, null);
-        if (running?.Enlistment is not { } enlistment || eventData.CommandSource == CommandSource.SaveChanges)
-        {
-            return reader;
-        }
-
-        // A write returning rows (FromSql of UPDATE ... RETURNING): how many it changed is not known yet.
-        RecordWriteReads(running, eventData, null);
-        return new TrackingDataReader(reader, enlistment, command.CommandText);
-    }
-
     /// <summary>
-    /// What a write (ExecuteUpdate, ExecuteDelete, raw SQL) filtered on, as Khonsu records it for its
-    /// own commands. SaveChanges' statements change the rows it tracks by key: what they read back is
-    /// their own writes.
+    /// The complete phase of a command that changed <paramref name="recordsAffected"/> rows (null:
+    /// unknown): what it filtered on, the catalog after DDL, then its implicit transaction commits.
+    /// A conflict there fails the command with Khonsu's transient 40001, which the context's
+    /// execution strategy may retry.
     /// </summary>
-    private static void RecordWriteReads(Running? running, CommandExecutedEventData eventData, int? recordsAffected)
+    private static async ValueTask CompleteAsync(Running? running, int? recordsAffected, CancellationToken cancellationToken)
     {
-        if (running?.Enlistment is { } enlistment && eventData.CommandSource != CommandSource.SaveChanges)
+        if (running?.Execution is not { } execution)
         {
-            enlistment.Transaction.RecordWriteReads(enlistment.Route, recordsAffected);
+            running?.Telemetry?.End();
+            return;
+        }
+
+        Exception? failure = null;
+        try
+        {
+            execution.Ran();
+            await execution.CompleteAsync(recordsAffected, cancellationToken).ConfigureAwait(false);
+            await execution.CommitImplicitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            failure = error;
+            execution.Transaction?.FailedTransiently(error);
+            throw;
+        }
+        finally
+        {
+            await execution.EndAsync(failure).ConfigureAwait(false);
         }
     }
 
-    /// <summary>After DDL, Khonsu installs its triggers on new tables and refreshes its routing map, as for its own commands.</summary>
-    private async ValueTask AfterNonQueryAsync(DbCommand command, CommandExecutedEventData eventData, int recordsAffected, CancellationToken cancellationToken)
+    /// <summary>The command failed or was cancelled: the end phase rolls back an implicit transaction it began.</summary>
+    private static async ValueTask EndAsync(Running? running, Exception error)
     {
-        var running = End(command, null);
-        RecordWriteReads(running, eventData, recordsAffected);
-        if (StatementTelemetry.OperationName(command.CommandText) is "CREATE" or "ALTER" or "DROP")
+        running?.Telemetry?.End(error);
+        if (running?.Execution is { } execution)
         {
-            await binding.Connection.Runtime.OnSchemaChangedAsync(binding.Backend, command.Connection!, running?.Enlistment?.Local, cancellationToken).ConfigureAwait(false);
-        }
-
-        await CommitImplicitAsync(running, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// A command run outside a transaction ended: its implicit transaction commits now. A conflict
-    /// fails the command with Khonsu's transient 40001, which the context's execution strategy may retry.
-    /// </summary>
-    private static async ValueTask CommitImplicitAsync(Running? running, CancellationToken cancellationToken)
-    {
-        if (running?.Enlistment is { Implicit: true } enlistment)
-        {
-            await enlistment.Transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            execution.Transaction?.FailedTransiently(error);
+            await execution.EndAsync(error).ConfigureAwait(false);
         }
     }
 
-    /// <summary>The command failed or was cancelled: an implicit transaction it began is rolled back.</summary>
-    private static ValueTask RollBackImplicitAsync(Running? running)
-        => running?.Enlistment is { Implicit: true } enlistment ? enlistment.Transaction.RollBackQuietlyAsync() : ValueTask.CompletedTask;
-
-    private Running? End(DbCommand command, Exception? error)
+    private Running? Take(DbCommand command)
     {
-        Running? running;
         lock (_running)
         {
-            _running.Remove(command, out running);
+            _running.Remove(command, out var running);
+            return running;
         }
-
-        running?.Telemetry.End(error);
-        if (error is System.Data.Common.DbException { IsTransient: true })
-        {
-            running?.Enlistment?.Transaction.FailedTransiently();
-        }
-
-        return running;
     }
 
-    private sealed record Running(Enlistment? Enlistment, StatementScope Telemetry);
+    /// <summary>A command between EF's hooks: its run through the pipeline, or, outside any Khonsu transaction, only its measurement.</summary>
+    private sealed record Running(StatementExecution? Execution, StatementScope? Telemetry);
 }

@@ -2,7 +2,7 @@ using System.Collections;
 using System.Collections.ObjectModel;
 using System.Data;
 using System.Data.Common;
-using Khonsu.Data;
+using Khonsu.Data.Execution;
 
 namespace Khonsu.EntityFrameworkCore;
 
@@ -12,9 +12,9 @@ namespace Khonsu.EntityFrameworkCore;
 /// backend's read tracker where the result carries the key and version, and the tables whose rows
 /// do not cover the read (not a point lookup, or not carried row by row) as read whole.
 /// </summary>
-internal sealed class TrackingDataReader(DbDataReader inner, Enlistment enlistment, string sql) : DbDataReader, IDbColumnSchemaGenerator
+internal sealed class TrackingDataReader(DbDataReader inner, ReaderReads reads) : DbDataReader, IDbColumnSchemaGenerator
 {
-    private readonly ReaderReads _reads = new(enlistment.Transaction, enlistment.Local, enlistment.Route, sql);
+    private readonly ReaderReads _reads = reads;
 
     public override int Depth => inner.Depth;
 

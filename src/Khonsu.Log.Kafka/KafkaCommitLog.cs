@@ -52,7 +52,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
     {
         _options = options;
         _partition = new TopicPartition(options.Address.Topic, new Partition(Partition));
-        _index = new KafkaLogIndex();
+        _index = new KafkaLogIndex(options.OutcomeLimits);
         _checkpoints = new KafkaCheckpointStore(options.Address, ConsumerConfig, () => new ProducerConfig(BaseConfig(options, "checkpoints")) { Acks = Acks.All, LingerMs = 5 }, options.OperationTimeout);
         _producer = BuildProducer();
         _watermarks = BuildWatermarkClient();
@@ -116,6 +116,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
             await log.CatchUpAsync(cancellationToken).ConfigureAwait(false);
             log._identity = await log.ReadIdentityAsync(cancellationToken).ConfigureAwait(false);
             log.Opening = new KafkaLogOpening(start == 0 ? null : start - 1, log._index.Next - start, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            Engine.Diagnostics.KhonsuTelemetry.TrackSharedLog(log, () => log._index.Size.Remembered);
             return log;
         }
         catch
@@ -192,24 +193,54 @@ public sealed class KafkaCommitLog : ISharedCommitLog
         }
     }
 
-    /// <summary>Every record from <paramref name="from"/> up to the end of the log when the call starts, in log order.</summary>
+    /// <summary>Records read from the topic per request when a reader asks for ones the index no longer holds in memory.</summary>
+    private const int HistoryChunk = 5_000;
+
+    /// <summary>Transactions whose outcome the index remembers, outcomes it forgot since this process opened the log, and records it holds in memory (see docs/kafka-log.md, "What the index keeps").</summary>
+    public (int Remembered, long Forgotten, int RecordsHeld) IndexSize => _index.Size;
+
+    /// <summary>
+    /// Every record from <paramref name="from"/> up to the end of the log when the call starts, in
+    /// log order: the latest from memory, older ones from the topic.
+    /// </summary>
+    /// <exception cref="CommitLogTruncatedException">
+    /// The topic's retention deleted records at or after <paramref name="from"/>, or the index forgot
+    /// the outcome of a refused commit there (so it could not show it as the abort it is).
+    /// </exception>
     public async IAsyncEnumerable<LoggedRecord> ReadFromAsync(LogPosition from, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var end = await CatchUpAsync(cancellationToken).ConfigureAwait(false);
-        var start = _index.Start;
-        if (from.Value < start)
+        var next = from.Value;
+        while (next < end)
         {
-            // Before the checkpoint this process started from: the records are only in Kafka.
-            foreach (var record in await ReadHistoryAsync(from.Value, start, cancellationToken).ConfigureAwait(false))
+            if (_index.Range(next, end) is { } held)
+            {
+                foreach (var record in held)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return record;
+                }
+
+                yield break;
+            }
+
+            // Before what the index holds (it opened from a checkpoint, or let older records go): from the topic.
+            var readable = _index.ReadableFrom;
+            if (next < readable)
+            {
+                throw new CommitLogTruncatedException(
+                    $"Kafka log {_options.Address}: records before offset {readable} can no longer be read with their outcomes (the log forgot the outcomes of transactions that ended long ago; see docs/kafka-log.md, \"What the index keeps\"); it is read from offset {readable} on.",
+                    next,
+                    readable);
+            }
+
+            var until = Math.Min(Math.Min(_index.Start, end), next + HistoryChunk);
+            foreach (var record in await ReadHistoryAsync(next, until, cancellationToken).ConfigureAwait(false))
             {
                 yield return record;
             }
-        }
 
-        foreach (var record in _index.Range(Math.Max(from.Value, start), end))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            yield return record;
+            next = until;
         }
     }
 
@@ -249,6 +280,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
             return;
         }
 
+        Engine.Diagnostics.KhonsuTelemetry.UntrackSharedLog(this);
         var producer = Volatile.Read(ref _producer);
         await Task.Run(() => producer.Flush(_options.OperationTimeout)).ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -447,7 +479,7 @@ public sealed class KafkaCommitLog : ISharedCommitLog
 
                 try
                 {
-                    return KafkaLogIndex.ReadCheckpoint(stored.Bytes, topic).ToTuple();
+                    return KafkaLogIndex.ReadCheckpoint(stored.Bytes, topic, _options.OutcomeLimits).ToTuple();
                 }
                 catch (InvalidDataException error)
                 {

@@ -29,6 +29,13 @@ public sealed record KafkaCommitLogOptions
     /// <summary>The default of <see cref="CheckpointMaxAge"/>.</summary>
     public static readonly TimeSpan DefaultCheckpointMaxAge = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long the index remembers outcomes, and the age past which a commit record is refused:
+    /// part of the verdict function, the same in every process; only tests and the soak benchmark
+    /// shorten it (see <see cref="Kafka.OutcomeLimits"/>).
+    /// </summary>
+    internal OutcomeLimits OutcomeLimits { get; init; } = OutcomeLimits.Default;
+
     /// <summary>The name of this process, sent as client.id so broker logs tell processes apart.</summary>
     public string? NodeId { get; init; }
 

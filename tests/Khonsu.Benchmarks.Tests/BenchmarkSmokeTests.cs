@@ -29,7 +29,16 @@ public partial class BenchmarkSmokeTests
         .. AutocommitRatios(),
         .. LivenessRatios(),
         .. LogRatios(),
+        .. SoakRatios(),
     ];
+
+    // The soak (a short one in the quick profile): throughput end against start, and what is held half-way against the end.
+    private static IEnumerable<string> SoakRatios()
+        =>
+        [
+            "soak.embedded.throughput.end-vs-start", "soak.embedded.disk.end-vs-mid", "soak.embedded.heap.end-vs-mid",
+            "soak.kafka.throughput.end-vs-start", "soak.kafka.heap.end-vs-mid", "soak.kafka.checkpoint.end-vs-mid", "soak.kafka.outcomes.end-vs-mid",
+        ];
 
     // The autocommit section: per backend and statement, Autocommit=Transaction and =Direct against the raw provider.
     private static IEnumerable<string> AutocommitRatios()

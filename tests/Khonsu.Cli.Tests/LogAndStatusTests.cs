@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Khonsu.Engine.Log;
 
 namespace Khonsu.Cli.Tests;
 
@@ -59,5 +60,31 @@ public class LogAndStatusTests
         var notFound = await CliRun.RunAsync(db.ConnectionString(), "log", "show", unknown);
         Assert.True(notFound.ExitCode == 2, notFound.ToString());
         Assert.Contains($"transaction {unknown} is not in the commit log", notFound.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_says_what_truncation_deleted_and_log_show_tells_a_truncated_transaction_from_one_never_logged()
+    {
+        await using var db = await CliDatabases.CreateAsync();
+        var transactionId = await db.CommitTransferAsync(amount: 30);
+        await using (var log = EmbeddedCommitLog.Open(db.LogPath))
+        {
+            Assert.Equal(2, await log.TruncateEndedAsync(DateTimeOffset.UtcNow.AddMinutes(2), _ => false));
+        }
+
+        var status = await CliRun.RunAsync(db.ConnectionString(), "status");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Contains("holds 0 records (an ended transaction's go a minute after its end, truncated up to position 2)", status.Stdout, StringComparison.Ordinal);
+        Assert.Contains("transaction_log: 2 rows, oldest decided ", status.Stdout, StringComparison.Ordinal);
+        Assert.Contains("kept 7d00h after a transaction finishes (TransactionLogRetention)", status.Stdout, StringComparison.Ordinal);
+
+        var show = await CliRun.RunAsync(db.ConnectionString(), "log", "show", transactionId);
+        Assert.True(show.ExitCode == 0, show.ToString());
+        Assert.Contains("its records are no longer in the log: it ended", show.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ledger  COMMITTED  decision COMMIT", show.Stdout, StringComparison.Ordinal);
+
+        var json = await CliRun.RunAsync(db.ConnectionString(), "status", "--json");
+        using var document = JsonDocument.Parse(json.Stdout);
+        Assert.Equal(2, document.RootElement.GetProperty("log").GetProperty("truncatedThrough").GetInt64());
     }
 }

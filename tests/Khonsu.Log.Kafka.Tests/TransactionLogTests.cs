@@ -258,7 +258,7 @@ public sealed class TransactionLogTests
     /// Write skew across the databases: both read account 1 and order 1000, one updates each, the
     /// second to commit fails serialization (40001) and its abort record says why. Returns its id.
     /// </summary>
-    private static async Task<string> LoseWriteSkewAsync(KafkaDatabases db, string extra)
+    internal static async Task<string> LoseWriteSkewAsync(KafkaDatabases db, string extra)
     {
         await using var first = await db.OpenAsync(extra);
         await using var second = await db.OpenAsync(extra);

@@ -41,6 +41,56 @@ public static class KhonsuTelemetry
     /// <summary>Safe-snapshot candidates given up (a concurrent writer made one unsafe, or committed while its backend snapshots were taken).</summary>
     internal static readonly Counter<long> SafeSnapshotRetries = Meter.CreateCounter<long>("khonsu.safe_snapshot.retries", "{snapshot}", "Snapshots a deferrable read-only transaction took again before one was safe.");
 
+    /// <summary>
+    /// What truncation deleted, tagged khonsu.truncation.kind: log_records (the embedded log's),
+    /// transaction_log_rows (past TransactionLogRetention), applied_markers (with khonsu.backend).
+    /// </summary>
+    internal static readonly Counter<long> Truncated = Meter.CreateCounter<long>(
+        "khonsu.truncation.deleted", "{item}", "Log records, transaction_log rows and applied-markers that truncation deleted, by kind.");
+
+    /// <summary>How long one truncation batch held the log's writer or a backend, tagged khonsu.truncation.kind.</summary>
+    internal static readonly Histogram<double> TruncationBatchDuration = Meter.CreateHistogram<double>(
+        "khonsu.truncation.batch.duration", "s", "Time one truncation batch held the log writer or a backend.");
+
+    /// <summary>The tag values of khonsu.truncation.kind.</summary>
+    internal const string LogRecords = "log_records";
+
+    internal const string TransactionLogRows = "transaction_log_rows";
+
+    internal const string AppliedMarkers = "applied_markers";
+
+    internal static void RecordTruncation(string kind, long deleted, TimeSpan took, string? backend = null)
+    {
+        var kindTag = new KeyValuePair<string, object?>("khonsu.truncation.kind", kind);
+        TruncationBatchDuration.Record(took.TotalSeconds, kindTag);
+        if (deleted > 0)
+        {
+            if (backend is null)
+            {
+                Truncated.Add(deleted, kindTag);
+            }
+            else
+            {
+                Truncated.Add(deleted, kindTag, new KeyValuePair<string, object?>("khonsu.backend", backend));
+            }
+        }
+    }
+
+    /// <summary>Every open shared (Kafka) log, weakly, with how to read how many outcomes its index remembers.</summary>
+    private static readonly ConditionalWeakTable<object, Func<long>> SharedLogs = [];
+
+    /// <summary>Transaction outcomes a shared log's index remembers (bounded: see docs/kafka-log.md, "What the index keeps").</summary>
+    internal static readonly ObservableGauge<long> LogOutcomes = Meter.CreateObservableGauge(
+        "khonsu.log.outcomes", () => SharedLogs.Sum(l => l.Value()), "{transaction}", "Transaction outcomes the shared log's index remembers.");
+
+    /// <summary>Outcomes a shared log's index forgot (the transaction ended long enough ago).</summary>
+    internal static readonly Counter<long> LogOutcomesForgotten = Meter.CreateCounter<long>(
+        "khonsu.log.outcomes.forgotten", "{transaction}", "Transaction outcomes the shared log's index forgot.");
+
+    internal static void TrackSharedLog(object log, Func<long> remembered) => SharedLogs.AddOrUpdate(log, remembered);
+
+    internal static void UntrackSharedLog(object log) => SharedLogs.Remove(log);
+
     /// <summary>Every live certifier, weakly: the gauges below sum over them without keeping them alive.</summary>
     private static readonly ConditionalWeakTable<ICertifierMemory, object?> Certifiers = [];
 

@@ -195,8 +195,79 @@ public sealed class EmbeddedCommitLog : ICommitLog
     public IAsyncEnumerable<LoggedRecord> ReadUnfinishedAsync(CancellationToken cancellationToken = default)
         => _reader.ReadUnfinishedAsync(cancellationToken);
 
+    /// <summary>
+    /// Every record from <paramref name="from"/> on, in log order.
+    /// </summary>
+    /// <exception cref="CommitLogTruncatedException">
+    /// Truncation deleted records at or after <paramref name="from"/> (its first position left is
+    /// <see cref="CommitLogTruncatedException.FirstAvailable"/>); decisions recovery still needs are
+    /// kept and come from <see cref="ReadUnfinishedAsync"/>.
+    /// </exception>
     public IAsyncEnumerable<LoggedRecord> ReadFromAsync(LogPosition from, CancellationToken cancellationToken = default)
         => _reader.ReadFromAsync(from, cancellationToken);
+
+    /// <summary>Records a truncation batch looks at, at most: about a millisecond of the writer's time.</summary>
+    internal const int TruncationScan = 2000;
+
+    /// <summary>Transactions one truncation or retention batch deletes, at most.</summary>
+    internal const int TruncationBatch = 200;
+
+    /// <summary>
+    /// Deletes every record of the transactions whose end record was written before
+    /// <paramref name="endedBefore"/>, except those <paramref name="keep"/> names (this process's
+    /// coordinators still in flight) and those with a decision recovery has not finished. Works in
+    /// small batches, each a write transaction of its own between the appends queued meanwhile, so
+    /// commits wait for at most one batch. Why this is safe: <see cref="LogTruncator"/>.
+    /// </summary>
+    /// <returns>How many records were deleted.</returns>
+    public async ValueTask<long> TruncateEndedAsync(DateTimeOffset endedBefore, Func<TransactionId, bool> keep, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        long deleted = 0;
+        var from = 0L;
+        while (true)
+        {
+            var batch = new PendingTruncation(from, endedBefore, keep, TruncationScan, TruncationBatch);
+            var step = await Writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.LogRecords, step.Records, batch.Held);
+            deleted += step.Records;
+            if (step.Done)
+            {
+                return deleted;
+            }
+
+            from = step.Next;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the transaction_log rows of transactions that finished before <paramref name="finishedBefore"/>
+    /// (every participant's row finished, none IN_DOUBT, no decision left for recovery), in small
+    /// batches as <see cref="TruncateEndedAsync"/> does.
+    /// </summary>
+    /// <returns>How many rows were deleted.</returns>
+    public async ValueTask<long> DeleteTransactionLogHistoryAsync(DateTimeOffset finishedBefore, CancellationToken cancellationToken = default)
+    {
+        long deleted = 0;
+        var after = string.Empty;
+        while (true)
+        {
+            var batch = new PendingHistoryDeletion(after, finishedBefore, TruncationBatch);
+            var step = await Writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.TransactionLogRows, step.Rows, batch.Held);
+            deleted += step.Rows;
+            if (step.Done)
+            {
+                return deleted;
+            }
+
+            after = step.After;
+        }
+    }
+
+    /// <summary>The highest position truncation deleted records at, or null if it never deleted any.</summary>
+    public ValueTask<LogPosition?> TruncatedThroughAsync(CancellationToken cancellationToken = default)
+        => _reader.TruncatedThroughAsync(cancellationToken);
 
     /// <summary>Goes through the writer like an append, so transaction_log changes in log order.</summary>
     public async ValueTask NoteParticipantStatusAsync(

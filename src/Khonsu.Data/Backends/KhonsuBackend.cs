@@ -70,6 +70,12 @@ public abstract class KhonsuBackend : IAsyncDisposable
     public virtual TransactionLogTables? TransactionLogTables => null;
 
     /// <summary>
+    /// Its applied-marker table, for truncation to delete the markers recovery can no longer need;
+    /// null for a backend that keeps none.
+    /// </summary>
+    public virtual AppliedMarkers? AppliedMarkers => null;
+
+    /// <summary>
     /// Where this backend records the commit log that governs it (see <see cref="Backends.LogOwnerTable"/>),
     /// or null for a backend that cannot: such a backend is not fenced.
     /// </summary>

@@ -14,7 +14,7 @@ internal static class KhonsuConnectionStringParser
 {
     public const string Prefix = "Khonsu:";
 
-    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog", "Autocommit"];
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog", "TransactionLogRetention", "Autocommit"];
 
     public static KhonsuSettings Parse(string connectionString)
     {
@@ -209,6 +209,8 @@ internal static class KhonsuConnectionStringParser
                 };
             case "recoveryinterval":
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
+            case "transactionlogretention":
+                return settings with { TransactionLogRetention = Duration.Parse(key, value) };
             default:
                 throw new KhonsuException(
                     $"Unknown key '{key}' in the Khonsu connection string. Valid keys: <Kind>.<name> (e.g. Sqlite.main, Postgres.shop), Route.<table>, Conflict.<table>, Kafka.<setting>, {string.Join(", ", SettingKeys)}.");

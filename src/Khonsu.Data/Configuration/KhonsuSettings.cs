@@ -57,4 +57,14 @@ internal sealed record KhonsuSettings
 
     /// <summary>How often the recovery sweeper runs; zero turns it off (recovery still runs at open).</summary>
     public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long transaction_log keeps the rows of a finished transaction (key
+    /// <c>TransactionLogRetention</c>); null keeps them for ever. Rows of a transaction recovery has
+    /// not finished are kept whatever their age.
+    /// </summary>
+    public TimeSpan? TransactionLogRetention { get; init; } = DefaultTransactionLogRetention;
+
+    /// <summary>A week: long enough to look back over an incident found after a weekend.</summary>
+    public static readonly TimeSpan DefaultTransactionLogRetention = TimeSpan.FromDays(7);
 }

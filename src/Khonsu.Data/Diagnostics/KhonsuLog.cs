@@ -45,6 +45,12 @@ internal sealed partial class KhonsuLog(ILogger logger)
     [LoggerMessage(EventId = 1022, Level = LogLevel.Warning, Message = "transaction_log on backend {Backend} misses log positions {From} to {To}: the log's retention deleted them before they were materialised")]
     public partial void TransactionLogGap(string backend, long from, long to);
 
+    [LoggerMessage(EventId = 1050, Level = LogLevel.Debug, Message = "Truncation deleted {LogRecords} log record(s), {TransactionLogRows} transaction_log row(s) and {Markers} applied-marker(s) in {ElapsedMilliseconds:0.#} ms")]
+    public partial void Truncated(long logRecords, long transactionLogRows, long markers, double elapsedMilliseconds);
+
+    [LoggerMessage(EventId = 1051, Level = LogLevel.Warning, Message = "A truncation pass failed; the next pass retries: {Reason}")]
+    public partial void TruncationFailed(string reason);
+
     [LoggerMessage(EventId = 1030, Level = LogLevel.Warning, Message = "{Warning}")]
     public partial void CommitLogWarning(string warning);
 

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Configuration;
 using Khonsu.Data.Routing;
+using Khonsu.Engine;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Log;
@@ -65,6 +66,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
                 logger,
                 message => LogLocation.ScrubLogSecrets(SecretScrubber.Scrub(message, holderSettings.ConnectionString), settings));
         }
+
+        // One runtime holds an embedded log (LogFileLock): its coordinator is the only one appending commit records to it.
+        Truncation = new TruncationSweeper(log, backends, Coordinator.IsInFlight, settings.TransactionLogRetention, TransactionLog, settings.RecoveryInterval, logger);
     }
 
     public KhonsuSettings Settings { get; }
@@ -89,6 +93,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     public CommitCertifier Certifier { get; } = new();
 
     public RecoveryManager Recovery { get; }
+
+    /// <summary>Deletes what the log, transaction_log and the applied-markers no longer need, every <c>RecoveryInterval</c>.</summary>
+    public TruncationSweeper Truncation { get; }
 
     /// <summary>The loop that materialises transaction_log from the Kafka log, or null without <c>TransactionLog</c>.</summary>
     public TransactionLogMaterializer? TransactionLog { get; }
@@ -215,6 +222,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         }
 
         runtime._sweeper.Start();
+        runtime.Truncation.Start();
         runtime.TransactionLog?.Start();
         return runtime;
     }
@@ -273,6 +281,8 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // First: a truncation pass uses the log, the materialised table and the backends.
+        await Truncation.DisposeAsync().ConfigureAwait(false);
         if (TransactionLog is not null)
         {
             await TransactionLog.DisposeAsync().ConfigureAwait(false);

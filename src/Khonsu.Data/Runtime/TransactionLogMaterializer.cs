@@ -54,6 +54,41 @@ internal sealed class TransactionLogMaterializer : IAsyncDisposable
     /// <summary>Records of the log not yet applied, as of the last look at the log (also the khonsu.transaction_log.lag gauge).</summary>
     public long Lag => Interlocked.Read(ref _lag);
 
+    /// <summary>
+    /// Deletes the rows of transactions that finished before <paramref name="finishedBefore"/> (key
+    /// <c>TransactionLogRetention</c>), except those of <paramref name="unfinished"/> transactions,
+    /// in batches of <see cref="Engine.Log.EmbeddedCommitLog"/>'s size, each a short local
+    /// transaction under the materialisers' lock. Every process does it; a batch another process did
+    /// first simply finds nothing.
+    /// </summary>
+    /// <returns>How many rows were deleted.</returns>
+    public async ValueTask<long> DeleteHistoryAsync(DateTimeOffset finishedBefore, IReadOnlySet<Engine.TransactionId> unfinished, CancellationToken cancellationToken)
+    {
+        var connection = _backend.CreateConnection();
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            long deleted = 0;
+            var after = string.Empty;
+            while (true)
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                var (last, rows, done) = await _writer.DeleteFinishedAsync(connection, after, finishedBefore, unfinished, HistoryBatch, cancellationToken).ConfigureAwait(false);
+                KhonsuTelemetry.RecordTruncation(KhonsuTelemetry.TransactionLogRows, rows, System.Diagnostics.Stopwatch.GetElapsedTime(started), _backend.Name);
+                deleted += rows;
+                if (done)
+                {
+                    return deleted;
+                }
+
+                after = last;
+            }
+        }
+    }
+
+    /// <summary>Transactions one retention batch looks at: a short hold of the materialisers' lock (and of a SQLite file's write lock).</summary>
+    private const int HistoryBatch = 200;
+
     public void Start()
     {
         KhonsuTelemetry.TrackTransactionLog(this, _backend.Name, () => Lag);

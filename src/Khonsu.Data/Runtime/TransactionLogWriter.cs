@@ -52,6 +52,10 @@ internal sealed class TransactionLogWriter(TransactionLogTables tables, string l
         WHERE tx_id = @tx AND participant = @participant AND finished_at IS NULL
         """;
 
+    // tx_id is a UUIDv7: in key order the oldest transactions come first, and one that started
+    // after the cutoff cannot have finished before it (see TransactionId.TextBefore).
+    private readonly string _historyPage = $"SELECT DISTINCT tx_id FROM {tables.Table} WHERE tx_id > @after AND tx_id < @before ORDER BY tx_id LIMIT @limit";
+
     /// <summary>The last offset applied, as stored (<see cref="NothingApplied"/> when none).</summary>
     public async ValueTask<long> ReadProgressAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
         => await InnerCommands.ScalarAsync(connection, transaction, _readProgress, cancellationToken, ("log", logName)).ConfigureAwait(false) is { } last
@@ -105,6 +109,51 @@ internal sealed class TransactionLogWriter(TransactionLogTables tables, string l
                 connection, transaction, _writeProgress, cancellationToken, ("log", logName), ("position", last), ("now", tables.Timestamp(DateTimeOffset.UtcNow))).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return last;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the rows of up to <paramref name="maxTransactions"/> transactions after
+    /// <paramref name="after"/> (tx_id order) whose rows all finished before <paramref name="finishedBefore"/>,
+    /// none IN_DOUBT, and that the log has no unfinished decision for (<paramref name="unfinished"/>),
+    /// in one local transaction under the materialisers' lock, so no batch applies records of them meanwhile.
+    /// </summary>
+    /// <returns>The last tx_id looked at, the rows deleted, and whether no transaction old enough is left after it.</returns>
+    public async ValueTask<(string After, int Rows, bool Done)> DeleteFinishedAsync(
+        DbConnection connection, string after, DateTimeOffset finishedBefore, IReadOnlySet<Engine.TransactionId> unfinished, int maxTransactions, CancellationToken cancellationToken)
+    {
+        var transaction = await tables.BeginBatchAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var page = await InnerCommands.QueryAsync(
+                connection,
+                transaction,
+                _historyPage,
+                reader => reader.GetString(0),
+                cancellationToken,
+                ("after", after),
+                ("before", Engine.TransactionId.TextBefore(finishedBefore)),
+                ("limit", maxTransactions)).ConfigureAwait(false);
+            var candidates = page.Where(id => !Engine.TransactionId.TryParse(id, out var parsed) || !unfinished.Contains(parsed)).ToList();
+            var deleted = 0;
+            if (candidates.Count > 0)
+            {
+                var names = candidates.Select((_, i) => "@t" + i).ToList();
+                var list = string.Join(", ", names);
+                deleted = await InnerCommands.ExecuteAsync(
+                    connection,
+                    transaction,
+                    $"""
+                    DELETE FROM {tables.Table} WHERE tx_id IN ({list}) AND tx_id NOT IN (
+                        SELECT tx_id FROM {tables.Table} WHERE tx_id IN ({list})
+                        AND (finished_at IS NULL OR finished_at >= @cutoff OR status = '{LogText.Status(ParticipantStatus.InDoubt)}'))
+                    """,
+                    cancellationToken,
+                    [.. candidates.Select((id, i) => (names[i], (object?)id)), ("cutoff", tables.Timestamp(finishedBefore))]).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return (page.Count > 0 ? page[^1] : after, deleted, page.Count < maxTransactions);
         }
     }
 

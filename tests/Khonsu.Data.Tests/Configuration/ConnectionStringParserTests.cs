@@ -65,6 +65,28 @@ public class ConnectionStringParserTests
     }
 
     [Theory]
+    [InlineData(null, 7 * 86400.0)]
+    [InlineData("604800", 604800.0)]
+    [InlineData("2.5", 2.5)]
+    [InlineData("30s", 30.0)]
+    [InlineData("90 min", 5400.0)]
+    [InlineData("12h", 43200.0)]
+    [InlineData("14D", 14 * 86400.0)]
+    [InlineData("Infinite", null)]
+    public void TransactionLogRetention_takes_seconds_or_a_unit_and_defaults_to_a_week(string? value, double? seconds)
+    {
+        var text = "Khonsu:Sqlite.a=\"Data Source=a.db\"" + (value is null ? string.Empty : $";TransactionLogRetention={value}");
+
+        Assert.Equal(seconds, KhonsuConnectionStringParser.Parse(text).TransactionLogRetention?.TotalSeconds);
+        Assert.Equal(TimeSpan.FromHours(12), new KhonsuDataSourceBuilder().AddSqlite("a", "Data Source=a.db").TransactionLogRetention(TimeSpan.FromHours(12)).BuildSettings().TransactionLogRetention);
+        Assert.Null(new KhonsuDataSourceBuilder().AddSqlite("a", "Data Source=a.db").TransactionLogRetention(null).BuildSettings().TransactionLogRetention);
+    }
+
+    [Theory]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLogRetention=0", "Key 'TransactionLogRetention' must be a length of time greater than 0")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLogRetention=-3d", "Key 'TransactionLogRetention' must be a length of time greater than 0")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLogRetention=a week", "Key 'TransactionLogRetention' must be a length of time greater than 0")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLogRetention=7w", "Key 'TransactionLogRetention' must be a length of time greater than 0")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLog=a", "'TransactionLog'")] // the embedded log has its own
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Log=kafka://k1:9092/t;TransactionLog=b", "names backend 'b'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Log=kafka://k1:9092/t;TransactionLog=\"\"", "'TransactionLog' must name a backend")]

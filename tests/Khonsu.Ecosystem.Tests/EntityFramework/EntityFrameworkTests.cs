@@ -359,6 +359,23 @@ public class EntityFrameworkTests
     }
 
     [Fact]
+    public async Task A_table_EF_raw_SQL_creates_after_another_statement_is_routed_and_versioned_at_once()
+    {
+        // What DDL is comes from the statement scanner for EF's commands as for Khonsu's own: a
+        // migration batch whose first statement is no CREATE still installs the version trigger.
+        await using var db = await LedgerAndShop.CreateAsync();
+        await using var khonsu = await db.OpenAsync(";Route.shipments=shop");
+        await using var shop = await Contexts.ShopAsync(khonsu);
+
+        await shop.Database.ExecuteSqlRawAsync(
+            "UPDATE orders SET amount = amount WHERE id = 100; CREATE TABLE shipments (id integer PRIMARY KEY, status text NOT NULL)");
+        await shop.Database.ExecuteSqlRawAsync("INSERT INTO shipments VALUES (1, 'new')");
+        await shop.Database.ExecuteSqlRawAsync("UPDATE shipments SET status = 'sent' WHERE id = 1");
+
+        Assert.Equal(2L, await db.PostgresScalarAsync("SELECT version FROM shipments WHERE id = 1"));
+    }
+
+    [Fact]
     public async Task Beginning_a_transaction_through_EF_is_refused_with_directions()
     {
         await using var db = await LedgerAndShop.CreateAsync();

@@ -158,6 +158,7 @@ internal static class LogCommand
             {
                 ["txId"] = id.ToString(),
                 ["found"] = rows.Count > 0,
+                ["truncated"] = rows.Count == 0 && states.Count > 0,
                 ["records"] = new JsonArray(rows.Select(r => (JsonNode)(r.Record is { } record
                     ? LogRecordText.Json(record, values)
                     : new JsonObject { ["position"] = r.Position, ["error"] = KhonsuTarget.OneLine(r.Error!) })).ToArray()),
@@ -173,9 +174,15 @@ internal static class LogCommand
             };
             await context.Output.WriteLineAsync(json.ToJsonString(CliRunner.JsonOptions)).ConfigureAwait(false);
         }
-        else if (rows.Count > 0)
+        else if (rows.Count > 0 || states.Count > 0)
         {
             await context.Output.WriteLineAsync($"Transaction {id}").ConfigureAwait(false);
+            if (rows.Count == 0)
+            {
+                // Truncation deletes an ended transaction's records; transaction_log keeps its rows for the retention.
+                await context.Output.WriteLineAsync("  its records are no longer in the log: it ended, and the log deletes an ended transaction's records a minute later").ConfigureAwait(false);
+            }
+
             var maxRows = context.ParseResult.GetValue(MaxRows);
             foreach (var row in rows)
             {
@@ -195,9 +202,10 @@ internal static class LogCommand
             }
         }
 
-        if (rows.Count == 0)
+        if (rows.Count == 0 && states.Count == 0)
         {
-            await Console.Error.WriteLineAsync($"khonsu: transaction {id} is not in the commit log '{target.LogPath}' (no record means it never committed: presumed abort)").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(
+                $"khonsu: transaction {id} is not in the commit log '{target.LogPath}' nor in transaction_log: it never committed (presumed abort), or it finished longer ago than TransactionLogRetention and its history was deleted").ConfigureAwait(false);
             return ExitCodes.Attention;
         }
 

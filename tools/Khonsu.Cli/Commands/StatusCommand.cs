@@ -29,6 +29,7 @@ internal static class StatusCommand
         var reachable = target.Backends.Zip(probes).Where(p => p.Second.Reachable).Select(p => p.First.CreateRecoveryResource()).ToList();
 
         long? lastPosition = null;
+        LogHousekeeping? housekeeping = null;
         string? logProblem = null;
         IReadOnlyList<InDoubtTransaction> inDoubt;
         LogIdentity? identity = null;
@@ -48,6 +49,7 @@ internal static class StatusCommand
             if (source is not null)
             {
                 lastPosition = await source.LastPositionAsync(cancellationToken).ConfigureAwait(false);
+                housekeeping = await source.HousekeepingAsync(cancellationToken).ConfigureAwait(false);
                 log = await source.CommitLogAsync(cancellationToken).ConfigureAwait(false);
                 identity = log is EmbeddedCommitLog embedded ? embedded.KnownIdentity : log.Identity;
             }
@@ -96,6 +98,12 @@ internal static class StatusCommand
                     ["logId"] = identity?.Id,
                     ["exists"] = source is not null,
                     ["lastPosition"] = lastPosition,
+                    ["records"] = housekeeping?.Records,
+                    ["oldestPosition"] = housekeeping?.OldestPosition,
+                    ["truncatedThrough"] = housekeeping?.TruncatedThrough,
+                    ["transactionLogRows"] = housekeeping?.TransactionLogRows,
+                    ["transactionLogOldestDecidedAt"] = housekeeping?.OldestDecidedAt,
+                    ["transactionLogRetentionSeconds"] = target.Settings.TransactionLogRetention?.TotalSeconds,
                     ["error"] = logProblem,
                     ["transactionLog"] = materialised is { } m ? new JsonObject
                     {
@@ -140,6 +148,15 @@ internal static class StatusCommand
             await output.WriteLineAsync(logProblem is not null ? $"  UNREACHABLE: {logProblem}"
                 : source is null ? "  does not exist yet (it is created when a Khonsu connection first opens)"
                 : $"  last position {(lastPosition is null ? "none (empty)" : Text.Invariant(lastPosition.Value))}{(identity is null ? "" : $", log id {identity.Id}")}").ConfigureAwait(false);
+            if (housekeeping is { } kept)
+            {
+                var truncated = kept.TruncatedThrough is { } through ? $", truncated up to position {Text.Invariant(through)}" : string.Empty;
+                var from = kept.OldestPosition is { } oldest ? $" from position {Text.Invariant(oldest)}" : string.Empty;
+                var retention = target.Settings.TransactionLogRetention is { } days ? $"kept {Text.Age(days)} after a transaction finishes" : "kept for ever";
+                await output.WriteLineAsync($"  holds {Text.Plural(kept.Records, "record")}{from} (an ended transaction's go a minute after its end{truncated})").ConfigureAwait(false);
+                await output.WriteLineAsync($"  transaction_log: {Text.Plural(kept.TransactionLogRows, "row")}{(kept.OldestDecidedAt is { } decided ? $", oldest decided {decided}" : string.Empty)}; {retention} (TransactionLogRetention)").ConfigureAwait(false);
+            }
+
             if (materialised is { } m)
             {
                 var where = $"{target.TransactionLogHolder!.TransactionLogTables?.Table} on backend {target.TransactionLogHolder.Name}";

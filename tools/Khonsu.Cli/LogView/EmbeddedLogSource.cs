@@ -34,6 +34,44 @@ internal sealed class EmbeddedLogSource(KhonsuTarget target) : LogSource
         }
     }
 
+    public override async Task<LogHousekeeping?> HousekeepingAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var (records, oldest) = await PairAsync(connection, "SELECT count(*), min(position) FROM khonsu_log", cancellationToken).ConfigureAwait(false);
+            var (rows, _) = await PairAsync(connection, "SELECT count(*), NULL FROM transaction_log", cancellationToken).ConfigureAwait(false);
+            var oldestDecided = await BackendProbe.ScalarAsync(connection, "SELECT min(decided_at) FROM transaction_log", cancellationToken).ConfigureAwait(false) as string;
+            long? truncated;
+            try
+            {
+                truncated = await BackendProbe.ScalarAsync(connection, "SELECT max(position) FROM khonsu_log_truncated", cancellationToken).ConfigureAwait(false) as long?;
+            }
+            catch (SqliteException)
+            {
+                truncated = null; // a log written by a build that did not truncate
+            }
+
+            return new LogHousekeeping(records ?? 0, oldest, truncated, rows ?? 0, oldestDecided);
+        }
+    }
+
+    private static async Task<(long? First, long? Second)> PairAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        var command = new SqliteCommand(sql, connection);
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                    ? (reader.IsDBNull(0) ? null : reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetInt64(1))
+                    : (null, null);
+            }
+        }
+    }
+
     public override async Task<ICommitLog> CommitLogAsync(CancellationToken cancellationToken)
         => _log ??= await target.OpenLogForReadingAsync(cancellationToken).ConfigureAwait(false);
 

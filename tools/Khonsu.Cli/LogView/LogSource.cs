@@ -30,6 +30,9 @@ internal abstract class LogSource : IAsyncDisposable
     /// <summary>The last record's position, or null when the log is empty.</summary>
     public abstract Task<long?> LastPositionAsync(CancellationToken cancellationToken);
 
+    /// <summary>What the log's file holds and what truncation deleted; null for a log that is not a file (Kafka).</summary>
+    public virtual Task<LogHousekeeping?> HousekeepingAsync(CancellationToken cancellationToken) => Task.FromResult<LogHousekeeping?>(null);
+
     /// <summary>The log as recovery reads it (decisions, unfinished transactions); opened on first use, closed with this source.</summary>
     public abstract Task<ICommitLog> CommitLogAsync(CancellationToken cancellationToken);
 

@@ -6,7 +6,9 @@ namespace Khonsu.Engine.Log.Embedded;
 /// is recovery's work list, kept beside the log so that finding unfinished transactions does not
 /// scan a log that only grows; khonsu_log_meta holds the layout's version, the log's id (generated
 /// when the file is created, or when a build that fences databases first opens an older file) and
-/// who holds the log now (for the message a second process gets).
+/// who holds the log now (for the message a second process gets); khonsu_log_truncated the highest
+/// position truncation deleted (see <see cref="LogTruncator"/>). Positions are AUTOINCREMENT, so a
+/// position truncation freed is never given to another record.
 /// </summary>
 internal static class EmbeddedLogSchema
 {
@@ -26,6 +28,7 @@ internal static class EmbeddedLogSchema
             tx_id TEXT NOT NULL UNIQUE);
         {TransactionLogTable("transaction_log")}
         CREATE TABLE IF NOT EXISTS khonsu_log_meta (format_version INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS khonsu_log_truncated (position INTEGER NOT NULL);
         """;
 
     /// <summary>

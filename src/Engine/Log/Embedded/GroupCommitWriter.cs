@@ -70,23 +70,40 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         {
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var work))
             {
-                if (work.TryTake())
+                if (!work.TryTake())
                 {
-                    batch.Add(work);
+                    continue;
                 }
+
+                if (work.Alone)
+                {
+                    // What was queued before it goes first, in log order; then it, in a transaction of its own.
+                    if (batch.Count > 0)
+                    {
+                        WriteBatch(batch, groupCommit: true);
+                        batch.Clear();
+                    }
+
+                    WriteBatch([work], groupCommit: false);
+                    continue;
+                }
+
+                batch.Add(work);
             }
 
             if (batch.Count > 0)
             {
-                WriteBatch(batch);
+                WriteBatch(batch, groupCommit: true);
                 batch.Clear();
             }
         }
     }
 
     /// <summary>Never throws: a failed batch fails its own callers, and the loop goes on to the next.</summary>
-    private void WriteBatch(List<PendingWrite> batch)
+    /// <param name="groupCommit">Appends and notes (counted in the group-commit metrics), or housekeeping alone.</param>
+    private void WriteBatch(List<PendingWrite> batch, bool groupCommit)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             _connection.Execute("BEGIN IMMEDIATE");
@@ -115,8 +132,16 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
             return;
         }
 
-        Interlocked.Increment(ref _syncCount);
-        Diagnostics.KhonsuTelemetry.LogBatchSize.Record(batch.Count);
+        if (groupCommit)
+        {
+            Interlocked.Increment(ref _syncCount);
+            Diagnostics.KhonsuTelemetry.LogBatchSize.Record(batch.Count);
+        }
+        else
+        {
+            batch[0].Held = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        }
+
         foreach (var work in batch)
         {
             work.Complete();

@@ -24,6 +24,9 @@ internal sealed class LogAppender(RawSqlite connection)
 
     private readonly TransactionLogView _view = new(connection);
 
+    /// <summary>Housekeeping in the writer's transaction: deleting what recovery and the DBA are done with.</summary>
+    public LogTruncator Truncator { get; } = new(connection);
+
     public AppendResult Append(LogRecord record, ReadOnlySpan<byte> encoded)
     {
         var transactionId = record.TransactionId.ToString();

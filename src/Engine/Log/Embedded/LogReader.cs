@@ -24,6 +24,8 @@ internal sealed class LogReader(RawSqlite connection) : IAsyncDisposable
         WHERE unfinished.position >= ?1 ORDER BY unfinished.position LIMIT ?2
         """;
 
+    private const string Truncated = "SELECT max(position) FROM khonsu_log_truncated";
+
     private readonly SemaphoreSlim _turn = new(1, 1);
     private bool _closed;
 
@@ -41,8 +43,36 @@ internal sealed class LogReader(RawSqlite connection) : IAsyncDisposable
         }
     }
 
-    public IAsyncEnumerable<LoggedRecord> ReadFromAsync(LogPosition from, CancellationToken cancellationToken)
-        => ReadPagesAsync(RecordsFrom, from.Value, cancellationToken);
+    public async IAsyncEnumerable<LoggedRecord> ReadFromAsync(LogPosition from, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (await TruncatedThroughAsync(cancellationToken).ConfigureAwait(false) is { } truncated && from <= truncated)
+        {
+            throw new CommitLogTruncatedException(
+                $"Commit log '{connection.Path}': the records of transactions that ended up to position {truncated} were truncated; the log is read from position {truncated.Value + 1} on (decisions recovery still needs are kept: see ReadUnfinishedAsync).",
+                from.Value,
+                truncated.Value + 1);
+        }
+
+        await foreach (var record in ReadPagesAsync(RecordsFrom, from.Value, cancellationToken).ConfigureAwait(false))
+        {
+            yield return record;
+        }
+    }
+
+    /// <summary>The highest position whose records truncation deleted, or null.</summary>
+    public async ValueTask<LogPosition?> TruncatedThroughAsync(CancellationToken cancellationToken)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var query = connection.Prepare(Truncated);
+            return query.Step() && !query.IsNull(0) ? new LogPosition(query.Int64(0)) : null;
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
 
     public IAsyncEnumerable<LoggedRecord> ReadUnfinishedAsync(CancellationToken cancellationToken)
         => ReadPagesAsync(UnfinishedFrom, 0, cancellationToken);

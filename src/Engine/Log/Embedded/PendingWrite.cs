@@ -19,6 +19,15 @@ internal abstract class PendingWrite
     /// <summary>The caller gives up on an item the writer has not claimed yet.</summary>
     public bool TryWithdraw() => Interlocked.CompareExchange(ref _state, Withdrawn, Queued) == Queued;
 
+    /// <summary>
+    /// Written in a transaction of its own rather than in a group commit: housekeeping (truncation)
+    /// whose failure must not fail the appends it would have shared a batch with.
+    /// </summary>
+    public virtual bool Alone => false;
+
+    /// <summary>For work written alone: how long its transaction held the writer (and the file's write lock), its sync included.</summary>
+    public TimeSpan Held { get; set; }
+
     /// <summary>Does the item's work inside the batch's open transaction.</summary>
     public abstract void Write(LogAppender appender);
 

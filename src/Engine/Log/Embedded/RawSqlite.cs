@@ -26,6 +26,9 @@ internal sealed class RawSqlite : IDisposable
 
     public long LastInsertRowId => raw.sqlite3_last_insert_rowid(_handle);
 
+    /// <summary>Rows the last INSERT, UPDATE or DELETE changed.</summary>
+    public int Changes => raw.sqlite3_changes(_handle);
+
     public static RawSqlite Open(string path, bool readOnly, TimeSpan busyTimeout)
     {
         // NOMUTEX: each connection has one user at a time, so SQLite's own per-call mutex is wasted.

@@ -52,6 +52,8 @@ internal sealed class RawStatement(RawSqlite connection, sqlite3_stmt handle, st
 
     public long Int64(int column) => raw.sqlite3_column_int64(handle, column);
 
+    public bool IsNull(int column) => raw.sqlite3_column_type(handle, column) == raw.SQLITE_NULL;
+
     public string? Text(int column) => raw.sqlite3_column_text(handle, column).utf8_to_string();
 
     /// <summary>The column's bytes, valid only until the next step or reset.</summary>

@@ -1,10 +1,9 @@
 using System.Data.Common;
 using Khonsu.Data.Backends;
-using Khonsu.Data.Configuration;
 using Khonsu.Data.Routing;
 using Khonsu.Engine.Diagnostics;
 
-namespace Khonsu.Data;
+namespace Khonsu.Data.Execution;
 
 /// <summary>
 /// A write statement whose write-write conflict a policy may resolve: it runs inside a savepoint
@@ -33,24 +32,22 @@ internal sealed class WriteConflictGuard
         _handler = handler;
     }
 
-    /// <summary>Sets the savepoint when the statement writes, on a backend that reports conflicts per statement, under a policy or a handler; else null.</summary>
+    /// <summary>Whether the statement needs a guard: it writes, on a backend that reports conflicts per statement, under a policy or a handler.</summary>
+    public static bool Applies(KhonsuConnection connection, KhonsuTransaction? transaction, RouteDecision route, BackendTransaction? local)
+        => transaction is not null && local is not null && route.Writes && route.Backend.ResolvesWriteConflicts && !transaction.WritesOnBranch(route)
+            && (connection.Runtime.ConflictPolicies.PolicyOf(route) != KhonsuConflictPolicy.Fail || connection.ConflictHandler is not null);
+
+    /// <summary>Sets the savepoint when the statement needs a guard (see <see cref="Applies"/>); else null.</summary>
     public static async ValueTask<WriteConflictGuard?> BeginAsync(
         KhonsuConnection connection, KhonsuTransaction? transaction, RouteDecision route, BackendTransaction? local, CancellationToken cancellationToken)
     {
-        if (transaction is null || local is null || !route.Writes || !route.Backend.ResolvesWriteConflicts || transaction.WritesOnBranch(route))
+        if (!Applies(connection, transaction, route, local))
         {
             return null;
         }
 
-        var configured = connection.Runtime.ConflictPolicies.PolicyOf(route);
-        var handler = connection.ConflictHandler;
-        if (configured == KhonsuConflictPolicy.Fail && handler is null)
-        {
-            return null;
-        }
-
-        await local.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
-        return new WriteConflictGuard(transaction, local, route, configured, handler);
+        await local!.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        return new WriteConflictGuard(transaction!, local, route, connection.Runtime.ConflictPolicies.PolicyOf(route), connection.ConflictHandler);
     }
 
     /// <summary>

@@ -2,7 +2,7 @@ using System.Data.Common;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Routing;
 
-namespace Khonsu.Data;
+namespace Khonsu.Data.Execution;
 
 /// <summary>
 /// What a transaction reads through one statement's reader, result set by result set: at the first
