@@ -18,11 +18,12 @@ public sealed class KhonsuConnection : DbConnection
     private ConnectionState _state = ConnectionState.Closed;
     private KhonsuRuntime? _runtime;
 
-    // The data source that created this connection, if one did; else, once open, the one its
-    // connection string shares with every bare connection of that string.
+    // The data source that created this connection, if one did (null for a bare connection string).
     private KhonsuDataSource? _dataSource;
 
-    // The data source this open holds the runtime through: it is told when the connection closes.
+    // The data source this open holds the runtime through (its own, or the one every bare
+    // connection of its string shares): its logger and conflict handler serve this connection,
+    // and it is told when the connection closes.
     private KhonsuDataSource? _heldThrough;
 
     public KhonsuConnection()
@@ -136,29 +137,35 @@ public sealed class KhonsuConnection : DbConnection
             return;
         }
 
-        // Readers first: no inner connection can roll back while a reader still holds it.
-        foreach (var reader in _openReaders.ToArray())
+        try
         {
-            await reader.AbandonAsync().ConfigureAwait(false);
-        }
+            // Readers first: no inner connection can roll back while a reader still holds it.
+            foreach (var reader in _openReaders.ToArray())
+            {
+                await reader.AbandonAsync().ConfigureAwait(false);
+            }
 
-        if (CurrentTransaction is { } transaction)
-        {
-            await transaction.DisposeAsync().ConfigureAwait(false);
-        }
+            if (CurrentTransaction is { } transaction)
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            }
 
-        foreach (var inner in _inner.Values)
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
+            foreach (var inner in _inner.Values)
+            {
+                await inner.DisposeAsync().ConfigureAwait(false);
+            }
         }
-
-        _inner.Clear();
-        _state = ConnectionState.Closed;
-        if (_heldThrough is { } dataSource)
+        finally
         {
-            // Last: the transaction's rollback above still needed the runtime.
-            _heldThrough = null;
-            await dataSource.ConnectionClosedAsync().ConfigureAwait(false);
+            _inner.Clear();
+            _state = ConnectionState.Closed;
+            if (_heldThrough is { } dataSource)
+            {
+                // Last, and even when a rollback above failed: the rollback still needed the runtime,
+                // and a hold never let go would keep a disposed data source's runtime (and its log's lock) for ever.
+                _heldThrough = null;
+                await dataSource.ConnectionClosedAsync().ConfigureAwait(false);
+            }
         }
 
         OnStateChange(new StateChangeEventArgs(ConnectionState.Open, ConnectionState.Closed));
