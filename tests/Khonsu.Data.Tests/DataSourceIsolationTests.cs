@@ -14,6 +14,7 @@ namespace Khonsu.Data.Tests;
 public class DataSourceIsolationTests
 {
     private const int CommittedEvent = 1001;
+    private const int RecoveredEvent = 1010;
 
     [Fact]
     public async Task Two_data_sources_of_one_connection_string_log_to_their_own_logger_factory()
@@ -126,6 +127,40 @@ public class DataSourceIsolationTests
         await TransferAsync(afterClear, 2);
         Assert.Equal(97L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
     }
+
+    [Fact]
+    public async Task The_runtimes_own_events_reach_each_logger_factory_holding_it_once_and_stop_when_it_lets_go()
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        var connectionString = db.ConnectionString(";PrepareLease=0.001");
+        var mine = new CapturingLoggerProvider();
+        var theirs = new CapturingLoggerProvider();
+        var mineFactory = mine.Factory();
+        await using var first = KhonsuDataSource.Create(connectionString, mineFactory);
+        await using var twin = KhonsuDataSource.Create(connectionString, mineFactory); // one factory, two holders: each line once
+        var second = KhonsuDataSource.Create(connectionString, theirs.Factory());
+        await using var connection = await first.OpenConnectionAsync();
+        await using (await twin.OpenConnectionAsync())
+        await using (await second.OpenConnectionAsync())
+        {
+        }
+
+        await StrandPreparedAsync(db, connection, 500);
+        Assert.Equal(1, await connection.RecoverAsync());
+        Assert.Single(mine.Lines, l => l.EventId == RecoveredEvent);
+        Assert.Single(theirs.Lines, l => l.EventId == RecoveredEvent);
+
+        await second.DisposeAsync();
+        await StrandPreparedAsync(db, connection, 501);
+        Assert.Equal(1, await connection.RecoverAsync());
+        Assert.Equal(2, mine.Lines.Count(l => l.EventId == RecoveredEvent));
+        Assert.Single(theirs.Lines, l => l.EventId == RecoveredEvent);
+    }
+
+    /// <summary>A participant left prepared by a coordinator that died before logging a decision: recovery aborts it.</summary>
+    private static Task StrandPreparedAsync(TwoDatabases db, KhonsuConnection connection, int order)
+        => db.PostgresAsync(
+            $"BEGIN; INSERT INTO orders (id, account_id, amount) VALUES ({order}, 1, 1); PREPARE TRANSACTION 'khonsu:{connection.Runtime.Log.Identity.Tag}:{Khonsu.Engine.TransactionId.New()}'");
 
     private static Func<KhonsuWriteConflict, KhonsuConflictPolicy> Recorder(ConcurrentQueue<string> statements)
         => conflict =>
