@@ -13,6 +13,7 @@ namespace Khonsu.Data.Runtime;
 internal sealed class SharedRuntime
 {
     private readonly HoldersLogger _logger = new();
+    private readonly object _gate = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _holders;
     private bool _closing;
@@ -37,7 +38,7 @@ internal sealed class SharedRuntime
     /// <summary>Counts one more holder, unless the runtime is closing or failed to start: then the caller builds a new one.</summary>
     public bool TryHold(ILoggerFactory? loggerFactory)
     {
-        lock (_logger)
+        lock (_gate)
         {
             if (_closing || Started.IsFaulted || Started.IsCanceled)
             {
@@ -60,7 +61,7 @@ internal sealed class SharedRuntime
     /// </summary>
     public Task ReleaseAsync(ILoggerFactory? loggerFactory)
     {
-        lock (_logger)
+        lock (_gate)
         {
             if (loggerFactory is not null)
             {

@@ -19,7 +19,9 @@ namespace Khonsu.Data.Runtime;
 /// string determines, and what a data source is given in code (its logger factory, its
 /// write-conflict handler) stays with the data source and reaches the runtime's work through the
 /// connection that does it. Two different connection strings on one embedded log are still refused,
-/// by the log's lock: they would configure one certifier two ways.
+/// by the log's lock: they would configure one certifier two ways. A Kafka log would let two
+/// runtimes in (it serves several processes), but they would carry one <c>Node</c> name, consume
+/// the log twice and materialise transaction_log twice, so they share too: one rule for every log.
 /// </remarks>
 internal static class SharedRuntimes
 {
