@@ -109,7 +109,7 @@ public sealed class KhonsuTransaction : DbTransaction
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
             _committed = true;
-            runtime.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
+            _connection.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
         }
         catch (Exception error) when (FailedTransiently(error))
         {
@@ -117,23 +117,23 @@ public sealed class KhonsuTransaction : DbTransaction
         }
         catch (SerializationConflictException conflict)
         {
-            runtime.Logger.Aborted(TransactionId, conflict.Message);
+            _connection.Logger.Aborted(TransactionId, conflict.Message);
             throw KhonsuException.SerializationFailure(
                 $"Transaction {Id} was rolled back on every backend: {conflict.Message}", Id, conflict);
         }
         catch (ReadOnlyViolationException violation)
         {
-            runtime.Logger.Aborted(TransactionId, violation.Message);
+            _connection.Logger.Aborted(TransactionId, violation.Message);
             throw KhonsuException.ReadOnlyViolation(violation.Message, Id, violation);
         }
         catch (TransactionAbortedException aborted)
         {
-            runtime.Logger.Aborted(TransactionId, aborted.Reason);
+            _connection.Logger.Aborted(TransactionId, aborted.Reason);
             throw KhonsuException.SerializationFailure(aborted.Message, Id, aborted);
         }
         catch (CommitOutcomeUnknownException unknown)
         {
-            runtime.Logger.OutcomeUnknown(TransactionId, unknown.Message);
+            _connection.Logger.OutcomeUnknown(TransactionId, unknown.Message);
             throw KhonsuException.OutcomeUnknown(unknown.Message, Id, unknown);
         }
         catch (Engine.Log.CommitLogUnavailableException unavailable)
@@ -210,7 +210,7 @@ public sealed class KhonsuTransaction : DbTransaction
         try
         {
             await _connection.Runtime.Coordinator.RollbackAsync(_participants, Id, cancellationToken).ConfigureAwait(false);
-            _connection.Runtime.Logger.RolledBack(TransactionId, _participants.Count);
+            _connection.Logger.RolledBack(TransactionId, _participants.Count);
         }
         finally
         {

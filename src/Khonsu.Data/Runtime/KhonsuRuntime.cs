@@ -11,7 +11,8 @@ using Khonsu.Engine.Recovery;
 namespace Khonsu.Data.Runtime;
 
 /// <summary>
-/// What every connection with the same connection string shares: the backends and their
+/// What every connection with the same connection string shares, held by their data sources (see
+/// <see cref="SharedRuntimes"/>): the backends and their
 /// catalogs, the router, the commit log, the coordinator and recovery, and with a Kafka log and
 /// <c>TransactionLog=&lt;backend&gt;</c> the loop that materialises transaction_log. Built on first open.
 /// </summary>
@@ -99,7 +100,11 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     /// <summary>The loop that materialises transaction_log from the Kafka log, or null without <c>TransactionLog</c>.</summary>
     public TransactionLogMaterializer? TransactionLog { get; }
 
-    /// <summary>Where commits, aborts and recovery are logged (nowhere unless the data source was given a logger factory).</summary>
+    /// <summary>
+    /// Where the runtime's own events (its start, recovery, transaction_log, fencing) are logged: to
+    /// the logger factory of every data source that holds it (<see cref="Diagnostics.HoldersLogger"/>).
+    /// A transaction's outcome goes to its connection's data source's logger instead.
+    /// </summary>
     public Diagnostics.KhonsuLog Logger { get; }
 
     /// <summary>One recovery pass, logged: Information for what it finished, Warning for what it left in doubt.</summary>
