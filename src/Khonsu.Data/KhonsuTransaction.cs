@@ -8,7 +8,6 @@ using Khonsu.Engine.Commit;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Diagnostics;
 using Khonsu.Engine.Log;
-using Khonsu.Engine.SharedLog;
 
 namespace Khonsu.Data;
 
@@ -402,13 +401,13 @@ public sealed class KhonsuTransaction : DbTransaction
     }
 
     /// <summary>A log shared by several processes certifies in its own order, from its own watermark.</summary>
-    private void TakeLogSnapshot() => _logSnapshot = (_connection.Runtime.Log as ISharedCommitLog)?.Certifier.TakeSnapshot();
+    private void TakeLogSnapshot() => _logSnapshot = _connection.Runtime.Coordinator.Certification.TakeLogSnapshot();
 
     /// <summary>
     /// The level of the backends' local transactions. A deferrable transaction's safe snapshot needs
     /// no read tracking or validation of its own, unless a shared log certifies it all the same.
     /// </summary>
-    private IsolationLevel LocalIsolation => IsDeferrable && _connection.Runtime.Log is not ISharedCommitLog ? IsolationLevel.Snapshot : IsolationLevel;
+    private IsolationLevel LocalIsolation => IsDeferrable && _connection.Runtime.Coordinator.Certification.TrustsSafeSnapshots ? IsolationLevel.Snapshot : IsolationLevel;
 
     internal void Record(string backend, string sql) => _operation.Add(backend, sql);
 

@@ -26,8 +26,20 @@ internal abstract class CertificationStrategy
     /// <summary>Whether a transaction whose one participant can commit in one phase may: its own COMMIT the commit point, nothing in the log.</summary>
     public abstract bool AllowsOnePhase(TransactionInfo transaction);
 
-    /// <summary>Whether a read-only transaction that began on a safe snapshot needs neither read validation nor certification.</summary>
-    public abstract bool TrustsSafeSnapshot(TransactionInfo transaction);
+    /// <summary>
+    /// Whether a safe snapshot taken in this process can take part in no anomaly, so that a
+    /// deferrable transaction on it needs neither read validation nor certification.
+    /// </summary>
+    public abstract bool TrustsSafeSnapshots { get; }
+
+    /// <summary>Whether the transaction is read-only on a safe snapshot this strategy trusts (see <see cref="TrustsSafeSnapshots"/>).</summary>
+    public bool TrustsSafeSnapshot(TransactionInfo transaction) => transaction.SafeSnapshot && TrustsSafeSnapshots;
+
+    /// <summary>
+    /// The transaction's snapshot in the log's own order (<see cref="TransactionInfo.LogSnapshot"/>),
+    /// taken as it reaches its first backend; null when the log does not certify.
+    /// </summary>
+    public virtual LogPosition? TakeLogSnapshot() => null;
 
     /// <summary>
     /// Whether committing the prepared transaction now keeps every transaction certified so far

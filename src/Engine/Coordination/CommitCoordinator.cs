@@ -39,6 +39,9 @@ public sealed class CommitCoordinator
         _bareCommitRecord = transaction => NewRecord(LogRecordKind.Commit, transaction, []);
     }
 
+    /// <summary>How this coordinator certifies, chosen for its log when the runtime opened it.</summary>
+    internal CertificationStrategy Certification => _certification;
+
     /// <summary>Called at each step of the protocol; crash tests stop the process there.</summary>
     internal Func<CommitStep, TransactionId, ValueTask>? StepObserver { get; set; }
 

@@ -14,7 +14,7 @@ internal sealed class LocalCertification(CommitCertifier? certifier) : Certifica
     public override bool AllowsOnePhase(TransactionInfo transaction) => true;
 
     /// <summary>The process waited for every writer that could make the snapshot unsafe: all are its own.</summary>
-    public override bool TrustsSafeSnapshot(TransactionInfo transaction) => transaction.SafeSnapshot;
+    public override bool TrustsSafeSnapshots => true;
 
     public override ValueTask<CertificationVerdict> CertifyAsync(
         TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, Func<TransactionInfo, LogRecord> newRecord, CancellationToken cancellationToken)

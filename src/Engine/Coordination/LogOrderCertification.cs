@@ -20,7 +20,10 @@ internal sealed class LogOrderCertification(ISharedCommitLog log, CommitCertifie
     /// Never: this process waited only for its own concurrent writers, and those of other processes
     /// can still make the snapshot unsafe or land between its backend snapshots.
     /// </summary>
-    public override bool TrustsSafeSnapshot(TransactionInfo transaction) => false;
+    public override bool TrustsSafeSnapshots => false;
+
+    /// <summary>Before the oldest commit without its end record, as far as this process has read the log.</summary>
+    public override LogPosition? TakeLogSnapshot() => log.Certifier.TakeSnapshot();
 
     /// <summary>
     /// Before any record of the transaction is appended: its snapshot may have passed over a commit
