@@ -62,8 +62,8 @@ public sealed class CommitCoordinator
             return;
         }
 
-        // In flight before anything is prepared, until the decision is logged: recovery of the
-        // embedded log takes a prepared transaction that is not in flight for one a dead run left.
+        // In flight before anything is prepared, until it is over (its decision logged first):
+        // recovery of the embedded log takes a prepared transaction not in flight for one a dead run left.
         _inFlight[transaction.Id] = 0;
         using var activity = KhonsuTelemetry.ActivitySource.StartActivity("khonsu.commit", ActivityKind.Internal);
         activity?.SetTag("khonsu.transaction_id", transaction.Id.ToString());
