@@ -23,11 +23,11 @@ public sealed class KhonsuTransaction : DbTransaction
     private readonly List<(string Name, int Participants)> _savepoints = [];
     private readonly HashSet<ItemId> _tableReads = [];
     private readonly HashSet<ItemId> _branchedTables = [];
-    private readonly Dictionary<string, LogPosition> _backendSnapshots = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, CertificationSequence> _backendSnapshots = new(StringComparer.OrdinalIgnoreCase);
     private readonly Runtime.TransactionAges.Lease _age;
-    private LogPosition? _snapshot;
+    private CertificationSequence? _snapshot;
     private LogPosition? _logSnapshot;
-    private LogPosition? _snapshotsTakenBy;
+    private CertificationSequence? _snapshotsTakenBy;
     private bool _snapshotPending;
     private bool _completed;
     private bool _committed;
@@ -93,11 +93,11 @@ public sealed class KhonsuTransaction : DbTransaction
         try
         {
             // A statement that ran around Khonsu's command path (EF Core's) leaves it pending: now is the safe bound.
-            var visibleUpTo = _snapshot is null ? (LogPosition?)null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy;
+            var visibleUpTo = _snapshot is null ? (CertificationSequence?)null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy;
             var info = new TransactionInfo(Id, StartedAt, _operation.ToString())
             {
                 Snapshot = _snapshot,
-                BackendSnapshots = _backendSnapshots.Count == 0 ? null : new Dictionary<string, LogPosition>(_backendSnapshots, StringComparer.OrdinalIgnoreCase),
+                BackendSnapshots = _backendSnapshots.Count == 0 ? null : new Dictionary<string, CertificationSequence>(_backendSnapshots, StringComparer.OrdinalIgnoreCase),
                 LogSnapshot = _logSnapshot,
                 SnapshotsTakenBy = _participants.Count < 2 ? null : visibleUpTo,
                 VisibleUpTo = visibleUpTo,
@@ -401,13 +401,13 @@ public sealed class KhonsuTransaction : DbTransaction
     }
 
     /// <summary>A log shared by several processes certifies in its own order, from its own watermark.</summary>
-    private void TakeLogSnapshot() => _logSnapshot = (_connection.Runtime.Log as ISharedCommitLog)?.Certifier.TakeSnapshot();
+    private void TakeLogSnapshot() => _logSnapshot = _connection.Runtime.Coordinator.Certification.TakeLogSnapshot();
 
     /// <summary>
     /// The level of the backends' local transactions. A deferrable transaction's safe snapshot needs
     /// no read tracking or validation of its own, unless a shared log certifies it all the same.
     /// </summary>
-    private IsolationLevel LocalIsolation => IsDeferrable && _connection.Runtime.Log is not ISharedCommitLog ? IsolationLevel.Snapshot : IsolationLevel;
+    private IsolationLevel LocalIsolation => IsDeferrable && _connection.Runtime.Coordinator.Certification.TrustsSafeSnapshots ? IsolationLevel.Snapshot : IsolationLevel;
 
     internal void Record(string backend, string sql) => _operation.Add(backend, sql);
 

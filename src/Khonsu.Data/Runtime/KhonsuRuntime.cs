@@ -6,6 +6,7 @@ using Khonsu.Engine;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Log;
+using Khonsu.Engine.SharedLog;
 using Khonsu.Engine.Recovery;
 
 namespace Khonsu.Data.Runtime;
@@ -42,7 +43,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         Log = log;
         NodeId = nodeId;
         Router = new StatementRouter(backends, settings.Routes, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
-        Coordinator = new CommitCoordinator(log, nodeId, certifier: Certifier);
+        Coordinator = new CommitCoordinator(log, nodeId, CertificationStrategy.For(log, Certifier));
         // Holding the embedded log, this runtime's coordinator is the only one that can decide its
         // transactions: recovery aborts at once what an earlier run left prepared (no lease).
         Recovery = new RecoveryManager(
