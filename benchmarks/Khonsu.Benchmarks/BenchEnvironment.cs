@@ -161,19 +161,25 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         {
             foreach (var path in i == 1 ? [KhonsuSqlitePath(i), KhonsuSqliteDirectPath, RawSqlitePath(i)] : new[] { KhonsuSqlitePath(i), RawSqlitePath(i) })
             {
-                await using var connection = await OpenRawSqliteAsync(path, cancellationToken);
-                await connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL", cancellationToken: cancellationToken));
-                await connection.ExecuteAsync(new CommandDefinition(
-                    $"CREATE TABLE {SqliteTable(i)} (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL); " +
-                    $"WITH RECURSIVE n(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n WHERE id < {Accounts}) " +
-                    $"INSERT INTO {SqliteTable(i)} SELECT id, 'owner-' || id, 1000000 FROM n",
-                    cancellationToken: cancellationToken));
+                await CreateSqliteFileAsync(path, SqliteTable(i), cancellationToken);
             }
         }
 
         await using var decisions = await OpenRawSqliteAsync(DecisionsPath, cancellationToken);
         await decisions.ExecuteAsync(new CommandDefinition(
             "PRAGMA journal_mode = WAL; CREATE TABLE decisions (gid TEXT PRIMARY KEY, decided_at TEXT NOT NULL)", cancellationToken: cancellationToken));
+    }
+
+    /// <summary>A SQLite file in WAL mode with <see cref="Accounts"/> accounts in <paramref name="table"/>.</summary>
+    public static async Task CreateSqliteFileAsync(string path, string table, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenRawSqliteAsync(path, cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL", cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"CREATE TABLE {table} (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL); " +
+            $"WITH RECURSIVE n(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n WHERE id < {Accounts}) " +
+            $"INSERT INTO {table} SELECT id, 'owner-' || id, 1000000 FROM n",
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>A raw SQLite connection at Khonsu's durability: WAL (set per file), synchronous=FULL, a long busy timeout.</summary>

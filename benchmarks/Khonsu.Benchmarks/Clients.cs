@@ -149,9 +149,10 @@ internal sealed class HandTwoPhaseClient(NpgsqlConnection postgres, SqliteConnec
 {
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Gates = new();
 
-    public static async Task<ILoadClient> ConnectAsync(BenchEnvironment environment, int sqliteFiles, CancellationToken cancellationToken)
+    /// <param name="postgresConnectionString">The PostgreSQL database to debit; default: the environment's raw one.</param>
+    public static async Task<ILoadClient> ConnectAsync(BenchEnvironment environment, int sqliteFiles, CancellationToken cancellationToken, string? postgresConnectionString = null)
     {
-        var postgres = new NpgsqlConnection(environment.RawPostgres);
+        var postgres = new NpgsqlConnection(postgresConnectionString ?? environment.RawPostgres);
         await postgres.OpenAsync(cancellationToken);
         var sqlites = new SqliteConnection[sqliteFiles];
         var gates = new SemaphoreSlim[sqliteFiles];

@@ -47,17 +47,15 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
     {
         // REPEATABLE READ: one snapshot for the whole transaction, and first-updater-wins on rows;
         // SERIALIZABLE on request adds PostgreSQL's own predicate locks for Serializable ones.
-        // The tx id, local to the transaction, tells the capture trigger whose writes these are; its
-        // SELECT takes the transaction's snapshot at once (a safe snapshot relies on that).
-        var level = Options.DatabaseSerializable && isolationLevel == IsolationLevel.Serializable ? "SERIALIZABLE" : "REPEATABLE READ";
-        await InnerCommands.ExecuteAsync(
-            connection,
-            null,
-            $"BEGIN ISOLATION LEVEL {level}; SELECT set_config('khonsu.tx_id', @id, true)",
-            cancellationToken,
-            ("id", transactionId.ToString())).ConfigureAwait(false);
+        // Npgsql sends the BEGIN with the transaction's first statement, which takes the snapshot
+        // (see BeginTakesSnapshot): no round trip of its own.
+        var level = Options.DatabaseSerializable && isolationLevel == IsolationLevel.Serializable ? IsolationLevel.Serializable : IsolationLevel.RepeatableRead;
+        await ((NpgsqlConnection)connection).BeginTransactionAsync(level, cancellationToken).ConfigureAwait(false);
         return new PostgresBackendTransaction(this, (NpgsqlConnection)connection, transactionId, validateReads: isolationLevel != IsolationLevel.Snapshot);
     }
+
+    /// <summary>The snapshot is taken by the first statement, which carries the BEGIN; the participant says when (<see cref="ParticipantContext.SnapshotStarting"/>).</summary>
+    public override bool BeginTakesSnapshot => false;
 
     /// <summary>REPEATABLE READ reports a concurrent update on the statement that meets it (SQLSTATE 40001 from the executor).</summary>
     public override bool ResolvesWriteConflicts => true;

@@ -20,6 +20,9 @@ public sealed class PostgresBackendProvider : KhonsuBackendProvider
             throw new ArgumentException("it names no Host.");
         }
 
+        // Khonsu's connections tell the capture trigger who they are from their first message on,
+        // and what they run outside a transaction, at READ COMMITTED, is not captured.
+        builder.Options = $"{builder.Options} -c {PostgresSql.CaptureSetting}=on -c default_transaction_isolation=read\\ committed".Trim();
         return new PostgresBackend(name, NpgsqlDataSource.Create(builder), options);
     }
 }

@@ -16,10 +16,15 @@ namespace Khonsu.Data.Postgres;
 /// "khonsu:&lt;tx id&gt;/r" and decided together with this one.
 /// </summary>
 /// <param name="validateReads">Serializable: rows read are tracked and must be unchanged at prepare. Snapshot: write-write conflicts only.</param>
+/// <remarks>
+/// It begins as an Npgsql transaction, whose BEGIN goes with the first statement; PREPARE, COMMIT
+/// and ROLLBACK run as SQL (Npgsql follows the server's transaction state).
+/// </remarks>
 internal sealed class PostgresBackendTransaction(PostgresBackend backend, NpgsqlConnection connection, TransactionId transactionId, bool validateReads)
     : BackendTransaction(backend, connection, transactionId)
 {
     private State _state = State.Active;
+    private bool _snapshotStarting;
     private TimeSpan? _lockTimeout;
     private readonly PostgresReadSet _reads = new();
     private PostgresReplaceBranch? _branch;
@@ -39,6 +44,26 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     public override DbTransaction? InnerTransaction => null;
 
     /// <summary>
+    /// Before anything is sent on the transaction: the first statement carries the BEGIN and takes
+    /// the snapshot, so the transaction's snapshot position is taken now, not later than that.
+    /// </summary>
+    private void SnapshotStarting()
+    {
+        if (!_snapshotStarting)
+        {
+            _snapshotStarting = true;
+            Context?.SnapshotStarting();
+        }
+    }
+
+    /// <summary>A safe snapshot is taken on every backend at once: a statement takes it here.</summary>
+    public override async ValueTask TakeSnapshotAsync(CancellationToken cancellationToken)
+    {
+        SnapshotStarting();
+        await InnerCommands.ExecuteAsync(connection, null, "SELECT 1", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Once the transaction spans several backends, PostgreSQL's own deadlock detector cannot see
     /// every wait: bound lock waits so a cross-database deadlock ends in an error, not a hang. The
     /// bound is the transaction's <see cref="ParticipantContext.HiddenLockWait"/>, longer for the
@@ -47,6 +72,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     /// </summary>
     public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
     {
+        SnapshotStarting();
         if (!spansSeveralBackends)
         {
             return;
@@ -78,7 +104,10 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     /// <summary>From the statement's generic plan, in a savepoint of this transaction (see <see cref="PostgresStatementReads"/>).</summary>
     public override ValueTask<StatementReads?> ParseReadsAsync(DbCommand command, bool namesUnknownRelations, bool writes, CancellationToken cancellationToken)
-        => backend.ReadProbe.ProbeAsync(connection, (NpgsqlCommand)command, namesUnknownRelations, writes, cancellationToken);
+    {
+        SnapshotStarting();
+        return backend.ReadProbe.ProbeAsync(connection, (NpgsqlCommand)command, namesUnknownRelations, writes, cancellationToken);
+    }
 
     /// <summary>
     /// First-updater-wins (40001), a deadlock PostgreSQL found (40P01) and a lock wait bounded
@@ -110,8 +139,11 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     /// <summary>Sets the append trigger's switch for the rest of the transaction (or the enclosing savepoint).</summary>
     public override async ValueTask GenerateKeysAsync(bool on, CancellationToken cancellationToken)
-        => await InnerCommands.ExecuteAsync(
+    {
+        SnapshotStarting();
+        await InnerCommands.ExecuteAsync(
             connection, null, $"SELECT set_config('{PostgresSchemaInstaller.AppendSetting}', '{(on ? "on" : "off")}', true)", cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Alone, the participant still holds two local transactions once it has a branch: they commit
@@ -129,6 +161,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     /// <summary>The application's savepoints cover the branch too: it began after them, or holds them as well.</summary>
     public override async ValueTask SaveAsync(string savepoint, CancellationToken cancellationToken)
     {
+        SnapshotStarting();
         await base.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
         if (_branch is not null)
         {
@@ -158,34 +191,36 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     public override IEnumerable<ItemId> RowReads => _reads.Items(Name);
 
     public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
-        => _reads.ValidateAsync(connection, Name, transactionId, cancellationToken);
+    {
+        SnapshotStarting();
+        return _reads.ValidateAsync(connection, Name, transactionId, cancellationToken);
+    }
 
-    /// <summary>The only participant: validated and its writes reported, then a plain COMMIT is the commit point.</summary>
+    /// <summary>
+    /// The only participant: its writes reported and, if it wrote, its reads validated, in one round
+    /// trip; then a plain COMMIT is the commit point.
+    /// </summary>
     public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, transactionId.ToString(), cancellationToken).ConfigureAwait(false);
-        if (validateReads && wrote)
-        {
-            await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
-        }
-
+        SnapshotStarting();
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, null, ReadValidations(transactionId, onlyIfWrote: true), Name, cancellationToken).ConfigureAwait(false);
         _state = wrote ? State.OnePhase : State.ReadOnlyPrepared;
         return new ParticipantVote(Name, NeedsRedo: false, writes, ReadOnly: !wrote);
     }
 
+    /// <summary>
+    /// Its writes and its branch's reported and, if either wrote, its reads validated (in the
+    /// round trip that reads its writes), then PREPARE TRANSACTION.
+    /// </summary>
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, transactionId.ToString(), cancellationToken).ConfigureAwait(false);
+        SnapshotStarting();
         var (branchWrote, branchWrites) = _branch is null ? (false, []) : await _branch.ReadWritesAsync(cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, null, ReadValidations(transactionId, onlyIfWrote: !branchWrote), Name, cancellationToken).ConfigureAwait(false);
         if (!wrote && !branchWrote)
         {
             _state = State.ReadOnlyPrepared;
             return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
-        }
-
-        if (validateReads)
-        {
-            await _reads.ValidateAsync(connection, Name, transactionId, cancellationToken).ConfigureAwait(false);
         }
 
         if (branchWrote)
@@ -205,6 +240,9 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         _state = State.Prepared;
         return new ParticipantVote(Name, NeedsRedo: false, [.. writes, .. branchWrites]);
     }
+
+    private IReadOnlyList<PostgresValidation> ReadValidations(TransactionId transactionId, bool onlyIfWrote)
+        => validateReads ? _reads.Validations(Name, transactionId, onlyIfWrote) : [];
 
     /// <summary>PREPARE TRANSACTION with the local id's applied-marker, so recovery can tell "committed" from "rolled back".</summary>
     private async ValueTask PrepareLocalAsync(NpgsqlConnection local, string localId, string gid, CancellationToken cancellationToken)

@@ -8,33 +8,67 @@ namespace Khonsu.Data.Postgres;
 /// <summary>What a local transaction wrote, as its capture triggers recorded it.</summary>
 internal static class PostgresCapturedWrites
 {
-    /// <summary>Whether a local transaction wrote anything at all, and the tracked rows it changed (taken out of the capture table).</summary>
-    public static async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadAsync(NpgsqlConnection connection, string localId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether a local transaction wrote anything at all, and the tracked rows it changed (taken out
+    /// of the capture table), in one round trip with <paramref name="validations"/> of its reads.
+    /// <paramref name="localId"/>: the id a Replace branch tags its rows with; null for the
+    /// participant's own transaction, whose rows carry its PostgreSQL transaction id (see
+    /// <see cref="PostgresSchemaInstaller"/>). <paramref name="backend"/> names the backend in errors.
+    /// </summary>
+    public static async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadAsync(
+        NpgsqlConnection connection, string? localId, IReadOnlyList<PostgresValidation> validations, string backend, CancellationToken cancellationToken)
     {
-        var command = InnerCommands.Create(
-            connection,
-            null,
-            $"SELECT pg_current_xact_id_if_assigned() IS NOT NULL; DELETE FROM {Schema}.capture WHERE tx_id = @id RETURNING tbl, key::text, first_op, last_op, old_version, new_version",
-            ("id", localId));
-        await using (command.ConfigureAwait(false))
+        var batch = new NpgsqlBatch(connection);
+        await using (batch.ConfigureAwait(false))
         {
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
+            // The validations run before the capture rows go: they check nothing unless it wrote.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_current_xact_id_if_assigned() IS NOT NULL, current_setting('{CaptureSetting}', true) IS NOT DISTINCT FROM 'on'"));
+            foreach (var validation in validations)
             {
-                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var wrote = reader.GetBoolean(0);
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                var writes = new List<RowWrite>();
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (Describe(reader) is { } write)
-                    {
-                        writes.Add(write);
-                    }
-                }
-
-                return (wrote, writes);
+                batch.BatchCommands.Add(validation.Command);
             }
+
+            var take = new NpgsqlBatchCommand(
+                $"DELETE FROM {Schema}.capture WHERE tx_id = {(localId is null ? "pg_current_xact_id_if_assigned()::text" : "@id")} RETURNING tbl, key::text, first_op, last_op, old_version, new_version");
+            if (localId is not null)
+            {
+                take.Parameters.AddWithValue("id", localId);
+            }
+
+            batch.BatchCommands.Add(take);
+            var (wrote, capturing) = (false, false);
+            var writes = new List<RowWrite>();
+            await PostgresValidation.RunAsync(
+                batch,
+                validations,
+                cancellationToken,
+                async (reader, index, token) =>
+                {
+                    if (index == 0)
+                    {
+                        await reader.ReadAsync(token).ConfigureAwait(false);
+                        (wrote, capturing) = (reader.GetBoolean(0), reader.GetBoolean(1));
+                    }
+                    else if (index == validations.Count + 1)
+                    {
+                        while (await reader.ReadAsync(token).ConfigureAwait(false))
+                        {
+                            if (Describe(reader) is { } write)
+                            {
+                                writes.Add(write);
+                            }
+                        }
+                    }
+                }).ConfigureAwait(false);
+
+            if (wrote && localId is null && !capturing)
+            {
+                // Its rows were not captured: committing would hide its writes from certification.
+                throw new KhonsuException(
+                    $"The connection to PostgreSQL backend '{backend}' runs without the session setting {CaptureSetting}=on that Khonsu opens it with (startup parameter options), so the writes of this transaction were not captured. A connection pooler in front of PostgreSQL that drops startup parameters causes this; connect Khonsu to PostgreSQL directly or let the pooler pass 'options'.");
+            }
+
+            return (wrote, writes);
         }
     }
 

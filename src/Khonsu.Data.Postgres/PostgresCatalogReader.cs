@@ -55,6 +55,10 @@ internal static class PostgresCatalogReader
         ORDER BY n.nspname, c.relname
         """;
 
+    /// <summary>Whether the installed capture trigger knows Khonsu's connections by their session setting (see <see cref="PostgresSchemaInstaller"/>).</summary>
+    private const string CaptureByTransactionIdQuery =
+        $"SELECT position('{PostgresSql.CaptureSetting}' IN prosrc) > 0 FROM pg_proc WHERE oid = to_regprocedure('{PostgresSql.Schema}.capture()')";
+
     /// <summary>
     /// Reads the catalog. A table has Khonsu's triggers when it has the version and capture ones,
     /// and, if it is configured with the Append policy and its key is generated, the append one.
@@ -80,6 +84,14 @@ internal static class PostgresCatalogReader
             },
             cancellationToken,
             ("version", options.VersionColumn)).ConfigureAwait(false);
+        if (rows.Any(r => r.Table.HasKhonsuTriggers)
+            && await InnerCommands.ScalarAsync(connection, null, CaptureByTransactionIdQuery, cancellationToken).ConfigureAwait(false) is false)
+        {
+            // Its trigger waits for a setting this version no longer sends: writes would go uncaptured.
+            throw new KhonsuException(
+                $"PostgreSQL database '{connection.Database}': Khonsu's schema there was installed by an older version, whose capture trigger would miss this version's writes. Install it again (khonsu schema install, or KhonsuConnection.InstallSchemaAsync()), or open with Schema=Auto.");
+        }
+
         // Views and materialized views route statements here; they are never tables for the read set.
         var views = await InnerCommands.QueryAsync(
             connection, null, ViewQuery, reader => new ViewInfo(reader.GetString(0), reader.GetString(1)), cancellationToken).ConfigureAwait(false);

@@ -27,32 +27,62 @@ internal sealed class PostgresReadSet
 
     public IEnumerable<ItemId> Items(string participant) => _rows.Keys.Select(row => ItemId.Of(participant, row.Table.Name, row.Key));
 
+    /// <summary>Validates the reads now, in one round trip (see <see cref="Validations"/>).</summary>
     public async ValueTask ValidateAsync(NpgsqlConnection connection, string participant, TransactionId transactionId, CancellationToken cancellationToken)
     {
+        var validations = Validations(participant, transactionId, onlyIfWrote: false);
+        if (validations.Count == 0)
+        {
+            return;
+        }
+
+        var batch = new NpgsqlBatch(connection);
+        await using (batch.ConfigureAwait(false))
+        {
+            foreach (var validation in validations)
+            {
+                batch.BatchCommands.Add(validation.Command);
+            }
+
+            await PostgresValidation.RunAsync(batch, validations, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The statements that validate the reads, for a batch of the caller's (500 rows per statement).
+    /// <paramref name="onlyIfWrote"/>: they lock and check nothing unless the local transaction has
+    /// written by the time they run (a one-time filter on pg_current_xact_id_if_assigned()): a
+    /// transaction that wrote nothing commits at its snapshot, where its reads are current.
+    /// </summary>
+    public IReadOnlyList<PostgresValidation> Validations(string participant, TransactionId transactionId, bool onlyIfWrote)
+    {
+        var validations = new List<PostgresValidation>();
         foreach (var byTable in _rows.GroupBy(r => r.Key.Table))
         {
             foreach (var chunk in byTable.Chunk(KeysPerStatement))
             {
-                var (sql, parameters) = LockRows(byTable.Key, chunk.Select(r => r.Value).ToList());
-                try
+                var (sql, parameters) = LockRows(byTable.Key, chunk.Select(r => r.Value).ToList(), onlyIfWrote);
+                var command = new NpgsqlBatchCommand(sql);
+                foreach (var (name, value) in parameters)
                 {
-                    await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken, parameters).ConfigureAwait(false);
+                    command.Parameters.AddWithValue(name, value ?? DBNull.Value);
                 }
-                catch (PostgresException error) when (error.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable)
-                {
-                    var table = Qualified(byTable.Key.Schema, byTable.Key.Name);
-                    throw new SerializationConflictException(
-                        participant,
-                        byTable.Key.Name,
-                        chunk.Length == 1 ? chunk[0].Key.Key : null,
-                        $"a row of {table} that transaction {transactionId} read on backend '{participant}' was changed by another transaction since its snapshot",
-                        error);
-                }
+
+                var table = byTable.Key;
+                var key = chunk.Length == 1 ? chunk[0].Key.Key : null;
+                validations.Add(new PostgresValidation(command, error => new SerializationConflictException(
+                    participant,
+                    table.Name,
+                    key,
+                    $"a row of {Qualified(table.Schema, table.Name)} that transaction {transactionId} read on backend '{participant}' was changed by another transaction since its snapshot",
+                    error)));
             }
         }
+
+        return validations;
     }
 
-    private static (string Sql, (string Name, object? Value)[] Parameters) LockRows(TableInfo table, IReadOnlyList<object[]> keys)
+    private static (string Sql, (string Name, object? Value)[] Parameters) LockRows(TableInfo table, IReadOnlyList<object[]> keys, bool onlyIfWrote)
     {
         var parameters = new List<(string Name, object? Value)>();
         var tuples = new StringBuilder();
@@ -70,6 +100,7 @@ internal sealed class PostgresReadSet
         }
 
         var columns = string.Join(", ", table.KeyColumns.Select(Quote));
-        return ($"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE ({columns}) IN ({tuples}) FOR SHARE NOWAIT", [.. parameters]);
+        var condition = onlyIfWrote ? "pg_current_xact_id_if_assigned() IS NOT NULL AND " : "";
+        return ($"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE {condition}({columns}) IN ({tuples}) FOR SHARE NOWAIT", [.. parameters]);
     }
 }

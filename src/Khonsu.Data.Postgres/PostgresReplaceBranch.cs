@@ -22,10 +22,12 @@ internal sealed class PostgresReplaceBranch
     // Its gid: the participant's, marked with the governing log's tag, and "/r".
     private readonly string _gid;
     private readonly List<string> _savepoints = [];
+    private readonly string _backendName;
 
-    private PostgresReplaceBranch(NpgsqlConnection connection, TransactionId transactionId, string gid)
+    private PostgresReplaceBranch(NpgsqlConnection connection, TransactionId transactionId, string gid, string backendName)
     {
         _connection = connection;
+        _backendName = backendName;
         _transactionId = transactionId;
         _gid = gid;
     }
@@ -59,7 +61,7 @@ internal sealed class PostgresReplaceBranch
             throw;
         }
 
-        return new PostgresReplaceBranch(connection, transactionId, BranchGid(backend.GoverningLog?.Tag, transactionId));
+        return new PostgresReplaceBranch(connection, transactionId, BranchGid(backend.GoverningLog?.Tag, transactionId), backend.Name);
     }
 
     public DbCommand CreateCommand() => _connection.CreateCommand();
@@ -97,7 +99,7 @@ internal sealed class PostgresReplaceBranch
     /// <summary>Its writes, each marked last-writer-wins: they landed on the newest row, so certifiers exempt them from write-write conflicts.</summary>
     public async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadWritesAsync(CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(_connection, LocalId, cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(_connection, LocalId, [], _backendName, cancellationToken).ConfigureAwait(false);
         return (wrote, [.. writes.Select(w => w with { LastWriterWins = true })]);
     }
 

@@ -78,8 +78,18 @@ internal static class PostgresSchemaInstaller
             k jsonb := '[]'::jsonb;
             op "char" := left(TG_OP, 1);
         BEGIN
+            -- A Replace branch (and builds before capture by transaction id) names its writes;
+            -- any other Khonsu transaction is known by its PostgreSQL id, which needs no statement
+            -- to set. Khonsu's connections start with the capture setting on and READ COMMITTED as
+            -- their default level, and its transactions run at REPEATABLE READ or SERIALIZABLE:
+            -- other connections' writes, and statements Khonsu runs outside a transaction, are
+            -- not captured (no one would take their rows out again).
             IF tx IS NULL OR tx = '' THEN
-                RETURN NULL; -- not a Khonsu transaction: nothing to capture
+                IF current_setting('{{CaptureSetting}}', true) IS DISTINCT FROM 'on'
+                   OR current_setting('transaction_isolation') = 'read committed' THEN
+                    RETURN NULL;
+                END IF;
+                tx := pg_current_xact_id()::text;
             END IF;
             IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
             IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;

@@ -6,6 +6,13 @@ internal static class PostgresSql
     public const string Schema = "khonsu";
     public const string GidPrefix = "khonsu:";
 
+    /// <summary>
+    /// The session setting that tells the capture trigger a connection is Khonsu's: set at
+    /// connection start (startup parameter <c>options</c>), so it costs no round trip and survives
+    /// the pool's reset (RESET ALL returns to the startup value).
+    /// </summary>
+    public const string CaptureSetting = "khonsu.capture";
+
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     public static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";

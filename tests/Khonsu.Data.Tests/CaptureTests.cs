@@ -65,6 +65,60 @@ public class CaptureTests
         Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM khonsu.capture"));
     }
 
+    [Fact]
+    public async Task Writes_khonsu_runs_with_no_transaction_leave_no_capture_rows_behind()
+    {
+        // Khonsu's PostgreSQL connections capture by transaction id with no statement of their
+        // own; a statement run straight on the backend (Autocommit=Direct) is no Khonsu
+        // transaction, and nothing would take its rows out of the capture table again.
+        await using var db = await TwoDatabases.CreateAsync();
+        await db.PostgresAsync("ALTER DATABASE " + db.Postgres.Name + " SET default_transaction_isolation = 'repeatable read'");
+        await using var connection = await db.OpenAsync(";Autocommit=Direct");
+
+        await Execute(connection, "UPDATE orders SET amount = 1 WHERE id = 100");
+        await Execute(connection, "INSERT INTO orders (id, account_id, amount) VALUES (101, 1, 3)");
+
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM khonsu.capture"));
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, "UPDATE orders SET amount = 4 WHERE id = 101");
+        await Execute(connection, "UPDATE accounts SET balance = 1 WHERE id = 1"); // two participants: a commit record
+        await transaction.CommitAsync();
+        var order = Assert.Single((await CommitRecordAsync(db, transaction.TransactionId)).Participants.Single(p => p.Participant == "shop").Writes);
+        Assert.Equal(("orders", "101", WriteKind.Update), (order.Table, order.Key, order.Kind));
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM khonsu.capture"));
+    }
+
+    [Fact]
+    public async Task A_schema_installed_by_an_older_version_is_refused_with_directions_under_Schema_Manual()
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        await using (var installing = await db.OpenAsync())
+        {
+            await KhonsuConnection.ClearPoolAsync(installing); // the log is free for the next connection string
+        }
+
+        // An older version's capture function: it knew Khonsu's transactions by khonsu.tx_id only.
+        await db.PostgresAsync("""
+            CREATE OR REPLACE FUNCTION khonsu.capture() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                IF current_setting('khonsu.tx_id', true) IS NULL THEN RETURN NULL; END IF;
+                RETURN NULL;
+            END $fn$
+            """);
+
+        var error = await Assert.ThrowsAnyAsync<KhonsuException>(() => db.OpenAsync(";Schema=Manual"));
+        Assert.Contains("installed by an older version", error.Message, StringComparison.Ordinal);
+        Assert.Contains("khonsu schema install", error.Message, StringComparison.Ordinal);
+
+        await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(db.ConnectionString(";Schema=Manual")));
+        await using var upgraded = await db.OpenAsync(); // Schema=Auto installs this version's
+        await using var transaction = await upgraded.BeginTransactionAsync();
+        await Execute(upgraded, "UPDATE orders SET amount = 9 WHERE id = 100");
+        await Execute(upgraded, "UPDATE accounts SET balance = 1 WHERE id = 1");
+        await transaction.CommitAsync();
+        Assert.Single((await CommitRecordAsync(db, transaction.TransactionId)).Participants.Single(p => p.Participant == "shop").Writes);
+    }
+
     private static async Task<LogRecord> CommitRecordAsync(TwoDatabases db, string transactionId)
     {
         // Read-only: the test's runtime holds the log.

@@ -1,0 +1,49 @@
+using Npgsql;
+
+namespace Khonsu.Data.Postgres;
+
+/// <summary>One statement of a read validation (see <see cref="PostgresReadSet"/>), and the conflict its failure means.</summary>
+internal sealed record PostgresValidation(NpgsqlBatchCommand Command, Func<PostgresException, Exception> Conflict)
+{
+    /// <summary>
+    /// Runs a batch holding <paramref name="validations"/> among other statements, each result read
+    /// to its end; a row changed or locked since the snapshot (40001, or 55P03 from NOWAIT) in one
+    /// of them is that validation's conflict.
+    /// </summary>
+    public static async ValueTask RunAsync(NpgsqlBatch batch, IReadOnlyList<PostgresValidation> validations, CancellationToken cancellationToken, Func<NpgsqlDataReader, int, CancellationToken, ValueTask>? readResult = null)
+    {
+        try
+        {
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                var index = 0;
+                do
+                {
+                    if (readResult is not null)
+                    {
+                        await readResult(reader, index, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    index++;
+                }
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch (PostgresException error) when (error.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable
+            && Failed(validations, error) is { } failed)
+        {
+            throw failed.Conflict(error);
+        }
+    }
+
+    /// <summary>
+    /// The validation that failed: no other statement Khonsu batches with validations can fail
+    /// with a conflict, so when the error does not say which one (Npgsql names the batch command it
+    /// failed on, except when a batch of one runs as a plain command), it is the only one.
+    /// </summary>
+    private static PostgresValidation? Failed(IReadOnlyList<PostgresValidation> validations, PostgresException error)
+        => validations.FirstOrDefault(v => ReferenceEquals(v.Command, error.BatchCommand))
+            ?? validations.FirstOrDefault(v => v.Command.CommandText == error.BatchCommand?.CommandText)
+            ?? (validations.Count == 1 ? validations[0] : null);
+}
