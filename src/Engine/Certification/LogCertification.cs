@@ -8,4 +8,4 @@ namespace Khonsu.Engine.Certification;
 /// isolation, whether it took snapshots on several backends, and what it read. What it wrote is in
 /// the record's votes already.
 /// </summary>
-public sealed record LogCertification(LogPosition Snapshot, bool Serializable, bool SeveralSnapshots, IReadOnlyList<ItemId> Reads);
+internal sealed record LogCertification(LogPosition Snapshot, bool Serializable, bool SeveralSnapshots, IReadOnlyList<ItemId> Reads);

@@ -13,7 +13,7 @@ namespace Khonsu.Engine.Coordination;
 /// decision (the commit point), finish the participants, log the end. Presumed abort: a
 /// transaction with no decision in the log never committed.
 /// </summary>
-public sealed class CommitCoordinator
+internal sealed class CommitCoordinator
 {
     private readonly ICommitLog _log;
     private readonly string _nodeId;

@@ -4,7 +4,7 @@ using Khonsu.Engine.Log;
 namespace Khonsu.Engine.Coordination;
 
 /// <summary>What the coordinator records and certifies about a transaction besides its participants.</summary>
-public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt, string? Operation)
+internal sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt, string? Operation)
 {
     /// <summary>The certifier's snapshot position taken before the transaction's first statement; null when it never certifies.</summary>
     public LogPosition? Snapshot { get; init; }

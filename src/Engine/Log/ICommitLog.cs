@@ -4,7 +4,7 @@ namespace Khonsu.Engine.Log;
 /// The durable, totally ordered log of commit decisions. Implementations: the embedded log
 /// (a local SQLite file with group commit) and, later, Kafka.
 /// </summary>
-public interface ICommitLog : IAsyncDisposable
+internal interface ICommitLog : IAsyncDisposable
 {
     /// <summary>
     /// Which log this is (see <see cref="LogIdentity"/>): what every database it governs records,

@@ -9,7 +9,7 @@ namespace Khonsu.Engine.Log;
 /// Commit records must carry <see cref="LogRecord.Certification"/> with a snapshot taken from
 /// <see cref="Certifier"/>.
 /// </summary>
-public interface ISharedCommitLog : ICommitLog
+internal interface ISharedCommitLog : ICommitLog
 {
     LogOrderCertifier Certifier { get; }
 }
