@@ -2,7 +2,8 @@ namespace Khonsu.Engine.Log;
 
 /// <summary>
 /// The durable, totally ordered log of commit decisions. Implementations: the embedded log
-/// (a local SQLite file with group commit) and, later, Kafka.
+/// (<see cref="EmbeddedCommitLog"/>, a local SQLite file with group commit) and the Kafka log
+/// (Khonsu.Log.Kafka, shared by several processes: <see cref="ISharedCommitLog"/>).
 /// </summary>
 internal interface ICommitLog : IAsyncDisposable
 {
