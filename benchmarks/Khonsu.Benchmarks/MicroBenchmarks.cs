@@ -119,7 +119,7 @@ public class CertifierBenchmarks
         for (var i = 0; i < History; i++)
         {
             _position++;
-            _certifier.Certify(Request(new LogPosition(_position - 1)), new LogPosition(_position));
+            _certifier.Certify(Request(new CertificationSequence(_position - 1)), new CertificationSequence(_position));
         }
     }
 
@@ -127,9 +127,9 @@ public class CertifierBenchmarks
     public bool Certify()
     {
         _position++;
-        return _certifier.Certify(Request(new LogPosition(_position - 1 - History)), new LogPosition(_position)).Commit;
+        return _certifier.Certify(Request(new CertificationSequence(_position - 1 - History)), new CertificationSequence(_position)).Commit;
     }
 
-    private CertificationRequest Request(LogPosition snapshot)
+    private CertificationRequest Request(CertificationSequence snapshot)
         => new(TransactionId.New(), snapshot, _reads, [new ItemId("s1", "ledger", _position.ToString(CultureInfo.InvariantCulture))]);
 }

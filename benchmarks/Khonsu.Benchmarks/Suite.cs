@@ -149,8 +149,8 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
                 readSet[i] = new ItemId("pg", "catalog", ((long)t * reads + i).ToString(CultureInfo.InvariantCulture));
             }
 
-            var request = new CertificationRequest(TransactionId.New(), new LogPosition(t - 1), readSet, [new ItemId("s1", "ledger", t.ToString(CultureInfo.InvariantCulture))]);
-            certifier.Certify(request, new LogPosition(t));
+            var request = new CertificationRequest(TransactionId.New(), new CertificationSequence(t - 1), readSet, [new ItemId("s1", "ledger", t.ToString(CultureInfo.InvariantCulture))]);
+            certifier.Certify(request, new CertificationSequence(t));
         }
 
         var after = GC.GetTotalMemory(forceFullCollection: true);

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
-using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Npgsql;
 using static Khonsu.Data.Postgres.PostgresSql;

@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Text;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
-using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Npgsql;
 using static Khonsu.Data.Postgres.PostgresSql;

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
-using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;

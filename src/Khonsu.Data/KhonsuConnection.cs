@@ -18,11 +18,26 @@ public sealed class KhonsuConnection : DbConnection
     private ConnectionState _state = ConnectionState.Closed;
     private KhonsuRuntime? _runtime;
 
+    // The data source that created this connection, if one did (null for a bare connection string).
+    private KhonsuDataSource? _dataSource;
+
+    // The data source this open holds the runtime through (its own, or the one every bare
+    // connection of its string shares): its logger and conflict handler serve this connection,
+    // and it is told when the connection closes.
+    private KhonsuDataSource? _heldThrough;
+
     public KhonsuConnection()
     {
     }
 
     public KhonsuConnection(string connectionString) => _connectionString = connectionString;
+
+    /// <summary>A connection of <paramref name="dataSource"/>: it runs on that data source's runtime, with its logger and conflict handler.</summary>
+    internal KhonsuConnection(KhonsuDataSource dataSource)
+    {
+        _dataSource = dataSource;
+        _connectionString = dataSource.ConnectionString;
+    }
 
     [AllowNull]
     public override string ConnectionString
@@ -33,6 +48,12 @@ public sealed class KhonsuConnection : DbConnection
             if (_state != ConnectionState.Closed)
             {
                 throw new InvalidOperationException("The connection string cannot be changed while the connection is open.");
+            }
+
+            if (!string.Equals(_connectionString, value, StringComparison.Ordinal))
+            {
+                // Another connection string is not its data source's: from now on it is a bare one.
+                _dataSource = null;
             }
 
             _connectionString = value ?? string.Empty;
@@ -73,6 +94,12 @@ public sealed class KhonsuConnection : DbConnection
 
     internal KhonsuRuntime Runtime => _runtime ?? throw new InvalidOperationException("The connection is not open.");
 
+    /// <summary>Where this connection's transactions are logged: its data source's logger.</summary>
+    internal Diagnostics.KhonsuLog Logger => _heldThrough?.Logger ?? Diagnostics.KhonsuLog.None;
+
+    /// <summary>The write-conflict handler of this connection's data source, if it has one.</summary>
+    internal Func<KhonsuWriteConflict, KhonsuConflictPolicy>? ConflictHandler => _heldThrough?.ConflictHandler;
+
     protected override DbProviderFactory DbProviderFactory => KhonsuProviderFactory.Instance;
 
     public override void Open() => OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
@@ -89,7 +116,7 @@ public sealed class KhonsuConnection : DbConnection
         _state = ConnectionState.Connecting;
         try
         {
-            _runtime = await RuntimeCache.GetAsync(_connectionString, cancellationToken).ConfigureAwait(false);
+            (_heldThrough, _runtime) = await HoldRuntimeAsync(cancellationToken).ConfigureAwait(false);
             _state = ConnectionState.Open;
         }
         catch
@@ -110,25 +137,63 @@ public sealed class KhonsuConnection : DbConnection
             return;
         }
 
-        // Readers first: no inner connection can roll back while a reader still holds it.
-        foreach (var reader in _openReaders.ToArray())
+        try
         {
-            await reader.AbandonAsync().ConfigureAwait(false);
+            // Readers first: no inner connection can roll back while a reader still holds it.
+            foreach (var reader in _openReaders.ToArray())
+            {
+                await reader.AbandonAsync().ConfigureAwait(false);
+            }
+
+            if (CurrentTransaction is { } transaction)
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            }
+
+            foreach (var inner in _inner.Values)
+            {
+                await inner.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _inner.Clear();
+            _state = ConnectionState.Closed;
+            if (_heldThrough is { } dataSource)
+            {
+                // Last, and even when a rollback above failed: the rollback still needed the runtime,
+                // and a hold never let go would keep a disposed data source's runtime (and its log's lock) for ever.
+                _heldThrough = null;
+                await dataSource.ConnectionClosedAsync().ConfigureAwait(false);
+            }
         }
 
-        if (CurrentTransaction is { } transaction)
-        {
-            await transaction.DisposeAsync().ConfigureAwait(false);
-        }
-
-        foreach (var inner in _inner.Values)
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-        }
-
-        _inner.Clear();
-        _state = ConnectionState.Closed;
         OnStateChange(new StateChangeEventArgs(ConnectionState.Open, ConnectionState.Closed));
+    }
+
+    /// <summary>
+    /// The runtime this open runs on and the data source it is held through: the connection's own
+    /// data source, or for a bare connection string the data source all its connections share.
+    /// </summary>
+    private async Task<(KhonsuDataSource DataSource, KhonsuRuntime Runtime)> HoldRuntimeAsync(CancellationToken cancellationToken)
+    {
+        if (_dataSource is { } own)
+        {
+            var runtime = await own.ConnectionOpeningAsync(cancellationToken).ConfigureAwait(false);
+            ObjectDisposedException.ThrowIf(runtime is null, own);
+            return (own, runtime);
+        }
+
+        while (true)
+        {
+            var shared = ConnectionStringDataSources.For(_connectionString);
+            if (await shared.ConnectionOpeningAsync(cancellationToken).ConfigureAwait(false) is { } runtime)
+            {
+                return (shared, runtime);
+            }
+
+            // ClearPoolAsync disposed it between the look-up and the open; the next look-up builds a new one.
+        }
     }
 
     public override async ValueTask DisposeAsync()
@@ -315,14 +380,17 @@ public sealed class KhonsuConnection : DbConnection
     }
 
     /// <summary>
-    /// Closes the shared state (commit log, sweeper, the backends' connection pools and their idle
-    /// connections) of every connection string. Connections opened afterwards start afresh; like
-    /// ClearAllPools of other providers.
+    /// Closes the shared state (commit log and its lock, sweeper, the backends' connection pools and
+    /// their idle connections) of every bare connection string (<c>new KhonsuConnection(string)</c>):
+    /// at once, or for a string with connections still open, when the last of them closes.
+    /// Connections opened afterwards start afresh. Like ClearAllPools of other providers, it leaves
+    /// the application's data sources alone: a runtime one of them holds too stays open until that
+    /// data source is disposed.
     /// </summary>
-    public static Task ClearAllPoolsAsync() => RuntimeCache.ClearAsync().AsTask();
+    public static Task ClearAllPoolsAsync() => ConnectionStringDataSources.ClearAllAsync().AsTask();
 
-    /// <summary>Closes the shared state of this connection's connection string, as <see cref="ClearAllPoolsAsync"/> does for all.</summary>
-    public static Task ClearPoolAsync(KhonsuConnection connection) => RuntimeCache.ClearAsync(connection.ConnectionString).AsTask();
+    /// <summary>Closes the shared state of this connection's connection string as a bare one, as <see cref="ClearAllPoolsAsync"/> does for all.</summary>
+    public static Task ClearPoolAsync(KhonsuConnection connection) => ConnectionStringDataSources.ClearAsync(connection.ConnectionString).AsTask();
 
     /// <summary>The open inner connection to a backend, opened on first use.</summary>
     internal async ValueTask<DbConnection> GetInnerConnectionAsync(KhonsuBackend backend, CancellationToken cancellationToken)

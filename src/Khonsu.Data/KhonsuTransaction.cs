@@ -23,11 +23,11 @@ public sealed class KhonsuTransaction : DbTransaction
     private readonly List<(string Name, int Participants)> _savepoints = [];
     private readonly HashSet<ItemId> _tableReads = [];
     private readonly HashSet<ItemId> _branchedTables = [];
-    private readonly Dictionary<string, LogPosition> _backendSnapshots = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, CertificationSequence> _backendSnapshots = new(StringComparer.OrdinalIgnoreCase);
     private readonly Runtime.TransactionAges.Lease _age;
-    private LogPosition? _snapshot;
+    private CertificationSequence? _snapshot;
     private LogPosition? _logSnapshot;
-    private LogPosition? _snapshotsTakenBy;
+    private CertificationSequence? _snapshotsTakenBy;
     private bool _snapshotPending;
     private bool _completed;
     private bool _committed;
@@ -93,11 +93,11 @@ public sealed class KhonsuTransaction : DbTransaction
         try
         {
             // A statement that ran around Khonsu's command path (EF Core's) leaves it pending: now is the safe bound.
-            var visibleUpTo = _snapshot is null ? (LogPosition?)null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy;
+            var visibleUpTo = _snapshot is null ? (CertificationSequence?)null : _snapshotPending ? runtime.Certifier.LastCertified : _snapshotsTakenBy;
             var info = new TransactionInfo(Id, StartedAt, _operation.ToString())
             {
                 Snapshot = _snapshot,
-                BackendSnapshots = _backendSnapshots.Count == 0 ? null : new Dictionary<string, LogPosition>(_backendSnapshots, StringComparer.OrdinalIgnoreCase),
+                BackendSnapshots = _backendSnapshots.Count == 0 ? null : new Dictionary<string, CertificationSequence>(_backendSnapshots, StringComparer.OrdinalIgnoreCase),
                 LogSnapshot = _logSnapshot,
                 SnapshotsTakenBy = _participants.Count < 2 ? null : visibleUpTo,
                 VisibleUpTo = visibleUpTo,
@@ -109,7 +109,7 @@ public sealed class KhonsuTransaction : DbTransaction
             };
             await runtime.Coordinator.CommitAsync(info, _participants, cancellationToken).ConfigureAwait(false);
             _committed = true;
-            runtime.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
+            _connection.Logger.Committed(TransactionId, _participants.Count, System.Diagnostics.Stopwatch.GetElapsedTime(commitStarted).TotalMilliseconds);
         }
         catch (Exception error) when (FailedTransiently(error))
         {
@@ -117,23 +117,23 @@ public sealed class KhonsuTransaction : DbTransaction
         }
         catch (SerializationConflictException conflict)
         {
-            runtime.Logger.Aborted(TransactionId, conflict.Message);
+            _connection.Logger.Aborted(TransactionId, conflict.Message);
             throw KhonsuException.SerializationFailure(
                 $"Transaction {Id} was rolled back on every backend: {conflict.Message}", Id, conflict);
         }
         catch (ReadOnlyViolationException violation)
         {
-            runtime.Logger.Aborted(TransactionId, violation.Message);
+            _connection.Logger.Aborted(TransactionId, violation.Message);
             throw KhonsuException.ReadOnlyViolation(violation.Message, Id, violation);
         }
         catch (TransactionAbortedException aborted)
         {
-            runtime.Logger.Aborted(TransactionId, aborted.Reason);
+            _connection.Logger.Aborted(TransactionId, aborted.Reason);
             throw KhonsuException.SerializationFailure(aborted.Message, Id, aborted);
         }
         catch (CommitOutcomeUnknownException unknown)
         {
-            runtime.Logger.OutcomeUnknown(TransactionId, unknown.Message);
+            _connection.Logger.OutcomeUnknown(TransactionId, unknown.Message);
             throw KhonsuException.OutcomeUnknown(unknown.Message, Id, unknown);
         }
         catch (Engine.Log.CommitLogUnavailableException unavailable)
@@ -210,7 +210,7 @@ public sealed class KhonsuTransaction : DbTransaction
         try
         {
             await _connection.Runtime.Coordinator.RollbackAsync(_participants, Id, cancellationToken).ConfigureAwait(false);
-            _connection.Runtime.Logger.RolledBack(TransactionId, _participants.Count);
+            _connection.Logger.RolledBack(TransactionId, _participants.Count);
         }
         finally
         {
@@ -401,13 +401,13 @@ public sealed class KhonsuTransaction : DbTransaction
     }
 
     /// <summary>A log shared by several processes certifies in its own order, from its own watermark.</summary>
-    private void TakeLogSnapshot() => _logSnapshot = (_connection.Runtime.Log as ISharedCommitLog)?.Certifier.TakeSnapshot();
+    private void TakeLogSnapshot() => _logSnapshot = _connection.Runtime.Coordinator.Certification.TakeLogSnapshot();
 
     /// <summary>
     /// The level of the backends' local transactions. A deferrable transaction's safe snapshot needs
     /// no read tracking or validation of its own, unless a shared log certifies it all the same.
     /// </summary>
-    private IsolationLevel LocalIsolation => IsDeferrable && _connection.Runtime.Log is not ISharedCommitLog ? IsolationLevel.Snapshot : IsolationLevel;
+    private IsolationLevel LocalIsolation => IsDeferrable && _connection.Runtime.Coordinator.Certification.TrustsSafeSnapshots ? IsolationLevel.Snapshot : IsolationLevel;
 
     internal void Record(string backend, string sql) => _operation.Add(backend, sql);
 

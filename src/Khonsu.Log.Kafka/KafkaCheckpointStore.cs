@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
-using Khonsu.Engine.Log.Codec;
+using Khonsu.Engine.Codec;
 
 namespace Khonsu.Log.Kafka;
 

@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Khonsu.Engine;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
+using Khonsu.Engine.SharedLog;
 
 namespace Khonsu.Log.Kafka;
 
@@ -74,7 +75,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     public LogIdentity Identity => _identity ?? throw new InvalidOperationException("The Kafka commit log is not open.");
 
     /// <summary>Certifies every commit record in offset order as the tail reads it (see <see cref="ISharedCommitLog"/>).</summary>
-    public Engine.Certification.LogOrderCertifier Certifier => _index.Certifier;
+    public LogOrderCertifier Certifier => _index.Certifier;
 
     /// <summary>Where opening started reading the log, and how much of it it read (see docs/kafka-log.md, "Checkpoints").</summary>
     public KafkaLogOpening Opening { get; private set; } = new(null, 0, TimeSpan.Zero);

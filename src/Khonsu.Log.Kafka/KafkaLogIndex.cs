@@ -1,7 +1,8 @@
 using Khonsu.Engine;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Log;
-using Khonsu.Engine.Log.Codec;
+using Khonsu.Engine.Codec;
+using Khonsu.Engine.SharedLog;
 
 namespace Khonsu.Log.Kafka;
 
@@ -164,7 +165,7 @@ internal sealed class KafkaLogIndex
             else if (entry.Decision is null && record.Kind != LogRecordKind.InDoubtNote)
             {
                 // The first decision in log order is the transaction's outcome; later ones change nothing.
-                if (record.Kind == LogRecordKind.Commit && (TooOld(record) ?? Certifier.CertifyCommit(position, record)) is { Commit: false } refusal)
+                if (record.Kind == LogRecordKind.Commit && (TooOld(record) ?? Refused(Certifier.CertifyCommit(position, record))) is { } refusal)
                 {
                     entry.Refusal = refusal;
                     record = record with { Kind = LogRecordKind.Abort, Reason = RefusedPrefix + refusal.Reason };
@@ -262,7 +263,7 @@ internal sealed class KafkaLogIndex
     }
 
     /// <summary>Why the certifier refused the transaction's commit record, if it did.</summary>
-    public CertificationResult? RefusalOf(TransactionId transactionId)
+    public CommitRefusal? RefusalOf(TransactionId transactionId)
     {
         lock (_gate)
         {
@@ -461,7 +462,7 @@ internal sealed class KafkaLogIndex
     /// clock (so a forgotten abort cannot be overturned); a read-only transaction's record, which
     /// has nothing to commit anywhere, is certified as usual.
     /// </summary>
-    private CertificationResult? TooOld(LogRecord commit)
+    private CommitRefusal? TooOld(LogRecord commit)
     {
         if (commit.IsReadOnlyCertification)
         {
@@ -471,15 +472,17 @@ internal sealed class KafkaLogIndex
         var clock = new DateTimeOffset(_clock, TimeSpan.Zero);
         if (commit.TransactionId.CreatedAt is not { } began)
         {
-            return new CertificationResult(false, $"transaction {commit.TransactionId} has no creation time in its id (not a UUIDv7), so the log cannot tell whether its outcome was forgotten");
+            return new CommitRefusal($"transaction {commit.TransactionId} has no creation time in its id (not a UUIDv7), so the log cannot tell whether its outcome was forgotten");
         }
 
         return clock - began > _limits.MaxTransactionAge
-            ? new CertificationResult(
-                false,
-                $"transaction {commit.TransactionId} began at {began:O}, more than {_limits.MaxTransactionAge.TotalMinutes:0.#} min before the log's clock ({clock:O}): on a shared log a transaction must reach its commit record within that time (docs/kafka-log.md, \"What the index keeps\")")
+            ? new CommitRefusal($"transaction {commit.TransactionId} began at {began:O}, more than {_limits.MaxTransactionAge.TotalMinutes:0.#} min before the log's clock ({clock:O}): on a shared log a transaction must reach its commit record within that time (docs/kafka-log.md, \"What the index keeps\")")
             : null;
     }
+
+    /// <summary>The certifier's verdict as the log keeps it: nothing for a commit, the abort's reason for a refusal.</summary>
+    private static CommitRefusal? Refused(CertificationResult verdict)
+        => verdict.Commit ? null : new CommitRefusal(verdict.Reason, verdict.Item, verdict.ConflictsWith);
 
     /// <summary>Queues the transaction to be forgotten: after the grace if it committed, after the horizon otherwise.</summary>
     private void Settle(TransactionId id, Entry entry)
@@ -537,7 +540,7 @@ internal sealed class KafkaLogIndex
     }
 
     /// <summary>What an ended transaction still needs: its decision's kind and offset, a refusal's reason; the node name shared.</summary>
-    private (LoggedRecord Decision, CertificationResult? Refusal) Thin(LoggedRecord decision, CertificationResult? refusal)
+    private (LoggedRecord Decision, CommitRefusal? Refusal) Thin(LoggedRecord decision, CommitRefusal? refusal)
     {
         var record = decision.Record;
         if (!_nodes.TryGetValue(record.NodeId, out var node))
@@ -557,7 +560,7 @@ internal sealed class KafkaLogIndex
             Timestamp = record.Timestamp,
             Reason = refusal is null ? null : record.Reason,
         };
-        return (new LoggedRecord(decision.Position, thin), refusal is null ? null : new CertificationResult(false, refusal.Reason));
+        return (new LoggedRecord(decision.Position, thin), refusal is null ? null : new CommitRefusal(refusal.Reason));
     }
 
     private static void WriteSettled(CodecWriter writer, Queue<Settled> queue)
@@ -648,7 +651,7 @@ internal sealed class KafkaLogIndex
             // What is left of a finished transaction: its decision, as GetDecision and ReadFrom need it.
             var thin = new LogRecord { Kind = kind, TransactionId = id, NodeId = string.Empty, Timestamp = default, Reason = (flags & 4) != 0 ? reader.ReadString() : null };
             entry.Decision = new LoggedRecord(position, thin);
-            entry.Refusal = (flags & 4) != 0 ? new CertificationResult(false, thin.Reason) : null;
+            entry.Refusal = (flags & 4) != 0 ? new CommitRefusal(thin.Reason) : null;
             return (id, entry);
         }
 
@@ -659,7 +662,7 @@ internal sealed class KafkaLogIndex
             var refusalFlags = reader.ReadByte();
             ItemId? item = (refusalFlags & 1) != 0 ? ItemIdCodec.Read(ref reader, names) : null;
             TransactionId? other = (refusalFlags & 2) != 0 ? new TransactionId(reader.ReadGuid()) : null;
-            entry.Refusal = new CertificationResult(false, reason, item, other);
+            entry.Refusal = new CommitRefusal(reason, item, other);
         }
 
         return (id, entry);
@@ -668,7 +671,7 @@ internal sealed class KafkaLogIndex
     private struct Entry
     {
         public LoggedRecord? Decision;
-        public CertificationResult? Refusal;
+        public CommitRefusal? Refusal;
         public bool Ended;
     }
 

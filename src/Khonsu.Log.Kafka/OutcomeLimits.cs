@@ -3,7 +3,7 @@ namespace Khonsu.Log.Kafka;
 /// <summary>
 /// How long a Kafka log's index remembers the outcome of a transaction that ended, and the age
 /// past which a commit record is refused so that forgetting is safe. Part of the verdict function
-/// (like <see cref="Engine.Certification.LogOrderCertifier.Capacity"/>): every process sharing a log
+/// (like <see cref="Engine.SharedLog.LogOrderCertifier.Capacity"/>): every process sharing a log
 /// must use the same limits, so they are not a setting; tests and the soak benchmark shorten them.
 /// </summary>
 /// <remarks>

@@ -41,6 +41,8 @@ public class ExclusiveLogTests
 
         Assert.Equal("55006", refused.SqlState);
         Assert.Contains($"The commit log '{db.LogPath}' is already open in this process under another connection string", refused.Message, StringComparison.Ordinal);
+        // An open connection keeps its runtime, and with it the log, until it closes.
+        await first.CloseAsync();
         await KhonsuConnection.ClearPoolAsync(first);
         await using var second = await db.OpenAsync(";LockTimeout=1");
     }

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Khonsu.Data;
 using Khonsu.Engine;
 using Khonsu.Engine.Log;
+using Khonsu.Engine.SharedLog;
 
 namespace Khonsu.Log.Kafka.Tests;
 

@@ -1,7 +1,8 @@
 using Khonsu.Engine;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Log;
-using Khonsu.Engine.Log.Codec;
+using Khonsu.Engine.SharedLog;
+using Khonsu.Engine.Codec;
 
 namespace Khonsu.Log.Kafka.Tests;
 

@@ -1,7 +1,6 @@
 using System.Data;
 using System.Data.Common;
 using Khonsu.Data;
-using Khonsu.Data.Diagnostics;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Log;
 
@@ -167,6 +166,9 @@ public sealed class TransactionLogTests
         Assert.Equal(2 * commits.Sum(), together.Count(r => TransactionLogTable.StatusOf(r).EndsWith(":COMMITTED", StringComparison.Ordinal)));
         Assert.DoesNotContain(together, r => TransactionLogTable.StatusOf(r).EndsWith(":PREPARED", StringComparison.Ordinal));
 
+        // Closed first: an open connection keeps its runtime (and its materialiser) after ClearPoolAsync.
+        await first.CloseAsync();
+        await second.CloseAsync();
         await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(db.ConnectionString(a))); // not ClearAllPools: other tests run in parallel
         await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(db.ConnectionString(b)));
         await db.PostgresScalarAsync("TRUNCATE khonsu.transaction_log; DELETE FROM khonsu.transaction_log_progress");
@@ -201,29 +203,21 @@ public sealed class TransactionLogTests
         const string password = "Not-Really-Needed-42";
         var connectionString = db.ConnectionString(OnShop + ";Schema=Manual").Replace(db.Postgres.ConnectionString, db.Postgres.ConnectionString + ";Password=" + password, StringComparison.Ordinal);
         var capture = new CapturingLoggerProvider();
-        LoggerFactories.Register(connectionString, capture.Factory());
-        await using var connection = new KhonsuConnection(connectionString);
-        await connection.OpenAsync();
-        try
-        {
-            var committed = await EndToEndTests.TransferAsync(connection, 1000);
-            await EndToEndTests.TransferAsync(connection, 1001);
-            var materializer = connection.Runtime.TransactionLog!;
-            await Poll.UntilAsync(() => Task.FromResult(materializer.Lag == 4), TransactionLogTable.Patience, "the lag to count 2 commit and 2 end records");
-            await Poll.UntilAsync(() => Task.FromResult(capture.Lines.Any(l => l.EventId == 1020)), TransactionLogTable.Patience, "a logged failure");
-            var failure = capture.Lines.First(l => l.EventId == 1020);
-            Assert.Contains("shop", failure.Message, StringComparison.Ordinal);
-            Assert.DoesNotContain(capture.Lines, l => l.Everything.Contains(password, StringComparison.Ordinal));
+        await using var dataSource = KhonsuDataSource.Create(connectionString, capture.Factory());
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var committed = await EndToEndTests.TransferAsync(connection, 1000);
+        await EndToEndTests.TransferAsync(connection, 1001);
+        var materializer = connection.Runtime.TransactionLog!;
+        await Poll.UntilAsync(() => Task.FromResult(materializer.Lag == 4), TransactionLogTable.Patience, "the lag to count 2 commit and 2 end records");
+        await Poll.UntilAsync(() => Task.FromResult(capture.Lines.Any(l => l.EventId == 1020)), TransactionLogTable.Patience, "a logged failure");
+        var failure = capture.Lines.First(l => l.EventId == 1020);
+        Assert.Contains("shop", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(capture.Lines, l => l.Everything.Contains(password, StringComparison.Ordinal));
 
-            await connection.InstallSchemaAsync();
-            await TransactionLogTable.WaitCaughtUpAsync(connection);
-            await TransactionLogTable.WaitForPostgresAsync(db.Postgres.ConnectionString, committed, "ledger:COMMITTED", "shop:COMMITTED");
-            await Poll.UntilAsync(() => Task.FromResult(capture.Lines.Any(l => l.EventId == 1021)), TransactionLogTable.Patience, "the resumption logged");
-        }
-        finally
-        {
-            await KhonsuConnection.ClearPoolAsync(connection);
-        }
+        await connection.InstallSchemaAsync();
+        await TransactionLogTable.WaitCaughtUpAsync(connection);
+        await TransactionLogTable.WaitForPostgresAsync(db.Postgres.ConnectionString, committed, "ledger:COMMITTED", "shop:COMMITTED");
+        await Poll.UntilAsync(() => Task.FromResult(capture.Lines.Any(l => l.EventId == 1021)), TransactionLogTable.Patience, "the resumption logged");
     }
 
     [Fact]

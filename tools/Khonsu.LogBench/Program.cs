@@ -181,8 +181,8 @@ static LogRecord CertifiedRecord(LogPosition snapshot)
     return Record() with
     {
         Participants = [new ParticipantVote("ledger", true, [new RowWrite("accounts", key, WriteKind.Update, 3, 4, new RowImage(["id", "balance"], [1L, 75L]))])],
-        Certification = new Khonsu.Engine.Certification.LogCertification(snapshot, Serializable: true, SeveralSnapshots: false,
-            [.. Enumerable.Range(0, 3).Select(_ => new Khonsu.Engine.Certification.ItemId("ledger", "accounts", Random.Shared.Next(100_000).ToString(CultureInfo.InvariantCulture)))]),
+        Certification = new Khonsu.Engine.Log.LogCertification(snapshot, Serializable: true, SeveralSnapshots: false,
+            [.. Enumerable.Range(0, 3).Select(_ => new Khonsu.Engine.ItemId("ledger", "accounts", Random.Shared.Next(100_000).ToString(CultureInfo.InvariantCulture)))]),
     };
 }
 

@@ -1,15 +1,14 @@
 using Khonsu.Engine.Commit;
-using Khonsu.Engine.Log;
 
 namespace Khonsu.Engine.Certification;
 
 /// <summary>
-/// A transaction asking to commit: the log position its snapshot reflects (every commit at or
+/// A transaction asking to commit: the place in certification order its snapshot reflects (every commit at or
 /// before it was visible to it), what it read and what it wrote.
 /// </summary>
 internal sealed record CertificationRequest(
     TransactionId TransactionId,
-    LogPosition Snapshot,
+    CertificationSequence Snapshot,
     IReadOnlyCollection<ItemId> Reads,
     IReadOnlyCollection<ItemId> Writes)
 {
@@ -21,7 +20,7 @@ internal sealed record CertificationRequest(
     /// committing on some backends and not yet on others while those snapshots were taken; null when
     /// the transaction read one backend only.
     /// </summary>
-    public LogPosition? SnapshotsTakenBy { get; init; }
+    public CertificationSequence? SnapshotsTakenBy { get; init; }
 
     /// <summary>
     /// The last position whose transaction may be visible to this one: the last position certified
@@ -31,7 +30,7 @@ internal sealed record CertificationRequest(
     /// the third transaction committed after its snapshot, must use this upper bound instead. Null:
     /// nothing better is known than the position just before its own.
     /// </summary>
-    public LogPosition? VisibleUpTo { get; init; }
+    public CertificationSequence? VisibleUpTo { get; init; }
 
     /// <summary>
     /// For each backend the transaction took a snapshot on, the position up to which every commit
@@ -41,7 +40,7 @@ internal sealed record CertificationRequest(
     /// write lock behind a committing one saw that one's writes there. Null, or a backend missing:
     /// <see cref="Snapshot"/> holds for it.
     /// </summary>
-    public IReadOnlyDictionary<string, LogPosition>? BackendSnapshots { get; init; }
+    public IReadOnlyDictionary<string, CertificationSequence>? BackendSnapshots { get; init; }
 
     /// <summary>
     /// Those of <see cref="Writes"/> that landed on the newest committed row (their table has the

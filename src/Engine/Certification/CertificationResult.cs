@@ -10,5 +10,5 @@ internal sealed record CertificationResult(bool Commit, string? Reason = null, I
     /// to (it read what that one wrote without seeing it); null if none. A deferrable read-only
     /// transaction whose snapshot is at or after it is not safe (see <see cref="SafeSnapshot"/>).
     /// </summary>
-    public Log.LogPosition? EarliestOutConflict { get; init; }
+    public CertificationSequence? EarliestOutConflict { get; init; }
 }

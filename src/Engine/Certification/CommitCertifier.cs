@@ -1,5 +1,3 @@
-using Khonsu.Engine.Log;
-
 namespace Khonsu.Engine.Certification;
 
 /// <summary>
@@ -23,17 +21,8 @@ internal sealed class CommitCertifier : ICertifierMemory
     // Committed transactions that could not finish on some backend and wait for recovery (in doubt):
     // out of every watermark, so that they hold up no one, and met conservatively (see CertifyHeld).
     private readonly Dictionary<TransactionId, CommittedTransaction> _inDoubt = [];
-    private readonly SortedDictionary<long, int> _activeSnapshots = [];
-    // For safe snapshots: the snapshots of transactions that may write, the writers between
-    // certification and finish (their commits may be landing on the backends), and the candidates.
-    private readonly SortedDictionary<long, int> _writableSnapshots = [];
-    private readonly HashSet<TransactionId> _writersCommitting = [];
-    private readonly List<SafeSnapshot> _safeCandidates = [];
-    private TaskCompletionSource? _quiet;
-    // Closed while safe snapshot candidates take their backend snapshots: writers wait to be certified.
-    private TaskCompletionSource? _gate;
-    private int _gateHolders;
-    private long _writersCertified;
+    private readonly HeldSnapshots _activeSnapshots = new();
+    private readonly SafeSnapshotGate _safe = new();
     private long _last;
 
     public CommitCertifier(int capacity = 10_000)
@@ -55,13 +44,13 @@ internal sealed class CommitCertifier : ICertifierMemory
     }
 
     /// <summary>The last position certified so far (see <see cref="CertificationRequest.SnapshotsTakenBy"/>).</summary>
-    public LogPosition LastCertified
+    public CertificationSequence LastCertified
     {
         get
         {
             lock (_lock)
             {
-                return new LogPosition(_last);
+                return new CertificationSequence(_last);
             }
         }
     }
@@ -85,7 +74,7 @@ internal sealed class CommitCertifier : ICertifierMemory
         {
             lock (_lock)
             {
-                return _safeCandidates.Count;
+                return _safe.Candidates;
             }
         }
     }
@@ -98,18 +87,18 @@ internal sealed class CommitCertifier : ICertifierMemory
     /// <see cref="ReleaseSnapshot"/> when it ends, so that history it can no longer need is forgotten.
     /// </summary>
     /// <param name="mayWrite">False for a transaction declared read-only: deferrable transactions need not wait for it.</param>
-    public LogPosition TakeSnapshot(bool mayWrite = true)
+    public CertificationSequence TakeSnapshot(bool mayWrite = true)
     {
         lock (_lock)
         {
             var snapshot = Watermark();
-            Hold(_activeSnapshots, snapshot);
+            _activeSnapshots.Hold(snapshot);
             if (mayWrite)
             {
-                Hold(_writableSnapshots, snapshot);
+                _safe.WritableSnapshotTaken(snapshot);
             }
 
-            return new LogPosition(snapshot);
+            return new CertificationSequence(snapshot);
         }
     }
 
@@ -120,11 +109,11 @@ internal sealed class CommitCertifier : ICertifierMemory
     /// writer still committing elsewhere, or one left in doubt on another backend, holds up only the
     /// backends it has not finished on.
     /// </summary>
-    public LogPosition BackendWatermark(string backend)
+    public CertificationSequence BackendWatermark(string backend)
     {
         lock (_lock)
         {
-            return new LogPosition(_unfinishedOn.TryGetValue(backend, out var unfinished) && unfinished.Count > 0 ? unfinished.Min - 1 : _last);
+            return new CertificationSequence(_unfinishedOn.TryGetValue(backend, out var unfinished) && unfinished.Count > 0 ? unfinished.Min - 1 : _last);
         }
     }
 
@@ -142,16 +131,16 @@ internal sealed class CommitCertifier : ICertifierMemory
 
     /// <param name="snapshot">What <see cref="TakeSnapshot"/> or <see cref="SafeSnapshot.Position"/> gave.</param>
     /// <param name="mayWrite">As given to <see cref="TakeSnapshot"/>; false for a safe snapshot.</param>
-    public void ReleaseSnapshot(LogPosition snapshot, bool mayWrite = true)
+    public void ReleaseSnapshot(CertificationSequence snapshot, bool mayWrite = true)
     {
         lock (_lock)
         {
-            if (mayWrite && Release(_writableSnapshots, snapshot.Value))
+            if (mayWrite)
             {
-                SettleDrainedCandidates();
+                _safe.WritableSnapshotReleased(snapshot.Value);
             }
 
-            if (Release(_activeSnapshots, snapshot.Value))
+            if (_activeSnapshots.Release(snapshot.Value))
             {
                 ForgetUnneeded();
             }
@@ -171,41 +160,31 @@ internal sealed class CommitCertifier : ICertifierMemory
     {
         lock (_lock)
         {
-            _gateHolders++;
-            _gate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _safe.Close();
         }
 
         try
         {
             while (true)
             {
-                Task quiet;
+                Task? quiet;
                 lock (_lock)
                 {
-                    if (_writersCommitting.Count == 0)
+                    if (_safe.TryOpen(new CertificationSequence(_last), out quiet) is { } candidate)
                     {
-                        var candidate = new SafeSnapshot(new LogPosition(_last), _writersCertified) { HoldsGate = true };
-                        Hold(_activeSnapshots, _last);
-                        _safeCandidates.Add(candidate);
-                        if (!HasWritableSnapshotBefore(_last))
-                        {
-                            candidate.Settled.TrySetResult(); // no writer can be concurrent with it: safe now
-                        }
-
+                        _activeSnapshots.Hold(_last);
                         return candidate;
                     }
-
-                    quiet = (_quiet ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
                 }
 
-                await quiet.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await quiet!.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         catch
         {
             lock (_lock)
             {
-                OpenGate();
+                _safe.Open();
             }
 
             throw;
@@ -223,8 +202,7 @@ internal sealed class CommitCertifier : ICertifierMemory
         ArgumentNullException.ThrowIfNull(candidate);
         lock (_lock)
         {
-            ReleaseGate(candidate);
-            return _writersCertified == candidate.WritersCertified;
+            return _safe.CutTaken(candidate);
         }
     }
 
@@ -237,15 +215,14 @@ internal sealed class CommitCertifier : ICertifierMemory
         ArgumentNullException.ThrowIfNull(request);
         while (true)
         {
-            Task gate;
+            Task? gate;
             lock (_lock)
             {
-                if (_gate is null || request.ReadOnly)
+                gate = _safe.Closed;
+                if (gate is null || request.ReadOnly)
                 {
                     return CertifyHeld(request, serializable);
                 }
-
-                gate = _gate.Task;
             }
 
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -281,8 +258,7 @@ internal sealed class CommitCertifier : ICertifierMemory
         ArgumentNullException.ThrowIfNull(candidate);
         lock (_lock)
         {
-            ReleaseGate(candidate);
-            if (_safeCandidates.Remove(candidate) && !keepSnapshot && Release(_activeSnapshots, candidate.Position.Value))
+            if (_safe.Close(candidate) && !keepSnapshot && _activeSnapshots.Release(candidate.Position.Value))
             {
                 ForgetUnneeded();
             }
@@ -310,7 +286,7 @@ internal sealed class CommitCertifier : ICertifierMemory
         }
 
         var position = ++_last;
-        var verdict = _ssi.Certify(request, new LogPosition(position), serializable);
+        var verdict = _ssi.Certify(request, new CertificationSequence(position), serializable);
         if (verdict.Commit)
         {
             var writes = request.Writes.Count == 0 ? [] : request.Writes.ToHashSet();
@@ -329,7 +305,7 @@ internal sealed class CommitCertifier : ICertifierMemory
 
             if (!request.ReadOnly)
             {
-                WriterCertified(request.TransactionId, verdict);
+                _safe.WriterCertified(request.TransactionId, verdict);
             }
         }
 
@@ -399,7 +375,7 @@ internal sealed class CommitCertifier : ICertifierMemory
             var stuckWrites = unfinished.Writes.Where(item => stuckOn.Contains(item.Backend)).ToHashSet();
             if (stuckWrites.Count > 0)
             {
-                _inDoubt[transactionId] = new CommittedTransaction(transactionId, new LogPosition(unfinished.Position), LogPosition.Start, [], stuckWrites);
+                _inDoubt[transactionId] = new CommittedTransaction(transactionId, new CertificationSequence(unfinished.Position), CertificationSequence.Start, [], stuckWrites);
             }
 
             Forget(transactionId, unfinished);
@@ -418,7 +394,7 @@ internal sealed class CommitCertifier : ICertifierMemory
             }
             else
             {
-                WriterDone(transactionId);
+                _safe.WriterDone(transactionId);
             }
         }
     }
@@ -433,98 +409,18 @@ internal sealed class CommitCertifier : ICertifierMemory
         }
 
         ForgetUnneeded();
-        WriterDone(transactionId);
-    }
-
-    private void WriterDone(TransactionId transactionId)
-    {
-        if (_writersCommitting.Remove(transactionId) && _writersCommitting.Count == 0 && _quiet is { } quiet)
-        {
-            quiet.TrySetResult();
-            _quiet = null;
-        }
+        _safe.WriterDone(transactionId);
     }
 
     /// <summary>A certified transaction not yet finished everywhere: where it sits, what it wrote, where.</summary>
     private sealed record Unfinished(long Position, HashSet<ItemId> Writes, HashSet<string> Backends);
-
-    private void WriterCertified(TransactionId transactionId, CertificationResult verdict)
-    {
-        _writersCommitting.Add(transactionId);
-        _writersCertified++;
-        if (verdict.EarliestOutConflict is not { } earliest)
-        {
-            return;
-        }
-
-        foreach (var candidate in _safeCandidates)
-        {
-            if (earliest <= candidate.Position)
-            {
-                candidate.Unsafe = true;
-                candidate.Settled.TrySetResult();
-            }
-        }
-    }
-
-    private void ReleaseGate(SafeSnapshot candidate)
-    {
-        if (candidate.HoldsGate)
-        {
-            candidate.HoldsGate = false;
-            OpenGate();
-        }
-    }
-
-    /// <summary>Drops one holder of the gate; the last one lets the waiting writers through.</summary>
-    private void OpenGate()
-    {
-        if (--_gateHolders == 0 && _gate is { } gate)
-        {
-            _gate = null;
-            gate.TrySetResult();
-        }
-    }
-
-    private void SettleDrainedCandidates()
-    {
-        foreach (var candidate in _safeCandidates)
-        {
-            if (!HasWritableSnapshotBefore(candidate.Position.Value))
-            {
-                candidate.Settled.TrySetResult();
-            }
-        }
-    }
-
-    private bool HasWritableSnapshotBefore(long position) => _writableSnapshots.Count > 0 && _writableSnapshots.First().Key < position;
-
-    private static void Hold(SortedDictionary<long, int> snapshots, long snapshot) => snapshots[snapshot] = snapshots.GetValueOrDefault(snapshot) + 1;
-
-    /// <summary>Drops one holder of the snapshot; true when it was the last.</summary>
-    private static bool Release(SortedDictionary<long, int> snapshots, long snapshot)
-    {
-        if (!snapshots.TryGetValue(snapshot, out var count))
-        {
-            return false;
-        }
-
-        if (count > 1)
-        {
-            snapshots[snapshot] = count - 1;
-            return false;
-        }
-
-        snapshots.Remove(snapshot);
-        return true;
-    }
 
     private long Watermark() => _unfinished.Count == 0 ? _last : _unfinished.Min - 1;
 
     /// <summary>Committed transactions at or below every live and future snapshot are never concurrent with anything again.</summary>
     private void ForgetUnneeded()
     {
-        var oldestNeeded = _activeSnapshots.Count == 0 ? Watermark() : Math.Min(_activeSnapshots.First().Key, Watermark());
-        _ssi.Forget(new LogPosition(oldestNeeded));
+        var oldestNeeded = _activeSnapshots.IsEmpty ? Watermark() : Math.Min(_activeSnapshots.Oldest, Watermark());
+        _ssi.Forget(new CertificationSequence(oldestNeeded));
     }
 }

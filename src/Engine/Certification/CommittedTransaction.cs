@@ -1,5 +1,3 @@
-using Khonsu.Engine.Log;
-
 namespace Khonsu.Engine.Certification;
 
 /// <summary>
@@ -9,21 +7,21 @@ namespace Khonsu.Engine.Certification;
 /// without seeing it), which makes it a committed pivot when that came before its own commit.
 /// </summary>
 internal sealed class CommittedTransaction(
-    TransactionId id, LogPosition position, LogPosition snapshot, HashSet<ItemId> reads, HashSet<ItemId> writes, LogPosition? visibleUpTo = null, IReadOnlyDictionary<string, LogPosition>? backendSnapshots = null)
+    TransactionId id, CertificationSequence position, CertificationSequence snapshot, HashSet<ItemId> reads, HashSet<ItemId> writes, CertificationSequence? visibleUpTo = null, IReadOnlyDictionary<string, CertificationSequence>? backendSnapshots = null)
 {
     public TransactionId Id { get; } = id;
 
-    public LogPosition Position { get; } = position;
+    public CertificationSequence Position { get; } = position;
 
-    public LogPosition Snapshot { get; } = snapshot;
+    public CertificationSequence Snapshot { get; } = snapshot;
 
     /// <summary>The last position that may be visible to it (see <see cref="CertificationRequest.VisibleUpTo"/>).</summary>
-    public LogPosition VisibleUpTo { get; } = visibleUpTo is { } bound && bound < position ? bound : new LogPosition(position.Value - 1);
+    public CertificationSequence VisibleUpTo { get; } = visibleUpTo is { } bound && bound < position ? bound : new CertificationSequence(position.Value - 1);
 
     public HashSet<ItemId> Reads { get; } = reads;
 
     /// <summary>What it certainly saw on each backend (see <see cref="CertificationRequest.BackendSnapshots"/>); used while it is the candidate only.</summary>
-    public IReadOnlyDictionary<string, LogPosition>? BackendSnapshots { get; } = backendSnapshots;
+    public IReadOnlyDictionary<string, CertificationSequence>? BackendSnapshots { get; } = backendSnapshots;
 
     /// <summary>Whether it certainly saw <paramref name="writer"/>'s writes on <paramref name="item"/>'s backend: the writer had finished there before its snapshot.</summary>
     public bool Saw(ItemId item, CommittedTransaction writer)
@@ -42,5 +40,5 @@ internal sealed class CommittedTransaction(
     /// <summary>The writes that lose to a concurrent committed write of the same row (first committer wins).</summary>
     public HashSet<ItemId> FirstCommitterWins => LastWriterWins.Count == 0 ? Writes : [.. Writes.Except(LastWriterWins)];
 
-    public LogPosition? EarliestOutConflict { get; set; }
+    public CertificationSequence? EarliestOutConflict { get; set; }
 }

@@ -1,5 +1,3 @@
-using Khonsu.Engine.Log;
-
 namespace Khonsu.Engine.Certification;
 
 /// <summary>
@@ -15,14 +13,14 @@ namespace Khonsu.Engine.Certification;
 /// </summary>
 internal sealed class SafeSnapshot
 {
-    internal SafeSnapshot(LogPosition position, long writersCertified)
+    internal SafeSnapshot(CertificationSequence position, long writersCertified)
     {
         Position = position;
         WritersCertified = writersCertified;
     }
 
     /// <summary>The last position certified when it opened: the commits the transaction sees.</summary>
-    public LogPosition Position { get; }
+    public CertificationSequence Position { get; }
 
     /// <summary>How many writers the certifier had certified when it opened.</summary>
     internal long WritersCertified { get; }

@@ -1,5 +1,4 @@
-using Khonsu.Engine.Log;
-using Khonsu.Engine.Log.Codec;
+using Khonsu.Engine.Codec;
 
 namespace Khonsu.Engine.Certification;
 
@@ -26,7 +25,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
 {
     private readonly List<CommittedTransaction> _committed = [];
     private readonly WriteSummary _summary = new(capacity);
-    private LogPosition _horizon = LogPosition.Start;
+    private CertificationSequence _horizon = CertificationSequence.Start;
 
     /// <summary>Transactions remembered in full (for tests and metrics).</summary>
     public int RememberedTransactions => _committed.Count;
@@ -38,7 +37,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     /// Certifies a transaction whose commit record sits at <paramref name="position"/>; call in log
     /// order. Committed transactions are remembered for the ones after them.
     /// </summary>
-    public CertificationResult Certify(CertificationRequest request, LogPosition position, bool serializable = true)
+    public CertificationResult Certify(CertificationRequest request, CertificationSequence position, bool serializable = true)
     {
         var candidate = Candidate(request, position);
         var verdict = Check(candidate, serializable, request.SnapshotsTakenBy);
@@ -56,10 +55,10 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     /// <paramref name="position"/>, without remembering it: certifiers that must agree from the log
     /// alone can only remember what the log holds.
     /// </summary>
-    public CertificationResult Check(CertificationRequest request, LogPosition position, bool serializable = true)
+    public CertificationResult Check(CertificationRequest request, CertificationSequence position, bool serializable = true)
         => Check(Candidate(request, position), serializable, request.SnapshotsTakenBy);
 
-    private static CommittedTransaction Candidate(CertificationRequest request, LogPosition position)
+    private static CommittedTransaction Candidate(CertificationRequest request, CertificationSequence position)
         => new(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes], request.VisibleUpTo, request.BackendSnapshots) { LastWriterWins = [.. request.LastWriterWins] };
 
     /// <summary>
@@ -67,7 +66,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     /// snapshot is at or after it can see them as concurrent, and the caller knows no older snapshot
     /// is still live.
     /// </summary>
-    public void Forget(LogPosition upTo)
+    public void Forget(CertificationSequence upTo)
     {
         var count = 0;
         while (count < _committed.Count && _committed[count].Position <= upTo)
@@ -121,21 +120,21 @@ internal sealed class SsiCertifier(int capacity = 10_000)
             throw new InvalidDataException($"Log checkpoint was written by a certifier of capacity {written}, this one holds {capacity}: its verdicts would differ.");
         }
 
-        _horizon = new LogPosition(reader.ReadVarInt());
+        _horizon = new CertificationSequence(reader.ReadVarInt());
         _committed.Clear();
         var count = reader.ReadCount();
         for (var i = 0; i < count; i++)
         {
             var id = new TransactionId(reader.ReadGuid());
-            var position = new LogPosition(reader.ReadVarInt());
-            var snapshot = new LogPosition(reader.ReadVarInt());
+            var position = new CertificationSequence(reader.ReadVarInt());
+            var snapshot = new CertificationSequence(reader.ReadVarInt());
             var flags = reader.ReadByte();
             if (flags > 3)
             {
                 throw new InvalidDataException($"Log checkpoint is malformed: unknown flags 0x{flags:X2} for transaction {id}.");
             }
 
-            LogPosition? earliest = (flags & 1) != 0 ? new LogPosition(reader.ReadVarInt()) : null;
+            CertificationSequence? earliest = (flags & 1) != 0 ? new CertificationSequence(reader.ReadVarInt()) : null;
             var reads = ReadItems(ref reader, names);
             var writes = ReadItems(ref reader, names);
             HashSet<ItemId> lastWriterWins = (flags & 2) != 0 ? ReadItems(ref reader, names) : [];
@@ -166,7 +165,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
         return items;
     }
 
-    private CertificationResult Check(CommittedTransaction t, bool serializable, LogPosition? snapshotsTakenBy)
+    private CertificationResult Check(CommittedTransaction t, bool serializable, CertificationSequence? snapshotsTakenBy)
     {
         if (t.Snapshot < _horizon && _summary.ConflictsWith(t, serializable) is { } forgotten)
         {
@@ -246,7 +245,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     /// fractured read, whether the commits are one transaction or several (T saw B's write on one
     /// backend and missed A's on another, A before B, is the cycle T -rw-> A -> B -wr-> T).
     /// </summary>
-    private static CertificationResult? FracturedRead(CommittedTransaction t, List<CommittedTransaction> concurrent, LogPosition takenBy)
+    private static CertificationResult? FracturedRead(CommittedTransaction t, List<CommittedTransaction> concurrent, CertificationSequence takenBy)
     {
         (ItemId Item, CommittedTransaction Writer)? first = null;
         foreach (var x in concurrent)
@@ -276,7 +275,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     }
 
     /// <summary>Committed transactions the snapshot did not see: those after it in log order.</summary>
-    private List<CommittedTransaction> Concurrent(LogPosition snapshot)
+    private List<CommittedTransaction> Concurrent(CertificationSequence snapshot)
     {
         var concurrent = new List<CommittedTransaction>();
         for (var i = _committed.Count - 1; i >= 0 && _committed[i].Position > snapshot; i--)

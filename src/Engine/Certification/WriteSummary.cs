@@ -1,5 +1,4 @@
-using Khonsu.Engine.Log;
-using Khonsu.Engine.Log.Codec;
+using Khonsu.Engine.Codec;
 
 namespace Khonsu.Engine.Certification;
 
@@ -9,8 +8,8 @@ namespace Khonsu.Engine.Certification;
 /// </summary>
 internal sealed class WriteSummary(int budget)
 {
-    private readonly Dictionary<ItemId, LogPosition> _rows = [];
-    private readonly Dictionary<ItemId, LogPosition> _tables = [];
+    private readonly Dictionary<ItemId, CertificationSequence> _rows = [];
+    private readonly Dictionary<ItemId, CertificationSequence> _tables = [];
     private bool _collapsed;
 
     public void Add(CommittedTransaction transaction)
@@ -75,7 +74,7 @@ internal sealed class WriteSummary(int budget)
         ReadMap(ref reader, _tables, names);
     }
 
-    private static void WriteMap(CodecWriter writer, Dictionary<ItemId, LogPosition> map, NameTable names)
+    private static void WriteMap(CodecWriter writer, Dictionary<ItemId, CertificationSequence> map, NameTable names)
     {
         writer.WriteCount(map.Count);
         foreach (var (item, position) in map)
@@ -85,21 +84,21 @@ internal sealed class WriteSummary(int budget)
         }
     }
 
-    private static void ReadMap(ref CodecReader reader, Dictionary<ItemId, LogPosition> map, NameTable names)
+    private static void ReadMap(ref CodecReader reader, Dictionary<ItemId, CertificationSequence> map, NameTable names)
     {
         map.Clear();
         var count = reader.ReadCount();
         for (var i = 0; i < count; i++)
         {
             var item = ItemIdCodec.Read(ref reader, names);
-            if (!map.TryAdd(item, new LogPosition(reader.ReadVarInt())))
+            if (!map.TryAdd(item, new CertificationSequence(reader.ReadVarInt())))
             {
                 throw new InvalidDataException($"Log checkpoint is malformed: the certifier's summary names {item} twice.");
             }
         }
     }
 
-    private static void Raise(Dictionary<ItemId, LogPosition> map, ItemId item, LogPosition position)
+    private static void Raise(Dictionary<ItemId, CertificationSequence> map, ItemId item, CertificationSequence position)
     {
         if (!map.TryGetValue(item, out var current) || current < position)
         {

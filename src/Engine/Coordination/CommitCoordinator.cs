@@ -9,28 +9,38 @@ using Khonsu.Engine.Log;
 namespace Khonsu.Engine.Coordination;
 
 /// <summary>
-/// Runs the two-phase commit of one Khonsu transaction: prepare every participant, log the
+/// Runs the two-phase commit of one Khonsu transaction: prepare every participant, certify, log the
 /// decision (the commit point), finish the participants, log the end. Presumed abort: a
-/// transaction with no decision in the log never committed.
+/// transaction with no decision in the log never committed. <see cref="CommitAsync"/> reads as the
+/// protocol does, phase after phase, in the order docs/how-khonsu-works.md tells it.
 /// </summary>
 internal sealed class CommitCoordinator
 {
     private readonly ICommitLog _log;
     private readonly string _nodeId;
     private readonly TimeProvider _time;
-    private readonly CommitCertifier? _certifier;
-    private readonly ISharedCommitLog? _shared;
+    private readonly CertificationStrategy _certification;
+    private readonly Func<TransactionInfo, LogRecord> _bareCommitRecord;
     private readonly ConcurrentDictionary<TransactionId, byte> _inFlight = new();
 
     /// <param name="certifier">Certifies transactions that carry a snapshot; null to certify nothing (plain two-phase commit).</param>
     public CommitCoordinator(ICommitLog log, string nodeId, TimeProvider? time = null, CommitCertifier? certifier = null)
+        : this(log, nodeId, CertificationStrategy.For(log, certifier), time)
+    {
+    }
+
+    /// <param name="certification">How to certify, chosen for <paramref name="log"/> when the runtime opened it.</param>
+    internal CommitCoordinator(ICommitLog log, string nodeId, CertificationStrategy certification, TimeProvider? time = null)
     {
         _log = log;
         _nodeId = nodeId;
         _time = time ?? TimeProvider.System;
-        _certifier = certifier;
-        _shared = log as ISharedCommitLog;
+        _certification = certification;
+        _bareCommitRecord = transaction => NewRecord(LogRecordKind.Commit, transaction, []);
     }
+
+    /// <summary>How this coordinator certifies, chosen for its log when the runtime opened it.</summary>
+    internal CertificationStrategy Certification => _certification;
 
     /// <summary>Called at each step of the protocol; crash tests stop the process there.</summary>
     internal Func<CommitStep, TransactionId, ValueTask>? StepObserver { get; set; }
@@ -52,139 +62,53 @@ internal sealed class CommitCoordinator
             return;
         }
 
+        // In flight before anything is prepared, until it is over (its decision logged first):
+        // recovery of the embedded log takes a prepared transaction not in flight for one a dead run left.
         _inFlight[transaction.Id] = 0;
         using var activity = KhonsuTelemetry.ActivitySource.StartActivity("khonsu.commit", ActivityKind.Internal);
         activity?.SetTag("khonsu.transaction_id", transaction.Id.ToString());
         activity?.SetTag("khonsu.participants", participants.Count);
-        var clock = new PhaseClock(activity);
-        var outcome = "unknown";
-        string? abortReason = null;
-        var certified = false;
-        var finished = false;
-        var settled = false; // the certifier was told how it ended (FinishAsync, or in doubt)
-        // A shared log certifies every writer in log order, so each one needs its commit record:
-        // no transaction commits in one phase there.
-        var onePhase = participants.Count == 1 && participants[0].CanCommitInOnePhase && !CertifiesInLog(transaction);
+        var commit = new CommitRun(transaction, participants, new PhaseClock(activity));
         try
         {
             await StepAsync(CommitStep.BeforePrepare, transaction.Id).ConfigureAwait(false);
-            var votes = MarkLastWriterWins(await PrepareAllAsync(transaction, participants, onePhase, cancellationToken).ConfigureAwait(false), transaction.LastWriterWinsTables);
-            clock.End("prepare");
-            if (transaction.ReadOnly && votes.FirstOrDefault(vote => !vote.ReadOnly) is { } wrote)
-            {
-                var violation = new ReadOnlyViolationException(transaction.Id, wrote.Participant);
-                await AbortAsync(transaction, participants, violation.Message).ConfigureAwait(false);
-                throw violation;
-            }
-
-            certified = await CertifyAsync(transaction, participants, votes, cancellationToken).ConfigureAwait(false);
-            if (certified)
-            {
-                clock.End("certify");
-            }
-
-            await StepAsync(CommitStep.AfterAllPrepared, transaction.Id).ConfigureAwait(false);
-
-            if (votes.All(vote => vote.ReadOnly))
-            {
-                // Read-only: nothing to make atomic, so nothing goes to the log.
-                await FinishAsync(transaction, participants, certified, CancellationToken.None).ConfigureAwait(false);
-                (outcome, finished, settled) = ("committed", true, true);
-                return;
-            }
-
-            if (onePhase)
-            {
-                // One database commits atomically by itself: its COMMIT is the commit point, and
-                // nothing goes to the log (a crash before it leaves nothing to recover).
-                try
-                {
-                    await participants[0].CommitAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
-                }
-                catch
-                {
-                    await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
-                    throw;
-                }
-                finally
-                {
-                    finished = true;
-                }
-
-                clock.End("commit");
-                outcome = "committed";
-                return;
-            }
-
-            // Only participants that wrote have anything for recovery to finish.
-            votes = votes.Where(vote => !vote.ReadOnly).ToList();
             try
             {
-                await LogCommitDecisionAsync(transaction, participants, votes, cancellationToken).ConfigureAwait(false);
+                await PrepareAsync(commit, cancellationToken).ConfigureAwait(false);
+                CheckReadOnly(commit);
+                await CertifyAsync(commit, cancellationToken).ConfigureAwait(false);
             }
-            catch (CommitOutcomeUnknownException) when (certified)
+            catch (Exception error)
             {
-                // It may have committed, with its local transactions dropped or left prepared: until
-                // recovery settles it from the log, what it wrote is met as in doubt, not as finished.
-                _certifier!.InDoubt(transaction.Id, participants.Select(p => p.Name));
-                settled = true;
+                // Nothing is decided: the one way back is to roll back everywhere (presumed abort).
+                await AbortAsync(commit, commit.Refusal ?? Describe(error)).ConfigureAwait(false);
                 throw;
             }
 
-            clock.End("log");
-            outcome = "committed";
-            await StepAsync(CommitStep.AfterDecisionLogged, transaction.Id).ConfigureAwait(false);
-
-            // The decision is durable: finishing must not be cancelled halfway.
-            finished = await FinishAsync(transaction, participants, certified, CancellationToken.None).ConfigureAwait(false);
-            settled = true;
-            clock.End("finish");
-            if (finished)
+            await StepAsync(CommitStep.AfterAllPrepared, transaction.Id).ConfigureAwait(false);
+            if (commit.Votes.All(vote => vote.ReadOnly))
             {
-                await StepAsync(CommitStep.BeforeEndRecord, transaction.Id).ConfigureAwait(false);
-                await TryAppendAsync(NewRecord(LogRecordKind.End, transaction, votes)).ConfigureAwait(false);
+                await CommitReadOnlyAsync(commit).ConfigureAwait(false);
+            }
+            else if (commit.OnePhase)
+            {
+                await CommitInOnePhaseAsync(commit, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await DecideAsync(commit, cancellationToken).ConfigureAwait(false);
+                await FinishAsync(commit).ConfigureAwait(false);
             }
         }
-        catch (Exception error) when (error is not CommitOutcomeUnknownException && outcome != "committed")
+        catch (Exception error) when (error is not CommitOutcomeUnknownException && commit.Outcome != CommitOutcome.Committed)
         {
-            (outcome, abortReason) = ("aborted", error is SerializationConflictException or TransactionAbortedException ? "conflict" : "error");
+            commit.Aborted(error is SerializationConflictException or TransactionAbortedException ? "conflict" : "error");
             throw;
         }
         finally
         {
-            // FinishAsync told the certifier how the commit ended on each backend (a participant left
-            // to recovery is in doubt until recovery tells it otherwise); every other way out of a
-            // certified transaction never committed, or committed in one phase, or is unknown and
-            // settled above: it holds up nothing any longer.
-            if (certified && !settled)
-            {
-                _certifier!.Finished(transaction.Id);
-            }
-
-            _inFlight.TryRemove(transaction.Id, out _);
-            clock.Total();
-            activity?.SetTag("khonsu.outcome", outcome);
-            KhonsuTelemetry.Transactions.Add(1, new("khonsu.outcome", outcome), new("khonsu.abort_reason", abortReason));
+            End(commit, activity);
         }
-    }
-
-    /// <summary>
-    /// Marks the writes to tables with the Replace conflict policy, so the mark travels in the
-    /// commit record and every certifier reading the log exempts them from write-write conflicts.
-    /// </summary>
-    private static IReadOnlyList<ParticipantVote> MarkLastWriterWins(IReadOnlyList<ParticipantVote> votes, IReadOnlyCollection<ItemId> tables)
-    {
-        if (tables.Count == 0)
-        {
-            return votes;
-        }
-
-        return votes
-            .Select(vote => vote with
-            {
-                Writes = [.. vote.Writes.Select(write => !write.LastWriterWins && tables.Contains(ItemId.Of(vote.Participant, write.Table)) ? write with { LastWriterWins = true } : write)],
-            })
-            .ToList();
     }
 
     /// <summary>Rolls every participant back. Nothing is logged: presumed abort.</summary>
@@ -209,226 +133,196 @@ internal sealed class CommitCoordinator
         }
     }
 
-    private async ValueTask<IReadOnlyList<ParticipantVote>> PrepareAllAsync(
-        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, bool onePhase, CancellationToken cancellationToken)
+    /// <summary>
+    /// Phase 1, prepare: every participant votes, one after the other so that each crash point
+    /// leaves a known set prepared; then the reads that must be current are validated.
+    /// </summary>
+    private async ValueTask PrepareAsync(CommitRun commit, CancellationToken cancellationToken)
     {
-        // Prepared one after the other so that each crash point leaves a known set prepared.
+        var (transaction, participants) = (commit.Transaction, commit.Participants);
+        commit.OnePhase = participants.Count == 1 && participants[0].CanCommitInOnePhase && _certification.AllowsOnePhase(transaction);
         var votes = new List<ParticipantVote>(participants.Count);
-        try
+        foreach (var participant in participants)
         {
-            foreach (var participant in participants)
-            {
-                var vote = onePhase
-                    ? await participant.PrepareOnePhaseAsync(transaction.Id, cancellationToken).ConfigureAwait(false)
-                    : await participant.PrepareAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
-                votes.Add(vote);
-                await StepAsync(CommitStep.AfterParticipantPrepared, transaction.Id).ConfigureAwait(false);
-            }
+            var vote = commit.OnePhase
+                ? await participant.PrepareOnePhaseAsync(transaction.Id, cancellationToken).ConfigureAwait(false)
+                : await participant.PrepareAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
+            votes.Add(vote);
+            await StepAsync(CommitStep.AfterParticipantPrepared, transaction.Id).ConfigureAwait(false);
+        }
 
-            // A transaction that writes commits at its log position: what it read anywhere must
-            // still be current then. One that read on several backends took a snapshot on each at
-            // a different moment and may have seen half of another transaction (a fractured read):
-            // its reads must all be current at one instant, now. Participants that wrote checked
-            // their own reads in prepare. At Snapshot isolation only the fractured-read guard of a
-            // read-only transaction remains: a snapshot must still be one snapshot.
-            var writes = votes.Any(vote => !vote.ReadOnly);
-            if ((writes && transaction.Serializable) || (!writes && participants.Count > 1 && !SafeWithoutCertification(transaction)))
+        // A transaction that writes commits at its log position: what it read anywhere must
+        // still be current then. One that read on several backends took a snapshot on each at
+        // a different moment and may have seen half of another transaction (a fractured read):
+        // its reads must all be current at one instant, now. Participants that wrote checked
+        // their own reads in prepare. At Snapshot isolation only the fractured-read guard of a
+        // read-only transaction remains: a snapshot must still be one snapshot.
+        var writes = votes.Any(vote => !vote.ReadOnly);
+        if ((writes && transaction.Serializable) || (!writes && participants.Count > 1 && !_certification.TrustsSafeSnapshot(transaction)))
+        {
+            for (var i = 0; i < participants.Count; i++)
             {
-                for (var i = 0; i < participants.Count; i++)
+                if (votes[i].ReadOnly)
                 {
-                    if (votes[i].ReadOnly)
-                    {
-                        await participants[i].ValidateReadsAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
-                    }
+                    await participants[i].ValidateReadsAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
-        catch (Exception error)
-        {
-            await AbortAsync(transaction, participants, Describe(error)).ConfigureAwait(false);
-            ExceptionDispatchInfo.Capture(error).Throw();
-        }
 
-        return votes;
+        commit.Votes = MarkLastWriterWins(votes, transaction.LastWriterWinsTables);
+        commit.Clock.End("prepare");
     }
 
     /// <summary>
-    /// Certifies the prepared transaction: whether committing it now keeps every transaction
-    /// certified so far serializable (or, at Snapshot, free of write-write conflicts). On a
-    /// conflict it is rolled back everywhere and fails with the item and the other transaction.
-    /// With a shared log, a read-only transaction is also checked against what the log holds (a
-    /// writer is certified again, in log order, when its commit record is read back).
+    /// Marks the writes to tables with the Replace conflict policy, so the mark travels in the
+    /// commit record and every certifier reading the log exempts them from write-write conflicts.
     /// </summary>
-    private async ValueTask<bool> CertifyAsync(
-        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes, CancellationToken cancellationToken)
+    private static IReadOnlyList<ParticipantVote> MarkLastWriterWins(IReadOnlyList<ParticipantVote> votes, IReadOnlyCollection<ItemId> tables)
     {
-        var writes = CertificationRequest.WritesOf(votes);
-        if (writes.Count == 0 && SafeWithoutCertification(transaction))
+        if (tables.Count == 0)
         {
-            return false;
+            return votes;
         }
 
-        // Its snapshot in the shared log may have passed over a commit that is in doubt somewhere:
-        // touching what that one wrote is refused here, before any record of this one is appended.
-        if (CertifiesInLog(transaction) && _shared!.Certifier.TouchesOverdue(new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes)) is { } overdue)
-        {
-            await RefuseUnlessCommitAsync(overdue, transaction, participants).ConfigureAwait(false);
-        }
-
-        if (writes.Count == 0 && CertifiesInLog(transaction))
-        {
-            var request = new CertificationRequest(transaction.Id, transaction.LogSnapshot!.Value, transaction.Reads, writes) { SnapshotsTakenBy = transaction.SnapshotsTakenBy };
-            await RefuseUnlessCommitAsync(_shared!.Certifier.CheckReadOnly(request, transaction.Serializable), transaction, participants).ConfigureAwait(false);
-            if (transaction.Serializable && transaction.Reads.Count > 0)
+        return votes
+            .Select(vote => vote with
             {
-                await CertifyReadOnlyInLogAsync(transaction, participants, cancellationToken).ConfigureAwait(false);
-            }
+                Writes = [.. vote.Writes.Select(write => !write.LastWriterWins && tables.Contains(ItemId.Of(vote.Participant, write.Table)) ? write with { LastWriterWins = true } : write)],
+            })
+            .ToList();
+    }
+
+    /// <summary>Phase 2: a transaction declared read-only that wrote after all is refused.</summary>
+    private static void CheckReadOnly(CommitRun commit)
+    {
+        if (commit.Transaction.ReadOnly && commit.Votes.FirstOrDefault(vote => !vote.ReadOnly) is { } wrote)
+        {
+            throw commit.Refuse(new ReadOnlyViolationException(commit.Transaction.Id, wrote.Participant));
+        }
+    }
+
+    /// <summary>
+    /// Phase 3, certify: whether committing it now keeps every transaction certified so far
+    /// serializable (or, at Snapshot, free of write-write conflicts), by the strategy chosen for the
+    /// log. A refusal fails with the item and the other transaction.
+    /// </summary>
+    private async ValueTask CertifyAsync(CommitRun commit, CancellationToken cancellationToken)
+    {
+        var verdict = await _certification.CertifyAsync(commit.Transaction, commit.Votes, _bareCommitRecord, cancellationToken).ConfigureAwait(false);
+        if (verdict.Refusal is { } refusal)
+        {
+            throw commit.Refuse(Conflict(refusal.Reason, refusal.Item, commit.Participants));
         }
 
-        if (_certifier is null || transaction.Snapshot is not { } snapshot)
+        commit.Certified = verdict.HeldByCertifier;
+        if (commit.Certified)
         {
-            return false;
+            commit.Clock.End("certify");
         }
+    }
 
-        var local = new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes)
-        {
-            SnapshotsTakenBy = transaction.SnapshotsTakenBy,
-            VisibleUpTo = transaction.VisibleUpTo,
-            BackendSnapshots = transaction.BackendSnapshots,
-            LastWriterWins = CertificationRequest.LastWriterWinsOf(votes),
-        };
-        CertificationResult verdict;
+    /// <summary>Read-only: nothing to make atomic, so nothing goes to the log.</summary>
+    private async ValueTask CommitReadOnlyAsync(CommitRun commit)
+    {
+        await FinishParticipantsAsync(commit).ConfigureAwait(false);
+        commit.Outcome = CommitOutcome.Committed;
+    }
+
+    /// <summary>
+    /// Phase 4, the one-phase shortcut: one database commits atomically by itself, so its COMMIT is
+    /// the commit point and nothing goes to the log (a crash before it leaves nothing to recover).
+    /// </summary>
+    private async ValueTask CommitInOnePhaseAsync(CommitRun commit, CancellationToken cancellationToken)
+    {
         try
         {
-            verdict = await _certifier.CertifyAsync(local, transaction.Serializable, cancellationToken).ConfigureAwait(false);
+            await commit.Participants[0].CommitAsync(commit.Transaction.Id, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException cancelled)
+        catch
         {
-            // Cancelled while a deferrable transaction held writers back: not certified, so abort.
-            await AbortAsync(transaction, participants, Describe(cancelled)).ConfigureAwait(false);
+            // Nothing was logged, so nothing is: rolling back is the whole abort.
+            await RollbackQuietlyAsync(commit.Participants, commit.Transaction.Id).ConfigureAwait(false);
             throw;
         }
 
-        await RefuseUnlessCommitAsync(verdict, transaction, participants).ConfigureAwait(false);
-        return true;
+        commit.Clock.End("commit");
+        commit.Outcome = CommitOutcome.Committed;
     }
 
     /// <summary>
-    /// Other processes certify their commit records from the log alone: a read-only transaction
-    /// that leaves no record can be Tin of a pivot that commits later in another process (the
-    /// read-only anomaly), and that process would never know. So on a shared log a serializable
-    /// read-only transaction appends a commit record with no participants and its reads: certified
-    /// in log order like any other, remembered by every process, never prepared or ended. Its
-    /// verdict comes back with the append; a refusal aborts it (it wrote nothing, so nothing to undo).
+    /// Phase 5, decide: append the commit record, the commit point. The log's answer is the first
+    /// decision in log order, which may be an abort (a sweeper's, or the shared log's refusal); then
+    /// the participants roll back. Only participants that wrote have anything for recovery to finish,
+    /// so only they are in the record.
     /// </summary>
-    private async ValueTask CertifyReadOnlyInLogAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, CancellationToken cancellationToken)
+    private async ValueTask DecideAsync(CommitRun commit, CancellationToken cancellationToken)
     {
+        commit.Votes = commit.Votes.Where(vote => !vote.ReadOnly).ToList();
+        ExceptionDispatchInfo? aborted;
+        try
+        {
+            aborted = await AppendDecisionAsync(commit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CommitOutcomeUnknownException) when (commit.Certified)
+        {
+            // It may have committed, with its local transactions dropped or left prepared: until
+            // recovery settles it from the log, what it wrote is met as in doubt, not as finished.
+            _certification.InDoubt(commit.Transaction.Id, commit.Participants.Select(p => p.Name));
+            commit.Settled = true;
+            throw;
+        }
+
+        if (aborted is not null)
+        {
+            await RollbackQuietlyAsync(commit.Participants, commit.Transaction.Id).ConfigureAwait(false);
+            aborted.Throw();
+        }
+
+        commit.Clock.End("log");
+        commit.Outcome = CommitOutcome.Committed;
+        await StepAsync(CommitStep.AfterDecisionLogged, commit.Transaction.Id).ConfigureAwait(false);
+    }
+
+    /// <returns>Null when the log's decision is commit; else what the caller fails with.</returns>
+    private async ValueTask<ExceptionDispatchInfo?> AppendDecisionAsync(CommitRun commit, CancellationToken cancellationToken)
+    {
+        var transaction = commit.Transaction;
         AppendResult appended;
         try
         {
-            appended = await _log.AppendAsync(NewRecord(LogRecordKind.Commit, transaction, []) with { Certification = LogCertificationOf(transaction) }, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (Exception error)
-        {
-            // Nothing was written anywhere: failing (or being cancelled) is an abort, whatever became of the record.
-            await AbortAsync(transaction, participants, Describe(error)).ConfigureAwait(false);
-            throw;
-        }
-
-        if (appended.Refusal is { Commit: false } refusal)
-        {
-            await RefuseUnlessCommitAsync(refusal, transaction, participants).ConfigureAwait(false);
-        }
-    }
-
-    private static LogCertification LogCertificationOf(TransactionInfo transaction)
-        => new(transaction.LogSnapshot!.Value, transaction.Serializable, transaction.SnapshotsTakenBy is not null, [.. transaction.Reads]);
-
-    private async ValueTask RefuseUnlessCommitAsync(CertificationResult verdict, TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants)
-    {
-        if (verdict.Commit)
-        {
-            return;
-        }
-
-        var conflict = Conflict(verdict, participants);
-        await AbortAsync(transaction, participants, conflict.Message).ConfigureAwait(false);
-        throw conflict;
-    }
-
-    private static SerializationConflictException Conflict(CertificationResult verdict, IReadOnlyList<ITransactionParticipant> participants)
-    {
-        var reason = verdict.Reason ?? "serialization conflict";
-        return verdict.Item is { } item
-            ? new SerializationConflictException(item.Backend, item.Table, item.Key, reason)
-            : new SerializationConflictException(participants[0].Name, string.Empty, null, reason);
-    }
-
-    /// <summary>
-    /// A read-only transaction on a safe snapshot needs neither read validation nor certification,
-    /// unless the log is shared: this process waited only for its own concurrent writers, and those
-    /// of other processes can still make the snapshot unsafe or land between its backend snapshots.
-    /// </summary>
-    private bool SafeWithoutCertification(TransactionInfo transaction) => transaction.SafeSnapshot && _shared is null;
-
-    private bool CertifiesInLog(TransactionInfo transaction) => _shared is not null && transaction.LogSnapshot is not null;
-
-    private async ValueTask LogCommitDecisionAsync(
-        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, IReadOnlyList<ParticipantVote> votes, CancellationToken cancellationToken)
-    {
-        LogRecordKind? decision;
-        CertificationResult? refusal = null;
-        try
-        {
-            var commit = NewRecord(LogRecordKind.Commit, transaction, votes);
-            if (CertifiesInLog(transaction))
-            {
-                commit = commit with { Certification = LogCertificationOf(transaction) };
-            }
-
-            var appended = await _log.AppendAsync(commit, cancellationToken).ConfigureAwait(false);
-            (decision, refusal) = (appended.Decision, appended.Refusal);
+            var record = _certification.CommitRecord(NewRecord(LogRecordKind.Commit, transaction, commit.Votes), transaction);
+            appended = await _log.AppendAsync(record, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception appendError)
         {
-            decision = await SettleUnknownDecisionAsync(transaction, participants, appendError).ConfigureAwait(false);
+            return await SettleUnknownDecisionAsync(commit, appendError).ConfigureAwait(false);
         }
 
-        if (decision != LogRecordKind.Commit)
+        return appended switch
         {
-            await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
-            if (refusal is { Commit: false })
-            {
-                throw Conflict(refusal, participants);
-            }
-
-            throw new TransactionAbortedException(transaction.Id, "another process aborted it first after its lease ran out");
-        }
+            { Decision: LogRecordKind.Commit } => null,
+            { Refusal: { } refusal } => ExceptionDispatchInfo.Capture(Conflict(refusal.Reason, refusal.Item, commit.Participants)),
+            _ => AbortedFirst(transaction),
+        };
     }
 
     /// <summary>
     /// The commit record may or may not have reached the log. An abort record appended now
-    /// settles it: the first decision in log order wins, whichever it is.
+    /// settles it: the first decision in log order wins, whichever it is. If even that fails, the
+    /// outcome is unknown here: participants are left as they are for recovery to settle from the log.
     /// </summary>
-    private async ValueTask<LogRecordKind?> SettleUnknownDecisionAsync(
-        TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, Exception appendError)
+    private async ValueTask<ExceptionDispatchInfo?> SettleUnknownDecisionAsync(CommitRun commit, Exception appendError)
     {
+        var transaction = commit.Transaction;
+        AppendResult settled;
         try
         {
             var abort = NewRecord(LogRecordKind.Abort, transaction, []) with { Reason = "the commit record could not be confirmed: " + appendError.Message };
-            var settled = await _log.AppendAsync(abort, CancellationToken.None).ConfigureAwait(false);
-            if (settled.Decision == LogRecordKind.Abort)
-            {
-                await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
-                ExceptionDispatchInfo.Capture(appendError).Throw();
-            }
-
-            return settled.Decision;
+            settled = await _log.AppendAsync(abort, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception settleError) when (settleError != appendError)
+        catch (Exception)
         {
-            foreach (var participant in participants)
+            foreach (var participant in commit.Participants)
             {
                 try
                 {
@@ -442,47 +336,109 @@ internal sealed class CommitCoordinator
 
             throw new CommitOutcomeUnknownException(transaction.Id, appendError);
         }
+
+        return settled.Decision switch
+        {
+            LogRecordKind.Commit => null,
+            LogRecordKind.Abort => ExceptionDispatchInfo.Capture(appendError),
+            _ => AbortedFirst(transaction),
+        };
+    }
+
+    private static ExceptionDispatchInfo AbortedFirst(TransactionInfo transaction)
+        => ExceptionDispatchInfo.Capture(new TransactionAbortedException(transaction.Id, "another process aborted it first after its lease ran out"));
+
+    /// <summary>
+    /// Phase 6, finish, then phase 7, end: the decision is durable, so finishing must not be
+    /// cancelled halfway. Once every participant finished, the end record tells recovery that
+    /// nothing is left; a participant that did not is left to recovery, which appends it later.
+    /// </summary>
+    private async ValueTask FinishAsync(CommitRun commit)
+    {
+        var finished = await FinishParticipantsAsync(commit).ConfigureAwait(false);
+        commit.Clock.End("finish");
+        if (finished)
+        {
+            await StepAsync(CommitStep.BeforeEndRecord, commit.Transaction.Id).ConfigureAwait(false);
+            await TryAppendAsync(NewRecord(LogRecordKind.End, commit.Transaction, commit.Votes)).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
-    /// Commits every participant, telling the certifier (when <paramref name="certified"/>) as each
+    /// Commits every participant, telling the certifier (when it holds the transaction) as each
     /// backend shows the writes, so that snapshots taken there from then on see them; then that the
     /// transaction finished, or on which backends it is left in doubt for recovery. Returns whether
     /// every participant finished; the certifier has been told either way.
     /// </summary>
-    private async ValueTask<bool> FinishAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, bool certified, CancellationToken cancellationToken)
+    private async ValueTask<bool> FinishParticipantsAsync(CommitRun commit)
     {
+        var transactionId = commit.Transaction.Id;
         List<string>? unfinished = null;
-        foreach (var participant in participants)
+        foreach (var participant in commit.Participants)
         {
             try
             {
-                await participant.CommitAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
-                if (certified)
+                await participant.CommitAsync(transactionId, CancellationToken.None).ConfigureAwait(false);
+                if (commit.Certified)
                 {
-                    _certifier!.FinishedOn(transaction.Id, participant.Name);
+                    _certification.FinishedOn(transactionId, participant.Name);
                 }
             }
             catch (Exception error)
             {
                 // Committed in the log: recovery finishes this participant later.
                 (unfinished ??= []).Add(participant.Name);
-                await NoteQuietlyAsync(transaction.Id, participant.Name, ParticipantStatus.InDoubt, Describe(error)).ConfigureAwait(false);
+                await NoteQuietlyAsync(transactionId, participant.Name, ParticipantStatus.InDoubt, Describe(error)).ConfigureAwait(false);
             }
 
-            await StepAsync(CommitStep.AfterParticipantFinished, transaction.Id).ConfigureAwait(false);
+            await StepAsync(CommitStep.AfterParticipantFinished, transactionId).ConfigureAwait(false);
         }
 
-        if (certified && unfinished is null)
+        if (commit.Certified && unfinished is null)
         {
-            _certifier!.Finished(transaction.Id);
+            _certification.Finished(transactionId);
         }
-        else if (certified)
+        else if (commit.Certified)
         {
-            _certifier!.InDoubt(transaction.Id, unfinished!);
+            _certification.InDoubt(transactionId, unfinished!);
         }
 
+        commit.Settled = true;
         return unfinished is null;
+    }
+
+    /// <summary>
+    /// However it ended: the certifier must not go on counting it as committing, recovery may have
+    /// it, and the outcome is reported. Finishing told the certifier how the commit ended on each
+    /// backend (a participant left to recovery is in doubt until recovery tells it otherwise); every
+    /// other way out of a certified transaction never committed, or committed in one phase, or is
+    /// unknown and was settled when deciding: it holds up nothing any longer.
+    /// </summary>
+    private void End(CommitRun commit, Activity? activity)
+    {
+        if (commit.Certified && !commit.Settled)
+        {
+            _certification.Finished(commit.Transaction.Id);
+        }
+
+        _inFlight.TryRemove(commit.Transaction.Id, out _);
+        commit.Clock.Total();
+        var outcome = commit.Outcome switch
+        {
+            CommitOutcome.Committed => "committed",
+            CommitOutcome.Aborted => "aborted",
+            _ => "unknown",
+        };
+        activity?.SetTag("khonsu.outcome", outcome);
+        KhonsuTelemetry.Transactions.Add(1, new("khonsu.outcome", outcome), new("khonsu.abort_reason", commit.AbortReason));
+    }
+
+    private static SerializationConflictException Conflict(string? reason, ItemId? item, IReadOnlyList<ITransactionParticipant> participants)
+    {
+        reason ??= "serialization conflict";
+        return item is { } conflicted
+            ? new SerializationConflictException(conflicted.Backend, conflicted.Table, conflicted.Key, reason)
+            : new SerializationConflictException(participants[0].Name, string.Empty, null, reason);
     }
 
     /// <summary>
@@ -490,15 +446,15 @@ internal sealed class CommitCoordinator
     /// the abort is the transaction's end too (<see cref="LogRecord.EndsTransaction"/>): nothing is
     /// left prepared, so it is no work for recovery and no tool should list it as in doubt.
     /// </summary>
-    private async ValueTask AbortAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, string reason)
+    private async ValueTask AbortAsync(CommitRun commit, string reason)
     {
-        var rolledBack = await RollbackQuietlyAsync(participants, transaction.Id).ConfigureAwait(false);
-        var votes = participants.Select(p => new ParticipantVote(p.Name, false, [])).ToList();
-        await TryAppendAsync(NewRecord(LogRecordKind.Abort, transaction, votes) with { Reason = reason, EndsTransaction = rolledBack }).ConfigureAwait(false);
+        var rolledBack = await RollbackQuietlyAsync(commit.Participants, commit.Transaction.Id).ConfigureAwait(false);
+        var votes = commit.Participants.Select(p => new ParticipantVote(p.Name, false, [])).ToList();
+        await TryAppendAsync(NewRecord(LogRecordKind.Abort, commit.Transaction, votes) with { Reason = reason, EndsTransaction = rolledBack }).ConfigureAwait(false);
     }
 
     /// <returns>Whether every participant rolled back.</returns>
-    private async ValueTask<bool> RollbackQuietlyAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId)
+    private static async ValueTask<bool> RollbackQuietlyAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId)
     {
         var all = true;
         foreach (var participant in participants)
@@ -557,4 +513,43 @@ internal sealed class CommitCoordinator
         => StepObserver?.Invoke(step, transactionId) ?? ValueTask.CompletedTask;
 
     private static string Describe(Exception error) => error.GetType().Name + ": " + error.Message;
+
+    /// <summary>One commit on its way through the protocol: what each phase learnt that a later one needs.</summary>
+    private sealed class CommitRun(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, PhaseClock clock)
+    {
+        public TransactionInfo Transaction { get; } = transaction;
+
+        public IReadOnlyList<ITransactionParticipant> Participants { get; } = participants;
+
+        public PhaseClock Clock { get; } = clock;
+
+        /// <summary>The participants' votes, in their order; after deciding, only those that wrote.</summary>
+        public IReadOnlyList<ParticipantVote> Votes { get; set; } = [];
+
+        /// <summary>One participant commits by itself, with no record in the log.</summary>
+        public bool OnePhase { get; set; }
+
+        /// <summary>This process's certifier holds it until told how it ended.</summary>
+        public bool Certified { get; set; }
+
+        /// <summary>The certifier was told how it ended (finished, or in doubt).</summary>
+        public bool Settled { get; set; }
+
+        public CommitOutcome Outcome { get; set; }
+
+        /// <summary>Why the protocol itself refused it (certification, a read-only violation), for the abort record.</summary>
+        public string? Refusal { get; private set; }
+
+        /// <summary>Why it aborted, for the metric: a conflict, or an error.</summary>
+        public string? AbortReason { get; private set; }
+
+        public TException Refuse<TException>(TException refusal)
+            where TException : Exception
+        {
+            Refusal = refusal.Message;
+            return refusal;
+        }
+
+        public void Aborted(string reason) => (Outcome, AbortReason) = (CommitOutcome.Aborted, reason);
+    }
 }

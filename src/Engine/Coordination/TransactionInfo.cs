@@ -6,25 +6,26 @@ namespace Khonsu.Engine.Coordination;
 /// <summary>What the coordinator records and certifies about a transaction besides its participants.</summary>
 internal sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt, string? Operation)
 {
-    /// <summary>The certifier's snapshot position taken before the transaction's first statement; null when it never certifies.</summary>
-    public LogPosition? Snapshot { get; init; }
+    /// <summary>This process's certifier's snapshot, taken before the transaction's first statement; null when it never certifies.</summary>
+    public CertificationSequence? Snapshot { get; init; }
 
     /// <summary>
-    /// The snapshot position in a shared log's order (see <see cref="ISharedCommitLog"/>), taken with
-    /// <see cref="Snapshot"/>; null when the log is not shared, or the transaction never certifies.
+    /// The snapshot in a shared log (see <see cref="SharedLog.ISharedCommitLog"/>): the last record
+    /// it saw, taken with <see cref="Snapshot"/>; null when the log is not shared, or the transaction
+    /// never certifies. A log offset, unlike the three certification places around it.
     /// </summary>
     public LogPosition? LogSnapshot { get; init; }
 
-    /// <summary>The last position certified once it had its snapshot on every backend; null if it read one backend only.</summary>
-    public LogPosition? SnapshotsTakenBy { get; init; }
+    /// <summary>The last place certified once it had its snapshot on every backend; null if it read one backend only.</summary>
+    public CertificationSequence? SnapshotsTakenBy { get; init; }
 
-    /// <summary>The last position certified once it had its snapshot on every backend (see <see cref="CertificationRequest.VisibleUpTo"/>); null if unknown.</summary>
-    public LogPosition? VisibleUpTo { get; init; }
+    /// <summary>The last place certified once it had its snapshot on every backend (see <see cref="CertificationRequest.VisibleUpTo"/>); null if unknown.</summary>
+    public CertificationSequence? VisibleUpTo { get; init; }
 
     /// <summary>
     /// Per backend, what its snapshot there certainly saw (see <see cref="CertificationRequest.BackendSnapshots"/>); null: <see cref="Snapshot"/> for all.
     /// </summary>
-    public IReadOnlyDictionary<string, LogPosition>? BackendSnapshots { get; init; }
+    public IReadOnlyDictionary<string, CertificationSequence>? BackendSnapshots { get; init; }
 
     /// <summary>What it read: rows, and whole tables where rows could not be told apart.</summary>
     public IReadOnlyCollection<ItemId> Reads { get; init; } = [];

@@ -1,5 +1,3 @@
-using Khonsu.Engine.Certification;
-
 namespace Khonsu.Engine.Log;
 
 /// <summary>
@@ -10,8 +8,8 @@ namespace Khonsu.Engine.Log;
 internal sealed record AppendResult(LogPosition Position, LogRecordKind? Decision)
 {
     /// <summary>
-    /// Set when a shared log's certifier refused the transaction's commit record (see
-    /// <see cref="ISharedCommitLog"/>): why, which item and which other transaction.
+    /// Set when a log that certifies its commit records in log order (a shared log) refused the
+    /// transaction's commit record: its abort decision, and why.
     /// </summary>
-    public CertificationResult? Refusal { get; init; }
+    public CommitRefusal? Refusal { get; init; }
 }

@@ -146,7 +146,7 @@ internal sealed class EmbeddedCommitLog : ICommitLog
                 $"The commit log '{fullPath}' is already open in this process under another connection string. An embedded log has one writer and one " +
                 "certifier, so two runtimes on it would certify their transactions apart (no serializability between them) and settle each other's: " +
                 "use one connection string for these databases, or give the other connection string a log file of its own (key Log), or close the first " +
-                "one first (KhonsuConnection.ClearPoolAsync).");
+                "one first (dispose its data source, or KhonsuConnection.ClearPoolAsync for a bare connection string, and close its connections).");
         }
 
         string? holder = null;

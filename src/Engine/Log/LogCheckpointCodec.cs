@@ -1,4 +1,4 @@
-using Khonsu.Engine.Log.Codec;
+using Khonsu.Engine.Codec;
 
 namespace Khonsu.Engine.Log;
 
@@ -10,7 +10,7 @@ internal delegate T VersionedCheckpointStateReader<out T>(ref CodecReader reader
 
 /// <summary>
 /// The binary form of a shared log's checkpoint: the exact state of what a process rebuilds from
-/// the log (its index and <see cref="Certification.LogOrderCertifier"/>) after applying every
+/// the log (its index and its certifier) after applying every
 /// record up to an offset, so that a process can load it and read on from the next offset instead
 /// of from the log's start. Storage is the log implementation's business.
 /// </summary>

@@ -1,4 +1,3 @@
-using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 
 namespace Khonsu.Engine.Log;

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
-using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
-using Khonsu.Engine.Log.Codec;
+using Khonsu.Engine.Codec;
 
 namespace Khonsu.Engine.Log;
 

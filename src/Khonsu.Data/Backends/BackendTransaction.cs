@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Khonsu.Engine;
-using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 
 namespace Khonsu.Data.Backends;

@@ -1,6 +1,6 @@
 using Khonsu.Data.Backends;
 using Khonsu.Data.Routing;
-using Khonsu.Engine.Certification;
+using Khonsu.Engine;
 
 namespace Khonsu.Data.Configuration;
 

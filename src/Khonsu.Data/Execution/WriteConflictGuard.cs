@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Khonsu.Data.Backends;
-using Khonsu.Data.Configuration;
 using Khonsu.Data.Routing;
 using Khonsu.Engine.Diagnostics;
 
@@ -36,7 +35,7 @@ internal sealed class WriteConflictGuard
     /// <summary>Whether the statement needs a guard: it writes, on a backend that reports conflicts per statement, under a policy or a handler.</summary>
     public static bool Applies(KhonsuConnection connection, KhonsuTransaction? transaction, RouteDecision route, BackendTransaction? local)
         => transaction is not null && local is not null && route.Writes && route.Backend.ResolvesWriteConflicts && !transaction.WritesOnBranch(route)
-            && (connection.Runtime.ConflictPolicies.PolicyOf(route) != KhonsuConflictPolicy.Fail || ConflictHandlers.For(connection.ConnectionString) is not null);
+            && (connection.Runtime.ConflictPolicies.PolicyOf(route) != KhonsuConflictPolicy.Fail || connection.ConflictHandler is not null);
 
     /// <summary>Sets the savepoint when the statement needs a guard (see <see cref="Applies"/>); else null.</summary>
     public static async ValueTask<WriteConflictGuard?> BeginAsync(
@@ -48,7 +47,7 @@ internal sealed class WriteConflictGuard
         }
 
         await local!.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
-        return new WriteConflictGuard(transaction!, local, route, connection.Runtime.ConflictPolicies.PolicyOf(route), ConflictHandlers.For(connection.ConnectionString));
+        return new WriteConflictGuard(transaction!, local, route, connection.Runtime.ConflictPolicies.PolicyOf(route), connection.ConflictHandler);
     }
 
     /// <summary>

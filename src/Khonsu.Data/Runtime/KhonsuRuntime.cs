@@ -6,12 +6,14 @@ using Khonsu.Engine;
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Coordination;
 using Khonsu.Engine.Log;
+using Khonsu.Engine.SharedLog;
 using Khonsu.Engine.Recovery;
 
 namespace Khonsu.Data.Runtime;
 
 /// <summary>
-/// What every connection with the same connection string shares: the backends and their
+/// What every connection with the same connection string shares, held by their data sources (see
+/// <see cref="SharedRuntimes"/>): the backends and their
 /// catalogs, the router, the commit log, the coordinator and recovery, and with a Kafka log and
 /// <c>TransactionLog=&lt;backend&gt;</c> the loop that materialises transaction_log. Built on first open.
 /// </summary>
@@ -41,7 +43,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         Log = log;
         NodeId = nodeId;
         Router = new StatementRouter(backends, settings.Routes, new TableMap(catalogs.Select(c => (c.Key, c.Value))));
-        Coordinator = new CommitCoordinator(log, nodeId, certifier: Certifier);
+        Coordinator = new CommitCoordinator(log, nodeId, CertificationStrategy.For(log, Certifier));
         // Holding the embedded log, this runtime's coordinator is the only one that can decide its
         // transactions: recovery aborts at once what an earlier run left prepared (no lease).
         Recovery = new RecoveryManager(
@@ -99,7 +101,11 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
     /// <summary>The loop that materialises transaction_log from the Kafka log, or null without <c>TransactionLog</c>.</summary>
     public TransactionLogMaterializer? TransactionLog { get; }
 
-    /// <summary>Where commits, aborts and recovery are logged (nowhere unless the data source was given a logger factory).</summary>
+    /// <summary>
+    /// Where the runtime's own events (its start, recovery, transaction_log, fencing) are logged: to
+    /// the logger factory of every data source that holds it (<see cref="Diagnostics.HoldersLogger"/>).
+    /// A transaction's outcome goes to its connection's data source's logger instead.
+    /// </summary>
     public Diagnostics.KhonsuLog Logger { get; }
 
     /// <summary>One recovery pass, logged: Information for what it finished, Warning for what it left in doubt.</summary>

@@ -44,7 +44,7 @@ public class ConflictConfigurationTests
         await using var db = await TwoDatabases.CreateAsync();
         await using var connection = await db.OpenAsync(";Conflict.accounts=Replace;Conflict.orders=Ignore");
         Assert.Equal(
-            [Engine.Certification.ItemId.Of("ledger", "accounts")],
+            [Engine.ItemId.Of("ledger", "accounts")],
             connection.Runtime.ConflictPolicies.LastWriterWinsTables);
     }
 }

@@ -20,11 +20,11 @@ public class BackendSnapshotTests
         // X committed at 1, on the shop, after T's ledger snapshot (0) and before its shop snapshot (1).
         var seen = NewCertifierWithCommit(out _);
         var sawIt = Request(snapshot: 0, writes: [LedgerRow, ShopRow], backends: [("ledger", 0), ("shop", 1)]);
-        Assert.True(seen.Certify(sawIt, new LogPosition(2)).Commit);
+        Assert.True(seen.Certify(sawIt, new CertificationSequence(2)).Commit);
 
         var missed = NewCertifierWithCommit(out var x);
         var didNot = Request(snapshot: 0, writes: [LedgerRow, ShopRow], backends: [("ledger", 0), ("shop", 0)]);
-        var verdict = missed.Certify(didNot, new LogPosition(2));
+        var verdict = missed.Certify(didNot, new CertificationSequence(2));
         Assert.False(verdict.Commit);
         Assert.Equal(ShopRow, verdict.Item);
         Assert.Equal(x, verdict.ConflictsWith);
@@ -37,14 +37,14 @@ public class BackendSnapshotTests
         // row X read. Having seen X's write, T comes after X: X -rw-> T alone, no cycle.
         var certifier = new SsiCertifier();
         var x = TransactionId.New();
-        Assert.True(certifier.Certify(new CertificationRequest(x, new LogPosition(0), [LedgerRow], [ShopRow]), new LogPosition(1)).Commit);
+        Assert.True(certifier.Certify(new CertificationRequest(x, new CertificationSequence(0), [LedgerRow], [ShopRow]), new CertificationSequence(1)).Commit);
 
         var sawIt = Request(snapshot: 0, reads: [ShopRow], writes: [LedgerRow], backends: [("ledger", 0), ("shop", 1)]);
-        Assert.True(certifier.Check(sawIt, new LogPosition(2)).Commit);
+        Assert.True(certifier.Check(sawIt, new CertificationSequence(2)).Commit);
 
         // The twin that read the shop before X committed there: T -rw-> X -rw-> T, refused.
         var didNot = Request(snapshot: 0, reads: [ShopRow], writes: [LedgerRow], backends: [("ledger", 0), ("shop", 0)]);
-        Assert.False(certifier.Check(didNot, new LogPosition(2)).Commit);
+        Assert.False(certifier.Check(didNot, new CertificationSequence(2)).Commit);
     }
 
     [Fact]
@@ -53,17 +53,17 @@ public class BackendSnapshotTests
         // X wrote both rows; T's shop snapshot saw it, its ledger snapshot (taken earlier) did not.
         var certifier = new SsiCertifier();
         var x = TransactionId.New();
-        Assert.True(certifier.Certify(new CertificationRequest(x, new LogPosition(0), [], [LedgerRow, ShopRow]), new LogPosition(1)).Commit);
+        Assert.True(certifier.Certify(new CertificationRequest(x, new CertificationSequence(0), [], [LedgerRow, ShopRow]), new CertificationSequence(1)).Commit);
 
         var half = Request(snapshot: 0, reads: [LedgerRow, ShopRow], backends: [("ledger", 0), ("shop", 1)]);
-        var verdict = certifier.Check(half, new LogPosition(2));
+        var verdict = certifier.Check(half, new CertificationSequence(2));
         Assert.False(verdict.Commit);
         Assert.Contains("fractured read", verdict.Reason, StringComparison.Ordinal);
         Assert.Equal(x, verdict.ConflictsWith);
 
         // Both snapshots after it: it saw all of X.
         var whole = Request(snapshot: 0, reads: [LedgerRow, ShopRow], backends: [("ledger", 1), ("shop", 1)]);
-        Assert.True(certifier.Check(whole, new LogPosition(2)).Commit);
+        Assert.True(certifier.Check(whole, new CertificationSequence(2)).Commit);
     }
 
     [Fact]
@@ -72,31 +72,31 @@ public class BackendSnapshotTests
         // A (position 1) wrote the ledger row, B (position 2) the shop row.
         var certifier = new SsiCertifier();
         var (a, b) = (TransactionId.New(), TransactionId.New());
-        Assert.True(certifier.Certify(new CertificationRequest(a, new LogPosition(0), [], [LedgerRow]), new LogPosition(1)).Commit);
-        Assert.True(certifier.Certify(new CertificationRequest(b, new LogPosition(0), [], [ShopRow]), new LogPosition(2)).Commit);
+        Assert.True(certifier.Certify(new CertificationRequest(a, new CertificationSequence(0), [], [LedgerRow]), new CertificationSequence(1)).Commit);
+        Assert.True(certifier.Certify(new CertificationRequest(b, new CertificationSequence(0), [], [ShopRow]), new CertificationSequence(2)).Commit);
 
         // Saw B (shop snapshot 2) but maybe not A (ledger snapshot 0): no serial order has that view.
         var later = Request(snapshot: 0, reads: [LedgerRow, ShopRow], backends: [("ledger", 0), ("shop", 2)]);
-        var verdict = certifier.Check(later, new LogPosition(3));
+        var verdict = certifier.Check(later, new CertificationSequence(3));
         Assert.False(verdict.Commit);
         Assert.Equal(a, verdict.ConflictsWith);
 
         // Saw A but maybe not B: the cut between them.
         var earlier = Request(snapshot: 0, reads: [LedgerRow, ShopRow], backends: [("ledger", 1), ("shop", 0)]);
-        Assert.True(certifier.Check(earlier, new LogPosition(3)).Commit);
+        Assert.True(certifier.Check(earlier, new CertificationSequence(3)).Commit);
     }
 
     private static SsiCertifier NewCertifierWithCommit(out TransactionId writer)
     {
         var certifier = new SsiCertifier();
         writer = TransactionId.New();
-        Assert.True(certifier.Certify(new CertificationRequest(writer, new LogPosition(0), [], [ShopRow]), new LogPosition(1)).Commit);
+        Assert.True(certifier.Certify(new CertificationRequest(writer, new CertificationSequence(0), [], [ShopRow]), new CertificationSequence(1)).Commit);
         return certifier;
     }
 
     private static CertificationRequest Request(long snapshot, ItemId[]? reads = null, ItemId[]? writes = null, (string Backend, long Position)[]? backends = null)
-        => new(TransactionId.New(), new LogPosition(snapshot), reads ?? [], writes ?? [])
+        => new(TransactionId.New(), new CertificationSequence(snapshot), reads ?? [], writes ?? [])
         {
-            BackendSnapshots = backends?.ToDictionary(b => b.Backend, b => new LogPosition(b.Position), StringComparer.OrdinalIgnoreCase),
+            BackendSnapshots = backends?.ToDictionary(b => b.Backend, b => new CertificationSequence(b.Position), StringComparer.OrdinalIgnoreCase),
         };
 }

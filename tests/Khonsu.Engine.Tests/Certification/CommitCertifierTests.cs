@@ -19,8 +19,8 @@ public class CommitCertifierTests
         certifier.Finished(writer);
         var afterFinish = certifier.TakeSnapshot();
 
-        Assert.Equal(new LogPosition(0), beforeFinish);
-        Assert.Equal(new LogPosition(1), afterFinish);
+        Assert.Equal(new CertificationSequence(0), beforeFinish);
+        Assert.Equal(new CertificationSequence(1), afterFinish);
 
         // Certified before its writes were visible everywhere: a write of X from that snapshot conflicts.
         Assert.False(certifier.Certify(Request(TransactionId.New(), beforeFinish, [], [X]), true).Commit);
@@ -36,10 +36,10 @@ public class CommitCertifierTests
         certifier.Certify(Request(fast, certifier.TakeSnapshot(), [], [Y]), true);
 
         certifier.Finished(fast);
-        Assert.Equal(new LogPosition(0), certifier.TakeSnapshot()); // slow (position 1) is left to recovery
+        Assert.Equal(new CertificationSequence(0), certifier.TakeSnapshot()); // slow (position 1) is left to recovery
 
         certifier.Finished(slow);
-        Assert.Equal(new LogPosition(2), certifier.TakeSnapshot());
+        Assert.Equal(new CertificationSequence(2), certifier.TakeSnapshot());
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public class CommitCertifierTests
         Assert.False(rejected.Commit);
         Assert.Equal(X, rejected.Item);
         Assert.Equal(first, rejected.ConflictsWith);
-        Assert.Equal(new LogPosition(2), certifier.TakeSnapshot());
+        Assert.Equal(new CertificationSequence(2), certifier.TakeSnapshot());
     }
 
     [Fact]
@@ -85,14 +85,14 @@ public class CommitCertifierTests
         var certifier = new CommitCertifier();
         var writer = TransactionId.New();
         certifier.Certify(Request(writer, certifier.TakeSnapshot(), [], [X, Y]), true);
-        Assert.Equal((new LogPosition(0), new LogPosition(0)), (certifier.BackendWatermark("a"), certifier.BackendWatermark("b")));
+        Assert.Equal((new CertificationSequence(0), new CertificationSequence(0)), (certifier.BackendWatermark("a"), certifier.BackendWatermark("b")));
 
         certifier.FinishedOn(writer, "a");
 
         // Its writes on "a" are visible there, those on "b" not yet; the global watermark waits for both.
-        Assert.Equal((new LogPosition(1), new LogPosition(0)), (certifier.BackendWatermark("a"), certifier.BackendWatermark("b")));
-        Assert.Equal(new LogPosition(0), certifier.TakeSnapshot());
-        Assert.Equal(new LogPosition(1), certifier.BackendWatermark("c")); // never written: nothing to wait for
+        Assert.Equal((new CertificationSequence(1), new CertificationSequence(0)), (certifier.BackendWatermark("a"), certifier.BackendWatermark("b")));
+        Assert.Equal(new CertificationSequence(0), certifier.TakeSnapshot());
+        Assert.Equal(new CertificationSequence(1), certifier.BackendWatermark("c")); // never written: nothing to wait for
     }
 
     [Fact]
@@ -114,8 +114,8 @@ public class CommitCertifierTests
             certifier.Finished(id);
         }
 
-        Assert.Equal(new LogPosition(1_001), certifier.TakeSnapshot());
-        Assert.Equal(new LogPosition(1_001), certifier.BackendWatermark("b"));
+        Assert.Equal(new CertificationSequence(1_001), certifier.TakeSnapshot());
+        Assert.Equal(new CertificationSequence(1_001), certifier.BackendWatermark("b"));
 
         // What it wrote where it is in doubt is refused, read or written; what it wrote where it finished is not.
         var refused = certifier.Certify(Request(TransactionId.New(), certifier.TakeSnapshot(), [onB], []), true);
@@ -129,5 +129,5 @@ public class CommitCertifierTests
         Assert.Equal(0, certifier.InDoubtTransactions);
     }
 
-    private static CertificationRequest Request(TransactionId id, LogPosition snapshot, ItemId[] reads, ItemId[] writes) => new(id, snapshot, reads, writes);
+    private static CertificationRequest Request(TransactionId id, CertificationSequence snapshot, ItemId[] reads, ItemId[] writes) => new(id, snapshot, reads, writes);
 }

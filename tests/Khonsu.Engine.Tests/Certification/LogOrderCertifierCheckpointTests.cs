@@ -1,7 +1,8 @@
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
-using Khonsu.Engine.Log.Codec;
+using Khonsu.Engine.SharedLog;
+using Khonsu.Engine.Codec;
 
 namespace Khonsu.Engine.Tests.Certification;
 
@@ -121,7 +122,7 @@ public sealed class LogOrderCertifierCheckpointTests
             }
 
             certifier.Applied(position);
-            var readOnly = certifier.CheckReadOnly(new CertificationRequest(TransactionId.New(), new LogPosition(Math.Max(-1, i - 40)), [new ItemId("a", "t0", null)], []), serializable: true);
+            var readOnly = certifier.CheckReadOnly(TransactionId.New(), new LogCertification(new LogPosition(Math.Max(-1, i - 40)), Serializable: true, SeveralSnapshots: false, [new ItemId("a", "t0", null)]));
             seen.Add((verdict?.Commit, verdict?.Reason ?? (readOnly.Commit ? null : "read-only: " + readOnly.Reason), verdict?.Item, verdict?.ConflictsWith, certifier.TakeSnapshot()));
         }
 

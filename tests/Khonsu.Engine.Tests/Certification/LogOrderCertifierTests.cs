@@ -1,6 +1,7 @@
 using Khonsu.Engine.Certification;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
+using Khonsu.Engine.SharedLog;
 
 namespace Khonsu.Engine.Tests.Certification;
 
@@ -103,13 +104,13 @@ public sealed class LogOrderCertifierTests
         certifier.Applied(new LogPosition(1));
         var remembered = certifier.RememberedTransactions;
 
-        var reader = new CertificationRequest(TransactionId.New(), readerSnapshot, [X, Y], []);
-        var verdict = certifier.CheckReadOnly(reader, serializable: true);
+        var reader = new LogCertification(readerSnapshot, Serializable: true, SeveralSnapshots: false, [X, Y]);
+        var verdict = certifier.CheckReadOnly(TransactionId.New(), reader);
 
         Assert.False(verdict.Commit);
         Assert.Contains("pivot", verdict.Reason, StringComparison.Ordinal);
         Assert.Equal(remembered, certifier.RememberedTransactions);
-        Assert.True(certifier.CheckReadOnly(reader, serializable: false).Commit);
+        Assert.True(certifier.CheckReadOnly(TransactionId.New(), reader with { Serializable = false }).Commit);
     }
 
     [Fact]
@@ -120,11 +121,11 @@ public sealed class LogOrderCertifierTests
         certifier.CertifyCommit(new LogPosition(0), Commit(-1, [], [X, Y]));
         certifier.Applied(new LogPosition(0));
 
-        var oneBackend = new CertificationRequest(TransactionId.New(), snapshot, [X.TableOf, Y.TableOf], []);
-        var severalBackends = oneBackend with { SnapshotsTakenBy = snapshot };
+        var oneBackend = new LogCertification(snapshot, Serializable: true, SeveralSnapshots: false, [X.TableOf, Y.TableOf]);
+        var severalBackends = oneBackend with { SeveralSnapshots = true };
 
-        Assert.True(certifier.CheckReadOnly(oneBackend, serializable: true).Commit);
-        Assert.Contains("fractured", certifier.CheckReadOnly(severalBackends, serializable: true).Reason, StringComparison.Ordinal);
+        Assert.True(certifier.CheckReadOnly(TransactionId.New(), oneBackend).Commit);
+        Assert.Contains("fractured", certifier.CheckReadOnly(TransactionId.New(), severalBackends).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -150,14 +151,14 @@ public sealed class LogOrderCertifierTests
 
         var snapshot = certifier.TakeSnapshot();
         Assert.Equal(new LogPosition(1_000), snapshot);
-        var refused = certifier.TouchesOverdue(new CertificationRequest(TransactionId.New(), snapshot, [X], []));
+        var refused = certifier.TouchesOverdue(new LogCertification(snapshot, Serializable: true, SeveralSnapshots: false, [X]), []);
         Assert.NotNull(refused);
         Assert.Equal(stuck.TransactionId, refused.ConflictsWith);
-        Assert.Null(certifier.TouchesOverdue(new CertificationRequest(TransactionId.New(), snapshot, [Y], [Y])));
+        Assert.Null(certifier.TouchesOverdue(new LogCertification(snapshot, Serializable: true, SeveralSnapshots: false, [Y]), [Y]));
 
         // Its end record came: nothing is refused any more.
         certifier.Ended(stuck.TransactionId);
-        Assert.Null(certifier.TouchesOverdue(new CertificationRequest(TransactionId.New(), snapshot, [X], [X])));
+        Assert.Null(certifier.TouchesOverdue(new LogCertification(snapshot, Serializable: true, SeveralSnapshots: false, [X]), [X]));
     }
 
     /// <summary>A clock the test moves by hand.</summary>

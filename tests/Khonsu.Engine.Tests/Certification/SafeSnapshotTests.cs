@@ -19,7 +19,7 @@ public class SafeSnapshotTests
 
         var candidate = await certifier.OpenSafeSnapshotAsync(CancellationToken.None);
 
-        Assert.Equal(new LogPosition(1), candidate.Position);
+        Assert.Equal(new CertificationSequence(1), candidate.Position);
         Assert.True(certifier.AwaitSafeAsync(candidate, CancellationToken.None).IsCompletedSuccessfully);
         Assert.True(await certifier.AwaitSafeAsync(candidate, CancellationToken.None));
         certifier.CloseSafeSnapshot(candidate, keepSnapshot: false);
@@ -46,7 +46,7 @@ public class SafeSnapshotTests
         certifier.CloseSafeSnapshot(first, keepSnapshot: false);
 
         var second = await certifier.OpenSafeSnapshotAsync(CancellationToken.None);
-        Assert.Equal(new LogPosition(2), second.Position);
+        Assert.Equal(new CertificationSequence(2), second.Position);
         Assert.True(await certifier.AwaitSafeAsync(second, CancellationToken.None));
         certifier.CloseSafeSnapshot(second, keepSnapshot: false);
     }
@@ -80,7 +80,7 @@ public class SafeSnapshotTests
         Assert.False(opening.IsCompleted); // its commit may be landing on one backend and not yet on another
         certifier.Finished(committing);
         var candidate = await opening;
-        Assert.Equal(new LogPosition(1), candidate.Position);
+        Assert.Equal(new CertificationSequence(1), candidate.Position);
 
         Commit(certifier, null, [], [Receipt]); // Certify itself does not wait at the gate
         Assert.False(certifier.CutTaken(candidate));
@@ -108,7 +108,7 @@ public class SafeSnapshotTests
         certifier.Finished(first);
         certifier.ReleaseSnapshot(firstSnapshot);
         var candidate = await opening;
-        Assert.Equal(new LogPosition(2), candidate.Position); // the writer's and the reader's certifications
+        Assert.Equal(new CertificationSequence(2), candidate.Position); // the writer's and the reader's certifications
         Assert.False(waitingWriter.IsCompleted);
 
         Assert.True(certifier.CutTaken(candidate)); // no writer certified while the snapshots were taken
@@ -160,10 +160,10 @@ public class SafeSnapshotTests
     }
 
     /// <summary>Commits a transaction; one given no snapshot takes its own and ends, as a transaction does.</summary>
-    private static void Commit(CommitCertifier certifier, LogPosition? snapshot, ItemId[] reads, ItemId[] writes)
+    private static void Commit(CommitCertifier certifier, CertificationSequence? snapshot, ItemId[] reads, ItemId[] writes)
     {
         var id = TransactionId.New();
-        var own = snapshot is null ? certifier.TakeSnapshot() : (LogPosition?)null;
+        var own = snapshot is null ? certifier.TakeSnapshot() : (CertificationSequence?)null;
         Assert.True(certifier.Certify(new CertificationRequest(id, snapshot ?? own!.Value, reads, writes), serializable: true).Commit);
         certifier.Finished(id);
         if (own is { } taken)

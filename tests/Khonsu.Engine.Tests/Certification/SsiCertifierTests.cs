@@ -191,21 +191,21 @@ public class SsiCertifierTests
         var certifier = new SsiCertifier(capacity: 100);
         for (var i = 1; i <= 1_000; i++)
         {
-            var request = new CertificationRequest(TransactionId.New(), new LogPosition(i - 1), [Row("pg", "t", $"{i}")], [Row("pg", "t", $"{i}")]);
-            Assert.True(certifier.Certify(request, new LogPosition(i)).Commit);
+            var request = new CertificationRequest(TransactionId.New(), new CertificationSequence(i - 1), [Row("pg", "t", $"{i}")], [Row("pg", "t", $"{i}")]);
+            Assert.True(certifier.Certify(request, new CertificationSequence(i)).Commit);
         }
 
         Assert.True(certifier.RememberedTransactions <= 100);
 
         // A transaction whose snapshot predates the forgotten writes of row 5 must not commit on it.
-        var stale = new CertificationRequest(TransactionId.New(), new LogPosition(1), [Row("pg", "t", "5")], [Row("pg", "t", "x")]);
-        Assert.False(certifier.Certify(stale, new LogPosition(1_001)).Commit);
+        var stale = new CertificationRequest(TransactionId.New(), new CertificationSequence(1), [Row("pg", "t", "5")], [Row("pg", "t", "x")]);
+        Assert.False(certifier.Certify(stale, new CertificationSequence(1_001)).Commit);
     }
 
     private static List<bool> Replay(List<CertificationRequest> requests)
     {
         var certifier = new SsiCertifier(capacity: 50);
-        return requests.Select((r, i) => certifier.Certify(r, new LogPosition(i + 1)).Commit).ToList();
+        return requests.Select((r, i) => certifier.Certify(r, new CertificationSequence(i + 1)).Commit).ToList();
     }
 
     private static List<CertificationRequest> RandomWorkload(int seed, int count)
@@ -216,7 +216,7 @@ public class SsiCertifierTests
             ItemId Item() => Row(random.Next(2) == 0 ? "pg" : "lite", "t", random.Next(8).ToString(System.Globalization.CultureInfo.InvariantCulture));
             return new CertificationRequest(
                 TransactionId.New(),
-                new LogPosition(Math.Max(0, i - random.Next(5))),
+                new CertificationSequence(Math.Max(0, i - random.Next(5))),
                 Enumerable.Range(0, random.Next(1, 4)).Select(_ => Item()).ToList(),
                 Enumerable.Range(0, random.Next(0, 3)).Select(_ => Item()).ToList());
         }).ToList();
@@ -229,7 +229,7 @@ public class SsiCertifierTests
         Assert.True(Commit(writer).Commit); // position 1
 
         // Snapshot 0, its last backend snapshot taken once position 1 was certified: it may have seen half.
-        var reader = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "accounts")], writes: []) with { SnapshotsTakenBy = new LogPosition(1) };
+        var reader = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "accounts")], writes: []) with { SnapshotsTakenBy = new CertificationSequence(1) };
         var verdict = Commit(reader);
 
         Assert.False(verdict.Commit);
@@ -247,7 +247,7 @@ public class SsiCertifierTests
         Assert.True(Commit(a).Commit); // position 1
         Assert.True(Commit(b).Commit); // position 2
 
-        var reader = Request(snapshot: 0, reads: [Table("pg", "registers"), Table("lite", "registers")], writes: []) with { SnapshotsTakenBy = new LogPosition(2) };
+        var reader = Request(snapshot: 0, reads: [Table("pg", "registers"), Table("lite", "registers")], writes: []) with { SnapshotsTakenBy = new CertificationSequence(2) };
         var verdict = Commit(reader);
 
         Assert.False(verdict.Commit);
@@ -261,18 +261,18 @@ public class SsiCertifierTests
         var writer = Request(snapshot: 0, reads: [], writes: [Row("pg", "orders", "1"), Row("lite", "accounts", "1")]);
         Assert.True(Commit(writer).Commit); // position 1
 
-        var before = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "accounts")], writes: []) with { SnapshotsTakenBy = new LogPosition(0) };
-        var oneBackend = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "other")], writes: []) with { SnapshotsTakenBy = new LogPosition(1) };
+        var before = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "accounts")], writes: []) with { SnapshotsTakenBy = new CertificationSequence(0) };
+        var oneBackend = Request(snapshot: 0, reads: [Table("pg", "orders"), Table("lite", "other")], writes: []) with { SnapshotsTakenBy = new CertificationSequence(1) };
 
         Assert.True(Commit(before).Commit);
         Assert.True(Commit(oneBackend).Commit);
     }
 
     private CertificationResult Commit(CertificationRequest request, bool serializable = true)
-        => _certifier.Certify(request, new LogPosition(++_position), serializable);
+        => _certifier.Certify(request, new CertificationSequence(++_position), serializable);
 
     private static CertificationRequest Request(long snapshot, ItemId[] reads, ItemId[] writes, long? visibleUpTo = null)
-        => new(TransactionId.New(), new LogPosition(snapshot), reads, writes) { VisibleUpTo = visibleUpTo is { } bound ? new LogPosition(bound) : null };
+        => new(TransactionId.New(), new CertificationSequence(snapshot), reads, writes) { VisibleUpTo = visibleUpTo is { } bound ? new CertificationSequence(bound) : null };
 
     private static ItemId Row(string backend, string table, string key) => new(backend, table, key);
 

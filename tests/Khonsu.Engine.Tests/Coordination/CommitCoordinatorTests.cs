@@ -128,7 +128,7 @@ public class CommitCoordinatorTests
         Assert.Equal(["prepare", "commit"], a.Calls);
         Assert.Equal(["prepare", "commit"], b.Calls);
         Assert.Empty(_log.Records);
-        Assert.Equal(new LogPosition(0), certifier.LastCertified); // took no position: nothing to remember
+        Assert.Equal(new CertificationSequence(0), certifier.LastCertified); // took no position: nothing to remember
         var wrote = new MemoryParticipant("a");
         await Assert.ThrowsAsync<ReadOnlyViolationException>(async () => await coordinator.CommitAsync(safe with { Id = TransactionId.New() }, [wrote], CancellationToken.None));
     }
@@ -211,7 +211,7 @@ public class CommitCoordinatorTests
         Assert.Contains(first.Id.ToString(), conflict.Message, StringComparison.Ordinal);
         Assert.Equal(["prepare-one-phase", "rollback"], participant.Calls);
         Assert.Equal(LogRecordKind.Abort, _log.Records[^1].Record.Kind);
-        Assert.Equal(new LogPosition(2), certifier.TakeSnapshot()); // both settled: the rejected one holds nothing back
+        Assert.Equal(new CertificationSequence(2), certifier.TakeSnapshot()); // both settled: the rejected one holds nothing back
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Khonsu.Engine.Certification;
+using Khonsu.Engine.Codec;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
 

@@ -1,4 +1,4 @@
-namespace Khonsu.Engine.Log.Codec;
+namespace Khonsu.Engine.Codec;
 
 /// <summary>
 /// Names written once: <c>index:varint</c>, followed by the name as a string the first time it

@@ -1,4 +1,4 @@
-namespace Khonsu.Engine.Certification;
+namespace Khonsu.Engine;
 
 /// <summary>
 /// Something a transaction read or wrote: a row (<see cref="Key"/> set) or, for a read, a whole

@@ -1,6 +1,6 @@
 using Khonsu.Engine.Commit;
 
-namespace Khonsu.Engine.Log.Codec;
+namespace Khonsu.Engine.Codec;
 
 /// <summary>
 /// Row images in the log: each value with a type tag. Only the types every backend round-trips

@@ -1,6 +1,5 @@
-using Khonsu.Engine.Certification;
 
-namespace Khonsu.Engine.Log.Codec;
+namespace Khonsu.Engine.Codec;
 
 /// <summary>
 /// An <see cref="ItemId"/> as the log formats write it: <c>backend:name table:name flags:u8 (1 key) [key:string]</c>.

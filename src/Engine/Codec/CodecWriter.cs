@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Khonsu.Engine.Log.Codec;
+namespace Khonsu.Engine.Codec;
 
 /// <summary>
 /// The primitives of the log record format, written into a growing buffer: little-endian fixed

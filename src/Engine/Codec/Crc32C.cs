@@ -1,4 +1,4 @@
-namespace Khonsu.Engine.Log;
+namespace Khonsu.Engine.Codec;
 
 /// <summary>
 /// CRC-32C (Castagnoli), the checksum of every encoded log record. Table-driven because

@@ -1,7 +1,8 @@
+using Khonsu.Engine.Certification;
+using Khonsu.Engine.Codec;
 using Khonsu.Engine.Log;
-using Khonsu.Engine.Log.Codec;
 
-namespace Khonsu.Engine.Certification;
+namespace Khonsu.Engine.SharedLog;
 
 /// <summary>
 /// Certifies the commit records of a log that several processes share, one at a time in log
@@ -116,10 +117,11 @@ internal sealed class LogOrderCertifier : ICertifierMemory
     }
 
     /// <summary>
-    /// Offsets start at 0, and "saw nothing" is -1; the certifier counts from 1, with 0 for "saw
-    /// nothing" (its summary of forgotten history starts there).
+    /// The one place a log offset becomes a place in certification order. Offsets start at 0, and
+    /// "saw nothing" is -1; certification counts from 1, with 0 for "saw nothing" (its summary of
+    /// forgotten history starts there).
     /// </summary>
-    private static LogPosition InCertifier(LogPosition offset) => new(offset.Value + 1);
+    private static CertificationSequence InCertifier(LogPosition offset) => new(offset.Value + 1);
 
     /// <summary>A record at <paramref name="position"/> was applied (of any kind), in log order.</summary>
     public void Applied(LogPosition position)
@@ -207,21 +209,22 @@ internal sealed class LogOrderCertifier : ICertifierMemory
     }
 
     /// <summary>
-    /// A transaction whose snapshot (<see cref="CertificationRequest.Snapshot"/>, a log offset from
+    /// A transaction whose snapshot (<see cref="LogCertification.Snapshot"/>, a log offset from
     /// <see cref="TakeSnapshot"/>) passed over a commit that has no end record yet may have read a
     /// version that commit replaced, and may not overwrite what it wrote (its redo would fail): if it
     /// reads or writes any of it, it is refused here, in its own process, before its record is
     /// appended. Every other process then certifies its record as if it had seen that commit, which
     /// is true of everything it touched.
     /// </summary>
-    public CertificationResult? TouchesOverdue(CertificationRequest request)
+    public CertificationResult? TouchesOverdue(LogCertification certification, IReadOnlyCollection<ItemId> writes)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(certification);
+        ArgumentNullException.ThrowIfNull(writes);
         lock (_lock)
         {
             foreach (var position in _unfinished)
             {
-                if (position > request.Snapshot.Value)
+                if (position > certification.Snapshot.Value)
                 {
                     break;
                 }
@@ -231,8 +234,8 @@ internal sealed class LogOrderCertifier : ICertifierMemory
                     continue;
                 }
 
-                var writer = new CommittedTransaction(unended.TransactionId, new LogPosition(position), LogPosition.Start, [], unended.Writes);
-                foreach (var item in request.Reads.Concat(request.Writes))
+                var writer = new CommittedTransaction(unended.TransactionId, InCertifier(new LogPosition(position)), CertificationSequence.Start, [], unended.Writes);
+                foreach (var item in certification.Reads.Concat(writes))
                 {
                     if (SsiCertifier.Overlaps(item, writer))
                     {
@@ -261,14 +264,17 @@ internal sealed class LogOrderCertifier : ICertifierMemory
     /// without remembering it: it may be the reader of a committed pivot, or have read half of a
     /// transaction that committed between its snapshots.
     /// </summary>
-    public CertificationResult CheckReadOnly(CertificationRequest request, bool serializable)
+    public CertificationResult CheckReadOnly(TransactionId transactionId, LogCertification certification)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(certification);
         lock (_lock)
         {
             var now = InCertifier(new LogPosition(_applied));
-            var inCertifier = request with { Snapshot = InCertifier(request.Snapshot), SnapshotsTakenBy = request.SnapshotsTakenBy is null ? null : now };
-            return _ssi.Check(inCertifier, new LogPosition(now.Value + 1), serializable);
+            var request = new CertificationRequest(transactionId, InCertifier(certification.Snapshot), certification.Reads, [])
+            {
+                SnapshotsTakenBy = certification.SeveralSnapshots ? now : null,
+            };
+            return _ssi.Check(request, new CertificationSequence(now.Value + 1), certification.Serializable);
         }
     }
 }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Khonsu.Engine.Log.Codec;
+namespace Khonsu.Engine.Codec;
 
 /// <summary>
 /// Reads what <see cref="CodecWriter"/> wrote. Every overrun is an <see cref="InvalidDataException"/>

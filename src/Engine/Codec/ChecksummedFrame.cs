@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Khonsu.Engine.Log.Codec;
+namespace Khonsu.Engine.Codec;
 
 /// <summary>
 /// The envelope of every binary form Khonsu stores (log records, log checkpoints):
