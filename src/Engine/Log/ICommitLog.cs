@@ -3,7 +3,7 @@ namespace Khonsu.Engine.Log;
 /// <summary>
 /// The durable, totally ordered log of commit decisions. Implementations: the embedded log
 /// (<see cref="EmbeddedCommitLog"/>, a local SQLite file with group commit) and the Kafka log
-/// (Khonsu.Log.Kafka, shared by several processes: <see cref="ISharedCommitLog"/>).
+/// (Khonsu.Log.Kafka, shared by several processes: <c>SharedLog.ISharedCommitLog</c>).
 /// </summary>
 internal interface ICommitLog : IAsyncDisposable
 {
