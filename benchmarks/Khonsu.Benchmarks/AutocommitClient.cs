@@ -13,7 +13,7 @@ namespace Khonsu.Benchmarks;
 internal sealed class AutocommitClient(DbConnection connection, string table, bool insert) : ILoadClient
 {
     /// <summary>Keys of inserted rows, above the seeded ones and unique across every client and side of a run.</summary>
-    private static long s_nextKey = 10_000_000;
+    private static long _nextKey = 10_000_000;
 
     public static async Task<ILoadClient> KhonsuAsync(string connectionString, string table, bool insert, CancellationToken cancellationToken)
     {
@@ -35,7 +35,7 @@ internal sealed class AutocommitClient(DbConnection connection, string table, bo
     public Task RunOnceAsync(Random random, CancellationToken cancellationToken)
         => insert
             ? connection.ExecuteAsync(new CommandDefinition(
-                $"INSERT INTO {table} (id, owner, balance) VALUES (@id, 'autocommit', 0)", new { id = Interlocked.Increment(ref s_nextKey) }, cancellationToken: cancellationToken))
+                $"INSERT INTO {table} (id, owner, balance) VALUES (@id, 'autocommit', 0)", new { id = Interlocked.Increment(ref _nextKey) }, cancellationToken: cancellationToken))
             : Sql.CreditAsync(connection, null, table, random.Next(1, BenchEnvironment.Accounts + 1), cancellationToken);
 
     public ValueTask DisposeAsync() => connection.DisposeAsync();

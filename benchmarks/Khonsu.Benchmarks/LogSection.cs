@@ -1,6 +1,6 @@
 using System.Globalization;
 using Khonsu.Data;
-using Khonsu.TestSupport;
+using Khonsu.Testing;
 
 namespace Khonsu.Benchmarks;
 

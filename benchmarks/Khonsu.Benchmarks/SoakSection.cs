@@ -6,7 +6,7 @@ using Khonsu.Engine;
 using Khonsu.Engine.Commit;
 using Khonsu.Engine.Log;
 using Khonsu.Log.Kafka;
-using Khonsu.TestSupport;
+using Khonsu.Testing;
 using Microsoft.Data.Sqlite;
 
 namespace Khonsu.Benchmarks;

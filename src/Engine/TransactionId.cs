@@ -6,10 +6,14 @@ namespace Khonsu.Engine;
 /// </summary>
 public readonly record struct TransactionId(Guid Value) : IComparable<TransactionId>
 {
+    /// <summary>A new id: a UUIDv7, whose first 48 bits are the current Unix time in milliseconds.</summary>
     public static TransactionId New() => new(Guid.CreateVersion7());
 
+    /// <summary>Reads an id as <see cref="ToString"/> writes it (any form <see cref="Guid.Parse(string)"/> reads).</summary>
+    /// <exception cref="FormatException"><paramref name="text"/> is no GUID.</exception>
     public static TransactionId Parse(string text) => new(Guid.Parse(text));
 
+    /// <summary>Reads an id as <see cref="Parse"/> does, or returns false.</summary>
     public static bool TryParse(string? text, out TransactionId id)
     {
         var ok = Guid.TryParse(text, out var guid);
@@ -17,6 +21,7 @@ public readonly record struct TransactionId(Guid Value) : IComparable<Transactio
         return ok;
     }
 
+    /// <summary>Orders ids as their GUIDs compare; for UUIDv7 ids, by creation time.</summary>
     public int CompareTo(TransactionId other) => Value.CompareTo(other.Value);
 
     /// <summary>
@@ -56,5 +61,6 @@ public readonly record struct TransactionId(Guid Value) : IComparable<Transactio
         return $"{hex[..8]}-{hex[8..]}";
     }
 
+    /// <summary>The id as transaction_log and the commit log show it: the GUID's "D" form, lower case.</summary>
     public override string ToString() => Value.ToString("D");
 }

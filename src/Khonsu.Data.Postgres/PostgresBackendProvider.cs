@@ -9,8 +9,10 @@ namespace Khonsu.Data.Postgres;
 /// <summary>Creates PostgreSQL backends: <c>Khonsu:Postgres:Host=...</c> or <c>Postgres.name="Host=..."</c>.</summary>
 public sealed class PostgresBackendProvider : KhonsuBackendProvider
 {
+    /// <inheritdoc/>
     public override string Kind => "Postgres";
 
+    /// <inheritdoc/>
     public override KhonsuBackend CreateBackend(string name, string connectionString, KhonsuBackendOptions options)
     {
         // Throws ArgumentException naming the bad keyword.

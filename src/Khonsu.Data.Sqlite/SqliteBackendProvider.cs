@@ -9,8 +9,10 @@ namespace Khonsu.Data.Sqlite;
 /// <summary>Creates SQLite backends: <c>Khonsu:Sqlite:Data Source=app.db</c> or <c>Sqlite.name="Data Source=..."</c>.</summary>
 public sealed class SqliteBackendProvider : KhonsuBackendProvider
 {
+    /// <inheritdoc/>
     public override string Kind => "Sqlite";
 
+    /// <inheritdoc/>
     public override KhonsuBackend CreateBackend(string name, string connectionString, KhonsuBackendOptions options)
     {
         // Throws ArgumentException naming the bad keyword, never its value.

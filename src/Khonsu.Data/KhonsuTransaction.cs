@@ -55,7 +55,7 @@ public sealed class KhonsuTransaction : DbTransaction
     public override IsolationLevel IsolationLevel { get; }
 
     /// <summary>
-    /// Begun with <see cref="KhonsuConnection.BeginReadOnlyTransactionAsync"/>: a statement that
+    /// Begun with <see cref="KhonsuConnection.BeginReadOnlyTransactionAsync(CancellationToken)"/>: a statement that
     /// writes fails with SqlState 25006 before it runs, and a write made anyway (by a function or a
     /// trigger) rolls the transaction back at commit, with the same SqlState.
     /// </summary>

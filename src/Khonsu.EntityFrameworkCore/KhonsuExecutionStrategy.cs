@@ -17,6 +17,7 @@ public class KhonsuExecutionStrategy : ExecutionStrategy
 {
     private readonly TimeSpan _baseDelay;
 
+    /// <summary>Six retries, at most a second apart, the first after about 10 ms.</summary>
     public KhonsuExecutionStrategy(ExecutionStrategyDependencies dependencies)
         : this(dependencies, maxRetryCount: 6, maxRetryDelay: TimeSpan.FromSeconds(1), baseDelay: TimeSpan.FromMilliseconds(10))
     {

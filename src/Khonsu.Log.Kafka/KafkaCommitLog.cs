@@ -27,7 +27,7 @@ namespace Khonsu.Log.Kafka;
 /// <see cref="CommitLogUnavailableException"/>; librdkafka reconnects by itself meanwhile.
 /// Kafka transactions are deliberately not used: the log record itself is the commit point.
 /// </remarks>
-public sealed class KafkaCommitLog : ISharedCommitLog
+internal sealed class KafkaCommitLog : ISharedCommitLog
 {
     private const int Partition = 0;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Khonsu.Log.Kafka;
 
 /// <summary>Where the Kafka commit log is and how its clients talk to the brokers.</summary>
-public sealed record KafkaCommitLogOptions
+internal sealed record KafkaCommitLogOptions
 {
     /// <summary>The default for <see cref="OperationTimeout"/>; <c>message.timeout.ms</c> overrides it.</summary>
     public static readonly TimeSpan DefaultOperationTimeout = TimeSpan.FromSeconds(10);

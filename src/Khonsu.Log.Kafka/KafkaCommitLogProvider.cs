@@ -5,7 +5,7 @@ using Khonsu.Engine.Log;
 namespace Khonsu.Log.Kafka;
 
 /// <summary>What Khonsu.Data finds by assembly name for <c>Log=kafka://host:port/topic</c>.</summary>
-public sealed class KafkaCommitLogProvider : ICommitLogProvider
+internal sealed class KafkaCommitLogProvider : ICommitLogProvider
 {
     public async Task<ICommitLog> OpenAsync(string location, IReadOnlyDictionary<string, string> settings, string nodeId, Action<string>? warning, CancellationToken cancellationToken)
         => await KafkaCommitLog.OpenAsync(

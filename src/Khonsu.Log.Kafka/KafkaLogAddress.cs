@@ -1,7 +1,7 @@
 namespace Khonsu.Log.Kafka;
 
 /// <summary>A parsed <c>kafka://host:port[,host:port]/topic</c>.</summary>
-public sealed record KafkaLogAddress(string BootstrapServers, string Topic)
+internal sealed record KafkaLogAddress(string BootstrapServers, string Topic)
 {
     public const string Scheme = "kafka";
 

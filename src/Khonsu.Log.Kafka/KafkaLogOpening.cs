@@ -5,4 +5,4 @@ namespace Khonsu.Log.Kafka;
 /// read the log from offset 0), how many records it then read to reach the log's end, and how long
 /// opening took.
 /// </summary>
-public sealed record KafkaLogOpening(long? CheckpointOffset, long RecordsReplayed, TimeSpan Elapsed);
+internal sealed record KafkaLogOpening(long? CheckpointOffset, long RecordsReplayed, TimeSpan Elapsed);

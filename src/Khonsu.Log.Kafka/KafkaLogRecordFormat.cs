@@ -9,7 +9,7 @@ namespace Khonsu.Log.Kafka;
 /// into text for a human. The value is <see cref="LogRecordCodec"/>'s format; the key is the
 /// transaction id as text.
 /// </summary>
-public static class KafkaLogRecordFormat
+internal static class KafkaLogRecordFormat
 {
     /// <summary>
     /// One line for the record (kind, transaction, node, times, reason, operation), then one line

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Khonsu.TestSupport;
+using Khonsu.Testing;
 
 namespace Khonsu.Benchmarks.Tests;
 

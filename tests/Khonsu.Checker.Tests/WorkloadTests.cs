@@ -2,6 +2,7 @@ using System.Data;
 using Khonsu.Checker.Checking;
 using Khonsu.Checker.Workload;
 using Khonsu.TestSupport;
+using Khonsu.Testing;
 using Xunit.Abstractions;
 
 namespace Khonsu.Checker.Tests;

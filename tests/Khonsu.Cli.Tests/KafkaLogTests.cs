@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Khonsu.TestSupport;
+using Khonsu.Testing;
 
 namespace Khonsu.Cli.Tests;
 

@@ -47,11 +47,12 @@ public class TruncationTests
     }
 
     [Theory]
-    [InlineData(CommitStep.AfterDecisionLogged, 1)] // SQLite lost its local transaction, PostgreSQL prepared: no marker yet
-    [InlineData(CommitStep.AfterParticipantFinished, 1)] // SQLite committed with its marker, PostgreSQL still prepared
-    [InlineData(CommitStep.AfterParticipantFinished, 2)] // both committed with their markers, no end record
-    public async Task A_decision_without_its_end_keeps_its_records_and_markers_and_recovery_finishes_it_after_truncation(CommitStep step, int occurrence)
+    [InlineData(nameof(CommitStep.AfterDecisionLogged), 1)] // SQLite lost its local transaction, PostgreSQL prepared: no marker yet
+    [InlineData(nameof(CommitStep.AfterParticipantFinished), 1)] // SQLite committed with its marker, PostgreSQL still prepared
+    [InlineData(nameof(CommitStep.AfterParticipantFinished), 2)] // both committed with their markers, no end record
+    public async Task A_decision_without_its_end_keeps_its_records_and_markers_and_recovery_finishes_it_after_truncation(string stepName, int occurrence)
     {
+        var step = Enum.Parse<CommitStep>(stepName); // by name: CommitStep is internal to the engine, a theory public
         await using var db = await TwoDatabases.CreateAsync();
         var connectionString = db.ConnectionString();
         await using (var connection = new KhonsuConnection(connectionString))

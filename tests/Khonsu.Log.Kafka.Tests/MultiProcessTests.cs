@@ -51,13 +51,14 @@ public sealed class MultiProcessTests
     }
 
     [Theory]
-    [InlineData(CommitStep.AfterParticipantPrepared, 2, false)] // PostgreSQL prepared, no decision: another process aborts it after the lease
-    [InlineData(CommitStep.AfterDecisionLogged, 1, true)] // decision in Kafka, nothing finished: another process commits both, SQLite redone from the log
-    [InlineData(CommitStep.AfterAllPrepared, 1, false)] // both prepared, no decision
-    [InlineData(CommitStep.AfterParticipantFinished, 1, true)] // SQLite committed, PostgreSQL still prepared
-    [InlineData(CommitStep.BeforeEndRecord, 1, true)] // both finished, no end record
-    public async Task A_process_killed_mid_commit_is_finished_by_another_from_the_kafka_log(CommitStep step, int occurrence, bool committed)
+    [InlineData(nameof(CommitStep.AfterParticipantPrepared), 2, false)] // PostgreSQL prepared, no decision: another process aborts it after the lease
+    [InlineData(nameof(CommitStep.AfterDecisionLogged), 1, true)] // decision in Kafka, nothing finished: another process commits both, SQLite redone from the log
+    [InlineData(nameof(CommitStep.AfterAllPrepared), 1, false)] // both prepared, no decision
+    [InlineData(nameof(CommitStep.AfterParticipantFinished), 1, true)] // SQLite committed, PostgreSQL still prepared
+    [InlineData(nameof(CommitStep.BeforeEndRecord), 1, true)] // both finished, no end record
+    public async Task A_process_killed_mid_commit_is_finished_by_another_from_the_kafka_log(string stepName, int occurrence, bool committed)
     {
+        var step = Enum.Parse<CommitStep>(stepName); // by name: CommitStep is internal to the engine, a theory public
         await using var db = await KafkaDatabases.CreateAsync();
         const string extra = ";PrepareLease=0.001";
         await db.InstallAsync(extra);
@@ -88,10 +89,11 @@ public sealed class MultiProcessTests
     }
 
     [Theory]
-    [InlineData(CommitStep.AfterDecisionLogged, 1)] // decision in Kafka, nothing finished
-    [InlineData(CommitStep.AfterParticipantFinished, 1)] // SQLite committed, PostgreSQL still prepared
-    public async Task A_process_that_runs_on_sweeps_and_finishes_what_a_crashed_peer_decided(CommitStep step, int occurrence)
+    [InlineData(nameof(CommitStep.AfterDecisionLogged), 1)] // decision in Kafka, nothing finished
+    [InlineData(nameof(CommitStep.AfterParticipantFinished), 1)] // SQLite committed, PostgreSQL still prepared
+    public async Task A_process_that_runs_on_sweeps_and_finishes_what_a_crashed_peer_decided(string stepName, int occurrence)
     {
+        var step = Enum.Parse<CommitStep>(stepName); // by name: CommitStep is internal to the engine, a theory public
         // Two application processes at once: this one is open before its peer commits and stays
         // open through the peer's crash; its sweep (a recovery pass, as RecoveryInterval runs it,
         // with a lease long over) must commit the peer's transaction everywhere, never half of it.

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Khonsu.TestSupport;
+using Khonsu.Testing;
 
 namespace Khonsu.Samples.Tests;
 

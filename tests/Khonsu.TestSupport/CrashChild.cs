@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Khonsu.Testing;
 
 namespace Khonsu.TestSupport;
 

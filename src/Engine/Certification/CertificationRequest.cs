@@ -6,7 +6,7 @@ namespace Khonsu.Engine.Certification;
 /// A transaction asking to commit: the place in certification order its snapshot reflects (every commit at or
 /// before it was visible to it), what it read and what it wrote.
 /// </summary>
-public sealed record CertificationRequest(
+internal sealed record CertificationRequest(
     TransactionId TransactionId,
     CertificationSequence Snapshot,
     IReadOnlyCollection<ItemId> Reads,

@@ -7,7 +7,7 @@ namespace Khonsu.Engine.Certification;
 /// log's offsets count from zero (see <see cref="Start"/>). Certification compares these only with
 /// each other.
 /// </summary>
-public readonly record struct CertificationSequence(long Value) : IComparable<CertificationSequence>
+internal readonly record struct CertificationSequence(long Value) : IComparable<CertificationSequence>
 {
     /// <summary>Before every certified transaction: a snapshot that saw nothing.</summary>
     public static CertificationSequence Start => new(0);

@@ -9,7 +9,7 @@ namespace Khonsu.Engine.Certification;
 /// conflicts, never hide one. Commit records reach the log before participants finish, so "the
 /// last position certified" would not be a safe snapshot.
 /// </summary>
-public sealed class CommitCertifier : ICertifierMemory
+internal sealed class CommitCertifier : ICertifierMemory
 {
     private readonly Lock _lock = new();
     private readonly SsiCertifier _ssi;

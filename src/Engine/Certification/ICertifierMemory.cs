@@ -1,7 +1,7 @@
 namespace Khonsu.Engine.Certification;
 
 /// <summary>What a certifier holds in memory, for the <c>khonsu.certifier.*</c> gauges.</summary>
-public interface ICertifierMemory
+internal interface ICertifierMemory
 {
     /// <summary>Committed transactions remembered in full.</summary>
     int RememberedTransactions { get; }

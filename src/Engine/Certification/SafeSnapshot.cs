@@ -11,7 +11,7 @@ namespace Khonsu.Engine.Certification;
 /// so the candidate is safe once all of them have ended and none committed with an rw-antidependency
 /// to a transaction at or before the position; then T needs no certification at all.
 /// </summary>
-public sealed class SafeSnapshot
+internal sealed class SafeSnapshot
 {
     internal SafeSnapshot(CertificationSequence position, long writersCertified)
     {

@@ -21,7 +21,7 @@ namespace Khonsu.Engine.Certification;
 /// a summary of the last commit position that wrote each item (per table under pressure), against
 /// which transactions with an old snapshot are certified conservatively.
 /// </summary>
-public sealed class SsiCertifier(int capacity = 10_000)
+internal sealed class SsiCertifier(int capacity = 10_000)
 {
     private readonly List<CommittedTransaction> _committed = [];
     private readonly WriteSummary _summary = new(capacity);

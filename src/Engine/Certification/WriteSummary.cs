@@ -53,7 +53,7 @@ internal sealed class WriteSummary(int budget)
         return null;
     }
 
-    /// <summary>Its exact state, entries in their dictionaries' order, for a checkpoint (see <see cref="LogOrderCertifier.WriteState"/>).</summary>
+    /// <summary>Its exact state, entries in their dictionaries' order, for a checkpoint (see <c>SharedLog.LogOrderCertifier.WriteState</c>).</summary>
     public void WriteState(CodecWriter writer, NameTable names)
     {
         writer.WriteByte((byte)(_collapsed ? 1 : 0));

@@ -3,7 +3,7 @@ namespace Khonsu.Engine.Commit;
 /// <summary>
 /// One backend's local transaction inside a Khonsu transaction, as the coordinator drives it.
 /// </summary>
-public interface ITransactionParticipant
+internal interface ITransactionParticipant
 {
     /// <summary>The backend's name in the connection string.</summary>
     string Name { get; }

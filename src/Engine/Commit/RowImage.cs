@@ -6,6 +6,8 @@ namespace Khonsu.Engine.Commit;
 /// </summary>
 public sealed record RowImage(IReadOnlyList<string> Columns, IReadOnlyList<object?> Values)
 {
+    /// <summary>The value of <paramref name="column"/> (named case-insensitively).</summary>
+    /// <exception cref="KeyNotFoundException">The row has no such column.</exception>
     public object? this[string column]
     {
         get

@@ -11,6 +11,7 @@ public static class RowKey
 {
     private const char Separator = '\u001f';
 
+    /// <summary>The canonical text of a key whose column values are <paramref name="values"/>, in key-column order.</summary>
     public static string Format(IReadOnlyList<object?> values)
     {
         if (values.Count == 1)

@@ -6,6 +6,7 @@ namespace Khonsu.Engine.Commit;
 /// </summary>
 public sealed class SerializationConflictException : Exception
 {
+    /// <summary>A conflict found on <paramref name="participant"/> over <paramref name="table"/> (and row <paramref name="key"/>, null for the whole table).</summary>
     public SerializationConflictException(string participant, string table, string? key, string message, Exception? innerException = null)
         : base(message, innerException)
     {

@@ -14,7 +14,7 @@ namespace Khonsu.Engine.Coordination;
 /// transaction with no decision in the log never committed. <see cref="CommitAsync"/> reads as the
 /// protocol does, phase after phase, in the order docs/how-khonsu-works.md tells it.
 /// </summary>
-public sealed class CommitCoordinator
+internal sealed class CommitCoordinator
 {
     private readonly ICommitLog _log;
     private readonly string _nodeId;

@@ -3,7 +3,7 @@ namespace Khonsu.Engine.Coordination;
 /// <summary>
 /// The points of the commit protocol, in order. Crash tests stop a process at each of them.
 /// </summary>
-public enum CommitStep
+internal enum CommitStep
 {
     BeforePrepare,
     AfterParticipantPrepared,

@@ -4,7 +4,7 @@ namespace Khonsu.Engine.Coordination;
 /// The log settled the transaction as aborted although this coordinator tried to commit it: a
 /// recovery sweeper aborted it first after its lease ran out.
 /// </summary>
-public sealed class TransactionAbortedException(TransactionId transactionId, string reason)
+internal sealed class TransactionAbortedException(TransactionId transactionId, string reason)
     : Exception($"Transaction {transactionId} was aborted: {reason}")
 {
     public TransactionId TransactionId { get; } = transactionId;

@@ -4,7 +4,7 @@ using Khonsu.Engine.Log;
 namespace Khonsu.Engine.Coordination;
 
 /// <summary>What the coordinator records and certifies about a transaction besides its participants.</summary>
-public sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt, string? Operation)
+internal sealed record TransactionInfo(TransactionId Id, DateTimeOffset StartedAt, string? Operation)
 {
     /// <summary>This process's certifier's snapshot, taken before the transaction's first statement; null when it never certifies.</summary>
     public CertificationSequence? Snapshot { get; init; }

@@ -9,7 +9,7 @@ namespace Khonsu.Engine.Diagnostics;
 /// Khonsu's metrics and traces: a Meter and an ActivitySource both named "Khonsu", so an
 /// OpenTelemetry setup adds them with AddMeter("Khonsu") and AddSource("Khonsu").
 /// </summary>
-public static class KhonsuTelemetry
+internal static class KhonsuTelemetry
 {
     public const string Name = "Khonsu";
 

@@ -5,7 +5,7 @@ namespace Khonsu.Engine.Log;
 /// (commit or abort) of the transaction in log order, which settles the race between a
 /// coordinator's late commit and a sweeper's abort: whichever came first wins.
 /// </summary>
-public sealed record AppendResult(LogPosition Position, LogRecordKind? Decision)
+internal sealed record AppendResult(LogPosition Position, LogRecordKind? Decision)
 {
     /// <summary>
     /// Set when a log that certifies its commit records in log order (a shared log) refused the

@@ -6,7 +6,7 @@ namespace Khonsu.Engine.Log;
 /// at open. Several processes share a Kafka log instead. The message names the file and, when it
 /// is known, the holder; nothing is left behind by a holder that died (the lock dies with it).
 /// </summary>
-public sealed class CommitLogInUseException : IOException
+internal sealed class CommitLogInUseException : IOException
 {
     public CommitLogInUseException(string logPath, string? holder, bool inThisProcess, string message, Exception? innerException = null)
         : base(message, innerException)

@@ -5,7 +5,7 @@ namespace Khonsu.Engine.Log;
 /// retention.ms / retention.bytes, or a DeleteRecords), and nothing that covers them (a checkpoint)
 /// is left. Not transient: reading again finds the same gap.
 /// </summary>
-public sealed class CommitLogTruncatedException : InvalidOperationException
+internal sealed class CommitLogTruncatedException : InvalidOperationException
 {
     public CommitLogTruncatedException(string message, long firstMissing, long firstAvailable)
         : base(message)

@@ -7,7 +7,7 @@ namespace Khonsu.Engine.Log;
 /// is whatever <see cref="ICommitLog.GetDecisionAsync"/> later reports (first decision wins).
 /// Messages never carry client secrets.
 /// </summary>
-public sealed class CommitLogUnavailableException : IOException
+internal sealed class CommitLogUnavailableException : IOException
 {
     public CommitLogUnavailableException(string message, Exception? innerException = null)
         : base(message, innerException)

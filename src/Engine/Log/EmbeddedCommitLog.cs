@@ -17,7 +17,7 @@ namespace Khonsu.Engine.Log;
 /// (<see cref="Exclusive"/>). Tools that only look open it with <see cref="OpenReadOnly"/>, which
 /// takes no lock.
 /// </remarks>
-public sealed class EmbeddedCommitLog : ICommitLog
+internal sealed class EmbeddedCommitLog : ICommitLog
 {
     private static readonly TimeSpan DefaultBusyTimeout = TimeSpan.FromSeconds(10);
 

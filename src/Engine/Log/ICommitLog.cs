@@ -2,9 +2,10 @@ namespace Khonsu.Engine.Log;
 
 /// <summary>
 /// The durable, totally ordered log of commit decisions. Implementations: the embedded log
-/// (a local SQLite file with group commit) and, later, Kafka.
+/// (<see cref="EmbeddedCommitLog"/>, a local SQLite file with group commit) and the Kafka log
+/// (Khonsu.Log.Kafka, shared by several processes: <c>SharedLog.ISharedCommitLog</c>).
 /// </summary>
-public interface ICommitLog : IAsyncDisposable
+internal interface ICommitLog : IAsyncDisposable
 {
     /// <summary>
     /// Which log this is (see <see cref="LogIdentity"/>): what every database it governs records,

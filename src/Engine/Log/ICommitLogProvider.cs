@@ -6,7 +6,7 @@ namespace Khonsu.Engine.Log;
 /// names it with <see cref="CommitLogProviderAttribute"/>, so that applications without that log
 /// never load its client library; Khonsu.Data finds it by name at run time.
 /// </summary>
-public interface ICommitLogProvider
+internal interface ICommitLogProvider
 {
     /// <summary>
     /// Opens the log at <paramref name="location"/>, a URI of the provider's scheme, with client

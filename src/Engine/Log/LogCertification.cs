@@ -6,4 +6,4 @@ namespace Khonsu.Engine.Log;
 /// isolation, whether it took snapshots on several backends, and what it read. What it wrote is in
 /// the record's votes already. The log only carries it; certifying it is not the log's business.
 /// </summary>
-public sealed record LogCertification(LogPosition Snapshot, bool Serializable, bool SeveralSnapshots, IReadOnlyList<ItemId> Reads);
+internal sealed record LogCertification(LogPosition Snapshot, bool Serializable, bool SeveralSnapshots, IReadOnlyList<ItemId> Reads);

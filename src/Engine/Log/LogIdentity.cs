@@ -25,5 +25,6 @@ public sealed record LogIdentity(string Id, string Description)
     /// </summary>
     public string Tag => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Id)))[..TagLength];
 
+    /// <summary>The log's description and id, for messages.</summary>
     public override string ToString() => $"{Description} (log id {Id})";
 }

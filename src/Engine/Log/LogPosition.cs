@@ -1,7 +1,7 @@
 namespace Khonsu.Engine.Log;
 
 /// <summary>A record's place in the log; the order of commit records is the commit order.</summary>
-public readonly record struct LogPosition(long Value) : IComparable<LogPosition>
+internal readonly record struct LogPosition(long Value) : IComparable<LogPosition>
 {
     public static LogPosition Start => new(0);
 

@@ -6,7 +6,7 @@ namespace Khonsu.Engine.Log;
 /// One record of the commit log. A commit record carries every participant's vote (with the
 /// row images SQLite needs for redo), so the log alone is enough to finish the transaction.
 /// </summary>
-public sealed record LogRecord
+internal sealed record LogRecord
 {
     public required LogRecordKind Kind { get; init; }
 

@@ -30,7 +30,7 @@ namespace Khonsu.Engine.Log;
 /// without a shared certifier stay readable by older builds, and one without a last-writer-wins
 /// write as version 2.
 /// </remarks>
-public static class LogRecordCodec
+internal static class LogRecordCodec
 {
     /// <summary>The newest format this build writes and reads.</summary>
     public const byte FormatVersion = 3;

@@ -1,7 +1,7 @@
 namespace Khonsu.Engine.Log;
 
 /// <summary>The kinds of record in the commit log.</summary>
-public enum LogRecordKind : byte
+internal enum LogRecordKind : byte
 {
     /// <summary>The decision to commit: every participant prepared. Its log position is the commit order.</summary>
     Commit = 1,

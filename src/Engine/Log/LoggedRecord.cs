@@ -1,4 +1,4 @@
 namespace Khonsu.Engine.Log;
 
 /// <summary>A record together with the position the log gave it.</summary>
-public sealed record LoggedRecord(LogPosition Position, LogRecord Record);
+internal sealed record LoggedRecord(LogPosition Position, LogRecord Record);

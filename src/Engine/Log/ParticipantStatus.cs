@@ -1,7 +1,7 @@
 namespace Khonsu.Engine.Log;
 
 /// <summary>A participant's status as transaction_log shows it.</summary>
-public enum ParticipantStatus
+internal enum ParticipantStatus
 {
     /// <summary>Prepared and the decision is logged; finishing is under way.</summary>
     Prepared,

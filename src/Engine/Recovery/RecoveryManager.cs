@@ -11,7 +11,7 @@ namespace Khonsu.Engine.Recovery;
 /// exclusively (the embedded log), one of the log's own prepared transactions that is not in
 /// flight here is aborted at once: no other process can still decide it.
 /// </summary>
-public sealed class RecoveryManager
+internal sealed class RecoveryManager
 {
     private readonly ICommitLog _log;
     private readonly IReadOnlyDictionary<string, IRecoverableResource> _resources;

@@ -1,7 +1,7 @@
 namespace Khonsu.Engine.Recovery;
 
 /// <summary>What one recovery pass did.</summary>
-public sealed record RecoveryReport(int Committed, int Aborted, int InDoubt)
+internal sealed record RecoveryReport(int Committed, int Aborted, int InDoubt)
 {
     public static RecoveryReport Empty { get; } = new(0, 0, 0);
 

@@ -10,7 +10,7 @@ namespace Khonsu.Engine.SharedLog;
 /// <see cref="Certifier"/>. A runtime that opens such a log certifies in log order
 /// (<see cref="Coordination.CertificationStrategy.For"/>).
 /// </summary>
-public interface ISharedCommitLog : ICommitLog
+internal interface ISharedCommitLog : ICommitLog
 {
     LogOrderCertifier Certifier { get; }
 }

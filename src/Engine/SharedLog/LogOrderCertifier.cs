@@ -18,7 +18,7 @@ namespace Khonsu.Engine.SharedLog;
 /// snapshot ended: it cannot see other processes' snapshots, so history is only folded into the
 /// summary past <see cref="Capacity"/> transactions, at the same records in every process.
 /// </remarks>
-public sealed class LogOrderCertifier : ICertifierMemory
+internal sealed class LogOrderCertifier : ICertifierMemory
 {
     /// <summary>Part of the verdict function, so the same in every process: never configurable.</summary>
     public const int Capacity = 10_000;

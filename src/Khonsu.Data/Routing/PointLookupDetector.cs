@@ -5,7 +5,7 @@ namespace Khonsu.Data.Routing;
 /// <summary>
 /// Finds the statements whose read of their table row-level tracking covers: point lookups, which
 /// can match no row but those their key names, so a concurrent insert elsewhere in the table is no
-/// conflict (issue 3). A point lookup is a SELECT, UPDATE or DELETE of one table, with no join,
+/// conflict. A point lookup is a SELECT, UPDATE or DELETE of one table, with no join,
 /// subquery, WITH or set operation, whose WHERE, split at its top-level ANDs, binds every key
 /// column: <c>col = value</c>, <c>value = col</c>, <c>(a, b) = (value, value)</c>, or, for one column,
 /// <c>col IN (values)</c>, a value being a parameter or a literal. Every other read may match a row

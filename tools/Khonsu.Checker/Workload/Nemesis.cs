@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Khonsu.Checker.History;
-using Khonsu.TestSupport;
+using Khonsu.Testing;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 

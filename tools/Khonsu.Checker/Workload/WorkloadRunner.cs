@@ -3,7 +3,7 @@ using System.Data;
 using Khonsu.Checker.Checking;
 using Khonsu.Checker.History;
 using Khonsu.Data;
-using Khonsu.TestSupport;
+using Khonsu.Testing;
 
 namespace Khonsu.Checker.Workload;
 

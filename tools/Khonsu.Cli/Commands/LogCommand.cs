@@ -44,8 +44,8 @@ internal static class LogCommand
 
     public static Command Create()
     {
-        Lines.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--lines must be 0 or more."); });
-        MaxRows.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-rows must be 0 or more."); });
+        Lines.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) { r.AddError("--lines must be 0 or more."); } });
+        MaxRows.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) { r.AddError("--max-rows must be 0 or more."); } });
 
         var tail = new Command("tail", "Print the last records of the commit log, one line each: position, time, kind (COMMIT, ABORT, END), transaction, node, participants with rows written. Read-only.")
         {

@@ -1,6 +1,6 @@
-namespace Khonsu.TestSupport;
+namespace Khonsu.Testing;
 
-/// <summary>Where the build put the other programs tests start (same configuration and framework as the tests).</summary>
+/// <summary>Where the build put the other programs a test, tool or benchmark starts (same configuration and framework as the caller).</summary>
 public static class Built
 {
     /// <param name="parts">The project's directory under the repository (e.g. "tools", "Khonsu.Cli"), then the file in its output.</param>

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Khonsu.TestSupport;
+namespace Khonsu.Testing;
 
 /// <summary>
 /// librdkafka's mock Kafka cluster (tools/Khonsu.KafkaMock) in a process of its own: the log
