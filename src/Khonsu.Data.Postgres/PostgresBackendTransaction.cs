@@ -210,11 +210,22 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     /// <summary>
     /// Its writes and its branch's reported and, if either wrote, its reads validated (in the
-    /// round trip that reads its writes), then PREPARE TRANSACTION.
+    /// round trip that reads its writes), then PREPARE TRANSACTION. When a statement that writes
+    /// ran in it and it has no branch, PREPARE goes in that same round trip: it is prepared even if
+    /// it changed nothing (its applied-marker is a write), and votes as a writer whose reads were
+    /// validated.
     /// </summary>
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         SnapshotStarting();
+        if (RanWrites && _branch is null)
+        {
+            var (_, written) = await PrepareMapped(() => PostgresCapturedWrites.ReadAsync(
+                connection, null, ReadValidations(transactionId, onlyIfWrote: false), Name, cancellationToken, PrepareCommands(transactionId.ToString(), _gid))).ConfigureAwait(false);
+            _state = State.Prepared;
+            return new ParticipantVote(Name, NeedsRedo: false, written);
+        }
+
         var (branchWrote, branchWrites) = _branch is null ? (false, []) : await _branch.ReadWritesAsync(cancellationToken).ConfigureAwait(false);
         var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, null, ReadValidations(transactionId, onlyIfWrote: !branchWrote), Name, cancellationToken).ConfigureAwait(false);
         if (!wrote && !branchWrote)
@@ -245,16 +256,35 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         => validateReads ? _reads.Validations(Name, transactionId, onlyIfWrote) : [];
 
     /// <summary>PREPARE TRANSACTION with the local id's applied-marker, so recovery can tell "committed" from "rolled back".</summary>
+    private static NpgsqlBatchCommand[] PrepareCommands(string localId, string gid)
+    {
+        var marker = new NpgsqlBatchCommand($"INSERT INTO {Schema}.applied (tx_id) VALUES (@id)");
+        marker.Parameters.AddWithValue("id", localId);
+        return [marker, new NpgsqlBatchCommand($"PREPARE TRANSACTION {Literal(gid)}")];
+    }
+
     private async ValueTask PrepareLocalAsync(NpgsqlConnection local, string localId, string gid, CancellationToken cancellationToken)
+        => await PrepareMapped(async () =>
+        {
+            var batch = new NpgsqlBatch(local);
+            await using (batch.ConfigureAwait(false))
+            {
+                foreach (var command in PrepareCommands(localId, gid))
+                {
+                    batch.BatchCommands.Add(command);
+                }
+
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+        }).ConfigureAwait(false);
+
+    /// <summary>Runs what sends PREPARE TRANSACTION, with its errors told as Khonsu's.</summary>
+    private async ValueTask<T> PrepareMapped<T>(Func<ValueTask<T>> prepare)
     {
         try
         {
-            await InnerCommands.ExecuteAsync(
-                local,
-                null,
-                $"INSERT INTO {Schema}.applied (tx_id) VALUES (@id); PREPARE TRANSACTION {Literal(gid)}",
-                cancellationToken,
-                ("id", localId)).ConfigureAwait(false);
+            return await prepare().ConfigureAwait(false);
         }
         catch (PostgresException error) when (AsSerializationFailure(error) is { } conflict)
         {

@@ -15,8 +15,10 @@ internal static class PostgresCapturedWrites
     /// participant's own transaction, whose rows carry its PostgreSQL transaction id (see
     /// <see cref="PostgresSchemaInstaller"/>). <paramref name="backend"/> names the backend in errors.
     /// </summary>
+    /// <param name="then">Statements sent after, in the same round trip (PREPARE TRANSACTION); none runs if one before fails.</param>
     public static async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadAsync(
-        NpgsqlConnection connection, string? localId, IReadOnlyList<PostgresValidation> validations, string backend, CancellationToken cancellationToken)
+        NpgsqlConnection connection, string? localId, IReadOnlyList<PostgresValidation> validations, string backend, CancellationToken cancellationToken,
+        IReadOnlyList<NpgsqlBatchCommand>? then = null)
     {
         var batch = new NpgsqlBatch(connection);
         await using (batch.ConfigureAwait(false))
@@ -36,6 +38,10 @@ internal static class PostgresCapturedWrites
             }
 
             batch.BatchCommands.Add(take);
+            foreach (var command in then ?? [])
+            {
+                batch.BatchCommands.Add(command);
+            }
             var (wrote, capturing) = (false, false);
             var writes = new List<RowWrite>();
             await PostgresValidation.RunAsync(

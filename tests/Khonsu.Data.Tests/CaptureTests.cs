@@ -119,6 +119,25 @@ public class CaptureTests
         Assert.Single((await CommitRecordAsync(db, transaction.TransactionId)).Participants.Single(p => p.Participant == "shop").Writes);
     }
 
+    [Fact]
+    public async Task A_postgres_write_that_changed_no_row_is_prepared_with_its_transaction_and_leaves_nothing_prepared()
+    {
+        // A participant that ran a write is prepared in the round trip that takes its writes,
+        // whether or not the write found a row; it is then decided like any other.
+        await using var db = await TwoDatabases.CreateAsync();
+        await using var connection = await db.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        Assert.Equal(5L, Convert.ToInt64(await Scalar(connection, "SELECT amount FROM orders WHERE id = 100")));
+        await Execute(connection, "UPDATE orders SET amount = 1 WHERE id = -1");
+        await Execute(connection, "UPDATE accounts SET balance = 1 WHERE id = 1");
+        await transaction.CommitAsync();
+
+        var shop = (await CommitRecordAsync(db, transaction.TransactionId)).Participants.Single(p => p.Participant == "shop");
+        Assert.Empty(shop.Writes);
+        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
+        Assert.Equal(1L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+    }
+
     private static async Task<LogRecord> CommitRecordAsync(TwoDatabases db, string transactionId)
     {
         // Read-only: the test's runtime holds the log.

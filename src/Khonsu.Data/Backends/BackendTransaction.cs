@@ -33,6 +33,13 @@ public abstract class BackendTransaction : ITransactionParticipant
     public ParticipantContext? Context { get; internal set; }
 
     /// <summary>
+    /// Whether a statement that may write has run in it (not on a Replace branch): at prepare it
+    /// has most likely written, so a participant may send PREPARE in the round trip that takes its
+    /// writes, instead of waiting to learn whether it wrote.
+    /// </summary>
+    internal bool RanWrites { get; set; }
+
+    /// <summary>
     /// Whether this local transaction may hold locks that other transactions wait on where Khonsu
     /// cannot see the wait (PostgreSQL row locks): a transaction waiting elsewhere while it holds
     /// them bounds that wait (see <see cref="ParticipantContext.OthersMayHoldHiddenLocks"/>). Waits

@@ -277,6 +277,7 @@ internal sealed class StatementExecution
 
         if (Local is not null)
         {
+            Local.RanWrites |= Route.Writes && !OnBranch;
             await Local.BeforeStatementAsync(Command, Transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
         }
     }
