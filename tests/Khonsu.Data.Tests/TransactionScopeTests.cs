@@ -161,7 +161,7 @@ public class TransactionScopeTests
         var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var disposed = await Assert.ThrowsAsync<TransactionAbortedException>(async () =>
         {
-            using var scope = new TransactionScope(TransactionScopeOption.Required, TimeSpan.FromMilliseconds(500), TransactionScopeAsyncFlowOption.Enabled);
+            using var scope = new TransactionScope(TransactionScopeOption.Required, TimeSpan.FromSeconds(10), TransactionScopeAsyncFlowOption.Enabled); // long enough for the work before it, even on a loaded machine
             Transaction.Current!.TransactionCompleted += (_, _) => aborted.TrySetResult();
             await using var connection = await db.OpenAsync();
             await connection.ExecuteAsync(Debit);
