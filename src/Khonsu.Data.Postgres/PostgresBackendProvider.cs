@@ -25,6 +25,10 @@ public sealed class PostgresBackendProvider : KhonsuBackendProvider
         // Khonsu's connections tell the capture trigger who they are from their first message on,
         // and what they run outside a transaction, at READ COMMITTED, is not captured.
         builder.Options = $"{builder.Options} -c {PostgresSql.CaptureSetting}=on -c default_transaction_isolation=read\\ committed".Trim();
+        // Khonsu takes part in a TransactionScope itself, once, for every backend (Enlist on the
+        // Khonsu connection string); an inner connection that enlisted on its own would make the
+        // scope's commit a second, uncoordinated one.
+        builder.Enlist = false;
         return new PostgresBackend(name, NpgsqlDataSource.Create(builder), options);
     }
 }

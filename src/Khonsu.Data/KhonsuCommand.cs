@@ -276,7 +276,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
     /// <summary>Tells the transaction the statement failed transiently (its retry keeps its age); never catches.</summary>
     private bool NoteFailure(Exception error)
-        => (_transaction ?? _connection?.CurrentTransaction)?.FailedTransiently(error) ?? false;
+        => (_transaction ?? _connection?.ExecutionConnection.CurrentTransaction)?.FailedTransiently(error) ?? false;
 
     private async ValueTask EndAsync(StatementExecution execution, Exception? error = null)
     {
@@ -291,7 +291,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// <summary>An open inner reader; <paramref name="FirstRead"/> is what its first Read returned when it was read ahead.</summary>
     private readonly record struct OpenedReader(DbDataReader Reader, bool? FirstRead);
 
-    KhonsuConnection IKhonsuStatement.Connection => _connection!;
+    KhonsuConnection IKhonsuStatement.Connection => _connection!.ExecutionConnection;
 
     KhonsuTransaction? IKhonsuStatement.Transaction => _transaction;
 

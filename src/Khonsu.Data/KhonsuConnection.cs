@@ -26,6 +26,13 @@ public sealed class KhonsuConnection : DbConnection
     // and it is told when the connection closes.
     private KhonsuDataSource? _heldThrough;
 
+    // Whether Open enlists in the ambient TransactionScope (key Enlist): false only for the carrier
+    // connection an AmbientEnlistment runs its transaction on.
+    private readonly bool _enlistsInAmbientTransaction = true;
+
+    // The ambient transaction this connection is enlisted in: its statements run on its carrier.
+    private Transactions.AmbientEnlistment? _enlistment;
+
     public KhonsuConnection()
     {
     }
@@ -33,10 +40,12 @@ public sealed class KhonsuConnection : DbConnection
     public KhonsuConnection(string connectionString) => _connectionString = connectionString;
 
     /// <summary>A connection of <paramref name="dataSource"/>: it runs on that data source's runtime, with its logger and conflict handler.</summary>
-    internal KhonsuConnection(KhonsuDataSource dataSource)
+    /// <param name="enlistsInAmbientTransaction">False for the connection an ambient transaction's Khonsu transaction runs on.</param>
+    internal KhonsuConnection(KhonsuDataSource dataSource, bool enlistsInAmbientTransaction = true)
     {
         _dataSource = dataSource;
         _connectionString = dataSource.ConnectionString;
+        _enlistsInAmbientTransaction = enlistsInAmbientTransaction;
     }
 
     [AllowNull]
@@ -125,7 +134,92 @@ public sealed class KhonsuConnection : DbConnection
             throw;
         }
 
+        // As Npgsql does (Enlist=true by default): a connection opened inside a TransactionScope joins it.
+        if (_enlistsInAmbientTransaction && _runtime.Settings.Enlist && System.Transactions.Transaction.Current is { } ambient)
+        {
+            try
+            {
+                await EnlistAsync(ambient, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await CloseAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
         OnStateChange(new StateChangeEventArgs(ConnectionState.Closed, ConnectionState.Open));
+    }
+
+    /// <summary>
+    /// Enlists in <paramref name="transaction"/> (a <c>TransactionScope</c>'s), as
+    /// <see cref="Open"/> does with the ambient one unless the connection string says
+    /// <c>Enlist=false</c>: the connection's statements then run in the Khonsu transaction the
+    /// scope holds, shared by every Khonsu connection of the same data source enlisted in it, and
+    /// the scope's completion commits it atomically across every backend (disposing the scope
+    /// without completing it rolls it back). A null transaction does nothing.
+    /// </summary>
+    public override void EnlistTransaction(System.Transactions.Transaction? transaction)
+    {
+        if (transaction is not null)
+        {
+            EnlistAsync(transaction, CancellationToken.None).GetAwaiter().GetResult();
+        }
+    }
+
+    private async Task EnlistAsync(System.Transactions.Transaction ambient, CancellationToken cancellationToken)
+    {
+        if (_state != ConnectionState.Open)
+        {
+            throw new InvalidOperationException("EnlistTransaction requires an open connection.");
+        }
+
+        if (_enlistment is { HasEnded: false } enlisted)
+        {
+            if (enlisted.Ambient.Equals(ambient))
+            {
+                return;
+            }
+
+            throw new InvalidOperationException("The connection is already enlisted in another transaction (TransactionScope); it can take part in one at a time.");
+        }
+
+        if (CurrentTransaction is not null)
+        {
+            throw new InvalidOperationException("The connection has a transaction of its own in progress (BeginTransaction): end it before enlisting in a TransactionScope.");
+        }
+
+        _enlistment = await Transactions.AmbientEnlistment.JoinAsync(ambient, _heldThrough!, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The connection a statement of this one runs on: itself, or while it is enlisted in a
+    /// TransactionScope, the connection that scope's Khonsu transaction runs on.
+    /// </summary>
+    internal KhonsuConnection ExecutionConnection
+    {
+        get
+        {
+            if (_enlistment is not { } enlistment)
+            {
+                return this;
+            }
+
+            if (!enlistment.HasEnded)
+            {
+                return enlistment.Carrier;
+            }
+
+            if (System.Transactions.Transaction.Current is { } ambient && ambient.Equals(enlistment.Ambient))
+            {
+                throw new InvalidOperationException(
+                    $"The TransactionScope this connection is enlisted in has ended ({enlistment.Outcome.ToString().ToLowerInvariant()}, e.g. by its timeout); its statements can no longer run. Dispose the scope.");
+            }
+
+            // The scope is over: the connection runs its statements on its own again, as a Npgsql connection does.
+            _enlistment = null;
+            return this;
+        }
     }
 
     public override void Close() => CloseAsync().GetAwaiter().GetResult();
@@ -159,6 +253,8 @@ public sealed class KhonsuConnection : DbConnection
         {
             _inner.Clear();
             _state = ConnectionState.Closed;
+            // Its scope's transaction lives on, on its carrier, until the scope ends.
+            _enlistment = null;
             if (_heldThrough is { } dataSource)
             {
                 // Last, and even when a rollback above failed: the rollback still needed the runtime,
@@ -440,6 +536,11 @@ public sealed class KhonsuConnection : DbConnection
         if (CurrentTransaction is not null)
         {
             throw new InvalidOperationException("The connection already has a transaction in progress; Khonsu does not nest transactions.");
+        }
+
+        if (_enlistment is { HasEnded: false })
+        {
+            throw new InvalidOperationException("The connection is enlisted in a TransactionScope: its statements run in the scope's transaction, and it cannot begin one of its own.");
         }
 
         CurrentTransaction = new KhonsuTransaction(this, IsolationLevels.Resolve(isolationLevel), readOnly, deferrable, age: age ?? TakeRetryAge());

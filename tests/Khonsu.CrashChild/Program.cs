@@ -4,6 +4,9 @@
 // (the extra statement runs in the transaction after its two writes, e.g. to hold a row lock).
 // It prints "AT <step> <tx id>" when it reaches the step, then waits to be killed; it prints
 // "DONE <tx id>" if the step never comes.
+// With KHONSU_CRASH_CHILD_SCOPE=1 it makes the same writes in a TransactionScope, on a connection it
+// closes before completing the scope, and the scope's Dispose commits them.
+using System.Transactions;
 using Khonsu.Data;
 using Khonsu.Engine.Coordination;
 
@@ -23,6 +26,24 @@ connection.Runtime.Coordinator.StepObserver = async (reached, transactionId) =>
         await stopped.Task; // never completes: the test kills this process here
     }
 };
+
+if (Environment.GetEnvironmentVariable("KHONSU_CRASH_CHILD_SCOPE") == "1")
+{
+    using (var scope = new TransactionScope(TransactionScopeAsyncFlowOption.Enabled))
+    {
+        await using (var enlisted = new KhonsuConnection(connectionString))
+        {
+            await enlisted.OpenAsync();
+            await Execute(enlisted, $"UPDATE accounts SET balance = balance - {amount} WHERE id = 1");
+            await Execute(enlisted, $"INSERT INTO orders (id, account_id, amount) VALUES ({1000 + amount}, 1, {amount})");
+        }
+
+        scope.Complete();
+    }
+
+    Console.WriteLine("DONE scope");
+    return;
+}
 
 await using var transaction = await connection.BeginTransactionAsync();
 await Execute(connection, $"UPDATE accounts SET balance = balance - {amount} WHERE id = 1");

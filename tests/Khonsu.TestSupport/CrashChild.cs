@@ -11,9 +11,10 @@ namespace Khonsu.TestSupport;
 public static class CrashChild
 {
     /// <returns>The id of the transaction the child was committing.</returns>
-    public static async Task<string> KillAtAsync(string connectionString, string step, int occurrence, int amount, string? extraStatement = null)
+    /// <param name="inTransactionScope">The child writes in a TransactionScope, which commits when it is disposed after Complete().</param>
+    public static async Task<string> KillAtAsync(string connectionString, string step, int occurrence, int amount, string? extraStatement = null, bool inTransactionScope = false)
     {
-        await using var child = await StopAtAsync(connectionString, step, occurrence, amount, extraStatement);
+        await using var child = await StopAtAsync(connectionString, step, occurrence, amount, extraStatement, inTransactionScope);
         await child.KillAsync();
         return child.TransactionId;
     }
@@ -23,7 +24,8 @@ public static class CrashChild
     /// holds its runtime (its log, its prepared transactions) until <see cref="StoppedChild.KillAsync"/>.
     /// </summary>
     /// <param name="extraStatement">A statement the transaction runs after its two writes (e.g. an UPDATE of a row it should keep locked).</param>
-    public static async Task<StoppedChild> StopAtAsync(string connectionString, string step, int occurrence, int amount, string? extraStatement = null)
+    /// <param name="inTransactionScope">The child writes in a TransactionScope, which commits when it is disposed after Complete().</param>
+    public static async Task<StoppedChild> StopAtAsync(string connectionString, string step, int occurrence, int amount, string? extraStatement = null, bool inTransactionScope = false)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -39,6 +41,11 @@ public static class CrashChild
         if (extraStatement is not null)
         {
             start.ArgumentList.Add(extraStatement);
+        }
+
+        if (inTransactionScope)
+        {
+            start.Environment["KHONSU_CRASH_CHILD_SCOPE"] = "1";
         }
 
         var child = Process.Start(start)!;

@@ -14,7 +14,7 @@ internal static class KhonsuConnectionStringParser
 {
     public const string Prefix = "Khonsu:";
 
-    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog", "TransactionLogRetention", "Autocommit"];
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog", "TransactionLogRetention", "Autocommit", "Enlist"];
 
     public static KhonsuSettings Parse(string connectionString)
     {
@@ -207,6 +207,10 @@ internal static class KhonsuConnectionStringParser
                     "direct" => settings with { Autocommit = AutocommitMode.Direct },
                     _ => throw new KhonsuException("Key 'Autocommit' must be 'Transaction' (the default: a writing statement outside a transaction is a Khonsu transaction of its own) or 'Direct' (it runs uncertified, straight on its backend)."),
                 };
+            case "enlist":
+                return bool.TryParse(value.Trim(), out var enlist)
+                    ? settings with { Enlist = enlist }
+                    : throw new KhonsuException("Key 'Enlist' must be 'true' (the default: a connection opened inside a TransactionScope enlists in it) or 'false'.");
             case "recoveryinterval":
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
             case "transactionlogretention":

@@ -55,6 +55,9 @@ internal sealed record KhonsuSettings
     /// <summary>How a writing statement run with no transaction in progress runs (key <c>Autocommit</c>).</summary>
     public AutocommitMode Autocommit { get; init; } = AutocommitMode.Transaction;
 
+    /// <summary>Whether a connection opened inside a <c>TransactionScope</c> enlists in it (key <c>Enlist</c>), as Npgsql's do by default.</summary>
+    public bool Enlist { get; init; } = true;
+
     /// <summary>How often the recovery sweeper runs; zero turns it off (recovery still runs at open).</summary>
     public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(30);
 
