@@ -27,12 +27,19 @@ internal sealed record LoadResult(string Label, int Clients, double Seconds, lon
 
     public double CommitP99Ms { get; init; } = double.NaN;
 
+    /// <summary>
+    /// Bytes the process allocated per committed transaction during the run, on every thread: the
+    /// client's statements, the provider under it and, for Khonsu, its background work (log
+    /// writer, sweeper). The driver's own bookkeeping is the same on both sides of a comparison.
+    /// </summary>
+    public double AllocatedBytesPerTx { get; init; } = double.NaN;
+
     public double Throughput => Seconds > 0 ? Committed / Seconds : 0;
 
     public double AbortFraction => Committed + Aborted == 0 ? double.NaN : (double)Aborted / (Committed + Aborted);
 
     public override string ToString()
-        => $"{Label}, {Clients} client(s): {RatioReport.N(Throughput, "0")} tx/s, latency mean {RatioReport.N(MeanMs, "0.00")} ms p50 {RatioReport.N(P50Ms, "0.00")} p99 {RatioReport.N(P99Ms, "0.00")}, {Committed} committed, {Aborted} aborted attempts ({RatioReport.N(100 * AbortFraction, "0.0")}%){(double.IsNaN(CommitP50Ms) ? "" : $", commit step p50 {RatioReport.N(CommitP50Ms, "0.00")} p99 {RatioReport.N(CommitP99Ms, "0.00")} ms")}";
+        => $"{Label}, {Clients} client(s): {RatioReport.N(Throughput, "0")} tx/s, latency mean {RatioReport.N(MeanMs, "0.00")} ms p50 {RatioReport.N(P50Ms, "0.00")} p99 {RatioReport.N(P99Ms, "0.00")}, {Committed} committed, {Aborted} aborted attempts ({RatioReport.N(100 * AbortFraction, "0.0")}%){(double.IsNaN(AllocatedBytesPerTx) ? "" : $", {RatioReport.N(AllocatedBytesPerTx / 1024, "0.0")} KiB allocated/tx")}{(double.IsNaN(CommitP50Ms) ? "" : $", commit step p50 {RatioReport.N(CommitP50Ms, "0.00")} p99 {RatioReport.N(CommitP99Ms, "0.00")} ms")}";
 }
 
 /// <summary>
@@ -53,9 +60,11 @@ internal static class LoadDriver
                 opened.Add(await connect(cancellationToken));
             }
 
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             var clock = Stopwatch.StartNew();
             var outcomes = await Task.WhenAll(opened.Select((client, i) => Task.Run(() => RunClientAsync(client, new Random(i * 7919 + clients), clock, duration, cancellationToken), cancellationToken)));
             var seconds = clock.Elapsed.TotalSeconds;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
             var latencies = outcomes.SelectMany(o => o.Latencies).Order().ToArray();
             var commits = outcomes.SelectMany(o => o.Commits).Order().ToArray();
             return new LoadResult(
@@ -70,6 +79,7 @@ internal static class LoadDriver
             {
                 CommitP50Ms = Percentile(commits, 0.50),
                 CommitP99Ms = Percentile(commits, 0.99),
+                AllocatedBytesPerTx = latencies.Length == 0 ? double.NaN : allocated / (double)latencies.Length,
             };
         }
         finally

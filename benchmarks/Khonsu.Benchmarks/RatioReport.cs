@@ -25,12 +25,12 @@ internal sealed class RatioReport(TextWriter output)
         ],
         "rmw" =>
         [
-            "rmw.sqlite.latency.c1", "rmw.sqlite.throughput.c8", "rmw.sqlite.throughput.c32",
-            "rmw.postgres.latency.c1", "rmw.postgres.throughput.c8", "rmw.postgres.throughput.c32",
+            "rmw.sqlite.latency.c1", "rmw.sqlite.alloc.c1", "rmw.sqlite.throughput.c8", "rmw.sqlite.throughput.c32",
+            "rmw.postgres.latency.c1", "rmw.postgres.alloc.c1", "rmw.postgres.throughput.c8", "rmw.postgres.throughput.c32",
         ],
         "transfer" =>
         [
-            "transfer.latency.c1", "transfer.throughput.c1", "transfer.throughput.c8", "transfer.throughput.c32",
+            "transfer.latency.c1", "transfer.alloc.c1", "transfer.throughput.c1", "transfer.throughput.c8", "transfer.throughput.c32",
             "transfer.scaling.khonsu.c8-vs-c1", "transfer.scaling.khonsu.c32-vs-c1",
             "transfer.scaling.2pc.c8-vs-c1", "transfer.scaling.2pc.c32-vs-c1",
         ],

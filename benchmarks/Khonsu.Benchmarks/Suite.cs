@@ -204,6 +204,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             if (clients == 1)
             {
                 report.Ratio($"{id}.latency.c1", k.MeanMs / b.MeanMs, $"mean latency at 1 client, {khonsu.Label} / {baseline.Label}");
+                report.Ratio($"{id}.alloc.c1", k.AllocatedBytesPerTx / b.AllocatedBytesPerTx, $"bytes allocated per committed transaction at 1 client, {khonsu.Label} / {baseline.Label}");
             }
 
             if (clients > 1 || id == "transfer")
