@@ -120,6 +120,8 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         report.Ratio("certifier.reads1000-vs-reads10", Case(1000, 1000) / Case(10, 1000), "time per certification, read set 1,000 / 10 rows, 1,000 concurrent transactions");
         report.Ratio("certifier.history1000-vs-history100", Case(100, 1000) / Case(100, 100), "time per certification, 1,000 / 100 concurrent transactions, read set 100");
         report.Ratio("certifier.history3000-vs-history100", Case(100, 3000) / Case(100, 100), "time per certification, 3,000 / 100 concurrent transactions, read set 100");
+        report.Ratio("certifier.reads10.history3000-vs-history100", Case(10, 3000) / Case(10, 100), "time per certification, 3,000 / 100 concurrent transactions, read set 10, 2 writes");
+        report.Ratio("certifier.history3000.reads1000-vs-reads10", Case(1000, 3000) / Case(10, 3000), "time per certification, read set 1,000 / 10 rows, 3,000 concurrent transactions");
 
         // Memory the certifier keeps per tracked transaction: distinct keys per transaction, as real reads have.
         var tracked = options.Quick ? 200 : 2_000;
@@ -128,7 +130,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         {
             var (perTransaction, remembered) = TrackedBytes(reads, tracked);
             bytes[reads] = perTransaction;
-            report.Figure($"certifier memory, read set {reads}, {tracked} transactions: {RatioReport.N(perTransaction, "0")} bytes per tracked transaction ({remembered} remembered in full)");
+            report.Figure($"certifier memory, read set {reads}, {tracked} transactions: {RatioReport.N(perTransaction, "0")} bytes per tracked transaction, {RatioReport.N(perTransaction / (reads + 2), "0")} bytes per tracked item (read or written, indexed included; {remembered} remembered in full)");
         }
 
         foreach (var history in options.Quick ? new[] { 1_000, 20_000 } : [1_000, 20_000, 100_000])
@@ -154,7 +156,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
                 readSet[i] = new ItemId("pg", "catalog", ((long)t * reads + i).ToString(CultureInfo.InvariantCulture));
             }
 
-            var request = new CertificationRequest(TransactionId.New(), new CertificationSequence(t - 1), readSet, [new ItemId("s1", "ledger", t.ToString(CultureInfo.InvariantCulture))]);
+            var request = new CertificationRequest(TransactionId.New(), new CertificationSequence(t - 1), readSet, [new ItemId("s1", "ledger", t.ToString(CultureInfo.InvariantCulture)), new ItemId("pg", "audit", t.ToString(CultureInfo.InvariantCulture))]);
             certifier.Certify(request, new CertificationSequence(t));
         }
 
@@ -317,7 +319,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         return BenchmarkRunner.Run(type, config);
     }
 
-    private static readonly HashSet<(int Reads, int History)> QuickCertifierCases = [(10, 1000), (100, 1000), (1000, 1000), (100, 100), (100, 3000)];
+    private static readonly HashSet<(int Reads, int History)> QuickCertifierCases = [(10, 1000), (100, 1000), (1000, 1000), (100, 100), (100, 3000), (10, 100), (10, 3000), (1000, 3000)];
 
     private static Dictionary<string, (double Mean, long Allocated)> Means(Summary summary)
         => summary.Reports
