@@ -275,11 +275,13 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         await environment.OpenOnceAsync(khonsu, cancellationToken);
         await environment.OpenOnceAsync(khonsuOnSerializable, cancellationToken);
         var duration = options.Quick ? options.RunDuration : options.RunDuration * 2;
-        Task<ILoadClient> Khonsu(IsolationLevel level, CancellationToken token) => KhonsuContendedClient.ConnectAsync(khonsu, level, token);
+        var serializableCauses = new AbortCauses();
+        Task<ILoadClient> Khonsu(IsolationLevel level, CancellationToken token)
+            => KhonsuContendedClient.ConnectAsync(khonsu, level, token, level == IsolationLevel.Serializable ? serializableCauses : null);
         Task<ILoadClient> Raw(IsolationLevel level, CancellationToken token)
             => RawPostgresRmwClient.ConnectAsync(environment.RawAbortPostgres, "ab_accounts", BenchEnvironment.HotRows, level, 2, token);
 
-        await LoadDriver.RunAsync("warm-up", 1, options.WarmupDuration, token => Khonsu(IsolationLevel.Serializable, token), cancellationToken);
+        await LoadDriver.RunAsync("warm-up", 1, options.WarmupDuration, token => KhonsuContendedClient.ConnectAsync(khonsu, IsolationLevel.Serializable, token), cancellationToken);
         var khonsuSerializable = await LoadDriver.RunAsync("Khonsu Serializable", Clients, duration, token => Khonsu(IsolationLevel.Serializable, token), cancellationToken);
         var postgresSerializable = await LoadDriver.RunAsync("PostgreSQL SERIALIZABLE (raw Npgsql)", Clients, duration, token => Raw(IsolationLevel.Serializable, token), cancellationToken);
         var khonsuSnapshot = await LoadDriver.RunAsync("Khonsu Snapshot", Clients, duration, token => Khonsu(IsolationLevel.Snapshot, token), cancellationToken);
@@ -291,6 +293,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             report.Figure($"aborts: {result.Label}: {RatioReport.N(100 * result.AbortFraction, "0.0")}% of attempts aborted ({result.Aborted} of {result.Committed + result.Aborted}), {RatioReport.N(result.Throughput, "0")} committed tx/s");
         }
 
+        report.Figure($"aborts: Khonsu Serializable, why attempts aborted: {serializableCauses}");
         report.Ratio("aborts.khonsu-serializable-vs-postgres-serializable", khonsuSerializable.AbortFraction / postgresSerializable.AbortFraction, "fraction of attempts aborted, Khonsu Serializable / PostgreSQL SERIALIZABLE");
         report.Ratio("aborts.khonsu-on-postgres-serializable-vs-khonsu", khonsuOverSerializable.AbortFraction / khonsuSerializable.AbortFraction, "fraction of attempts aborted, Khonsu with PostgresIsolation=Serializable / Khonsu (REPEATABLE READ participants)");
         report.Ratio("aborts.khonsu-snapshot-vs-postgres-serializable", khonsuSnapshot.AbortFraction / postgresSerializable.AbortFraction, "fraction of attempts aborted, Khonsu Snapshot / PostgreSQL SERIALIZABLE");
