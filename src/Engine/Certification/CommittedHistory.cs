@@ -32,55 +32,60 @@ internal sealed class CommittedHistory
     public void Add(CommittedTransaction transaction)
     {
         _all.Add(transaction);
-        Items += transaction.Reads.Length + transaction.Writes.Count;
-        foreach (var write in transaction.Writes)
-        {
-            // The written tables and backends (see CommittedTransaction.WrittenTables), without
-            // building that set: the index ignores a second add of the same transaction.
-            _writes.Add(write, transaction);
-            _writtenTables.Add(write.TableOf, transaction);
-            _writtenTables.Add(write.AnyTableOfBackend, transaction);
-        }
-
-        foreach (var read in transaction.Reads)
-        {
-            _reads.Add(read, transaction);
-        }
-
-        if (transaction.WritesWholeTable)
-        {
-            _tableWriters++;
-        }
+        Index(transaction, add: true);
     }
 
     /// <summary>Forgets the transactions committed at or before <paramref name="upTo"/>.</summary>
     public void ForgetThrough(CertificationSequence upTo)
     {
-        var all = _all.All;
-        var count = 0;
-        while (count < all.Length && all[count].Position <= upTo)
+        foreach (var old in _all.All)
         {
-            var old = all[count++];
-            Items -= old.Reads.Length + old.Writes.Count;
-            foreach (var write in old.Writes)
+            if (old.Position > upTo)
             {
-                _writes.Remove(write, old);
-                _writtenTables.Remove(write.TableOf, old);
-                _writtenTables.Remove(write.AnyTableOfBackend, old);
+                break;
             }
 
-            foreach (var read in old.Reads)
-            {
-                _reads.Remove(read, old);
-            }
-
-            if (old.WritesWholeTable)
-            {
-                _tableWriters--;
-            }
+            Index(old, add: false);
         }
 
         _all.RemoveThrough(upTo);
+    }
+
+    /// <summary>Adds the transaction to every index entry of an item it wrote or read, or removes it from them.</summary>
+    private void Index(CommittedTransaction transaction, bool add)
+    {
+        var sign = add ? 1 : -1;
+        Items += sign * (transaction.Reads.Length + transaction.Writes.Count);
+        if (transaction.WritesWholeTable)
+        {
+            _tableWriters += sign;
+        }
+
+        foreach (var write in transaction.Writes)
+        {
+            // The written tables and backends (see CommittedTransaction.WrittenTables), without
+            // building that set: the index ignores a second add of the same transaction.
+            Apply(_writes, write);
+            Apply(_writtenTables, write.TableOf);
+            Apply(_writtenTables, write.AnyTableOfBackend);
+        }
+
+        foreach (var read in transaction.Reads)
+        {
+            Apply(_reads, read);
+        }
+
+        void Apply(ItemIndex index, ItemId item)
+        {
+            if (add)
+            {
+                index.Add(item, transaction);
+            }
+            else
+            {
+                index.Remove(item, transaction);
+            }
+        }
     }
 
     /// <summary>Transactions committed after <paramref name="snapshot"/>, oldest first.</summary>
