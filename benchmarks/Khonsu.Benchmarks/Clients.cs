@@ -83,20 +83,29 @@ internal sealed class RawPostgresRmwClient(NpgsqlConnection connection, string t
 }
 
 /// <summary>The contended workload of the abort-rate benchmark through Khonsu at a given isolation level.</summary>
-internal sealed class KhonsuContendedClient(KhonsuConnection connection, IsolationLevel isolation) : ILoadClient
+internal sealed class KhonsuContendedClient(KhonsuConnection connection, IsolationLevel isolation, AbortCauses? causes) : ILoadClient
 {
-    public static async Task<ILoadClient> ConnectAsync(string connectionString, IsolationLevel isolation, CancellationToken cancellationToken)
+    /// <param name="causes">Where to count why attempts aborted; null: not counted.</param>
+    public static async Task<ILoadClient> ConnectAsync(string connectionString, IsolationLevel isolation, CancellationToken cancellationToken, AbortCauses? causes = null)
     {
         var connection = new KhonsuConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        return new KhonsuContendedClient(connection, isolation);
+        return new KhonsuContendedClient(connection, isolation, causes);
     }
 
     public async Task RunOnceAsync(Random random, CancellationToken cancellationToken)
     {
-        await using var transaction = await connection.BeginTransactionAsync(isolation, cancellationToken);
-        await Sql.ReadModifyWriteAsync(connection, transaction, "ab_accounts", random.Next(1, BenchEnvironment.HotRows + 1), 2, cancellationToken, random, BenchEnvironment.HotRows);
-        await transaction.CommitAsync(cancellationToken);
+        try
+        {
+            await using var transaction = await connection.BeginTransactionAsync(isolation, cancellationToken);
+            await Sql.ReadModifyWriteAsync(connection, transaction, "ab_accounts", random.Next(1, BenchEnvironment.HotRows + 1), 2, cancellationToken, random, BenchEnvironment.HotRows);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (Exception e) when (causes is not null && LoadDriver.IsTransient(e))
+        {
+            causes.Count(e);
+            throw;
+        }
     }
 
     public ValueTask DisposeAsync() => connection.DisposeAsync();

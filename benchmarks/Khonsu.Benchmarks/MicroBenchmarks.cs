@@ -91,7 +91,7 @@ public class ReadPostgresBenchmarks
 
 /// <summary>
 /// The SSI certifier alone: one certification of a transaction that read <see cref="ReadSetSize"/>
-/// rows and wrote one, against <see cref="History"/> committed transactions concurrent with it
+/// rows and wrote two, against <see cref="History"/> committed transactions concurrent with it
 /// (each with the same shape), none of which conflicts, so every check runs to the end.
 /// </summary>
 public class CertifierBenchmarks
@@ -131,5 +131,5 @@ public class CertifierBenchmarks
     }
 
     private CertificationRequest Request(CertificationSequence snapshot)
-        => new(TransactionId.New(), snapshot, _reads, [new ItemId("s1", "ledger", _position.ToString(CultureInfo.InvariantCulture))]);
+        => new(TransactionId.New(), snapshot, _reads, [new ItemId("s1", "ledger", _position.ToString(CultureInfo.InvariantCulture)), new ItemId("pg", "audit", _position.ToString(CultureInfo.InvariantCulture))]);
 }

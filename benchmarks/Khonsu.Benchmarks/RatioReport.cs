@@ -21,6 +21,7 @@ internal sealed class RatioReport(TextWriter output)
         [
             "certifier.reads100-vs-reads10", "certifier.reads1000-vs-reads10",
             "certifier.history1000-vs-history100", "certifier.history3000-vs-history100",
+            "certifier.reads10.history3000-vs-history100", "certifier.history3000.reads1000-vs-reads10",
             "certifier.bytes.reads100-vs-reads10", "certifier.bytes.reads1000-vs-reads10",
         ],
         "rmw" =>

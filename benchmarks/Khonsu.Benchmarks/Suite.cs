@@ -120,6 +120,8 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         report.Ratio("certifier.reads1000-vs-reads10", Case(1000, 1000) / Case(10, 1000), "time per certification, read set 1,000 / 10 rows, 1,000 concurrent transactions");
         report.Ratio("certifier.history1000-vs-history100", Case(100, 1000) / Case(100, 100), "time per certification, 1,000 / 100 concurrent transactions, read set 100");
         report.Ratio("certifier.history3000-vs-history100", Case(100, 3000) / Case(100, 100), "time per certification, 3,000 / 100 concurrent transactions, read set 100");
+        report.Ratio("certifier.reads10.history3000-vs-history100", Case(10, 3000) / Case(10, 100), "time per certification, 3,000 / 100 concurrent transactions, read set 10, 2 writes");
+        report.Ratio("certifier.history3000.reads1000-vs-reads10", Case(1000, 3000) / Case(10, 3000), "time per certification, read set 1,000 / 10 rows, 3,000 concurrent transactions");
 
         // Memory the certifier keeps per tracked transaction: distinct keys per transaction, as real reads have.
         var tracked = options.Quick ? 200 : 2_000;
@@ -128,7 +130,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         {
             var (perTransaction, remembered) = TrackedBytes(reads, tracked);
             bytes[reads] = perTransaction;
-            report.Figure($"certifier memory, read set {reads}, {tracked} transactions: {RatioReport.N(perTransaction, "0")} bytes per tracked transaction ({remembered} remembered in full)");
+            report.Figure($"certifier memory, read set {reads}, {tracked} transactions: {RatioReport.N(perTransaction, "0")} bytes per tracked transaction, {RatioReport.N(perTransaction / (reads + 2), "0")} bytes per tracked item (read or written, indexed included; {remembered} remembered in full)");
         }
 
         foreach (var history in options.Quick ? new[] { 1_000, 20_000 } : [1_000, 20_000, 100_000])
@@ -154,7 +156,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
                 readSet[i] = new ItemId("pg", "catalog", ((long)t * reads + i).ToString(CultureInfo.InvariantCulture));
             }
 
-            var request = new CertificationRequest(TransactionId.New(), new CertificationSequence(t - 1), readSet, [new ItemId("s1", "ledger", t.ToString(CultureInfo.InvariantCulture))]);
+            var request = new CertificationRequest(TransactionId.New(), new CertificationSequence(t - 1), readSet, [new ItemId("s1", "ledger", t.ToString(CultureInfo.InvariantCulture)), new ItemId("pg", "audit", t.ToString(CultureInfo.InvariantCulture))]);
             certifier.Certify(request, new CertificationSequence(t));
         }
 
@@ -274,11 +276,13 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         await environment.OpenOnceAsync(khonsu, cancellationToken);
         await environment.OpenOnceAsync(khonsuOnSerializable, cancellationToken);
         var duration = options.Quick ? options.RunDuration : options.RunDuration * 2;
-        Task<ILoadClient> Khonsu(IsolationLevel level, CancellationToken token) => KhonsuContendedClient.ConnectAsync(khonsu, level, token);
+        var serializableCauses = new AbortCauses();
+        Task<ILoadClient> Khonsu(IsolationLevel level, CancellationToken token)
+            => KhonsuContendedClient.ConnectAsync(khonsu, level, token, level == IsolationLevel.Serializable ? serializableCauses : null);
         Task<ILoadClient> Raw(IsolationLevel level, CancellationToken token)
             => RawPostgresRmwClient.ConnectAsync(environment.RawAbortPostgres, "ab_accounts", BenchEnvironment.HotRows, level, 2, token);
 
-        await LoadDriver.RunAsync("warm-up", 1, options.WarmupDuration, token => Khonsu(IsolationLevel.Serializable, token), cancellationToken);
+        await LoadDriver.RunAsync("warm-up", 1, options.WarmupDuration, token => KhonsuContendedClient.ConnectAsync(khonsu, IsolationLevel.Serializable, token), cancellationToken);
         var khonsuSerializable = await LoadDriver.RunAsync("Khonsu Serializable", Clients, duration, token => Khonsu(IsolationLevel.Serializable, token), cancellationToken);
         var postgresSerializable = await LoadDriver.RunAsync("PostgreSQL SERIALIZABLE (raw Npgsql)", Clients, duration, token => Raw(IsolationLevel.Serializable, token), cancellationToken);
         var khonsuSnapshot = await LoadDriver.RunAsync("Khonsu Snapshot", Clients, duration, token => Khonsu(IsolationLevel.Snapshot, token), cancellationToken);
@@ -290,6 +294,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             report.Figure($"aborts: {result.Label}: {RatioReport.N(100 * result.AbortFraction, "0.0")}% of attempts aborted ({result.Aborted} of {result.Committed + result.Aborted}), {RatioReport.N(result.Throughput, "0")} committed tx/s");
         }
 
+        report.Figure($"aborts: Khonsu Serializable, why attempts aborted: {serializableCauses}");
         report.Ratio("aborts.khonsu-serializable-vs-postgres-serializable", khonsuSerializable.AbortFraction / postgresSerializable.AbortFraction, "fraction of attempts aborted, Khonsu Serializable / PostgreSQL SERIALIZABLE");
         report.Ratio("aborts.khonsu-on-postgres-serializable-vs-khonsu", khonsuOverSerializable.AbortFraction / khonsuSerializable.AbortFraction, "fraction of attempts aborted, Khonsu with PostgresIsolation=Serializable / Khonsu (REPEATABLE READ participants)");
         report.Ratio("aborts.khonsu-snapshot-vs-postgres-serializable", khonsuSnapshot.AbortFraction / postgresSerializable.AbortFraction, "fraction of attempts aborted, Khonsu Snapshot / PostgreSQL SERIALIZABLE");
@@ -318,7 +323,7 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         return BenchmarkRunner.Run(type, config);
     }
 
-    private static readonly HashSet<(int Reads, int History)> QuickCertifierCases = [(10, 1000), (100, 1000), (1000, 1000), (100, 100), (100, 3000)];
+    private static readonly HashSet<(int Reads, int History)> QuickCertifierCases = [(10, 1000), (100, 1000), (1000, 1000), (100, 100), (100, 3000), (10, 100), (10, 3000), (1000, 3000)];
 
     private static Dictionary<string, (double Mean, long Allocated)> Means(Summary summary)
         => summary.Reports

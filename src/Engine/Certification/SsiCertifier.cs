@@ -1,5 +1,3 @@
-using Khonsu.Engine.Codec;
-
 namespace Khonsu.Engine.Certification;
 
 /// <summary>
@@ -20,10 +18,21 @@ namespace Khonsu.Engine.Certification;
 /// conflict again. Memory is bounded: past <c>capacity</c> transactions the oldest are folded into
 /// a summary of the last commit position that wrote each item (per table under pressure), against
 /// which transactions with an old snapshot are certified conservatively.
+/// <para>
+/// The transactions remembered in full are indexed by the items they wrote and read
+/// (<see cref="CommittedHistory"/>), so a certification costs a hash probe per item it read or
+/// wrote, however long the history and however many transactions are concurrent with it. The
+/// conflicts the probes find are met in the order a scan of every concurrent transaction would
+/// meet them, so the verdicts (and the item and transaction a refusal names) are the scan's.
+/// </para>
 /// </summary>
 internal sealed class SsiCertifier(int capacity = 10_000)
 {
-    private readonly List<CommittedTransaction> _committed = [];
+    // Shared, never changed: most certifications meet no concurrent write.
+    private static readonly List<ConcurrentWrite> NoWrites = [];
+
+    private readonly CommittedHistory _committed = new();
+    private readonly HashSet<ItemId> _distinct = [];
     private readonly WriteSummary _summary = new(capacity);
     private CertificationSequence _horizon = CertificationSequence.Start;
 
@@ -31,7 +40,22 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     public int RememberedTransactions => _committed.Count;
 
     /// <summary>Read and written items of the transactions remembered in full.</summary>
-    public long RememberedItems => _committed.Sum(t => (long)t.Reads.Count + t.Writes.Count);
+    public long RememberedItems => _committed.Items;
+
+    /// <summary>Distinct items in the index of remembered transactions (for the memory figures).</summary>
+    public int IndexedItems => _committed.IndexedItems;
+
+    /// <summary>How many transactions it remembers in full before folding the oldest half into its summary.</summary>
+    public int Capacity => capacity;
+
+    /// <summary>Snapshots older than this are certified against the summary too.</summary>
+    internal CertificationSequence Horizon => _horizon;
+
+    /// <summary>What it remembers of transactions folded out of <see cref="Remembered"/>.</summary>
+    internal WriteSummary Summary => _summary;
+
+    /// <summary>The transactions remembered in full, oldest first.</summary>
+    internal ReadOnlySpan<CommittedTransaction> Remembered => _committed.All;
 
     /// <summary>
     /// Certifies a transaction whose commit record sits at <paramref name="position"/>; call in log
@@ -58,111 +82,50 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     public CertificationResult Check(CertificationRequest request, CertificationSequence position, bool serializable = true)
         => Check(Candidate(request, position), serializable, request.SnapshotsTakenBy);
 
-    private static CommittedTransaction Candidate(CertificationRequest request, CertificationSequence position)
-        => new(request.TransactionId, position, request.Snapshot, [.. request.Reads], [.. request.Writes], request.VisibleUpTo, request.BackendSnapshots) { LastWriterWins = [.. request.LastWriterWins] };
+    private CommittedTransaction Candidate(CertificationRequest request, CertificationSequence position)
+        => new(request.TransactionId, position, request.Snapshot, Distinct(request.Reads), new HashSet<ItemId>(request.Writes), request.VisibleUpTo, request.BackendSnapshots)
+        {
+            LastWriterWins = request.LastWriterWins.Count == 0 ? CommittedTransaction.NoItems : new HashSet<ItemId>(request.LastWriterWins),
+        };
+
+    /// <summary>Each item once, in the order first met; the set that checks it is reused (callers serialise certifications).</summary>
+    private ItemId[] Distinct(IReadOnlyCollection<ItemId> items)
+    {
+        if (items.Count == 0)
+        {
+            return [];
+        }
+
+        _distinct.Clear();
+        var distinct = new ItemId[items.Count];
+        var count = 0;
+        foreach (var item in items)
+        {
+            if (_distinct.Add(item))
+            {
+                distinct[count++] = item;
+            }
+        }
+
+        return count == distinct.Length ? distinct : distinct[..count];
+    }
 
     /// <summary>
     /// Drops committed transactions at or before <paramref name="upTo"/>: no transaction whose
     /// snapshot is at or after it can see them as concurrent, and the caller knows no older snapshot
     /// is still live.
     /// </summary>
-    public void Forget(CertificationSequence upTo)
+    public void Forget(CertificationSequence upTo) => _committed.ForgetThrough(upTo);
+
+    /// <summary>Replaces this (empty) certifier's state with a checkpoint's (see <see cref="SsiCertifierCheckpoint"/>).</summary>
+    internal void Restore(CertificationSequence horizon, IEnumerable<CommittedTransaction> remembered)
     {
-        var count = 0;
-        while (count < _committed.Count && _committed[count].Position <= upTo)
-        {
-            count++;
-        }
-
-        _committed.RemoveRange(0, count);
-    }
-
-    /// <summary>
-    /// Its exact state: the transactions remembered in full, in order, each read and write set in
-    /// its set's order (which decides which conflicting item a refusal names), the horizon and the
-    /// summary. Restored with <see cref="ReadState"/>, it certifies every later transaction exactly
-    /// as this instance would.
-    /// </summary>
-    internal void WriteState(CodecWriter writer, NameTable names)
-    {
-        writer.WriteCount(capacity);
-        writer.WriteVarInt(_horizon.Value);
-        writer.WriteCount(_committed.Count);
-        foreach (var t in _committed)
-        {
-            writer.WriteGuid(t.Id.Value);
-            writer.WriteVarInt(t.Position.Value);
-            writer.WriteVarInt(t.Snapshot.Value);
-            writer.WriteByte((byte)((t.EarliestOutConflict is null ? 0 : 1) | (t.LastWriterWins.Count == 0 ? 0 : 2)));
-            if (t.EarliestOutConflict is { } earliest)
-            {
-                writer.WriteVarInt(earliest.Value);
-            }
-
-            WriteItems(writer, t.Reads, names);
-            WriteItems(writer, t.Writes, names);
-            if (t.LastWriterWins.Count > 0)
-            {
-                // Folding into the summary leaves these out: a restored certifier must fold alike.
-                WriteItems(writer, t.LastWriterWins, names);
-            }
-        }
-
-        _summary.WriteState(writer, names);
-    }
-
-    /// <summary>Replaces this (empty) certifier's state with what <see cref="WriteState"/> wrote.</summary>
-    internal void ReadState(ref CodecReader reader, NameTable names)
-    {
-        var written = reader.ReadVarUInt();
-        if (written != (ulong)capacity)
-        {
-            throw new InvalidDataException($"Log checkpoint was written by a certifier of capacity {written}, this one holds {capacity}: its verdicts would differ.");
-        }
-
-        _horizon = new CertificationSequence(reader.ReadVarInt());
+        _horizon = horizon;
         _committed.Clear();
-        var count = reader.ReadCount();
-        for (var i = 0; i < count; i++)
+        foreach (var transaction in remembered)
         {
-            var id = new TransactionId(reader.ReadGuid());
-            var position = new CertificationSequence(reader.ReadVarInt());
-            var snapshot = new CertificationSequence(reader.ReadVarInt());
-            var flags = reader.ReadByte();
-            if (flags > 3)
-            {
-                throw new InvalidDataException($"Log checkpoint is malformed: unknown flags 0x{flags:X2} for transaction {id}.");
-            }
-
-            CertificationSequence? earliest = (flags & 1) != 0 ? new CertificationSequence(reader.ReadVarInt()) : null;
-            var reads = ReadItems(ref reader, names);
-            var writes = ReadItems(ref reader, names);
-            HashSet<ItemId> lastWriterWins = (flags & 2) != 0 ? ReadItems(ref reader, names) : [];
-            _committed.Add(new CommittedTransaction(id, position, snapshot, reads, writes) { EarliestOutConflict = earliest, LastWriterWins = lastWriterWins });
+            _committed.Add(transaction);
         }
-
-        _summary.ReadState(ref reader, names);
-    }
-
-    private static void WriteItems(CodecWriter writer, HashSet<ItemId> items, NameTable names)
-    {
-        writer.WriteCount(items.Count);
-        foreach (var item in items)
-        {
-            ItemIdCodec.Write(writer, item, names);
-        }
-    }
-
-    private static HashSet<ItemId> ReadItems(ref CodecReader reader, NameTable names)
-    {
-        var count = reader.ReadCount();
-        var items = new HashSet<ItemId>(count);
-        for (var i = 0; i < count; i++)
-        {
-            items.Add(ItemIdCodec.Read(ref reader, names));
-        }
-
-        return items;
     }
 
     private CertificationResult Check(CommittedTransaction t, bool serializable, CertificationSequence? snapshotsTakenBy)
@@ -172,19 +135,15 @@ internal sealed class SsiCertifier(int capacity = 10_000)
             return new CertificationResult(false, $"its snapshot is older than what the certifier remembers in full, and {forgotten} was written after it", forgotten);
         }
 
-        var concurrent = Concurrent(t.Snapshot);
-        if (t.BackendSnapshots is not null && SeenAfterMissed(t, concurrent) is { } halfSeen)
+        if (t.BackendSnapshots is not null && SeenAfterMissed(t) is { } halfSeen)
         {
             return halfSeen;
         }
 
-        var firstCommitterWins = t.FirstCommitterWins;
-        foreach (var x in concurrent)
+        // The first concurrent writer, in commit order, of a row it writes: first committer wins.
+        if (UnseenWrites(t, t.FirstCommitterWins) is [var first, ..])
         {
-            if (FirstUnseenOverlap(t, firstCommitterWins, x) is { } item)
-            {
-                return new CertificationResult(false, $"write-write conflict on {item}: {x.Id} wrote it after this transaction's snapshot", item, x.Id);
-            }
+            return new CertificationResult(false, $"write-write conflict on {first.Item}: {first.Writer.Id} wrote it after this transaction's snapshot", first.Item, first.Writer.Id);
         }
 
         if (!serializable)
@@ -192,16 +151,22 @@ internal sealed class SsiCertifier(int capacity = 10_000)
             return CertificationResult.Committed;
         }
 
-        if (snapshotsTakenBy is { } takenBy && FracturedRead(t, concurrent, takenBy) is { } fractured)
+        // T -rw-> X: T read something X wrote after T's snapshot.
+        var unseenReads = UnseenWrites(t, t.Reads);
+        if (snapshotsTakenBy is { } takenBy && FracturedRead(unseenReads, takenBy) is { } fractured)
         {
             return fractured;
         }
 
-        // T -rw-> X: T read something X wrote after T's snapshot. X -rw-> T: X read something T writes.
-        var outs = concurrent.Select(x => (X: x, Item: FirstUnseenOverlap(t, t.Reads, x))).Where(e => e.Item is not null).ToList();
-        var ins = t.ReadOnly ? [] : concurrent.Select(x => (X: x, Item: FirstOverlap(x.Reads, t))).Where(e => e.Item is not null).ToList();
+        var outs = FirstPerWriter(unseenReads);
+        if (outs.Count == 0)
+        {
+            return CertificationResult.Committed;
+        }
 
-        foreach (var (tIn, inItem) in ins)
+        // X -rw-> T: X read something T writes.
+        var ins = t.ReadOnly ? [] : _committed.ReadersAfter(t, t.Snapshot);
+        foreach (var tIn in ins)
         {
             foreach (var (tOut, outItem) in outs)
             {
@@ -209,7 +174,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
                 {
                     return new CertificationResult(
                         false,
-                        $"dangerous structure with this transaction as pivot: {tIn.Id} read {inItem} that it writes, and it read {outItem} that {tOut.Id} wrote and committed first",
+                        $"dangerous structure with this transaction as pivot: {tIn.Id} read {FirstOverlap(tIn.Reads, t)} that it writes, and it read {outItem} that {tOut.Id} wrote and committed first",
                         outItem,
                         tOut.Id);
                 }
@@ -218,7 +183,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
 
         foreach (var (pivot, item) in outs)
         {
-            if (pivot.EarliestOutConflict is { } first && first < pivot.Position && (!t.ReadOnly || first <= t.VisibleUpTo))
+            if (pivot.EarliestOutConflict is { } earliest && earliest < pivot.Position && (!t.ReadOnly || earliest <= t.VisibleUpTo))
             {
                 return new CertificationResult(
                     false,
@@ -228,13 +193,60 @@ internal sealed class SsiCertifier(int capacity = 10_000)
             }
         }
 
-        if (outs.Count == 0)
+        t.EarliestOutConflict = outs[0].Writer.Position;
+        return CertificationResult.Committed with { EarliestOutConflict = t.EarliestOutConflict };
+    }
+
+    /// <summary>
+    /// Which of <paramref name="items"/> (of <paramref name="t"/>'s reads, or writes) transactions
+    /// committed after its snapshot wrote without <paramref name="t"/> certainly seeing it written, in
+    /// commit order and then in the set's order. On a backend whose snapshot <paramref name="t"/>
+    /// took after the writer had finished there, it read or overwrote the writer's own version,
+    /// which orders the writer before it (no conflict).
+    /// </summary>
+    private List<ConcurrentWrite> UnseenWrites(CommittedTransaction t, IEnumerable<ItemId> items)
+    {
+        var found = WritesAfterSnapshot(t, items);
+        if (found is null)
         {
-            return CertificationResult.Committed;
+            return NoWrites;
         }
 
-        t.EarliestOutConflict = outs.Min(e => e.X.Position);
-        return CertificationResult.Committed with { EarliestOutConflict = t.EarliestOutConflict };
+        if (t.BackendSnapshots is not null)
+        {
+            found.RemoveAll(write => t.Saw(write.Item, write.Writer));
+        }
+
+        return found;
+    }
+
+    /// <summary>Each concurrent write of <paramref name="items"/>, seen or not, sorted (see <see cref="ConcurrentWrite"/>); null for none.</summary>
+    private List<ConcurrentWrite>? WritesAfterSnapshot(CommittedTransaction t, IEnumerable<ItemId> items)
+    {
+        List<ConcurrentWrite>? found = null;
+        var index = 0;
+        foreach (var item in items)
+        {
+            _committed.WritersAfter(item, index++, t.Snapshot, ref found);
+        }
+
+        found?.Sort();
+        return found;
+    }
+
+    /// <summary>Each writer once, with the first of its writes met, in commit order.</summary>
+    private static List<(CommittedTransaction Writer, ItemId Item)> FirstPerWriter(List<ConcurrentWrite> writes)
+    {
+        var writers = new List<(CommittedTransaction Writer, ItemId Item)>();
+        foreach (var write in writes)
+        {
+            if (writers.Count == 0 || !ReferenceEquals(writers[^1].Writer, write.Writer))
+            {
+                writers.Add((write.Writer, write.Item));
+            }
+        }
+
+        return writers;
     }
 
     /// <summary>
@@ -245,73 +257,39 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     /// fractured read, whether the commits are one transaction or several (T saw B's write on one
     /// backend and missed A's on another, A before B, is the cycle T -rw-> A -> B -wr-> T).
     /// </summary>
-    private static CertificationResult? FracturedRead(CommittedTransaction t, List<CommittedTransaction> concurrent, CertificationSequence takenBy)
+    /// <param name="unseenReads">Its reads that concurrent transactions wrote and it did not certainly see, sorted.</param>
+    private static CertificationResult? FracturedRead(List<ConcurrentWrite> unseenReads, CertificationSequence takenBy)
     {
-        (ItemId Item, CommittedTransaction Writer)? first = null;
-        foreach (var x in concurrent)
+        ConcurrentWrite? first = null;
+        foreach (var (x, _, item) in unseenReads)
         {
             if (x.Position > takenBy)
             {
                 break; // began committing after every snapshot: invisible everywhere
             }
 
-            foreach (var item in t.Reads.Where(item => Overlaps(item, x) && !t.Saw(item, x)))
+            first ??= new ConcurrentWrite(x, 0, item);
+            if (item.Backend != first.Value.Item.Backend)
             {
-                first ??= (item, x);
-                if (item.Backend != first.Value.Item.Backend)
-                {
-                    var (firstItem, firstWriter) = first.Value;
-                    var writers = firstWriter == x ? $"{x.Id} wrote" : $"{firstWriter.Id} and {x.Id} wrote";
-                    return new CertificationResult(
-                        false,
-                        $"it read {firstItem} and {item}, which {writers} while committing on backends '{firstItem.Backend}' and '{item.Backend}' between this transaction's snapshots there: it may have seen one part and not the other (a fractured read)",
-                        firstItem,
-                        firstWriter.Id);
-                }
+                var (firstWriter, _, firstItem) = first.Value;
+                var writers = firstWriter == x ? $"{x.Id} wrote" : $"{firstWriter.Id} and {x.Id} wrote";
+                return new CertificationResult(
+                    false,
+                    $"it read {firstItem} and {item}, which {writers} while committing on backends '{firstItem.Backend}' and '{item.Backend}' between this transaction's snapshots there: it may have seen one part and not the other (a fractured read)",
+                    firstItem,
+                    firstWriter.Id);
             }
         }
 
         return null;
     }
 
-    /// <summary>Committed transactions the snapshot did not see: those after it in log order.</summary>
-    private List<CommittedTransaction> Concurrent(CertificationSequence snapshot)
-    {
-        var concurrent = new List<CommittedTransaction>();
-        for (var i = _committed.Count - 1; i >= 0 && _committed[i].Position > snapshot; i--)
-        {
-            concurrent.Add(_committed[i]);
-        }
-
-        concurrent.Reverse();
-        return concurrent;
-    }
-
     /// <summary>The first of <paramref name="items"/> (reads, or writes) that <paramref name="writer"/> wrote.</summary>
-    private static ItemId? FirstOverlap(HashSet<ItemId> items, CommittedTransaction writer)
+    private static ItemId? FirstOverlap(IEnumerable<ItemId> items, CommittedTransaction writer)
     {
         foreach (var item in items)
         {
             if (Overlaps(item, writer))
-            {
-                return item;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// The first of <paramref name="items"/> (of <paramref name="t"/>'s reads, or writes) that
-    /// <paramref name="writer"/> wrote and that <paramref name="t"/> did not certainly see written:
-    /// on a backend whose snapshot <paramref name="t"/> took after the writer had finished there, it
-    /// read or overwrote the writer's own version, which orders the writer before it (no conflict).
-    /// </summary>
-    private static ItemId? FirstUnseenOverlap(CommittedTransaction t, HashSet<ItemId> items, CommittedTransaction writer)
-    {
-        foreach (var item in items)
-        {
-            if (Overlaps(item, writer) && !t.Saw(item, writer))
             {
                 return item;
             }
@@ -329,37 +307,29 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     /// earlier one's, a cut no serial order has: refused. With the cut, every commit it saw is a
     /// predecessor and every other one is concurrent, as with a single snapshot at that cut.
     /// </summary>
-    private static CertificationResult? SeenAfterMissed(CommittedTransaction t, List<CommittedTransaction> concurrent)
+    private CertificationResult? SeenAfterMissed(CommittedTransaction t)
     {
         (CommittedTransaction Writer, ItemId Item)? lastSeen = null;
         (CommittedTransaction Writer, ItemId Item)? firstMissed = null;
-        foreach (var x in concurrent)
+        foreach (var (x, _, item) in WritesAfterSnapshot(t, t.Reads.Concat(t.Writes)) ?? [])
         {
-            foreach (var item in t.Reads.Concat(t.Writes))
+            if (t.Saw(item, x))
             {
-                if (!Overlaps(item, x))
+                if (firstMissed is { } missed)
                 {
-                    continue;
+                    return HalfSeen(item, x, missed.Item, missed.Writer);
                 }
 
-                if (t.Saw(item, x))
+                lastSeen = (x, item);
+            }
+            else
+            {
+                if (lastSeen is { } seen && seen.Writer == x)
                 {
-                    if (firstMissed is { } missed)
-                    {
-                        return HalfSeen(item, x, missed.Item, missed.Writer);
-                    }
-
-                    lastSeen = (x, item);
+                    return HalfSeen(seen.Item, x, item, x);
                 }
-                else
-                {
-                    if (lastSeen is { } seen && seen.Writer == x)
-                    {
-                        return HalfSeen(seen.Item, x, item, x);
-                    }
 
-                    firstMissed ??= (x, item);
-                }
+                firstMissed ??= (x, item);
             }
         }
 
@@ -388,12 +358,13 @@ internal sealed class SsiCertifier(int capacity = 10_000)
 
         // Fold the oldest half into the summary: later snapshots never see them as concurrent.
         var forget = _committed.Count / 2;
-        foreach (var old in _committed.Take(forget))
+        var oldest = _committed.All[..forget];
+        foreach (var old in oldest)
         {
             _summary.Add(old);
         }
 
-        _horizon = _committed[forget - 1].Position;
-        _committed.RemoveRange(0, forget);
+        _horizon = oldest[^1].Position;
+        _committed.ForgetThrough(_horizon);
     }
 }

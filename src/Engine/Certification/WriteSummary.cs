@@ -1,5 +1,3 @@
-using Khonsu.Engine.Codec;
-
 namespace Khonsu.Engine.Certification;
 
 /// <summary>
@@ -53,48 +51,29 @@ internal sealed class WriteSummary(int budget)
         return null;
     }
 
-    /// <summary>Its exact state, entries in their dictionaries' order, for a checkpoint (see <c>SharedLog.LogOrderCertifier.WriteState</c>).</summary>
-    public void WriteState(CodecWriter writer, NameTable names)
-    {
-        writer.WriteByte((byte)(_collapsed ? 1 : 0));
-        WriteMap(writer, _rows, names);
-        WriteMap(writer, _tables, names);
-    }
+    /// <summary>Whether rows were collapsed into their tables (see <see cref="Add"/>).</summary>
+    internal bool Collapsed => _collapsed;
 
-    public void ReadState(ref CodecReader reader, NameTable names)
+    /// <summary>The last position that wrote each row (empty once <see cref="Collapsed"/>).</summary>
+    internal IReadOnlyDictionary<ItemId, CertificationSequence> Rows => _rows;
+
+    /// <summary>The last position that wrote each table and each backend (its any-table item).</summary>
+    internal IReadOnlyDictionary<ItemId, CertificationSequence> Tables => _tables;
+
+    /// <summary>Replaces its state with a checkpoint's (see <see cref="SsiCertifierCheckpoint"/>).</summary>
+    internal void Restore(bool collapsed, IEnumerable<KeyValuePair<ItemId, CertificationSequence>> rows, IEnumerable<KeyValuePair<ItemId, CertificationSequence>> tables)
     {
-        var flags = reader.ReadByte();
-        if (flags > 1)
+        _collapsed = collapsed;
+        _rows.Clear();
+        _tables.Clear();
+        foreach (var (item, position) in rows)
         {
-            throw new InvalidDataException($"Log checkpoint is malformed: unknown summary flags 0x{flags:X2}.");
+            _rows.Add(item, position);
         }
 
-        _collapsed = flags == 1;
-        ReadMap(ref reader, _rows, names);
-        ReadMap(ref reader, _tables, names);
-    }
-
-    private static void WriteMap(CodecWriter writer, Dictionary<ItemId, CertificationSequence> map, NameTable names)
-    {
-        writer.WriteCount(map.Count);
-        foreach (var (item, position) in map)
+        foreach (var (item, position) in tables)
         {
-            ItemIdCodec.Write(writer, item, names);
-            writer.WriteVarInt(position.Value);
-        }
-    }
-
-    private static void ReadMap(ref CodecReader reader, Dictionary<ItemId, CertificationSequence> map, NameTable names)
-    {
-        map.Clear();
-        var count = reader.ReadCount();
-        for (var i = 0; i < count; i++)
-        {
-            var item = ItemIdCodec.Read(ref reader, names);
-            if (!map.TryAdd(item, new CertificationSequence(reader.ReadVarInt())))
-            {
-                throw new InvalidDataException($"Log checkpoint is malformed: the certifier's summary names {item} twice.");
-            }
+            _tables.Add(item, position);
         }
     }
 

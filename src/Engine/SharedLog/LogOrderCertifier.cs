@@ -145,25 +145,12 @@ internal sealed class LogOrderCertifier : ICertifierMemory
         }
     }
 
-    /// <summary>
-    /// Writes its exact state, part of a log checkpoint: a certifier restored from it with
-    /// <see cref="ReadState"/> and fed the records after the checkpoint reaches exactly the verdicts
-    /// of one fed the whole log. Unfinished commits are written in log order, so the bytes depend on
-    /// the records alone.
-    /// </summary>
+    /// <summary>Writes its exact state, part of a log checkpoint (see <see cref="LogOrderCertifierCheckpoint"/>).</summary>
     internal void WriteState(CodecWriter writer, NameTable names)
     {
         lock (_lock)
         {
-            writer.WriteVarInt(_applied);
-            writer.WriteCount(_positions.Count);
-            foreach (var (id, position) in _positions.OrderBy(p => p.Value))
-            {
-                writer.WriteVarInt(position);
-                writer.WriteGuid(id.Value);
-            }
-
-            _ssi.WriteState(writer, names);
+            LogOrderCertifierCheckpoint.Write(writer, names, _applied, _positions, _ssi);
         }
     }
 
@@ -171,19 +158,14 @@ internal sealed class LogOrderCertifier : ICertifierMemory
     internal static LogOrderCertifier ReadState(ref CodecReader reader, NameTable names)
     {
         var certifier = new LogOrderCertifier();
-        certifier._applied = reader.ReadVarInt();
-        var count = reader.ReadCount();
-        for (var i = 0; i < count; i++)
+        var (applied, unfinished) = LogOrderCertifierCheckpoint.Read(ref reader, names, certifier._ssi);
+        certifier._applied = applied;
+        foreach (var (id, position) in unfinished)
         {
-            var position = reader.ReadVarInt();
-            var id = new TransactionId(reader.ReadGuid());
-            if (!certifier._unfinished.Add(position) || !certifier._positions.TryAdd(id, position))
-            {
-                throw new InvalidDataException($"Log checkpoint is malformed: unfinished commit {id} at {position} appears twice.");
-            }
+            certifier._unfinished.Add(position);
+            certifier._positions.Add(id, position);
         }
 
-        certifier._ssi.ReadState(ref reader, names);
         return certifier;
     }
 

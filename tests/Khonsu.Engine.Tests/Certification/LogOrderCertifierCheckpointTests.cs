@@ -89,6 +89,44 @@ public sealed class LogOrderCertifierCheckpointTests
         Assert.Contains("Log checkpoint is truncated", truncated.Message, StringComparison.Ordinal);
     }
 
+    // SHA-256 of the checkpoint of RandomLog(new Random(2026), 12_000, keys: 2_000) after its last
+    // record, as the certifier wrote it before it was indexed (it scanned every concurrent
+    // transaction then, and serialised its own state).
+    private const string DigestBeforeIndexing = "6BF2F7200481A6C197EA3FDF0F83AF87E1C990D34853B05D7F1A3C993AD4AAC7";
+
+    [Fact]
+    public void The_checkpoint_of_a_fixed_log_has_the_bytes_the_format_had_before_the_certifier_was_indexed()
+    {
+        // Enough records to fold past the capacity, so the summary is in the bytes too.
+        var log = RandomLog(new Random(2026), 12_000, keys: 2_000);
+        var certifier = new LogOrderCertifier();
+        Apply(certifier, log, 0, log.Count);
+        Assert.True(certifier.RememberedTransactions < LogOrderCertifier.Capacity, "the log never folded into the summary: the test does not exercise it");
+
+        var bytes = Encode(certifier, log.Count - 1);
+
+        Assert.Equal(DigestBeforeIndexing, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)));
+        var (_, restored) = Decode(bytes);
+        Assert.Equal(certifier.RememberedItems, restored.RememberedItems);
+    }
+
+    [Fact]
+    public void A_certifier_state_of_another_capacity_is_refused_by_name()
+    {
+        var writer = new CodecWriter(64);
+        writer.WriteVarInt(-1); // last record applied
+        writer.WriteCount(0); // unfinished commits
+        writer.WriteCount(LogOrderCertifier.Capacity + 1); // the certifier's capacity
+        var bytes = writer.Written.ToArray();
+
+        var refused = Assert.Throws<InvalidDataException>(() =>
+        {
+            var reader = new CodecReader(bytes);
+            LogOrderCertifier.ReadState(ref reader, new NameTable());
+        });
+        Assert.Contains($"capacity {LogOrderCertifier.Capacity + 1}, this one holds {LogOrderCertifier.Capacity}", refused.Message, StringComparison.Ordinal);
+    }
+
     private static LogOrderCertifier RoundTrip(LogOrderCertifier certifier, long offset)
     {
         var bytes = Encode(certifier, offset);
@@ -148,7 +186,10 @@ public sealed class LogOrderCertifierCheckpointTests
             var writes = Enumerable.Range(0, 1 + random.Next(3)).Select(_ => RandomItem(random, keys, tableRead: false)).Distinct().ToArray();
             var snapshot = Math.Max(-1, i - 1 - random.Next(30));
             var certification = new LogCertification(new LogPosition(snapshot), Serializable: random.Next(4) != 0, SeveralSnapshots: random.Next(3) == 0, reads);
-            var commit = Record(LogRecordKind.Commit, TransactionId.New(), writes, certification);
+            // Ids from the seeded generator too, so that a log (and its checkpoint's bytes) is reproducible.
+            var id = new byte[16];
+            random.NextBytes(id);
+            var commit = Record(LogRecordKind.Commit, new TransactionId(new Guid(id)), writes, certification);
             log.Add(commit);
             open.Add(commit.TransactionId);
         }
