@@ -95,12 +95,12 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     /// <summary>
     /// Connects to the brokers, loads the newest usable checkpoint (if any) and reads the partition
     /// from the record after it (or from offset 0), so that the log answers decisions for everything
-    /// already in it. The topic must exist (or the brokers create topics on first use); only its
+    /// already in it. The topic must exist (librdkafka 2.x does not have brokers create it on a read); only its
     /// partition 0 is used.
     /// </summary>
     /// <exception cref="CommitLogUnavailableException">The brokers did not answer within the operation timeout.</exception>
     /// <exception cref="CommitLogTruncatedException">Retention deleted records that no checkpoint covers.</exception>
-    /// <exception cref="InvalidOperationException">librdkafka.so.1 is not installed.</exception>
+    /// <exception cref="InvalidOperationException">The bundled librdkafka could not be loaded (see <see cref="KafkaNative"/>).</exception>
     public static async Task<KafkaCommitLog> OpenAsync(KafkaCommitLogOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
