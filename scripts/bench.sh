@@ -6,13 +6,12 @@
 # server the way scripts/test.sh does (fresh data directory, free port, max_prepared_transactions),
 # passes it as --postgres and stops it at the end; with --postgres (or KHONSU_BENCH_POSTGRES set)
 # it starts nothing. The log section (in every profile; alone: --only log) runs librdkafka's mock
-# cluster: when this script starts the server it also installs librdkafka1 with apt if missing,
-# as scripts/test.sh does.
+# cluster from the librdkafka that the librdkafka.redist package ships: nothing to install for it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # shellcheck disable=SC2034 # used by scripts/lib/postgres.sh
-PG_BIN="" PG_DIR="" LOG_TAG=bench.sh INSTALL_KAFKA_TOOLS=1
+PG_BIN="" PG_DIR="" LOG_TAG=bench.sh
 # shellcheck source=scripts/lib/postgres.sh
 source scripts/lib/postgres.sh
 

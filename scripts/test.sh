@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Khonsu's whole test suite, on a fresh Debian machine, as root, with no stdin:
-#   1. installs PostgreSQL, sqlite3, librdkafka1, librdkafka-dev and kcat with apt when they are missing;
+#   1. installs PostgreSQL and sqlite3 with apt when they are missing (the Kafka tests need nothing
+#      from apt: librdkafka comes with the librdkafka.redist NuGet package);
 #   2. starts a private PostgreSQL server (fresh data directory, free port on 127.0.0.1) unless
 #      KHONSU_TEST_POSTGRES is already set, and exports KHONSU_TEST_POSTGRES for the tests;
 #   3. runs `dotnet test` on $KHONSU_TEST_TARGET (default Khonsu.Data.sln) in Release;
@@ -16,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TARGET=${KHONSU_TEST_TARGET:-Khonsu.Data.sln}
 RUN_DIR=""
 # shellcheck disable=SC2034 # used by scripts/lib/postgres.sh
-PG_BIN="" PG_DIR="" LOG_TAG=test.sh INSTALL_KAFKA_TOOLS=1
+PG_BIN="" PG_DIR="" LOG_TAG=test.sh
 # log, die, install_missing, start_postgres, stop_postgres (shared with scripts/bench.sh).
 # shellcheck source=scripts/lib/postgres.sh
 source scripts/lib/postgres.sh

@@ -23,7 +23,7 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
                               autocommit: single-row INSERT/UPDATE with no transaction, Khonsu Autocommit=Transaction
                               and =Direct against the raw provider.
                               log: the same transactions through the embedded log and through a Kafka log on
-                              librdkafka's mock cluster (needs librdkafka1: apt-get install librdkafka1).
+                              librdkafka's mock cluster (the librdkafka bundled by librdkafka.redist).
                               soak: a million transactions through the embedded log and the Kafka log, sampled
                               every 5 % (disk, heap, throughput); about an hour, so only with --only soak or --quick.
           --soak <n>          transactions of the soak (default 1,000,000; --quick: 2,000).

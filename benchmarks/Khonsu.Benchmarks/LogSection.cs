@@ -9,7 +9,10 @@ namespace Khonsu.Benchmarks;
 /// the Kafka log (librdkafka's mock cluster in a process of its own), at 1, 8 and 32 clients, in
 /// one run, with the workload's raw baseline beside them. The Kafka log is measured twice: with
 /// Khonsu's default consumer fetch wait and with <c>Kafka.fetch.wait.max.ms=1</c>, because the mock
-/// cluster always waits a fetch out and an append waits for its own read-back (docs/kafka-log.md).
+/// cluster always waits a fetch out and a record of another process is learnt from a fetch
+/// (docs/kafka-log.md). The mock's broker answers <see cref="BrokerRttMs"/> late, as a network
+/// would. Then commit records per second from <see cref="Appenders"/> concurrent appenders, at the
+/// log level, Kafka beside embedded, against the goal of issue 18.
 /// </summary>
 internal sealed class LogSection(BenchOptions options, BenchEnvironment environment, RatioReport report)
 {
@@ -21,16 +24,29 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
         ("kafka-fw1", "Khonsu, Kafka log, Kafka.fetch.wait.max.ms=1", ";Kafka.fetch.wait.max.ms=1"),
     ];
 
+    /// <summary>The mock broker's added round trip (rd_kafka_mock_broker_set_rtt), for every Kafka run.</summary>
+    private const int BrokerRttMs = 1;
+
+    /// <summary>Concurrent appenders of the log-level throughput run (transactions of one process committing at once).</summary>
+    private const int Appenders = 64;
+
+    /// <summary>Issue 18's goals: commit p50 at 1 client at most this much above the embedded log's; commit records/s from 64 appenders.</summary>
+    private const double ExtraCommitMsGoal = 1.5;
+
+    private const double RecordsPerSecondGoal = 10_000;
+
     /// <summary>The workloads, each with the id of its raw baseline.</summary>
     private static readonly (string Id, string Baseline)[] Workloads = [("transfer", "2pc"), ("rmw-postgres", "raw")];
 
     /// <summary>Every ratio this section prints (RatioReport checks that none is missing).</summary>
     public static IEnumerable<string> RatioIds()
-        => from workload in Workloads
+        => (from workload in Workloads
            from clients in BenchOptions.LoadClientCounts
            from id in Logs.Skip(1).SelectMany(log => new[] { "commit-p50", "commit-p99", "throughput" }.Select(metric => $"log.{workload.Id}.{log.Id}.{metric}.c{clients}"))
                .Concat(Logs.Select(log => $"log.{workload.Id}.{log.Id}-vs-{workload.Baseline}.throughput.c{clients}"))
-           select id;
+           select id)
+           .Concat(Workloads.Select(workload => $"log.{workload.Id}.kafka.commit-p50-extra-vs-goal.c1"))
+           .Concat(["log.append.kafka-vs-embedded.throughput.x64", "log.append.kafka-vs-goal.throughput.x64"]);
 
     private sealed record Workload(
         string Id,
@@ -45,7 +61,8 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
     {
         report.Section("Commit log: embedded vs Kafka (librdkafka's mock cluster, own process), same transactions, load driver");
         await using var mock = await KafkaMockCluster.StartAsync();
-        report.Figure($"log: Kafka mock cluster at {mock.Bootstrap}; every Khonsu run opens a runtime of its own on an empty log (new embedded file, new one-partition topic) and closes it after the run");
+        await mock.SetRttAsync(BrokerRttMs);
+        report.Figure($"log: Kafka mock cluster at {mock.Bootstrap}, broker round trip +{BrokerRttMs} ms; every Khonsu run opens a runtime of its own on an empty log (new embedded file, new one-partition topic) and closes it after the run");
         await MeasureAsync(
             new Workload(
                 "transfer",
@@ -68,6 +85,28 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
                 token => RawPostgresRmwClient.ConnectAsync(environment.RawPostgres, "pg_accounts", BenchEnvironment.Accounts, System.Data.IsolationLevel.RepeatableRead, 1, token)),
             mock,
             cancellationToken);
+        await MeasureAppendsAsync(mock, cancellationToken);
+    }
+
+    /// <summary>Commit records/s from <see cref="Appenders"/> appenders: a fresh Kafka log (a new topic) and a fresh embedded log file, interleaved.</summary>
+    private async Task MeasureAppendsAsync(KafkaMockCluster mock, CancellationToken cancellationToken)
+    {
+        double embedded, kafka;
+        var file = Path.Combine(environment.Directory, "log-append-bench.db");
+        await using (var log = Khonsu.Engine.Log.EmbeddedCommitLog.Open(file))
+        {
+            embedded = await LogAppendThroughput.MeasureAsync(log, Appenders, options.RunDuration, cancellationToken);
+        }
+
+        var address = Khonsu.Log.Kafka.KafkaLogAddress.Parse(await mock.CreateLogAsync());
+        await using (var log = await Khonsu.Log.Kafka.KafkaCommitLog.OpenAsync(new Khonsu.Log.Kafka.KafkaCommitLogOptions { Address = address, NodeId = "bench" }, cancellationToken))
+        {
+            kafka = await LogAppendThroughput.MeasureAsync(log, Appenders, options.RunDuration, cancellationToken);
+        }
+
+        report.Figure($"log.append: commit records/s from {Appenders} concurrent appenders, one process: embedded log {RatioReport.N(embedded, "0")}, Kafka log {RatioReport.N(kafka, "0")} (goal {RatioReport.N(RecordsPerSecondGoal, "0")})");
+        report.Ratio("log.append.kafka-vs-embedded.throughput.x64", kafka / embedded, $"commit records/s from {Appenders} appenders, Kafka log / embedded log");
+        report.Ratio("log.append.kafka-vs-goal.throughput.x64", kafka / RecordsPerSecondGoal, $"commit records/s from {Appenders} appenders, Kafka log / {RatioReport.N(RecordsPerSecondGoal, "0")} (issue 18's goal: at least 1)");
     }
 
     private async Task MeasureAsync(Workload workload, KafkaMockCluster mock, CancellationToken cancellationToken)
@@ -105,6 +144,13 @@ internal sealed class LogSection(BenchOptions options, BenchEnvironment environm
                 report.Ratio($"log.{workload.Id}.{id}.commit-p50.c{clients}", kafka.CommitP50Ms / reference.CommitP50Ms, $"{workload.Id}, p50 of the commit step at {clients} client(s), {label} / embedded log");
                 report.Ratio($"log.{workload.Id}.{id}.commit-p99.c{clients}", kafka.CommitP99Ms / reference.CommitP99Ms, $"{workload.Id}, p99 of the commit step at {clients} client(s), {label} / embedded log");
                 report.Ratio($"log.{workload.Id}.{id}.throughput.c{clients}", kafka.Throughput / reference.Throughput, $"{workload.Id}, committed tx/s at {clients} client(s), {label} / embedded log");
+            }
+
+            if (clients == 1)
+            {
+                var extra = results["kafka"].CommitP50Ms - reference.CommitP50Ms;
+                report.Figure($"log.{workload.Id}: commit step p50 at 1 client, Kafka log {RatioReport.N(results["kafka"].CommitP50Ms, "0.00")} ms - embedded log {RatioReport.N(reference.CommitP50Ms, "0.00")} ms = {RatioReport.N(extra, "0.00")} ms (goal: at most {RatioReport.N(ExtraCommitMsGoal)} ms)");
+                report.Ratio($"log.{workload.Id}.kafka.commit-p50-extra-vs-goal.c1", extra / ExtraCommitMsGoal, $"{workload.Id}, (Kafka - embedded) commit step p50 at 1 client / {RatioReport.N(ExtraCommitMsGoal)} ms (issue 18's goal: at most 1)");
             }
 
             foreach (var (id, label, _) in Logs)

@@ -2,9 +2,8 @@
 # Shared by scripts/test.sh and scripts/bench.sh (sourced, not run): install PostgreSQL and sqlite3
 # when missing, start a private PostgreSQL server (fresh data directory, free port on 127.0.0.1,
 # max_prepared_transactions=100) and stop it again, deleting its data directory.
-# The caller sets LOG_TAG (its name in log lines) and INSTALL_KAFKA_TOOLS=1 when it needs librdkafka
-# and kcat too, keeps PG_BIN and PG_DIR, calls stop_postgres on exit; start_postgres exports
-# KHONSU_TEST_POSTGRES, the new server's connection string.
+# The caller sets LOG_TAG (its name in log lines), keeps PG_BIN and PG_DIR, calls stop_postgres on
+# exit; start_postgres exports KHONSU_TEST_POSTGRES, the new server's connection string.
 PG_BIN=${PG_BIN:-}
 PG_DIR=${PG_DIR:-}
 
@@ -25,12 +24,6 @@ install_missing() {
   local need=()
   if [ -z "${KHONSU_TEST_POSTGRES:-}" ] && [ -z "$(find_pg_bin)" ]; then need+=(postgresql); fi
   command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
-  if [ "${INSTALL_KAFKA_TOOLS:-0}" = 1 ]; then
-    # The Kafka commit log loads the system librdkafka (no librdkafka.redist here); its tests read the topic with kcat.
-    { [ -e /usr/lib/x86_64-linux-gnu/librdkafka.so.1 ] || ldconfig -p 2>/dev/null | grep -q 'librdkafka\.so\.1 '; } || need+=(librdkafka1)
-    [ -e /usr/include/librdkafka/rdkafka_mock.h ] || need+=(librdkafka-dev)
-    command -v kcat >/dev/null 2>&1 || need+=(kcat)
-  fi
   [ ${#need[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing ${need[*]}: run as root (or install them) first"
   log "installing ${need[*]} with apt-get"

@@ -164,9 +164,9 @@ internal sealed class KafkaCheckpointStore(KafkaLogAddress address, Func<string,
         {
             bounds = consumer.QueryWatermarkOffsets(partition, timeout);
         }
-        catch (KafkaException error) when (error.Error.Code == ErrorCode.UnknownTopicOrPart)
+        catch (KafkaException error) when (error.Error.Code is ErrorCode.UnknownTopicOrPart or ErrorCode.Local_UnknownTopic or ErrorCode.Local_UnknownPartition)
         {
-            return null; // no checkpoint was ever written
+            return null; // no checkpoint was ever written (librdkafka 2.x reports the missing topic locally)
         }
 
         var (low, high) = (bounds.Low.Value, bounds.High.Value);

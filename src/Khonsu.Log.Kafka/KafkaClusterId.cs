@@ -4,9 +4,8 @@ namespace Khonsu.Log.Kafka;
 
 /// <summary>
 /// The Kafka cluster's id, as the brokers report it in their metadata (Kafka 0.10 and later): half
-/// of a Kafka log's identity (the topic is the other half). Confluent.Kafka 1.9.3 does not expose it
-/// (its Metadata has no cluster id; 2.x's DescribeCluster calls librdkafka functions newer than
-/// Debian's), so it comes from librdkafka's own rd_kafka_clusterid, through a short-lived client
+/// of a Kafka log's identity (the topic is the other half). It comes from librdkafka's own
+/// rd_kafka_clusterid (bound to the bundled library by <see cref="KafkaNative"/>), through a short-lived client
 /// with the log's connection settings (security, SASL, TLS). The id is stable for the cluster's whole
 /// life and survives broker restarts; a cluster built anew gets a new one, which is a new log.
 /// </summary>

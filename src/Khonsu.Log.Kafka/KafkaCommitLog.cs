@@ -19,8 +19,10 @@ namespace Khonsu.Log.Kafka;
 /// concurrent appends pipeline and a retried request is never written twice. A tail consumer reads
 /// the partition into a <see cref="KafkaLogIndex"/>, from its start or from the newest checkpoint
 /// (<see cref="KafkaCheckpointStore"/>, docs/kafka-log.md "Checkpoints"); an append returns once the
-/// broker acknowledged it and the tail has read the log up to it, with the transaction's first
+/// broker acknowledged it and the index has applied the log up to it, with the transaction's first
 /// decision as of that offset: every process that reads the same partition reaches the same verdict.
+/// The appended record itself is applied from what was sent once the records before it are
+/// (<see cref="KafkaLogApplier"/>), not fetched back: a commit costs one produce round trip.
 /// Reads (GetDecision, ReadUnfinished, ReadFrom) first catch up with the partition's end as the
 /// broker reports it now, so they never answer from a stale index. Every wait on the broker is
 /// bounded by <see cref="KafkaCommitLogOptions.OperationTimeout"/> and fails with
@@ -34,6 +36,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     private readonly KafkaCommitLogOptions _options;
     private readonly TopicPartition _partition;
     private readonly KafkaCheckpointStore _checkpoints;
+    private readonly KafkaLogApplier _applier;
     private KafkaLogIndex _index;
     private long _lastCheckpointOffset = -1;
     private long _lastCheckpointAt = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -54,6 +57,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         _options = options;
         _partition = new TopicPartition(options.Address.Topic, new Partition(Partition));
         _index = new KafkaLogIndex(options.OutcomeLimits);
+        _applier = new KafkaLogApplier(() => _index, MaybeWriteCheckpoint);
         _checkpoints = new KafkaCheckpointStore(options.Address, ConsumerConfig, () => new ProducerConfig(BaseConfig(options, "checkpoints")) { Acks = Acks.All, LingerMs = 5 }, options.OperationTimeout);
         _producer = BuildProducer();
         _watermarks = BuildWatermarkClient();
@@ -95,12 +99,12 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     /// <summary>
     /// Connects to the brokers, loads the newest usable checkpoint (if any) and reads the partition
     /// from the record after it (or from offset 0), so that the log answers decisions for everything
-    /// already in it. The topic must exist (or the brokers create topics on first use); only its
+    /// already in it. The topic must exist (librdkafka 2.x does not have brokers create it on a read); only its
     /// partition 0 is used.
     /// </summary>
     /// <exception cref="CommitLogUnavailableException">The brokers did not answer within the operation timeout.</exception>
     /// <exception cref="CommitLogTruncatedException">Retention deleted records that no checkpoint covers.</exception>
-    /// <exception cref="InvalidOperationException">librdkafka.so.1 is not installed.</exception>
+    /// <exception cref="InvalidOperationException">The bundled librdkafka could not be loaded (see <see cref="KafkaNative"/>).</exception>
     public static async Task<KafkaCommitLog> OpenAsync(KafkaCommitLogOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -138,7 +142,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     }
 
     /// <summary>
-    /// Appends a record and returns once Kafka acknowledged it (acks=all) and this process has read
+    /// Appends a record and returns once Kafka acknowledged it (acks=all) and this process has applied
     /// the log up to it, with the transaction's first decision as of the record's offset.
     /// Cancelling ends the wait, not the produce: the record may still be written.
     /// </summary>
@@ -148,6 +152,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         ArgumentNullException.ThrowIfNull(record);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var message = new Message<string, byte[]> { Key = record.TransactionId.ToString(), Value = LogRecordCodec.Encode(record) };
+        var asRead = LogRecordCodec.Decode(message.Value); // what every process's tail reads back, applied here without the read
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
 
         var producer = Volatile.Read(ref _producer);
@@ -171,7 +176,8 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         }
 
         var offset = delivered.Offset.Value;
-        await WaitAppliedAsync(offset, $"the {Describe(record)} was written at offset {offset} but could not be read back", cancellationToken).ConfigureAwait(false);
+        _applier.Acknowledged(offset, asRead);
+        await WaitAppliedAsync(offset, $"the {Describe(record)} was written at offset {offset} but the log before it could not be read", cancellationToken).ConfigureAwait(false);
         Engine.Diagnostics.KhonsuTelemetry.LogAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         return new AppendResult(new LogPosition(offset), _index.DecisionAsOf(record.TransactionId, offset))
         {
@@ -425,9 +431,9 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
                 return;
             }
 
-            if (result?.Message is null || result.IsPartitionEOF)
+            if (result?.Message is null || result.IsPartitionEOF || !_applier.Needs(result.Offset.Value))
             {
-                continue;
+                continue; // nothing, or an own record applied when the broker acknowledged it
             }
 
             LogRecord record;
@@ -442,8 +448,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
                 return;
             }
 
-            _index.Apply(result.Offset.Value, record);
-            MaybeWriteCheckpoint(result.Offset.Value);
+            _applier.FromTail(result.Offset.Value, record);
         }
     }
 
@@ -534,8 +539,8 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
 
     /// <summary>
     /// Every <see cref="KafkaCommitLogOptions.CheckpointInterval"/> records (the same offsets in every
-    /// process) or after <see cref="KafkaCommitLogOptions.CheckpointMaxAge"/>, on the tail thread:
-    /// the index is exactly at <paramref name="offset"/> here. Skipped while the last one is still on its way.
+    /// process) or after <see cref="KafkaCommitLogOptions.CheckpointMaxAge"/>, under the applier's
+    /// lock (<see cref="KafkaLogApplier"/>): the index is exactly at <paramref name="offset"/> here. Skipped while the last one is still on its way.
     /// </summary>
     private void MaybeWriteCheckpoint(long offset)
     {

@@ -59,8 +59,9 @@ public partial class BenchmarkSmokeTests
 
     // The log section: per workload and client count, each Kafka row against the embedded log
     // (commit step p50 and p99, throughput), and every log against the workload's raw baseline.
+    // Then issue 18's goals: the extra commit p50 of Kafka at 1 client, and commit records/s from 64 appenders.
     private static IEnumerable<string> LogRatios()
-        => from workload in new[] { (Id: "transfer", Baseline: "2pc"), (Id: "rmw-postgres", Baseline: "raw") }
+        => (from workload in new[] { (Id: "transfer", Baseline: "2pc"), (Id: "rmw-postgres", Baseline: "raw") }
            from clients in new[] { 1, 8, 32 }
            from id in new[]
            {
@@ -68,7 +69,9 @@ public partial class BenchmarkSmokeTests
                $"kafka-fw1.commit-p50.c{clients}", $"kafka-fw1.commit-p99.c{clients}", $"kafka-fw1.throughput.c{clients}",
                $"embedded-vs-{workload.Baseline}.throughput.c{clients}", $"kafka-vs-{workload.Baseline}.throughput.c{clients}", $"kafka-fw1-vs-{workload.Baseline}.throughput.c{clients}",
            }
-           select $"log.{workload.Id}.{id}";
+           select $"log.{workload.Id}.{id}")
+           .Concat(["log.transfer.kafka.commit-p50-extra-vs-goal.c1", "log.rmw-postgres.kafka.commit-p50-extra-vs-goal.c1"])
+           .Concat(["log.append.kafka-vs-embedded.throughput.x64", "log.append.kafka-vs-goal.throughput.x64"]);
 
     [Fact]
     public async Task Bench_quick_profile_prints_every_ratio()

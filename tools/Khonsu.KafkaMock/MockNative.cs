@@ -2,10 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace Khonsu.KafkaMock;
 
-/// <summary>librdkafka's mock-cluster API (rdkafka_mock.h), straight from the system's librdkafka.so.1.</summary>
+/// <summary>librdkafka's mock-cluster API (rdkafka_mock.h), bound to the bundled library by KafkaNative.RouteImportsOf.</summary>
 internal static partial class MockNative
 {
-    private const string Library = "librdkafka.so.1";
+    private const string Library = Khonsu.Log.Kafka.KafkaNative.LibraryName;
 
     public const int Producer = 0; // RD_KAFKA_PRODUCER
 
@@ -45,6 +45,9 @@ internal static partial class MockNative
     // The array form: the variadic rd_kafka_mock_push_request_errors cannot be called portably.
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_push_request_errors_array")]
     public static partial void PushRequestErrors(IntPtr cluster, short apiKey, nuint count, int[] errors);
+
+    [LibraryImport(Library, EntryPoint = "rd_kafka_version_str")]
+    public static partial IntPtr VersionText();
 
     [LibraryImport(Library, EntryPoint = "rd_kafka_err2str")]
     public static partial IntPtr ErrorText(int error);

@@ -10,6 +10,7 @@
 //                                              Fetch = 1, ListOffsets = 2, Metadata = 3), in order
 //   topic-error <topic> <error>               make the topic report an error (0 clears it)
 //   leader <topic> <partition> <broker>       move a partition's leader
+//   library                                   "OK <librdkafka version> <files>": the librdkafka files mapped
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Khonsu.KafkaMock;
@@ -31,6 +32,8 @@ for (var i = 0; i < args.Length; i++)
 IntPtr handle;
 try
 {
+    Khonsu.Log.Kafka.KafkaNative.EnsureLoaded();
+    Khonsu.Log.Kafka.KafkaNative.RouteImportsOf(typeof(MockNative).Assembly);
     var error = new byte[512];
     handle = MockNative.KafkaNew(MockNative.Producer, IntPtr.Zero, error, (nuint)error.Length);
     if (handle == IntPtr.Zero)
@@ -39,9 +42,9 @@ try
         return 1;
     }
 }
-catch (DllNotFoundException error)
+catch (InvalidOperationException error)
 {
-    await Console.Error.WriteLineAsync($"librdkafka.so.1 is missing: apt-get install librdkafka1 ({error.Message})");
+    await Console.Error.WriteLineAsync(error.Message);
     return 1;
 }
 
@@ -105,6 +108,8 @@ static string Run(IntPtr cluster, string[] words)
             return "OK";
         case "leader" when words.Length == 4:
             return Result(MockNative.PartitionSetLeader(cluster, words[1], Int(words[2]), Int(words[3])));
+        case "library" when words.Length == 1:
+            return $"OK {Marshal.PtrToStringUTF8(MockNative.VersionText())} {string.Join(',', Khonsu.Log.Kafka.KafkaNative.MappedLibraries())}";
         default:
             return "ERR unknown command: " + string.Join(' ', words);
     }

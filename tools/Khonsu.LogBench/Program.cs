@@ -2,7 +2,8 @@
 // to the embedded log and to the Kafka log, side by side:
 //   latency: one append at a time (what one committing connection waits for the log);
 //   throughput: <concurrency> appends in flight at once (many connections committing).
-//   dotnet Khonsu.LogBench.dll [--bootstrap host:port] [--count N] [--concurrency C] [--kafka setting=value ...]
+//   dotnet Khonsu.LogBench.dll [--bootstrap host:port] [--count N] [--concurrency C] [--rtt MS] [--kafka setting=value ...]
+//   (--rtt: the mock cluster's broker answers MS milliseconds late, a network round trip)
 //   dotnet Khonsu.LogBench.dll --open N [--interval K]: opening a Kafka log of N records (commit and
 //     end records of certified transactions) read from offset 0, against one with a checkpoint every K.
 // Without --bootstrap it starts tools/Khonsu.KafkaMock (librdkafka's mock cluster) itself.
@@ -17,6 +18,7 @@ string? bootstrap = null;
 var (count, concurrency) = (2000, 64);
 var settings = new Dictionary<string, string>();
 int? openRecords = null;
+var rtt = 0;
 var interval = KafkaCommitLogOptions.DefaultCheckpointInterval;
 for (var i = 0; i + 1 < args.Length; i += 2)
 {
@@ -26,6 +28,7 @@ for (var i = 0; i + 1 < args.Length; i += 2)
         case "--count": count = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--concurrency": concurrency = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--open": openRecords = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--rtt": rtt = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--interval": interval = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
         case "--kafka": settings[args[i + 1].Split('=')[0]] = args[i + 1].Split('=', 2)[1]; break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
@@ -46,7 +49,9 @@ var topic = "khonsu-bench-" + Guid.NewGuid().ToString("N")[..8];
 if (mock is not null)
 {
     await mock.StandardInput.WriteLineAsync($"topic {topic} 1 1");
+    await mock.StandardInput.WriteLineAsync($"rtt 1 {rtt}");
     await mock.StandardInput.FlushAsync();
+    await mock.StandardOutput.ReadLineAsync();
     await mock.StandardOutput.ReadLineAsync();
 }
 
@@ -69,7 +74,7 @@ if (openRecords is { } records)
 }
 
 var directory = Directory.CreateTempSubdirectory("khonsu-bench-");
-Console.WriteLine($"{count} commit records per run, {concurrency} in flight for throughput; Kafka settings: {string.Join(' ', settings.Select(s => s.Key + "=" + s.Value))}; Kafka at {bootstrap} ({(mock is null ? "given" : "mock cluster")}), embedded log in {directory.FullName}");
+Console.WriteLine($"{count} commit records per run, {concurrency} in flight for throughput; broker rtt {rtt} ms; Kafka settings: {string.Join(' ', settings.Select(s => s.Key + "=" + s.Value))}; Kafka at {bootstrap} ({(mock is null ? "given" : "mock cluster")}), embedded log in {directory.FullName}");
 Console.WriteLine("log       | 1 at a time: p50 ms  p99 ms  appends/s | pipelined: appends/s");
 try
 {

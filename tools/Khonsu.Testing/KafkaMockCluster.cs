@@ -60,7 +60,17 @@ public sealed class KafkaMockCluster : IAsyncDisposable
 
     public Task PushRequestErrorsAsync(short apiKey, params int[] errors) => CommandAsync($"errors {apiKey} {string.Join(' ', errors)}");
 
-    public async Task CommandAsync(string command)
+    /// <summary>The mock's librdkafka: its version and the files mapped into its process (comma-separated).</summary>
+    public async Task<(string Version, string MappedFiles)> LibraryAsync()
+    {
+        var words = (await AskAsync("library")).Split(' ', 2);
+        return (words[0], words.Length > 1 ? words[1] : string.Empty);
+    }
+
+    public Task CommandAsync(string command) => AskAsync(command);
+
+    /// <summary>Sends one command; returns what follows "OK" in the answer.</summary>
+    private async Task<string> AskAsync(string command)
     {
         await _turn.WaitAsync();
         try
@@ -68,10 +78,12 @@ public sealed class KafkaMockCluster : IAsyncDisposable
             await _process.StandardInput.WriteLineAsync(command);
             await _process.StandardInput.FlushAsync();
             var answer = await _process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            if (answer != "OK")
+            if (answer is null || !(answer == "OK" || answer.StartsWith("OK ", StringComparison.Ordinal)))
             {
                 throw new InvalidOperationException($"Khonsu.KafkaMock refused '{command}': {answer}");
             }
+
+            return answer.Length > 3 ? answer[3..] : string.Empty;
         }
         finally
         {
