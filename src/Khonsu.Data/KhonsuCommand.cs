@@ -276,7 +276,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
     /// <summary>Tells the transaction the statement failed transiently (its retry keeps its age); never catches.</summary>
     private bool NoteFailure(Exception error)
-        => (_transaction ?? _connection?.CurrentTransaction)?.FailedTransiently(error) ?? false;
+        => (_transaction ?? _connection?.CurrentTransaction)?.Retry.FailedTransiently(error) ?? false;
 
     private async ValueTask EndAsync(StatementExecution execution, Exception? error = null)
     {

@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Runtime;
+using Khonsu.Data.Transactions;
 
 namespace Khonsu.Data;
 
@@ -265,7 +266,7 @@ public sealed class KhonsuConnection : DbConnection
         var transaction = StartTransaction(IsolationLevel.Serializable, readOnly: true, deferrable: true);
         try
         {
-            await transaction.TakeSafeSnapshotAsync(Runtime.Settings.SafeSnapshotTimeout, cancellationToken).ConfigureAwait(false);
+            await new SafeSnapshotProtocol(transaction).TakeAsync(Runtime.Settings.SafeSnapshotTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -397,7 +398,7 @@ public sealed class KhonsuConnection : DbConnection
     {
         if (_inner.TryGetValue(backend, out var connection))
         {
-            if (connection.State == ConnectionState.Open || CurrentTransaction?.HasParticipantOn(backend) == true)
+            if (connection.State == ConnectionState.Open || CurrentTransaction?.Participants.HasOn(backend) == true)
             {
                 return connection;
             }

@@ -185,7 +185,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         catch (Exception error)
         {
             failure = error;
-            execution.Transaction?.FailedTransiently(error);
+            execution.Transaction?.Retry.FailedTransiently(error);
             throw;
         }
         finally
@@ -200,7 +200,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         running?.Telemetry?.End(error);
         if (running?.Execution is { } execution)
         {
-            execution.Transaction?.FailedTransiently(error);
+            execution.Transaction?.Retry.FailedTransiently(error);
             await execution.EndAsync(error).ConfigureAwait(false);
         }
     }

@@ -143,7 +143,7 @@ internal sealed class StatementExecution
                 case KhonsuConflictPolicy.Ignore:
                     _guard = null; // resolving the conflict released its savepoint
                     Dropped = true;
-                    Transaction!.StatementRan();
+                    StatementRan();
                     return dropped;
                 case KhonsuConflictPolicy.Replace:
                     _guard = null;
@@ -169,10 +169,10 @@ internal sealed class StatementExecution
     /// </summary>
     public void Ran()
     {
-        Transaction?.StatementRan();
+        StatementRan();
         if (Route.PointKeys is null && _statement.RecordsWriteReads)
         {
-            Transaction?.RecordWriteReads(Route, null);
+            Transaction?.Reads.RecordWriteReads(Route, null);
         }
     }
 
@@ -191,7 +191,7 @@ internal sealed class StatementExecution
 
         if (Route.PointKeys is not null && _statement.RecordsWriteReads)
         {
-            Transaction?.RecordWriteReads(Route, recordsAffected);
+            Transaction?.Reads.RecordWriteReads(Route, recordsAffected);
         }
 
         _statement.CopyParametersFrom(Command);
@@ -235,7 +235,7 @@ internal sealed class StatementExecution
         }
 
         _ended = true;
-        Transaction?.StatementEnded();
+        Transaction?.Retry.StatementEnded();
         Telemetry.End(error);
         foreach (var command in _created)
         {
@@ -244,7 +244,7 @@ internal sealed class StatementExecution
 
         if (Implicit is not null)
         {
-            await Implicit.RollBackQuietlyAsync().ConfigureAwait(false);
+            await Implicit.Completion.RollBackQuietlyAsync().ConfigureAwait(false);
         }
     }
 
@@ -258,11 +258,11 @@ internal sealed class StatementExecution
     {
         if (Transaction is not null)
         {
-            Local = await Transaction.EnlistAsync(Route.Backend, _innerConnection, cancellationToken).ConfigureAwait(false);
-            Transaction.Record(Route.Backend.Name, _statement.CommandText);
+            Local = await Transaction.Enlistment.EnlistAsync(Route.Backend, _innerConnection, cancellationToken).ConfigureAwait(false);
+            Transaction.Operation.Add(Route.Backend.Name, _statement.CommandText);
         }
 
-        var onBranch = Transaction is not null && Transaction.WritesOnBranch(Route);
+        var onBranch = Transaction is not null && Transaction.Branches.WritesOnBranch(Route);
         if (!onBranch || !await MoveToBranchAsync(cancellationToken).ConfigureAwait(false))
         {
             Command = _statement.GivenCommand ?? NewCommand(_innerConnection.CreateCommand());
@@ -278,8 +278,18 @@ internal sealed class StatementExecution
         if (Local is not null)
         {
             Local.RanWrites |= Route.Writes && !OnBranch;
-            await Local.BeforeStatementAsync(Command, Transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            await Local.BeforeStatementAsync(Command, Transaction!.Participants.Count > 1, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The statement ran: it waits on nothing any more, and if it was the first on its backend, the
+    /// transaction's snapshot there is taken (see <see cref="Transactions.TransactionSnapshots.StatementRan"/>).
+    /// </summary>
+    private void StatementRan()
+    {
+        Transaction?.Retry.StatementEnded();
+        Transaction?.Snapshots.StatementRan();
     }
 
     /// <summary>The statement moves to its participant's branch; false where the backend has none.</summary>
