@@ -394,7 +394,8 @@ public sealed class KhonsuConnection : DbConnection
     public static Task ClearPoolAsync(KhonsuConnection connection) => ConnectionStringDataSources.ClearAsync(connection.ConnectionString).AsTask();
 
     /// <summary>The open inner connection to a backend, opened on first use.</summary>
-    internal async ValueTask<DbConnection> GetInnerConnectionAsync(KhonsuBackend backend, CancellationToken cancellationToken)
+    /// <param name="async">False for a synchronous caller: a connection is opened with the provider's synchronous methods (see <see cref="KhonsuBackend.OpenConnectionAsync"/>).</param>
+    internal async ValueTask<DbConnection> GetInnerConnectionAsync(KhonsuBackend backend, bool async, CancellationToken cancellationToken)
     {
         if (_inner.TryGetValue(backend, out var connection))
         {
@@ -407,17 +408,17 @@ public sealed class KhonsuConnection : DbConnection
             // to the statement that found it): nothing of a transaction is lost, so open a fresh one,
             // as the first use would have, rather than fail every later statement on this backend.
             _inner.Remove(backend);
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await Execution.SyncOrAsync.DisposeAsync(connection, async).ConfigureAwait(false);
         }
 
         connection = backend.CreateConnection();
         try
         {
-            await backend.OpenConnectionAsync(connection, cancellationToken).ConfigureAwait(false);
+            await backend.OpenConnectionAsync(connection, async, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await Execution.SyncOrAsync.DisposeAsync(connection, async).ConfigureAwait(false);
             throw;
         }
 

@@ -76,7 +76,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         var reads = eventData.CommandSource == CommandSource.SaveChanges ? null : execution.NewReaderReads();
         if (!_conflicts.StillReads(execution))
         {
-            await execution.EndAsync().ConfigureAwait(false);
+            await execution.EndAsync(async: true).ConfigureAwait(false);
         }
 
         return reads is null ? result : new TrackingDataReader(result, reads);
@@ -190,7 +190,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         }
         finally
         {
-            await execution.EndAsync(failure).ConfigureAwait(false);
+            await execution.EndAsync(async: true, failure).ConfigureAwait(false);
         }
     }
 
@@ -201,7 +201,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         if (running?.Execution is { } execution)
         {
             execution.Transaction?.Retry.FailedTransiently(error);
-            await execution.EndAsync(error).ConfigureAwait(false);
+            await execution.EndAsync(async: true, error).ConfigureAwait(false);
         }
     }
 

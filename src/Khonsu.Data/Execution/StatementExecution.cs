@@ -83,7 +83,10 @@ internal sealed class StatementExecution
     public bool RunsUnderPolicy => OnBranch || (Local is not null && WriteConflictGuard.Applies(Connection, Transaction, Route, Local));
 
     /// <summary>The begin phase (see the class summary).</summary>
-    public static async ValueTask<StatementExecution> BeginAsync(IKhonsuStatement statement, CancellationToken cancellationToken)
+    /// <param name="statement">What runs.</param>
+    /// <param name="async">False for a synchronous caller: the inner connection opens with the provider's synchronous methods (see <see cref="SyncOrAsync"/>).</param>
+    /// <param name="cancellationToken">Honoured until the statement runs.</param>
+    public static async ValueTask<StatementExecution> BeginAsync(IKhonsuStatement statement, bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var connection = statement.Connection;
@@ -97,7 +100,7 @@ internal sealed class StatementExecution
                 transaction.Id);
         }
 
-        var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, cancellationToken).ConfigureAwait(false);
+        var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, async, cancellationToken).ConfigureAwait(false);
         if (statement.GivenCommand is { } given && !ReferenceEquals(given.Connection, innerConnection))
         {
             throw new InvalidOperationException(
@@ -114,7 +117,7 @@ internal sealed class StatementExecution
         }
         catch (Exception error)
         {
-            await execution.EndAsync(error).ConfigureAwait(false);
+            await execution.EndAsync(async, error).ConfigureAwait(false);
             throw;
         }
 
@@ -227,7 +230,7 @@ internal sealed class StatementExecution
     /// it failed), the commands it created disposed, and an implicit transaction it began and did
     /// not commit rolled back (its error, on its way to the caller, says more than a rollback would).
     /// </summary>
-    public async ValueTask EndAsync(Exception? error = null)
+    public async ValueTask EndAsync(bool async, Exception? error = null)
     {
         if (_ended)
         {
@@ -239,7 +242,7 @@ internal sealed class StatementExecution
         Telemetry.End(error);
         foreach (var command in _created)
         {
-            await command.DisposeAsync().ConfigureAwait(false);
+            await SyncOrAsync.DisposeAsync(command, async).ConfigureAwait(false);
         }
 
         if (Implicit is not null)

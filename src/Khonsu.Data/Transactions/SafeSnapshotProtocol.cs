@@ -31,7 +31,7 @@ internal sealed class SafeSnapshotProtocol(KhonsuTransaction transaction)
             var inner = new List<(KhonsuBackend Backend, DbConnection Connection)>();
             foreach (var backend in runtime.Backends)
             {
-                inner.Add((backend, await transaction.Owner.GetInnerConnectionAsync(backend, deadline.Token).ConfigureAwait(false)));
+                inner.Add((backend, await transaction.Owner.GetInnerConnectionAsync(backend, async: true, deadline.Token).ConfigureAwait(false)));
             }
 
             while (!await TryAsync(inner, deadline.Token).ConfigureAwait(false))

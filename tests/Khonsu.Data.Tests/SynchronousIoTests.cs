@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using Npgsql;
+
+namespace Khonsu.Data.Tests;
+
+/// <summary>
+/// A synchronous ADO.NET call runs the inner provider's synchronous methods (one code path with
+/// the asynchronous call, the choice passed down): it does its I/O on the caller's thread, rather
+/// than blocking that thread on an asynchronous path whose continuations need the thread pool.
+/// </summary>
+public class SynchronousIoTests
+{
+    [Theory]
+    [InlineData("scalar")]
+    [InlineData("reader")]
+    [InlineData("non-query")]
+    public async Task A_synchronous_statement_reads_its_reply_on_the_calling_thread(string call)
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        // The reply comes late, so an asynchronous read of it cannot complete at once.
+        await db.PostgresAsync("CREATE FUNCTION noisy() RETURNS integer LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RAISE NOTICE 'replying'; RETURN 1; END $$");
+        await using var connection = await db.OpenAsync();
+        var shop = connection.Runtime.Backends.Single(b => b.Name == "shop");
+        var inner = (NpgsqlConnection)await connection.GetInnerConnectionAsync(shop, async: true, CancellationToken.None);
+
+        // Npgsql raises a notice on the thread that reads the reply carrying it.
+        var readOn = new ConcurrentQueue<int>();
+        inner.Notice += (_, _) => readOn.Enqueue(Environment.CurrentManagedThreadId);
+        var caller = 0;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            caller = Environment.CurrentManagedThreadId;
+            try
+            {
+                using var command = new KhonsuCommand("SELECT noisy(), amount FROM orders WHERE id = 100", connection);
+                switch (call)
+                {
+                    case "scalar":
+                        Assert.Equal(1, command.ExecuteScalar());
+                        break;
+                    case "reader":
+                        using (var reader = command.ExecuteReader())
+                        {
+                            Assert.True(reader.Read());
+                            Assert.False(reader.Read());
+                        }
+
+                        break;
+                    default:
+                        Assert.Equal(-1, command.ExecuteNonQuery());
+                        break;
+                }
+            }
+            catch (Exception error)
+            {
+                failure = error;
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.Null(failure);
+        Assert.Equal([caller], readOn);
+    }
+}
