@@ -129,9 +129,17 @@ public sealed class KhonsuConnection : DbConnection
         OnStateChange(new StateChangeEventArgs(ConnectionState.Closed, ConnectionState.Open));
     }
 
-    public override void Close() => CloseAsync().GetAwaiter().GetResult();
+    public override void Close() => Close(async: false).GetAwaiter().GetResult();
 
-    public override async Task CloseAsync()
+    public override Task CloseAsync() => Close(async: true);
+
+    /// <summary>
+    /// The one code path of <see cref="Close()"/> and <see cref="CloseAsync"/> (see
+    /// <see cref="Execution.SyncOrAsync"/>): the inner connections go back to their providers'
+    /// pools synchronously for a synchronous caller. A reader still open or a transaction still in
+    /// progress is rolled back on the asynchronous path (the commit protocol has no synchronous one yet).
+    /// </summary>
+    private async Task Close(bool async)
     {
         if (_state == ConnectionState.Closed)
         {
@@ -153,7 +161,7 @@ public sealed class KhonsuConnection : DbConnection
 
             foreach (var inner in _inner.Values)
             {
-                await inner.DisposeAsync().ConfigureAwait(false);
+                await Execution.SyncOrAsync.DisposeAsync(inner, async).ConfigureAwait(false);
             }
         }
         finally

@@ -14,6 +14,8 @@ public class SynchronousIoTests
     [InlineData("scalar")]
     [InlineData("reader")]
     [InlineData("non-query")]
+    [InlineData("batch")]
+    [InlineData("batch-reader")]
     public async Task A_synchronous_statement_reads_its_reply_on_the_calling_thread(string call)
     {
         await using var db = await TwoDatabases.CreateAsync();
@@ -33,9 +35,22 @@ public class SynchronousIoTests
             caller = Environment.CurrentManagedThreadId;
             try
             {
-                using var command = new KhonsuCommand("SELECT noisy(), amount FROM orders WHERE id = 100", connection);
+                const string sql = "SELECT noisy(), amount FROM orders WHERE id = 100";
+                using var command = new KhonsuCommand(sql, connection);
+                using var batch = new KhonsuBatch(connection) { BatchCommands = { new KhonsuBatchCommand(sql) } };
                 switch (call)
                 {
+                    case "batch":
+                        Assert.Equal(0, batch.ExecuteNonQuery()); // a SELECT reports no rows changed
+                        break;
+                    case "batch-reader":
+                        using (var reader = batch.ExecuteReader())
+                        {
+                            Assert.True(reader.Read());
+                            Assert.False(reader.NextResult());
+                        }
+
+                        break;
                     case "scalar":
                         Assert.Equal(1, command.ExecuteScalar());
                         break;
