@@ -137,6 +137,6 @@ internal static class LoadDriver
         _ => false,
     };
 
-    private static double Percentile(double[] sorted, double p)
+    public static double Percentile(double[] sorted, double p)
         => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1 < 0 ? 0 : (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

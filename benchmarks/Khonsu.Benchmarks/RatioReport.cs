@@ -43,6 +43,7 @@ internal sealed class RatioReport(TextWriter output)
         "aborts" => ["aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable"],
         "append" => [.. AppendSection.RatioIds()],
         "autocommit" => [.. AutocommitSection.RatioIds()],
+        "sync" => [.. SyncAsyncSection.RatioIds()],
         "roundtrips" => [.. RoundTripSection.RatioIds()],
         "liveness" => [.. LivenessSection.RatioIds()],
         "log" => [.. LogSection.RatioIds()],

@@ -60,6 +60,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             await new AutocommitSection(options, environment, report).RunAsync(cancellationToken);
         }
 
+        if (options.Runs("sync"))
+        {
+            await new SyncAsyncSection(options, environment, report).RunAsync(cancellationToken);
+        }
+
         if (options.Runs("roundtrips"))
         {
             await new RoundTripSection(options, environment, report).RunAsync(cancellationToken);

@@ -14,8 +14,16 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
 
     public override DbConnection CreateConnection() => dataSource.CreateConnection();
 
-    public override ValueTask OpenConnectionAsync(DbConnection connection, CancellationToken cancellationToken)
-        => new(connection.OpenAsync(cancellationToken));
+    public override ValueTask OpenConnectionAsync(DbConnection connection, bool async, CancellationToken cancellationToken)
+    {
+        if (async)
+        {
+            return new(connection.OpenAsync(cancellationToken));
+        }
+
+        connection.Open();
+        return ValueTask.CompletedTask;
+    }
 
     public override ValueTask InstallSchemaAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
         => PostgresSchemaInstaller.InstallAsync((NpgsqlConnection)connection, inTransaction: transaction is not null, Options, cancellationToken);

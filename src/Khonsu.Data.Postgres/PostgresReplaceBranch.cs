@@ -46,7 +46,7 @@ internal sealed class PostgresReplaceBranch
         var connection = (NpgsqlConnection)backend.CreateConnection();
         try
         {
-            await backend.OpenConnectionAsync(connection, cancellationToken).ConfigureAwait(false);
+            await backend.OpenConnectionAsync(connection, async: true, cancellationToken).ConfigureAwait(false);
             var milliseconds = (long)backend.Options.LockTimeout.TotalMilliseconds;
             await InnerCommands.ExecuteAsync(
                 connection,

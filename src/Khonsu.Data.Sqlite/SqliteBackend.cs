@@ -48,9 +48,20 @@ internal sealed class SqliteBackend : KhonsuBackend
 
     public override DbConnection CreateConnection() => new SqliteConnection(_connectionString);
 
-    public override async ValueTask OpenConnectionAsync(DbConnection connection, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Microsoft.Data.Sqlite's asynchronous methods run synchronously, so the session's setup below
+    /// completes at once for a synchronous caller too; only the open is chosen by <paramref name="async"/>.
+    /// </remarks>
+    public override async ValueTask OpenConnectionAsync(DbConnection connection, bool async, CancellationToken cancellationToken)
     {
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (async)
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            connection.Open();
+        }
 
         // SQLite's own busy handler waits in small steps; Microsoft.Data.Sqlite's retry loop sleeps far longer.
         await InnerCommands.ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = FULL;", cancellationToken).ConfigureAwait(false);

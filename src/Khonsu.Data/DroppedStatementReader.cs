@@ -7,7 +7,7 @@ namespace Khonsu.Data;
 /// The reader of a statement the Ignore policy dropped: no result set, no row, nothing changed,
 /// as for a statement that matched no row. Closing it ends the statement.
 /// </summary>
-internal sealed class DroppedStatementReader(Func<ValueTask> end, KhonsuConnection? closeOnEnd) : DbDataReader
+internal sealed class DroppedStatementReader(Func<bool, ValueTask> end, KhonsuConnection? closeOnEnd) : DbDataReader
 {
     private bool _closed;
 
@@ -77,9 +77,12 @@ internal sealed class DroppedStatementReader(Func<ValueTask> end, KhonsuConnecti
 
     public override IEnumerator GetEnumerator() => new DbEnumerator(this, closeReader: false);
 
-    public override void Close() => CloseAsync().GetAwaiter().GetResult();
+    public override void Close() => Close(async: false).GetAwaiter().GetResult();
 
-    public override async Task CloseAsync()
+    public override Task CloseAsync() => Close(async: true);
+
+    /// <summary>The one code path of <see cref="Close()"/> and <see cref="CloseAsync"/> (see <see cref="Execution.SyncOrAsync"/>).</summary>
+    private async Task Close(bool async)
     {
         if (_closed)
         {
@@ -87,10 +90,14 @@ internal sealed class DroppedStatementReader(Func<ValueTask> end, KhonsuConnecti
         }
 
         _closed = true;
-        await end().ConfigureAwait(false);
-        if (closeOnEnd is not null)
+        await end(async).ConfigureAwait(false);
+        if (closeOnEnd is not null && async)
         {
             await closeOnEnd.CloseAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            closeOnEnd?.Close();
         }
     }
 

@@ -41,39 +41,15 @@ public sealed class KhonsuBatch : DbBatch
         set => Transaction = value as KhonsuTransaction ?? (value is null ? null : throw new ArgumentException($"A KhonsuBatch runs in a KhonsuTransaction, not {value.GetType().Name}."));
     }
 
-    public override int ExecuteNonQuery() => ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override int ExecuteNonQuery() => ExecuteNonQuery(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Runs every statement; returns the rows changed by all of them (statements that report none count 0).</summary>
-    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default)
-    {
-        var total = 0;
-        foreach (var batchCommand in Commands())
-        {
-            var affected = await RunAsync(batchCommand, (command, token) => command.ExecuteNonQueryAsync(token), cancellationToken).ConfigureAwait(false);
-            batchCommand.RecordsAffectedValue = affected;
-            total += Math.Max(affected, 0);
-        }
+    public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default) => ExecuteNonQuery(async: true, cancellationToken);
 
-        return total;
-    }
-
-    public override object? ExecuteScalar() => ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override object? ExecuteScalar() => ExecuteScalar(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Runs every statement; returns the first column of the first row of the first statement's result.</summary>
-    public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default)
-    {
-        var reader = await ExecuteDbDataReaderAsync(CommandBehavior.Default, cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            var value = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetValue(0) : null;
-            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
-            {
-                // Drained: every statement of the batch runs.
-            }
-
-            return value;
-        }
-    }
+    public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default) => ExecuteScalar(async: true, cancellationToken);
 
     public override void Prepare()
     {
@@ -89,17 +65,55 @@ public sealed class KhonsuBatch : DbBatch
     protected override DbBatchCommand CreateDbBatchCommand() => CreateBatchCommand();
 
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
-        => ExecuteDbDataReaderAsync(behavior, CancellationToken.None).GetAwaiter().GetResult();
+        => ExecuteReader(behavior, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>One reader over the results of every statement in turn: NextResult moves on to the next statement.</summary>
-    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+    protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+        => ExecuteReader(behavior, async: true, cancellationToken);
+
+    // Each of these is the one code path of its synchronous and asynchronous methods (see
+    // Execution/SyncOrAsync.cs): with async false, every statement runs synchronously.
+    private async Task<int> ExecuteNonQuery(bool async, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        foreach (var batchCommand in Commands())
+        {
+            var affected = await RunAsync(batchCommand, (command, token) => async ? command.ExecuteNonQueryAsync(token) : Task.FromResult(command.ExecuteNonQuery()), cancellationToken).ConfigureAwait(false);
+            batchCommand.RecordsAffectedValue = affected;
+            total += Math.Max(affected, 0);
+        }
+
+        return total;
+    }
+
+    private async Task<object?> ExecuteScalar(bool async, CancellationToken cancellationToken)
+    {
+        var reader = await ExecuteReader(CommandBehavior.Default, async, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var value = (async ? await reader.ReadAsync(cancellationToken).ConfigureAwait(false) : reader.Read()) ? reader.GetValue(0) : null;
+            while (async ? await reader.NextResultAsync(cancellationToken).ConfigureAwait(false) : reader.NextResult())
+            {
+                // Drained: every statement of the batch runs.
+            }
+
+            return value;
+        }
+        finally
+        {
+            await Execution.SyncOrAsync.DisposeAsync(reader, async).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<DbDataReader> ExecuteReader(CommandBehavior behavior, bool async, CancellationToken cancellationToken)
     {
         var commands = Commands();
+        var inner = behavior & ~CommandBehavior.CloseConnection;
         var reader = new KhonsuBatchDataReader(
-            (index, token) => RunAsync(commands[index], (command, t) => command.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, t), token),
+            (index, runAsync, token) => RunAsync(commands[index], (command, t) => runAsync ? command.ExecuteReaderAsync(inner, t) : Task.FromResult<DbDataReader>(command.ExecuteReader(inner)), token),
             commands,
             behavior.HasFlag(CommandBehavior.CloseConnection) ? Connection : null);
-        await reader.StartAsync(cancellationToken).ConfigureAwait(false);
+        await reader.StartAsync(async, cancellationToken).ConfigureAwait(false);
         return reader;
     }
 

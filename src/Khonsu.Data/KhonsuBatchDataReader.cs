@@ -5,10 +5,12 @@ namespace Khonsu.Data;
 
 /// <summary>
 /// The results of a batch's statements one after another: each statement runs when the reader
-/// moves on to it, so its results are read before the next statement starts.
+/// moves on to it, so its results are read before the next statement starts. Its synchronous
+/// methods run the statements synchronously (see <see cref="Execution.SyncOrAsync"/>).
 /// </summary>
+/// <param name="run">Runs the statement of that index, synchronously when its flag is false.</param>
 internal sealed class KhonsuBatchDataReader(
-    Func<int, CancellationToken, Task<DbDataReader>> run,
+    Func<int, bool, CancellationToken, Task<DbDataReader>> run,
     IReadOnlyList<KhonsuBatchCommand> commands,
     KhonsuConnection? closeOnEnd) : DbDataReader
 {
@@ -34,35 +36,20 @@ internal sealed class KhonsuBatchDataReader(
 
     public override object this[string name] => Current[name];
 
-    public async Task StartAsync(CancellationToken cancellationToken) => _current = await run(0, cancellationToken).ConfigureAwait(false);
+    public async Task StartAsync(bool async, CancellationToken cancellationToken) => _current = await run(0, async, cancellationToken).ConfigureAwait(false);
 
     public override bool Read() => _current?.Read() ?? false;
 
     public override Task<bool> ReadAsync(CancellationToken cancellationToken) => _current?.ReadAsync(cancellationToken) ?? Task.FromResult(false);
 
-    public override bool NextResult() => NextResultAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override bool NextResult() => NextResult(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
-    public override async Task<bool> NextResultAsync(CancellationToken cancellationToken)
-    {
-        if (_current is null)
-        {
-            return false;
-        }
+    public override Task<bool> NextResultAsync(CancellationToken cancellationToken) => NextResult(async: true, cancellationToken);
 
-        if (await Current.NextResultAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return true;
-        }
+    public override void Close() => Close(async: false).GetAwaiter().GetResult();
 
-        await FinishCurrentAsync().ConfigureAwait(false);
-        if (_index + 1 >= commands.Count)
-        {
-            return false;
-        }
-
-        _current = await run(++_index, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
+    /// <summary>Closing runs what is left of the batch, as a batch runs every statement whatever is read.</summary>
+    public override Task CloseAsync() => Close(async: true);
 
     public override bool GetBoolean(int ordinal) => Current.GetBoolean(ordinal);
 
@@ -110,10 +97,29 @@ internal sealed class KhonsuBatchDataReader(
 
     public override IEnumerator GetEnumerator() => new DbEnumerator(this, closeReader: false);
 
-    public override void Close() => CloseAsync().GetAwaiter().GetResult();
+    private async Task<bool> NextResult(bool async, CancellationToken cancellationToken)
+    {
+        if (_current is null)
+        {
+            return false;
+        }
 
-    /// <summary>Closing runs what is left of the batch, as a batch runs every statement whatever is read.</summary>
-    public override async Task CloseAsync()
+        if (async ? await Current.NextResultAsync(cancellationToken).ConfigureAwait(false) : Current.NextResult())
+        {
+            return true;
+        }
+
+        await FinishCurrentAsync(async).ConfigureAwait(false);
+        if (_index + 1 >= commands.Count)
+        {
+            return false;
+        }
+
+        _current = await run(++_index, async, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task Close(bool async)
     {
         if (_closed)
         {
@@ -122,17 +128,21 @@ internal sealed class KhonsuBatchDataReader(
 
         try
         {
-            while (_current is not null && await NextResultAsync(CancellationToken.None).ConfigureAwait(false))
+            while (_current is not null && await NextResult(async, CancellationToken.None).ConfigureAwait(false))
             {
             }
         }
         finally
         {
             _closed = true;
-            await FinishCurrentAsync().ConfigureAwait(false);
-            if (closeOnEnd is not null)
+            await FinishCurrentAsync(async).ConfigureAwait(false);
+            if (closeOnEnd is not null && async)
             {
                 await closeOnEnd.CloseAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                closeOnEnd?.Close();
             }
         }
     }
@@ -153,7 +163,7 @@ internal sealed class KhonsuBatchDataReader(
         base.Dispose(disposing);
     }
 
-    private async ValueTask FinishCurrentAsync()
+    private async ValueTask FinishCurrentAsync(bool async)
     {
         if (_current is null)
         {
@@ -162,7 +172,15 @@ internal sealed class KhonsuBatchDataReader(
 
         var current = _current;
         _current = null;
-        await current.CloseAsync().ConfigureAwait(false);
+        if (async)
+        {
+            await current.CloseAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            current.Close();
+        }
+
         var affected = current.RecordsAffected;
         commands[_index].RecordsAffectedValue = affected;
         if (affected >= 0)
@@ -170,6 +188,6 @@ internal sealed class KhonsuBatchDataReader(
             _recordsAffected = Math.Max(_recordsAffected, 0) + affected;
         }
 
-        await current.DisposeAsync().ConfigureAwait(false);
+        await Execution.SyncOrAsync.DisposeAsync(current, async).ConfigureAwait(false);
     }
 }

@@ -107,48 +107,71 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
     protected override DbParameter CreateDbParameter() => CreateParameter();
 
-    public override int ExecuteNonQuery() => ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override int ExecuteNonQuery() => ExecuteNonQuery(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
-    public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
+    public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken) => ExecuteNonQuery(async: true, cancellationToken);
+
+    public override object? ExecuteScalar() => ExecuteScalar(async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>Read through a reader, so that the row the value comes from is tracked like any other read.</summary>
+    public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken) => ExecuteScalar(async: true, cancellationToken);
+
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
+        => ExecuteReader(behavior, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+        => ExecuteReader(behavior, async: true, cancellationToken);
+
+    // Each of these is the one code path of its synchronous and asynchronous methods (see
+    // Execution/SyncOrAsync.cs): with async false, the inner provider's synchronous methods run.
+    private Task<int> ExecuteNonQuery(bool async, CancellationToken cancellationToken)
         => RunAsync(
             async (command, token) =>
             {
-                var affected = await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+                var affected = async ? await command.ExecuteNonQueryAsync(token).ConfigureAwait(false) : command.ExecuteNonQuery();
                 return (affected, affected);
             },
             dropped: 0,
+            async,
             cancellationToken);
 
-    public override object? ExecuteScalar() => ExecuteScalarAsync(CancellationToken.None).GetAwaiter().GetResult();
-
-    /// <summary>Read through a reader, so that the row the value comes from is tracked like any other read.</summary>
-    public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
+    private Task<object?> ExecuteScalar(bool async, CancellationToken cancellationToken)
         => RunAsync(
             async (command, token) =>
             {
                 var reads = _running!.NewReaderReads();
-                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                var reader = async ? await command.ExecuteReaderAsync(token).ConfigureAwait(false) : command.ExecuteReader();
+                try
                 {
-                    var hasRow = await reader.ReadAsync(token).ConfigureAwait(false);
+                    var hasRow = async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read();
                     reads?.OnRead(reader, hasRow);
                     reads?.EndResultSet();
                     var value = hasRow ? reader.GetValue(0) : null;
 
                     // Known once the reader has closed, which runs what is left of the statement.
-                    await reader.CloseAsync().ConfigureAwait(false);
+                    if (async)
+                    {
+                        await reader.CloseAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        reader.Close();
+                    }
+
                     return (value, (int?)reader.RecordsAffected);
+                }
+                finally
+                {
+                    await SyncOrAsync.DisposeAsync(reader, async).ConfigureAwait(false);
                 }
             },
             dropped: null,
+            async,
             cancellationToken);
 
-    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
-        => ExecuteDbDataReaderAsync(behavior, CancellationToken.None).GetAwaiter().GetResult();
-
-    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+    private async Task<DbDataReader> ExecuteReader(CommandBehavior behavior, bool async, CancellationToken cancellationToken)
     {
-        var execution = await BeginAsync(cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(async, cancellationToken).ConfigureAwait(false);
         var closeOnEnd = behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null;
         try
         {
@@ -157,25 +180,25 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
             // column, so the inner reader cannot be sequential (Dapper's async queries ask for
             // SequentialAccess, which Npgsql enforces); the hint only ever saves buffering.
             var innerBehavior = behavior & ~(CommandBehavior.CloseConnection | CommandBehavior.SequentialAccess);
-            var opened = await execution.ExecuteAsync((command, token) => OpenReaderAsync(execution, command, innerBehavior, token), default, cancellationToken).ConfigureAwait(false);
+            var opened = await execution.ExecuteAsync((command, token) => OpenReaderAsync(execution, command, innerBehavior, async, token), default, cancellationToken).ConfigureAwait(false);
             if (execution.Dropped)
             {
-                return new DroppedStatementReader(() => EndAsync(execution), closeOnEnd);
+                return new DroppedStatementReader(endAsync => EndAsync(execution, endAsync), closeOnEnd);
             }
 
             execution.Ran();
-            return new KhonsuDataReader(opened.Reader, execution, closeOnEnd, () => EndAsync(execution), opened.FirstRead);
+            return new KhonsuDataReader(opened.Reader, execution, closeOnEnd, endAsync => EndAsync(execution, endAsync), opened.FirstRead);
         }
         catch (DbException error) when (execution.Translate(error) is KhonsuException translated && translated != error)
         {
             NoteFailure(translated);
-            await EndAsync(execution, error).ConfigureAwait(false);
+            await EndAsync(execution, async, error).ConfigureAwait(false);
             throw translated;
         }
         catch (Exception error)
         {
             NoteFailure(error);
-            await EndAsync(execution, error).ConfigureAwait(false);
+            await EndAsync(execution, async, error).ConfigureAwait(false);
             throw;
         }
     }
@@ -185,9 +208,9 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// a PostgreSQL write with RETURNING runs to its end before it sends a row, so its conflict
     /// surfaces here, before the caller has seen anything, where a policy can still resolve it.
     /// </summary>
-    private static async Task<OpenedReader> OpenReaderAsync(StatementExecution execution, DbCommand command, CommandBehavior behavior, CancellationToken cancellationToken)
+    private static async Task<OpenedReader> OpenReaderAsync(StatementExecution execution, DbCommand command, CommandBehavior behavior, bool async, CancellationToken cancellationToken)
     {
-        var reader = await command.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
+        var reader = async ? await command.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false) : command.ExecuteReader(behavior);
         if (!execution.Guarded)
         {
             return new OpenedReader(reader, null);
@@ -195,11 +218,11 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
         try
         {
-            return new OpenedReader(reader, await reader.ReadAsync(cancellationToken).ConfigureAwait(false));
+            return new OpenedReader(reader, async ? await reader.ReadAsync(cancellationToken).ConfigureAwait(false) : reader.Read());
         }
         catch
         {
-            await reader.DisposeAsync().ConfigureAwait(false);
+            await SyncOrAsync.DisposeAsync(reader, async).ConfigureAwait(false);
             throw;
         }
     }
@@ -209,9 +232,9 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// <paramref name="execute"/> returns its result and how many rows it changed (null: unknown).
     /// <paramref name="dropped"/> is its result when the Ignore policy drops it.
     /// </summary>
-    private async Task<T> RunAsync<T>(Func<DbCommand, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, CancellationToken cancellationToken)
+    private async Task<T> RunAsync<T>(Func<DbCommand, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, bool async, CancellationToken cancellationToken)
     {
-        var execution = await BeginAsync(cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(async, cancellationToken).ConfigureAwait(false);
         Exception? failure = null;
         try
         {
@@ -244,12 +267,12 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         }
         finally
         {
-            await EndAsync(execution, failure).ConfigureAwait(false);
+            await EndAsync(execution, async, failure).ConfigureAwait(false);
         }
     }
 
     /// <summary>The begin phase, after the checks ADO.NET makes of a command about to run.</summary>
-    private async ValueTask<StatementExecution> BeginAsync(CancellationToken cancellationToken)
+    private async ValueTask<StatementExecution> BeginAsync(bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var connection = _connection ?? throw new InvalidOperationException("The command has no connection.");
@@ -265,7 +288,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
         try
         {
-            _running = await StatementExecution.BeginAsync(this, cancellationToken).ConfigureAwait(false);
+            _running = await StatementExecution.BeginAsync(this, async, cancellationToken).ConfigureAwait(false);
             return _running;
         }
         catch (Exception error) when (NoteFailure(error))
@@ -276,16 +299,16 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
     /// <summary>Tells the transaction the statement failed transiently (its retry keeps its age); never catches.</summary>
     private bool NoteFailure(Exception error)
-        => (_transaction ?? _connection?.ExecutionConnection.CurrentTransaction)?.FailedTransiently(error) ?? false;
+        => (_transaction ?? _connection?.ExecutionConnection.CurrentTransaction)?.Retry.FailedTransiently(error) ?? false;
 
-    private async ValueTask EndAsync(StatementExecution execution, Exception? error = null)
+    private async ValueTask EndAsync(StatementExecution execution, bool async, Exception? error = null)
     {
         if (_running == execution)
         {
             _running = null;
         }
 
-        await execution.EndAsync(error).ConfigureAwait(false);
+        await execution.EndAsync(async, error).ConfigureAwait(false);
     }
 
     /// <summary>An open inner reader; <paramref name="FirstRead"/> is what its first Read returned when it was read ahead.</summary>

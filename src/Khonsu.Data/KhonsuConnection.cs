@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Runtime;
+using Khonsu.Data.Transactions;
 
 namespace Khonsu.Data;
 
@@ -222,9 +223,17 @@ public sealed class KhonsuConnection : DbConnection
         }
     }
 
-    public override void Close() => CloseAsync().GetAwaiter().GetResult();
+    public override void Close() => Close(async: false).GetAwaiter().GetResult();
 
-    public override async Task CloseAsync()
+    public override Task CloseAsync() => Close(async: true);
+
+    /// <summary>
+    /// The one code path of <see cref="Close()"/> and <see cref="CloseAsync"/> (see
+    /// <see cref="Execution.SyncOrAsync"/>): the inner connections go back to their providers'
+    /// pools synchronously for a synchronous caller. A reader still open or a transaction still in
+    /// progress is rolled back on the asynchronous path (the commit protocol has no synchronous one yet).
+    /// </summary>
+    private async Task Close(bool async)
     {
         if (_state == ConnectionState.Closed)
         {
@@ -246,7 +255,7 @@ public sealed class KhonsuConnection : DbConnection
 
             foreach (var inner in _inner.Values)
             {
-                await inner.DisposeAsync().ConfigureAwait(false);
+                await Execution.SyncOrAsync.DisposeAsync(inner, async).ConfigureAwait(false);
             }
         }
         finally
@@ -361,7 +370,7 @@ public sealed class KhonsuConnection : DbConnection
         var transaction = StartTransaction(IsolationLevel.Serializable, readOnly: true, deferrable: true);
         try
         {
-            await transaction.TakeSafeSnapshotAsync(Runtime.Settings.SafeSnapshotTimeout, cancellationToken).ConfigureAwait(false);
+            await new SafeSnapshotProtocol(transaction).TakeAsync(Runtime.Settings.SafeSnapshotTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -489,11 +498,12 @@ public sealed class KhonsuConnection : DbConnection
     public static Task ClearPoolAsync(KhonsuConnection connection) => ConnectionStringDataSources.ClearAsync(connection.ConnectionString).AsTask();
 
     /// <summary>The open inner connection to a backend, opened on first use.</summary>
-    internal async ValueTask<DbConnection> GetInnerConnectionAsync(KhonsuBackend backend, CancellationToken cancellationToken)
+    /// <param name="async">False for a synchronous caller: a connection is opened with the provider's synchronous methods (see <see cref="KhonsuBackend.OpenConnectionAsync"/>).</param>
+    internal async ValueTask<DbConnection> GetInnerConnectionAsync(KhonsuBackend backend, bool async, CancellationToken cancellationToken)
     {
         if (_inner.TryGetValue(backend, out var connection))
         {
-            if (connection.State == ConnectionState.Open || CurrentTransaction?.HasParticipantOn(backend) == true)
+            if (connection.State == ConnectionState.Open || CurrentTransaction?.Participants.HasOn(backend) == true)
             {
                 return connection;
             }
@@ -502,17 +512,17 @@ public sealed class KhonsuConnection : DbConnection
             // to the statement that found it): nothing of a transaction is lost, so open a fresh one,
             // as the first use would have, rather than fail every later statement on this backend.
             _inner.Remove(backend);
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await Execution.SyncOrAsync.DisposeAsync(connection, async).ConfigureAwait(false);
         }
 
         connection = backend.CreateConnection();
         try
         {
-            await backend.OpenConnectionAsync(connection, cancellationToken).ConfigureAwait(false);
+            await backend.OpenConnectionAsync(connection, async, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await Execution.SyncOrAsync.DisposeAsync(connection, async).ConfigureAwait(false);
             throw;
         }
 

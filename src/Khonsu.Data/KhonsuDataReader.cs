@@ -15,14 +15,14 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     private readonly DbDataReader _inner;
     private readonly Execution.StatementExecution _statement;
     private readonly KhonsuConnection? _closeOnEnd;
-    private readonly Func<ValueTask> _end;
+    private readonly Func<bool, ValueTask> _end;
     private readonly Execution.ReaderReads? _reads;
     private bool? _readAhead;
     private int? _recordsAffectedAtClose;
     private bool _closed;
 
     /// <param name="readAhead">What the inner reader's first Read returned, when Khonsu read it ahead (see <see cref="KhonsuCommand"/>); the caller's first Read returns it.</param>
-    internal KhonsuDataReader(DbDataReader inner, Execution.StatementExecution statement, KhonsuConnection? closeOnEnd, Func<ValueTask> end, bool? readAhead = null)
+    internal KhonsuDataReader(DbDataReader inner, Execution.StatementExecution statement, KhonsuConnection? closeOnEnd, Func<bool, ValueTask> end, bool? readAhead = null)
     {
         _inner = inner;
         _readAhead = readAhead;
@@ -155,9 +155,12 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
 
     public override IEnumerator GetEnumerator() => new DbEnumerator(this, closeReader: false);
 
-    public override void Close() => CloseAsync().GetAwaiter().GetResult();
+    public override void Close() => Close(async: false).GetAwaiter().GetResult();
 
-    public override async Task CloseAsync()
+    public override Task CloseAsync() => Close(async: true);
+
+    /// <summary>The one code path of <see cref="Close()"/> and <see cref="CloseAsync"/> (see <see cref="Execution.SyncOrAsync"/>).</summary>
+    private async Task Close(bool async)
     {
         if (_closed)
         {
@@ -168,7 +171,15 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
         try
         {
             _reads?.EndResultSet();
-            await _inner.CloseAsync().ConfigureAwait(false);
+            if (async)
+            {
+                await _inner.CloseAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                _inner.Close();
+            }
+
             _recordsAffectedAtClose = _inner.RecordsAffected;
             await _statement.CompleteAsync(_recordsAffectedAtClose, CancellationToken.None).ConfigureAwait(false);
 
@@ -178,17 +189,21 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
         }
         finally
         {
-            await _inner.DisposeAsync().ConfigureAwait(false);
+            await Execution.SyncOrAsync.DisposeAsync(_inner, async).ConfigureAwait(false);
             try
             {
-                await _end().ConfigureAwait(false);
+                await _end(async).ConfigureAwait(false);
             }
             finally
             {
                 _statement.Connection.ReaderClosed(this);
-                if (_closeOnEnd is not null)
+                if (_closeOnEnd is not null && async)
                 {
                     await _closeOnEnd.CloseAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    _closeOnEnd?.Close();
                 }
             }
         }
@@ -213,7 +228,7 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
         }
         finally
         {
-            await _end().ConfigureAwait(false);
+            await _end(true).ConfigureAwait(false);
             _statement.Connection.ReaderClosed(this);
         }
     }

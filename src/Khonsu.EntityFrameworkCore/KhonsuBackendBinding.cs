@@ -42,7 +42,7 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
             }
         }
 
-        return await StatementExecution.BeginAsync(new EfStatement(this, command, mayBeginImplicit, recordsWriteReads), cancellationToken).ConfigureAwait(false);
+        return await StatementExecution.BeginAsync(new EfStatement(this, command, mayBeginImplicit, recordsWriteReads), async: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -76,7 +76,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         var reads = eventData.CommandSource == CommandSource.SaveChanges ? null : execution.NewReaderReads();
         if (!_conflicts.StillReads(execution))
         {
-            await execution.EndAsync().ConfigureAwait(false);
+            await execution.EndAsync(async: true).ConfigureAwait(false);
         }
 
         return reads is null ? result : new TrackingDataReader(result, reads);
@@ -185,12 +185,12 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         catch (Exception error)
         {
             failure = error;
-            execution.Transaction?.FailedTransiently(error);
+            execution.Transaction?.Retry.FailedTransiently(error);
             throw;
         }
         finally
         {
-            await execution.EndAsync(failure).ConfigureAwait(false);
+            await execution.EndAsync(async: true, failure).ConfigureAwait(false);
         }
     }
 
@@ -200,8 +200,8 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         running?.Telemetry?.End(error);
         if (running?.Execution is { } execution)
         {
-            execution.Transaction?.FailedTransiently(error);
-            await execution.EndAsync(error).ConfigureAwait(false);
+            execution.Transaction?.Retry.FailedTransiently(error);
+            await execution.EndAsync(async: true, error).ConfigureAwait(false);
         }
     }
 

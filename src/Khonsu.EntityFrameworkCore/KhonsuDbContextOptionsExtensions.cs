@@ -20,7 +20,7 @@ public static class KhonsuDbContextOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(connection);
         var binding = new KhonsuBackendBinding(connection, backend);
-        return await connection.GetInnerConnectionAsync(binding.Backend, cancellationToken).ConfigureAwait(false);
+        return await connection.GetInnerConnectionAsync(binding.Backend, async: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

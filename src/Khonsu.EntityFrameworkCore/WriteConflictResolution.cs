@@ -64,7 +64,7 @@ internal sealed class WriteConflictResolution
                 await last.ReleaseGuardAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await last.EndAsync().ConfigureAwait(false);
+            await last.EndAsync(async: true).ConfigureAwait(false);
         }
 
         foreach (var command in _emptyResults)

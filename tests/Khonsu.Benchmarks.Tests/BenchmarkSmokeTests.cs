@@ -29,6 +29,7 @@ public partial class BenchmarkSmokeTests
         "backends.scaling.khonsu.n4-vs-n1", "backends.scaling.2pc.n4-vs-n1",
         "aborts.khonsu-serializable-vs-postgres-serializable", "aborts.khonsu-on-postgres-serializable-vs-khonsu", "aborts.khonsu-snapshot-vs-postgres-serializable",
         .. AutocommitRatios(),
+        "sync.postgres.execute.throughput", "sync.postgres.execute.p99", "sync.postgres.query.throughput", "sync.postgres.query.p99",
         "roundtrips.postgres.rmw.extra", "roundtrips.postgres.autocommit-update.extra", "roundtrips.postgres.transfer.extra",
         .. LivenessRatios(),
         .. LogRatios(),

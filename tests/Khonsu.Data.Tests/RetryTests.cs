@@ -89,7 +89,7 @@ public sealed class RetryTests : IAsyncDisposable
         await _connection.RunInTransactionAsync(
             (transaction, _) =>
             {
-                ages.Add(transaction.Age);
+                ages.Add(transaction.Retry.Age);
                 return ages.Count < 3
                     ? throw KhonsuException.SerializationFailure("conflict", Engine.TransactionId.Parse(transaction.TransactionId))
                     : Task.CompletedTask;
@@ -101,7 +101,7 @@ public sealed class RetryTests : IAsyncDisposable
 
         // A transaction begun since is younger than all three attempts.
         await using var later = await _connection.BeginTransactionAsync();
-        Assert.True(later.Age > ages[0]);
+        Assert.True(later.Retry.Age > ages[0]);
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class RetryTests : IAsyncDisposable
         long first;
         await using (var failed = await _connection.BeginTransactionAsync())
         {
-            first = failed.Age;
+            first = failed.Retry.Age;
             await _connection.QueryAsync<long>("SELECT count(*) FROM items", transaction: failed); // its snapshot
             await other.ExecuteAsync("INSERT INTO items (name) VALUES ('other')");
             var conflict = await Assert.ThrowsAsync<KhonsuException>(() => _connection.ExecuteAsync("INSERT INTO items (name) VALUES ('stale')", transaction: failed));
@@ -149,14 +149,14 @@ public sealed class RetryTests : IAsyncDisposable
         // An execution strategy or a retry loop of the application begins the next attempt.
         await using (var retry = await _connection.BeginTransactionAsync())
         {
-            Assert.Equal(first, retry.Age);
+            Assert.Equal(first, retry.Retry.Age);
             await _connection.ExecuteAsync("INSERT INTO items (name) VALUES ('retried')", transaction: retry);
             await retry.CommitAsync();
         }
 
         // Committed: what comes next is new work, younger.
         await using var next = await _connection.BeginTransactionAsync();
-        Assert.True(next.Age > first);
+        Assert.True(next.Retry.Age > first);
     }
 
     public async ValueTask DisposeAsync()

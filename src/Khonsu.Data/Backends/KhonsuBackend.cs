@@ -34,7 +34,15 @@ public abstract class KhonsuBackend : IAsyncDisposable
     public abstract DbConnection CreateConnection();
 
     /// <summary>Opens an inner connection and prepares its session for Khonsu (e.g. capture triggers).</summary>
-    public abstract ValueTask OpenConnectionAsync(DbConnection connection, CancellationToken cancellationToken);
+    /// <param name="connection">The connection <see cref="CreateConnection"/> created.</param>
+    /// <param name="async">
+    /// False for a synchronous caller (<c>KhonsuCommand.ExecuteNonQuery</c> and the like): the
+    /// connection opens with the provider's synchronous methods, and the returned task has completed,
+    /// so the caller blocks no thread-pool thread waiting for it (the pattern of Npgsql's internal
+    /// <c>Open(bool async)</c>).
+    /// </param>
+    /// <param name="cancellationToken">Honoured while opening.</param>
+    public abstract ValueTask OpenConnectionAsync(DbConnection connection, bool async, CancellationToken cancellationToken);
 
     /// <summary>
     /// Installs Khonsu's schema: its own tables, a version column where a table lacks one, and the

@@ -7,7 +7,7 @@ namespace Khonsu.Data.Execution;
 /// <summary>
 /// What a transaction reads through one statement's reader, result set by result set: at the first
 /// read of each, a tracker for its rows where the backend can tell them apart, and whole-table reads
-/// of every table it could have read otherwise (see <see cref="KhonsuTransaction.RecordTableReads"/>).
+/// of every table it could have read otherwise (see <see cref="Transactions.ReadSet.RecordTableReads"/>).
 /// A point lookup of several keys that returns fewer rows missed a key, which a concurrent insert
 /// may fill: when the application moves past such a result set, its table counts as read whole.
 /// </summary>
@@ -36,7 +36,7 @@ internal sealed class ReaderReads(KhonsuTransaction transaction, BackendTransact
         {
             _state = State.Reading;
             _tracker = hasRow ? local.TrackReads(reader, sql) : null;
-            transaction.RecordTableReads(route, _tracker?.Tables ?? []);
+            transaction.Reads.RecordTableReads(route, _tracker?.Tables ?? []);
         }
 
         if (!hasRow)
@@ -54,7 +54,7 @@ internal sealed class ReaderReads(KhonsuTransaction transaction, BackendTransact
     {
         if (_state == State.Reading && route.PointKeys > _rows)
         {
-            transaction.RecordTableReads(route, []);
+            transaction.Reads.RecordTableReads(route, []);
         }
 
         _state = State.Ended;

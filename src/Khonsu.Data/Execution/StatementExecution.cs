@@ -83,7 +83,10 @@ internal sealed class StatementExecution
     public bool RunsUnderPolicy => OnBranch || (Local is not null && WriteConflictGuard.Applies(Connection, Transaction, Route, Local));
 
     /// <summary>The begin phase (see the class summary).</summary>
-    public static async ValueTask<StatementExecution> BeginAsync(IKhonsuStatement statement, CancellationToken cancellationToken)
+    /// <param name="statement">What runs.</param>
+    /// <param name="async">False for a synchronous caller: the inner connection opens with the provider's synchronous methods (see <see cref="SyncOrAsync"/>).</param>
+    /// <param name="cancellationToken">Honoured until the statement runs.</param>
+    public static async ValueTask<StatementExecution> BeginAsync(IKhonsuStatement statement, bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var connection = statement.Connection;
@@ -97,7 +100,7 @@ internal sealed class StatementExecution
                 transaction.Id);
         }
 
-        var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, cancellationToken).ConfigureAwait(false);
+        var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, async, cancellationToken).ConfigureAwait(false);
         if (statement.GivenCommand is { } given && !ReferenceEquals(given.Connection, innerConnection))
         {
             throw new InvalidOperationException(
@@ -114,7 +117,7 @@ internal sealed class StatementExecution
         }
         catch (Exception error)
         {
-            await execution.EndAsync(error).ConfigureAwait(false);
+            await execution.EndAsync(async, error).ConfigureAwait(false);
             throw;
         }
 
@@ -143,7 +146,7 @@ internal sealed class StatementExecution
                 case KhonsuConflictPolicy.Ignore:
                     _guard = null; // resolving the conflict released its savepoint
                     Dropped = true;
-                    Transaction!.StatementRan();
+                    StatementRan();
                     return dropped;
                 case KhonsuConflictPolicy.Replace:
                     _guard = null;
@@ -169,10 +172,10 @@ internal sealed class StatementExecution
     /// </summary>
     public void Ran()
     {
-        Transaction?.StatementRan();
+        StatementRan();
         if (Route.PointKeys is null && _statement.RecordsWriteReads)
         {
-            Transaction?.RecordWriteReads(Route, null);
+            Transaction?.Reads.RecordWriteReads(Route, null);
         }
     }
 
@@ -191,7 +194,7 @@ internal sealed class StatementExecution
 
         if (Route.PointKeys is not null && _statement.RecordsWriteReads)
         {
-            Transaction?.RecordWriteReads(Route, recordsAffected);
+            Transaction?.Reads.RecordWriteReads(Route, recordsAffected);
         }
 
         _statement.CopyParametersFrom(Command);
@@ -227,7 +230,7 @@ internal sealed class StatementExecution
     /// it failed), the commands it created disposed, and an implicit transaction it began and did
     /// not commit rolled back (its error, on its way to the caller, says more than a rollback would).
     /// </summary>
-    public async ValueTask EndAsync(Exception? error = null)
+    public async ValueTask EndAsync(bool async, Exception? error = null)
     {
         if (_ended)
         {
@@ -235,16 +238,16 @@ internal sealed class StatementExecution
         }
 
         _ended = true;
-        Transaction?.StatementEnded();
+        Transaction?.Retry.StatementEnded();
         Telemetry.End(error);
         foreach (var command in _created)
         {
-            await command.DisposeAsync().ConfigureAwait(false);
+            await SyncOrAsync.DisposeAsync(command, async).ConfigureAwait(false);
         }
 
         if (Implicit is not null)
         {
-            await Implicit.RollBackQuietlyAsync().ConfigureAwait(false);
+            await Implicit.Completion.RollBackQuietlyAsync().ConfigureAwait(false);
         }
     }
 
@@ -258,11 +261,11 @@ internal sealed class StatementExecution
     {
         if (Transaction is not null)
         {
-            Local = await Transaction.EnlistAsync(Route.Backend, _innerConnection, cancellationToken).ConfigureAwait(false);
-            Transaction.Record(Route.Backend.Name, _statement.CommandText);
+            Local = await Transaction.Enlistment.EnlistAsync(Route.Backend, _innerConnection, cancellationToken).ConfigureAwait(false);
+            Transaction.Operation.Add(Route.Backend.Name, _statement.CommandText);
         }
 
-        var onBranch = Transaction is not null && Transaction.WritesOnBranch(Route);
+        var onBranch = Transaction is not null && Transaction.Branches.WritesOnBranch(Route);
         if (!onBranch || !await MoveToBranchAsync(cancellationToken).ConfigureAwait(false))
         {
             Command = _statement.GivenCommand ?? NewCommand(_innerConnection.CreateCommand());
@@ -278,8 +281,18 @@ internal sealed class StatementExecution
         if (Local is not null)
         {
             Local.RanWrites |= Route.Writes && !OnBranch;
-            await Local.BeforeStatementAsync(Command, Transaction!.SpansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            await Local.BeforeStatementAsync(Command, Transaction!.Participants.Count > 1, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The statement ran: it waits on nothing any more, and if it was the first on its backend, the
+    /// transaction's snapshot there is taken (see <see cref="Transactions.TransactionSnapshots.StatementRan"/>).
+    /// </summary>
+    private void StatementRan()
+    {
+        Transaction?.Retry.StatementEnded();
+        Transaction?.Snapshots.StatementRan();
     }
 
     /// <summary>The statement moves to its participant's branch; false where the backend has none.</summary>

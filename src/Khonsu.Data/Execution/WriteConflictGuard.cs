@@ -34,7 +34,7 @@ internal sealed class WriteConflictGuard
 
     /// <summary>Whether the statement needs a guard: it writes, on a backend that reports conflicts per statement, under a policy or a handler.</summary>
     public static bool Applies(KhonsuConnection connection, KhonsuTransaction? transaction, RouteDecision route, BackendTransaction? local)
-        => transaction is not null && local is not null && route.Writes && route.Backend.ResolvesWriteConflicts && !transaction.WritesOnBranch(route)
+        => transaction is not null && local is not null && route.Writes && route.Backend.ResolvesWriteConflicts && !transaction.Branches.WritesOnBranch(route)
             && (connection.Runtime.ConflictPolicies.PolicyOf(route) != KhonsuConflictPolicy.Fail || connection.ConflictHandler is not null);
 
     /// <summary>Sets the savepoint when the statement needs a guard (see <see cref="Applies"/>); else null.</summary>
@@ -96,7 +96,7 @@ internal sealed class WriteConflictGuard
 
         if (policy == KhonsuConflictPolicy.Replace)
         {
-            _transaction.Branched(_route);
+            _transaction.Branches.Add(_route);
         }
 
         KhonsuTelemetry.ConflictsResolved.Add(1, new("khonsu.policy", policy.ToString().ToLowerInvariant()), new("khonsu.backend", _route.Backend.Name));

@@ -10,7 +10,7 @@ namespace Khonsu.Data.Transactions;
 /// it on every backend of the connection string. Kept apart from the transaction because it is a
 /// protocol of its own: candidate, cut, wait, and rollback when the candidate turns out unsafe.
 /// </summary>
-internal sealed class SafeSnapshotProtocol(KhonsuTransaction transaction, KhonsuConnection connection, TransactionSnapshots snapshots, TransactionParticipants participants)
+internal sealed class SafeSnapshotProtocol(KhonsuTransaction transaction)
 {
     /// <summary>
     /// At a moment no writer of this process is committing, then checked that none began to while
@@ -20,7 +20,7 @@ internal sealed class SafeSnapshotProtocol(KhonsuTransaction transaction, Khonsu
     /// </summary>
     public async Task TakeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var runtime = connection.Runtime;
+        var runtime = transaction.Owner.Runtime;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var outcome = "cancelled";
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -31,7 +31,7 @@ internal sealed class SafeSnapshotProtocol(KhonsuTransaction transaction, Khonsu
             var inner = new List<(KhonsuBackend Backend, DbConnection Connection)>();
             foreach (var backend in runtime.Backends)
             {
-                inner.Add((backend, await connection.GetInnerConnectionAsync(backend, deadline.Token).ConfigureAwait(false)));
+                inner.Add((backend, await transaction.Owner.GetInnerConnectionAsync(backend, async: true, deadline.Token).ConfigureAwait(false)));
             }
 
             while (!await TryAsync(inner, deadline.Token).ConfigureAwait(false))
@@ -57,15 +57,15 @@ internal sealed class SafeSnapshotProtocol(KhonsuTransaction transaction, Khonsu
 
     private async Task<bool> TryAsync(List<(KhonsuBackend Backend, DbConnection Connection)> inner, CancellationToken cancellationToken)
     {
-        var certifier = connection.Runtime.Certifier;
+        var certifier = transaction.Owner.Runtime.Certifier;
         var candidate = await certifier.OpenSafeSnapshotAsync(cancellationToken).ConfigureAwait(false);
         var safe = false;
         try
         {
-            snapshots.BeginCut(candidate.Position);
+            transaction.Snapshots.BeginCut(candidate.Position);
             foreach (var (backend, backendConnection) in inner)
             {
-                var local = await transaction.EnlistAsync(backend, backendConnection, cancellationToken).ConfigureAwait(false);
+                var local = await transaction.Enlistment.EnlistAsync(backend, backendConnection, cancellationToken).ConfigureAwait(false);
                 await local.TakeSnapshotAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -76,13 +76,13 @@ internal sealed class SafeSnapshotProtocol(KhonsuTransaction transaction, Khonsu
             certifier.CloseSafeSnapshot(candidate, keepSnapshot: safe);
             if (safe)
             {
-                snapshots.KeepCut(candidate.Position);
+                transaction.Snapshots.KeepCut(candidate.Position);
             }
             else
             {
-                snapshots.DropCut();
-                await connection.Runtime.Coordinator.RollbackAsync(participants.All, transaction.Id, CancellationToken.None).ConfigureAwait(false);
-                participants.Clear();
+                transaction.Snapshots.DropCut();
+                await transaction.Owner.Runtime.Coordinator.RollbackAsync(transaction.Participants.All, transaction.Id, CancellationToken.None).ConfigureAwait(false);
+                transaction.Participants.Clear();
             }
         }
 

@@ -1,0 +1,98 @@
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics;
+
+namespace Khonsu.Data.Transactions;
+
+/// <summary>
+/// How a <see cref="KhonsuTransaction"/> ends: its commit request goes to the coordinator with its
+/// participants, or they roll back; either way it completes once, lets go of its snapshot and its
+/// age, and stops being the connection's current transaction.
+/// </summary>
+internal sealed class TransactionCompletion(KhonsuTransaction transaction, KhonsuConnection connection)
+{
+    private bool _committed;
+
+    public bool IsCompleted { get; private set; }
+
+    public void EnsureActive()
+    {
+        if (IsCompleted)
+        {
+            throw new InvalidOperationException("This transaction has completed; it is no longer usable.");
+        }
+    }
+
+    /// <summary>Certifies and commits atomically on every participant; an Engine failure comes out as its <see cref="KhonsuException"/> (see <see cref="CommitFailures"/>).</summary>
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        EnsureActive();
+        var started = Stopwatch.GetTimestamp();
+        var participants = transaction.Participants;
+        try
+        {
+            var serializable = transaction.IsolationLevel == IsolationLevel.Serializable;
+            var info = transaction.Snapshots.CommitRequest(transaction.Id, transaction.StartedAt, transaction.Operation.ToString(), participants.Count, transaction.Reads.Reads(participants.RowReads), serializable);
+            await connection.Runtime.Coordinator.CommitAsync(info, participants.All, cancellationToken).ConfigureAwait(false);
+            _committed = true;
+            connection.Logger.Committed(transaction.TransactionId, participants.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception error) when (transaction.Retry.FailedTransiently(error))
+        {
+            throw; // not reached: the filter only notes the failure
+        }
+        catch (Exception error) when (CommitFailures.Translates(error))
+        {
+            throw CommitFailures.Translate(error, transaction.Id, connection.Logger);
+        }
+        finally
+        {
+            Complete();
+        }
+    }
+
+    public async Task RollbackAsync(CancellationToken cancellationToken)
+    {
+        EnsureActive();
+        try
+        {
+            await connection.Runtime.Coordinator.RollbackAsync(transaction.Participants.All, transaction.Id, cancellationToken).ConfigureAwait(false);
+            connection.Logger.RolledBack(transaction.TransactionId, transaction.Participants.Count);
+        }
+        finally
+        {
+            Complete();
+        }
+    }
+
+    /// <summary>
+    /// Rolls back an implicit transaction whose statement failed or did not finish. Only reached
+    /// with the statement's own error on its way to the caller, which says more than a rollback on
+    /// a broken connection would; the transaction completes either way, and a broken inner
+    /// connection is replaced on next use.
+    /// </summary>
+    public async ValueTask RollBackQuietlyAsync()
+    {
+        try
+        {
+            if (!IsCompleted)
+            {
+                await RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception error) when (error is DbException or InvalidOperationException)
+        {
+        }
+    }
+
+    private void Complete()
+    {
+        IsCompleted = true;
+        transaction.Retry.Ended(_committed);
+        transaction.Snapshots.Release();
+        if (connection.CurrentTransaction == transaction)
+        {
+            connection.CurrentTransaction = null;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using Npgsql;
+
+namespace Khonsu.Data.Tests;
+
+/// <summary>
+/// A synchronous ADO.NET call runs the inner provider's synchronous methods (one code path with
+/// the asynchronous call, the choice passed down): it does its I/O on the caller's thread, rather
+/// than blocking that thread on an asynchronous path whose continuations need the thread pool.
+/// </summary>
+public class SynchronousIoTests
+{
+    [Theory]
+    [InlineData("scalar")]
+    [InlineData("reader")]
+    [InlineData("non-query")]
+    [InlineData("batch")]
+    [InlineData("batch-reader")]
+    public async Task A_synchronous_statement_reads_its_reply_on_the_calling_thread(string call)
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+        // The reply comes late, so an asynchronous read of it cannot complete at once.
+        await db.PostgresAsync("CREATE FUNCTION noisy() RETURNS integer LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RAISE NOTICE 'replying'; RETURN 1; END $$");
+        await using var connection = await db.OpenAsync();
+        var shop = connection.Runtime.Backends.Single(b => b.Name == "shop");
+        var inner = (NpgsqlConnection)await connection.GetInnerConnectionAsync(shop, async: true, CancellationToken.None);
+
+        // Npgsql raises a notice on the thread that reads the reply carrying it.
+        var readOn = new ConcurrentQueue<int>();
+        inner.Notice += (_, _) => readOn.Enqueue(Environment.CurrentManagedThreadId);
+        var caller = 0;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            caller = Environment.CurrentManagedThreadId;
+            try
+            {
+                const string sql = "SELECT noisy(), amount FROM orders WHERE id = 100";
+                using var command = new KhonsuCommand(sql, connection);
+                using var batch = new KhonsuBatch(connection) { BatchCommands = { new KhonsuBatchCommand(sql) } };
+                switch (call)
+                {
+                    case "batch":
+                        Assert.Equal(0, batch.ExecuteNonQuery()); // a SELECT reports no rows changed
+                        break;
+                    case "batch-reader":
+                        using (var reader = batch.ExecuteReader())
+                        {
+                            Assert.True(reader.Read());
+                            Assert.False(reader.NextResult());
+                        }
+
+                        break;
+                    case "scalar":
+                        Assert.Equal(1, command.ExecuteScalar());
+                        break;
+                    case "reader":
+                        using (var reader = command.ExecuteReader())
+                        {
+                            Assert.True(reader.Read());
+                            Assert.False(reader.Read());
+                        }
+
+                        break;
+                    default:
+                        Assert.Equal(-1, command.ExecuteNonQuery());
+                        break;
+                }
+            }
+            catch (Exception error)
+            {
+                failure = error;
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.Null(failure);
+        Assert.Equal([caller], readOn);
+    }
+}
