@@ -197,7 +197,7 @@ internal sealed class SoakSection(BenchOptions options, BenchEnvironment environ
         long done = 0;
         long aborted = 0;
         var latencies = new System.Collections.Concurrent.ConcurrentQueue<double>();
-        using var truncation = new TruncationMeter();
+        using var truncation = DurationMeter.Truncation();
         var clock = Stopwatch.StartNew();
         var running = workers.Select((work, i) => Task.Run(
             async () =>

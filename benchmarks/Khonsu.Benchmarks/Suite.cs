@@ -204,10 +204,18 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
         await LoadDriver.RunAsync("warm-up", 1, options.WarmupDuration, baseline.Connect, cancellationToken);
         foreach (var clients in options.ClientCounts)
         {
-            var k = await LoadDriver.RunAsync(khonsu.Label, clients, options.RunDuration, khonsu.Connect, cancellationToken);
+            LoadResult k;
+            string phases;
+            using (var meter = DurationMeter.CommitPhases())
+            {
+                k = await LoadDriver.RunAsync(khonsu.Label, clients, options.RunDuration, khonsu.Connect, cancellationToken);
+                phases = meter.DescribeMeans("prepare", "certify", "log", "finish", "commit", "total");
+            }
+
             var b = await LoadDriver.RunAsync(baseline.Label, clients, options.RunDuration, baseline.Connect, cancellationToken);
             report.Figure($"{id} {what}: {k}");
             report.Figure($"{id} {what}: {b}");
+            report.Figure($"{id} {what}: {khonsu.Label} commit phases at {clients} client(s), mean ms: {phases}");
             if (clients == 1)
             {
                 report.Ratio($"{id}.latency.c1", k.MeanMs / b.MeanMs, $"mean latency at 1 client, {khonsu.Label} / {baseline.Label}");

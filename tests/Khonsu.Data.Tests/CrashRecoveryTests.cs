@@ -12,11 +12,11 @@ public class CrashRecoveryTests
 {
     [Theory]
     [InlineData(nameof(CommitStep.BeforePrepare), 1, false)]
-    [InlineData(nameof(CommitStep.AfterParticipantPrepared), 1, false)] // SQLite holds its lock, PostgreSQL not yet prepared
+    [InlineData(nameof(CommitStep.AfterParticipantPrepared), 1, false)] // SQLite holds its lock, PostgreSQL preparing or (prepares run at once) prepared
     [InlineData(nameof(CommitStep.AfterParticipantPrepared), 2, false)] // PostgreSQL prepared, no decision: aborted after the lease
     [InlineData(nameof(CommitStep.AfterAllPrepared), 1, false)]
     [InlineData(nameof(CommitStep.AfterDecisionLogged), 1, true)] // SQLite's local transaction is lost: redone from the log
-    [InlineData(nameof(CommitStep.AfterParticipantFinished), 1, true)] // SQLite committed, PostgreSQL still prepared
+    [InlineData(nameof(CommitStep.AfterParticipantFinished), 1, true)] // SQLite committed, PostgreSQL prepared or (finishes run at once) committed
     [InlineData(nameof(CommitStep.AfterParticipantFinished), 2, true)] // both finished, no end record
     [InlineData(nameof(CommitStep.BeforeEndRecord), 1, true)]
     public async Task A_killed_commit_is_recovered_to_all_or_nothing_matching_the_log(string stepName, int occurrence, bool committed)

@@ -134,22 +134,40 @@ internal sealed class CommitCoordinator
     }
 
     /// <summary>
-    /// Phase 1, prepare: every participant votes, one after the other so that each crash point
-    /// leaves a known set prepared; then the reads that must be current are validated.
+    /// Phase 1, prepare: every participant votes. All are asked at once, so that one database's
+    /// round trip and sync run while another prepares (SQLite prepares in process, PostgreSQL over
+    /// the network): prepare costs the slowest participant, not their sum. Their votes are then
+    /// taken in participant order, each step reported as its participant is prepared. A crash can
+    /// leave any set of them prepared, which recovery rolls back alike: nothing is decided yet.
+    /// Then the reads that must be current are validated.
     /// </summary>
     private async ValueTask PrepareAsync(CommitRun commit, CancellationToken cancellationToken)
     {
         var (transaction, participants) = (commit.Transaction, commit.Participants);
         commit.OnePhase = participants.Count == 1 && participants[0].CanCommitInOnePhase && _certification.AllowsOnePhase(transaction);
-        var votes = new List<ParticipantVote>(participants.Count);
-        foreach (var participant in participants)
+        var voting = new ValueTask<ParticipantVote>[participants.Count];
+        for (var i = 0; i < participants.Count; i++)
         {
-            var vote = commit.OnePhase
-                ? await participant.PrepareOnePhaseAsync(transaction.Id, cancellationToken).ConfigureAwait(false)
-                : await participant.PrepareAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
-            votes.Add(vote);
-            await StepAsync(CommitStep.AfterParticipantPrepared, transaction.Id).ConfigureAwait(false);
+            voting[i] = VoteAsync(participants[i], transaction.Id, commit.OnePhase, cancellationToken);
         }
+
+        // Every vote is awaited, even after a no: a participant still preparing cannot be rolled back.
+        var votes = new List<ParticipantVote>(participants.Count);
+        ExceptionDispatchInfo? no = null;
+        foreach (var vote in voting)
+        {
+            try
+            {
+                votes.Add(await vote.ConfigureAwait(false));
+                await StepAsync(CommitStep.AfterParticipantPrepared, transaction.Id).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                no ??= ExceptionDispatchInfo.Capture(error);
+            }
+        }
+
+        no?.Throw();
 
         // A transaction that writes commits at its log position: what it read anywhere must
         // still be current then. One that read on several backends took a snapshot on each at
@@ -191,6 +209,12 @@ internal sealed class CommitCoordinator
             })
             .ToList();
     }
+
+    /// <summary>One participant's vote, its failure kept in the returned task (a no) rather than thrown while the others are being asked.</summary>
+    private static async ValueTask<ParticipantVote> VoteAsync(ITransactionParticipant participant, TransactionId transactionId, bool onePhase, CancellationToken cancellationToken)
+        => onePhase
+            ? await participant.PrepareOnePhaseAsync(transactionId, cancellationToken).ConfigureAwait(false)
+            : await participant.PrepareAsync(transactionId, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Phase 2: a transaction declared read-only that wrote after all is refused.</summary>
     private static void CheckReadOnly(CommitRun commit)
@@ -368,27 +392,29 @@ internal sealed class CommitCoordinator
     /// Commits every participant, telling the certifier (when it holds the transaction) as each
     /// backend shows the writes, so that snapshots taken there from then on see them; then that the
     /// transaction finished, or on which backends it is left in doubt for recovery. Returns whether
-    /// every participant finished; the certifier has been told either way.
+    /// every participant finished; the certifier has been told either way. All participants are
+    /// finished at once (the decision is durable, so their order does not matter): one database's
+    /// COMMIT PREPARED travels while another commits, and none holds its locks while waiting for
+    /// another's round trip. Their outcomes are then taken in participant order.
     /// </summary>
     private async ValueTask<bool> FinishParticipantsAsync(CommitRun commit)
     {
         var transactionId = commit.Transaction.Id;
-        List<string>? unfinished = null;
-        foreach (var participant in commit.Participants)
+        var finishing = new ValueTask<Exception?>[commit.Participants.Count];
+        for (var i = 0; i < finishing.Length; i++)
         {
-            try
-            {
-                await participant.CommitAsync(transactionId, CancellationToken.None).ConfigureAwait(false);
-                if (commit.Certified)
-                {
-                    _certification.FinishedOn(transactionId, participant.Name);
-                }
-            }
-            catch (Exception error)
+            finishing[i] = FinishParticipantAsync(commit, commit.Participants[i]);
+        }
+
+        List<string>? unfinished = null;
+        for (var i = 0; i < finishing.Length; i++)
+        {
+            if (await finishing[i].ConfigureAwait(false) is { } error)
             {
                 // Committed in the log: recovery finishes this participant later.
-                (unfinished ??= []).Add(participant.Name);
-                await NoteQuietlyAsync(transactionId, participant.Name, ParticipantStatus.InDoubt, Describe(error)).ConfigureAwait(false);
+                var name = commit.Participants[i].Name;
+                (unfinished ??= []).Add(name);
+                await NoteQuietlyAsync(transactionId, name, ParticipantStatus.InDoubt, Describe(error)).ConfigureAwait(false);
             }
 
             await StepAsync(CommitStep.AfterParticipantFinished, transactionId).ConfigureAwait(false);
@@ -405,6 +431,26 @@ internal sealed class CommitCoordinator
 
         commit.Settled = true;
         return unfinished is null;
+    }
+
+    /// <summary>Commits one participant and tells the certifier at once; returns its error instead of throwing, for recovery to finish it.</summary>
+    private async ValueTask<Exception?> FinishParticipantAsync(CommitRun commit, ITransactionParticipant participant)
+    {
+        try
+        {
+            await participant.CommitAsync(commit.Transaction.Id, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            return error;
+        }
+
+        if (commit.Certified)
+        {
+            _certification.FinishedOn(commit.Transaction.Id, participant.Name);
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -24,6 +24,37 @@ public class CommitCoordinatorTests
     }
 
     [Fact]
+    public async Task Every_participant_is_asked_to_prepare_while_the_first_is_still_preparing()
+    {
+        var stillPreparing = new TaskCompletionSource();
+        var (a, b) = (new MemoryParticipant("a") { HoldPrepare = stillPreparing.Task }, new MemoryParticipant("b"));
+
+        var commit = new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask();
+
+        // The memory log and b answer at once, so all of this ran before CommitAsync returned.
+        Assert.Equal(["prepare"], b.Calls);
+        Assert.Empty(_log.Records);
+        stillPreparing.SetResult();
+        await commit;
+        Assert.Equal([LogRecordKind.Commit, LogRecordKind.End], _log.Records.Select(r => r.Record.Kind));
+    }
+
+    [Fact]
+    public async Task Every_participant_is_finished_while_the_first_is_still_finishing()
+    {
+        var stillFinishing = new TaskCompletionSource();
+        var (a, b) = (new MemoryParticipant("a") { HoldCommit = stillFinishing.Task }, new MemoryParticipant("b"));
+
+        var commit = new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask();
+
+        Assert.Equal(["prepare", "commit"], b.Calls);
+        Assert.Equal([LogRecordKind.Commit], _log.Records.Select(r => r.Record.Kind)); // no end record before a finished
+        stillFinishing.SetResult();
+        await commit;
+        Assert.Equal([LogRecordKind.Commit, LogRecordKind.End], _log.Records.Select(r => r.Record.Kind));
+    }
+
+    [Fact]
     public async Task A_failed_prepare_rolls_back_everyone_logs_an_abort_and_rethrows_the_original_error()
     {
         var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailPrepare = new SerializationConflictException("b", "t", "1", "row changed") });

@@ -13,6 +13,12 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
 
     public Exception? FailCommit { get; set; }
 
+    /// <summary>When set, prepare answers only once it completes: a participant still preparing.</summary>
+    public Task? HoldPrepare { get; set; }
+
+    /// <summary>When set, commit returns only once it completes: a participant still finishing.</summary>
+    public Task? HoldCommit { get; set; }
+
     public ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         Calls.Add("prepare");
@@ -22,7 +28,8 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
         }
 
         var rows = Enumerable.Range(1, writes).Select(i => new RowWrite("t", i.ToString(System.Globalization.CultureInfo.InvariantCulture), WriteKind.Update, 1, 2)).ToList();
-        return ValueTask.FromResult(new ParticipantVote(Name, false, rows, ReadOnly: writes == 0));
+        var vote = new ParticipantVote(Name, false, rows, ReadOnly: writes == 0);
+        return HoldPrepare is null ? ValueTask.FromResult(vote) : AfterAsync(HoldPrepare, vote);
     }
 
     public ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
@@ -43,7 +50,7 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
     public ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
     {
         Calls.Add("commit");
-        return FailCommit is null ? ValueTask.CompletedTask : ValueTask.FromException(FailCommit);
+        return FailCommit is not null ? ValueTask.FromException(FailCommit) : HoldCommit is null ? ValueTask.CompletedTask : new ValueTask(HoldCommit);
     }
 
     public Exception? FailRollback { get; set; }
@@ -58,5 +65,11 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
     {
         Calls.Add("abandon");
         return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask<T> AfterAsync<T>(Task hold, T result)
+    {
+        await hold;
+        return result;
     }
 }

@@ -346,6 +346,22 @@ public sealed class EmbeddedCommitLogTests : IDisposable
     }
 
     [Fact]
+    public async Task An_append_that_finds_the_log_idle_is_written_by_its_caller_before_the_call_returns()
+    {
+        await using var log = EmbeddedCommitLog.Open(LogPath);
+        var before = log.SyncCount;
+        var record = Record(LogRecordKind.Commit);
+
+        var append = log.AppendAsync(record);
+
+        // No hand-over to a writer thread and back: the caller wrote and synced it itself.
+        Assert.True(append.IsCompleted, "an append to an idle log waited for another thread");
+        Assert.Equal(LogRecordKind.Commit, (await append).Decision);
+        Assert.Equal(1, log.SyncCount - before);
+        Assert.NotNull(await log.GetDecisionAsync(record.TransactionId));
+    }
+
+    [Fact]
     public async Task A_failed_batch_fails_its_callers_and_the_writer_goes_on()
     {
         await using var log = EmbeddedCommitLog.Open(LogPath, "node-1", busyTimeout: TimeSpan.FromMilliseconds(20));

@@ -16,6 +16,9 @@ internal abstract class PendingWrite
     /// <summary>The writer claims the item for the batch it is about to write.</summary>
     public bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
 
+    /// <summary>Whether the writer claimed it (then wrote it, or failed it with its batch, before taking anything else).</summary>
+    public bool WasTaken => Volatile.Read(ref _state) == Taken;
+
     /// <summary>The caller gives up on an item the writer has not claimed yet.</summary>
     public bool TryWithdraw() => Interlocked.CompareExchange(ref _state, Withdrawn, Queued) == Queued;
 

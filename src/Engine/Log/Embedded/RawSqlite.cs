@@ -13,10 +13,13 @@ internal sealed class RawSqlite : IDisposable
 
     static RawSqlite() => Batteries_V2.Init();
 
-    private RawSqlite(sqlite3 handle, string path)
+    private readonly int _busyTimeoutMilliseconds;
+
+    private RawSqlite(sqlite3 handle, string path, int busyTimeoutMilliseconds)
     {
         _handle = handle;
         Path = path;
+        _busyTimeoutMilliseconds = busyTimeoutMilliseconds;
     }
 
     public string Path { get; }
@@ -42,10 +45,34 @@ internal sealed class RawSqlite : IDisposable
         }
 
         raw.sqlite3_busy_timeout(handle, (int)busyTimeout.TotalMilliseconds);
-        return new RawSqlite(handle, path);
+        return new RawSqlite(handle, path, (int)busyTimeout.TotalMilliseconds);
     }
 
     public void Execute(string sql) => Check(raw.sqlite3_exec(_handle, sql), sql);
+
+    /// <summary>
+    /// BEGIN IMMEDIATE if the file's write lock is free right now; false, with no transaction
+    /// open, if another connection holds it (nothing waits on the busy timeout).
+    /// </summary>
+    public bool TryBeginImmediateWithoutWaiting()
+    {
+        raw.sqlite3_busy_timeout(_handle, 0);
+        try
+        {
+            var rc = raw.sqlite3_exec(_handle, "BEGIN IMMEDIATE");
+            if (rc == raw.SQLITE_BUSY)
+            {
+                return false;
+            }
+
+            Check(rc, "BEGIN IMMEDIATE");
+            return true;
+        }
+        finally
+        {
+            raw.sqlite3_busy_timeout(_handle, _busyTimeoutMilliseconds);
+        }
+    }
 
     /// <summary>
     /// Rolls back the open transaction, if any, after an error. Some errors (a full disk, an I/O
