@@ -25,12 +25,17 @@ public sealed class KhonsuConnection : DbConnection
     // connection of its string shares): its logger and conflict handler serve this connection,
     // and it is told when the connection closes.
     private KhonsuDataSource? _heldThrough;
+    private bool _disposed;
 
     public KhonsuConnection()
     {
     }
 
-    public KhonsuConnection(string connectionString) => _connectionString = connectionString;
+    public KhonsuConnection(string connectionString)
+    {
+        Configuration.ConnectionStringCheck.ThrowIfInvalid(connectionString, nameof(connectionString));
+        _connectionString = connectionString;
+    }
 
     /// <summary>A connection of <paramref name="dataSource"/>: it runs on that data source's runtime, with its logger and conflict handler.</summary>
     internal KhonsuConnection(KhonsuDataSource dataSource)
@@ -52,6 +57,9 @@ public sealed class KhonsuConnection : DbConnection
 
             if (!string.Equals(_connectionString, value, StringComparison.Ordinal))
             {
+                // As Npgsql does, a bad string is refused when set, with the key it names.
+                Configuration.ConnectionStringCheck.ThrowIfInvalid(value, nameof(value));
+
                 // Another connection string is not its data source's: from now on it is a bare one.
                 _dataSource = null;
             }
@@ -60,12 +68,26 @@ public sealed class KhonsuConnection : DbConnection
         }
     }
 
-    /// <summary>The first backend's name.</summary>
-    public override string Database => _runtime?.Backends[0].Name ?? string.Empty;
+    /// <summary>
+    /// Open on one backend: its database, as its provider names it. Otherwise (closed, or several
+    /// backends) the first backend's name.
+    /// </summary>
+    public override string Database => SingleBackendConnection()?.Database ?? _runtime?.Backends[0].Name ?? string.Empty;
 
-    public override string DataSource => "Khonsu";
+    /// <summary>Open on one backend: its provider's data source (a file, a server). Otherwise "Khonsu".</summary>
+    public override string DataSource => SingleBackendConnection()?.DataSource ?? "Khonsu";
 
-    public override string ServerVersion => "Khonsu " + typeof(KhonsuConnection).Assembly.GetName().Version;
+    /// <summary>
+    /// Open on one backend: its server's version, as its provider reports it (code that reads the
+    /// PostgreSQL version keeps working). Otherwise "Khonsu" and Khonsu's version.
+    /// </summary>
+    public override string ServerVersion => SingleBackendConnection()?.ServerVersion ?? "Khonsu " + typeof(KhonsuConnection).Assembly.GetName().Version;
+
+    /// <summary>The inner connection of an open connection string that names one backend (opened now if it was not).</summary>
+    private DbConnection? SingleBackendConnection() =>
+        _state == ConnectionState.Open && _runtime is { Backends.Count: 1 } runtime
+            ? GetInnerConnectionAsync(runtime.Backends[0], CancellationToken.None).AsTask().GetAwaiter().GetResult()
+            : null;
 
     public override ConnectionState State => _state;
 
@@ -106,9 +128,15 @@ public sealed class KhonsuConnection : DbConnection
 
     public override async Task OpenAsync(CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_state == ConnectionState.Open)
         {
             throw new InvalidOperationException("The connection is already open.");
+        }
+
+        if (string.IsNullOrWhiteSpace(_connectionString))
+        {
+            throw new InvalidOperationException("The ConnectionString property has not been initialized.");
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -199,6 +227,7 @@ public sealed class KhonsuConnection : DbConnection
     public override async ValueTask DisposeAsync()
     {
         await CloseAsync().ConfigureAwait(false);
+        _disposed = true;
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -207,6 +236,7 @@ public sealed class KhonsuConnection : DbConnection
         if (disposing)
         {
             Close();
+            _disposed = true;
         }
 
         base.Dispose(disposing);

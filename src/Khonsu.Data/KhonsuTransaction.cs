@@ -28,6 +28,7 @@ public sealed class KhonsuTransaction : DbTransaction
     private bool _completed;
     private bool _committed;
     private bool _failedTransiently;
+    private bool _disposed;
 
     /// <param name="age">The age of the transaction this one retries (see <see cref="Runtime.TransactionAges"/>); null for a new one.</param>
     internal KhonsuTransaction(KhonsuConnection connection, IsolationLevel isolationLevel, bool readOnly = false, bool deferrable = false, bool isImplicit = false, long? age = null)
@@ -79,7 +80,8 @@ public sealed class KhonsuTransaction : DbTransaction
 
     private bool Serializable => IsolationLevel == IsolationLevel.Serializable;
 
-    protected override DbConnection DbConnection => _connection;
+    /// <summary>The connection, until the transaction commits or rolls back; then null, as ADO.NET defines.</summary>
+    protected override DbConnection? DbConnection => _completed ? null : _connection;
     public override void Commit() => CommitAsync(CancellationToken.None).GetAwaiter().GetResult();
 
     public override async Task CommitAsync(CancellationToken cancellationToken = default)
@@ -187,6 +189,8 @@ public sealed class KhonsuTransaction : DbTransaction
             await RollbackAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
+        _disposed = true;
+
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -196,6 +200,8 @@ public sealed class KhonsuTransaction : DbTransaction
         {
             Rollback();
         }
+
+        _disposed = true;
 
         base.Dispose(disposing);
     }
@@ -285,6 +291,7 @@ public sealed class KhonsuTransaction : DbTransaction
 
     private void EnsureActive()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_completed)
         {
             throw new InvalidOperationException("This transaction has completed; it is no longer usable.");
