@@ -20,6 +20,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     private KhonsuConnection? _connection;
     private KhonsuTransaction? _transaction;
     private StatementExecution? _running;
+    private int _commandTimeout = 30;
 
     public KhonsuCommand()
     {
@@ -46,10 +47,19 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     public override string CommandText
     {
         get => _commandText;
-        set => _commandText = value ?? string.Empty;
+        set
+        {
+            ThrowIfReaderOpen();
+            _commandText = value ?? string.Empty;
+        }
     }
 
-    public override int CommandTimeout { get; set; } = 30;
+    /// <summary>Seconds a statement may run; 0 for no limit. Negative values are refused, as Npgsql refuses them.</summary>
+    public override int CommandTimeout
+    {
+        get => _commandTimeout;
+        set => _commandTimeout = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "CommandTimeout must be 0 (no limit) or a positive number of seconds.");
+    }
 
     public override CommandType CommandType { get; set; } = CommandType.Text;
 
@@ -61,7 +71,11 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     public new KhonsuConnection? Connection
     {
         get => _connection;
-        set => _connection = value;
+        set
+        {
+            ThrowIfReaderOpen();
+            _connection = value;
+        }
     }
 
     public new KhonsuParameterCollection Parameters => _parameters;
@@ -75,7 +89,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     protected override DbConnection? DbConnection
     {
         get => _connection;
-        set => _connection = value switch
+        set => Connection = value switch
         {
             null => null,
             KhonsuConnection khonsu => khonsu,
@@ -98,10 +112,12 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
     public override void Cancel() => _running?.Command.Cancel();
 
-    public override void Prepare()
-    {
-        // Statements are prepared by the inner provider when they run; nothing to do ahead of routing.
-    }
+    /// <summary>
+    /// Checks what running the command needs (an open connection, a command text), as Npgsql's
+    /// Prepare does. The statement itself is prepared by the inner provider when it runs, on the
+    /// backend it is routed to.
+    /// </summary>
+    public override void Prepare() => CheckRunnable();
 
     public new KhonsuParameter CreateParameter() => new();
 
@@ -275,15 +291,14 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     private async ValueTask<StatementExecution> BeginAsync(bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var connection = _connection ?? throw new InvalidOperationException("The command has no connection.");
-        if (connection.State != ConnectionState.Open)
+        CheckRunnable();
+        ThrowIfReaderOpen();
+        foreach (KhonsuParameter parameter in _parameters)
         {
-            throw new InvalidOperationException("The command's connection is not open.");
-        }
-
-        if (string.IsNullOrWhiteSpace(_commandText))
-        {
-            throw new InvalidOperationException("The command has no CommandText.");
+            if (parameter.Value is null && parameter.Direction is ParameterDirection.Input or ParameterDirection.InputOutput)
+            {
+                throw new InvalidOperationException($"Parameter '{parameter.ParameterName}' has no Value: set it, to DBNull.Value for NULL.");
+            }
         }
 
         try
@@ -294,6 +309,30 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         catch (Exception error) when (NoteFailure(error))
         {
             throw; // not reached: the filter only notes the failure
+        }
+    }
+
+    private void CheckRunnable()
+    {
+        var connection = _connection ?? throw new InvalidOperationException("The command has no connection.");
+        if (connection.State != ConnectionState.Open)
+        {
+            throw new InvalidOperationException("The command's connection is not open.");
+        }
+
+        if (string.IsNullOrWhiteSpace(_commandText))
+        {
+            throw new InvalidOperationException("The command has no CommandText.");
+        }
+    }
+
+    // While a reader of this command is open its statement is still running (it ends when the
+    // reader closes), as with Microsoft.Data.Sqlite and Npgsql.
+    private void ThrowIfReaderOpen()
+    {
+        if (_running is not null)
+        {
+            throw new InvalidOperationException("The command has a reader open: close it before changing the command or running it again.");
         }
     }
 

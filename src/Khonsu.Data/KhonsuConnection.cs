@@ -26,6 +26,7 @@ public sealed class KhonsuConnection : DbConnection
     // connection of its string shares): its logger and conflict handler serve this connection,
     // and it is told when the connection closes.
     private KhonsuDataSource? _heldThrough;
+    private bool _disposed;
 
     // Whether Open enlists in the ambient TransactionScope (key Enlist): false only for the carrier
     // connection an AmbientEnlistment runs its transaction on.
@@ -38,7 +39,11 @@ public sealed class KhonsuConnection : DbConnection
     {
     }
 
-    public KhonsuConnection(string connectionString) => _connectionString = connectionString;
+    public KhonsuConnection(string connectionString)
+    {
+        Configuration.ConnectionStringCheck.ThrowIfInvalid(connectionString, nameof(connectionString));
+        _connectionString = connectionString;
+    }
 
     /// <summary>A connection of <paramref name="dataSource"/>: it runs on that data source's runtime, with its logger and conflict handler.</summary>
     /// <param name="enlistsInAmbientTransaction">False for the connection an ambient transaction's Khonsu transaction runs on.</param>
@@ -62,6 +67,9 @@ public sealed class KhonsuConnection : DbConnection
 
             if (!string.Equals(_connectionString, value, StringComparison.Ordinal))
             {
+                // As Npgsql does, a bad string is refused when set, with the key it names.
+                Configuration.ConnectionStringCheck.ThrowIfInvalid(value, nameof(value));
+
                 // Another connection string is not its data source's: from now on it is a bare one.
                 _dataSource = null;
             }
@@ -70,12 +78,26 @@ public sealed class KhonsuConnection : DbConnection
         }
     }
 
-    /// <summary>The first backend's name.</summary>
-    public override string Database => _runtime?.Backends[0].Name ?? string.Empty;
+    /// <summary>
+    /// Open on one backend: its database, as its provider names it. Otherwise (closed, or several
+    /// backends) the first backend's name.
+    /// </summary>
+    public override string Database => SingleBackendConnection()?.Database ?? _runtime?.Backends[0].Name ?? string.Empty;
 
-    public override string DataSource => "Khonsu";
+    /// <summary>Open on one backend: its provider's data source (a file, a server). Otherwise "Khonsu".</summary>
+    public override string DataSource => SingleBackendConnection()?.DataSource ?? "Khonsu";
 
-    public override string ServerVersion => "Khonsu " + typeof(KhonsuConnection).Assembly.GetName().Version;
+    /// <summary>
+    /// Open on one backend: its server's version, as its provider reports it (code that reads the
+    /// PostgreSQL version keeps working). Otherwise "Khonsu" and Khonsu's version.
+    /// </summary>
+    public override string ServerVersion => SingleBackendConnection()?.ServerVersion ?? "Khonsu " + typeof(KhonsuConnection).Assembly.GetName().Version;
+
+    /// <summary>The inner connection of an open connection string that names one backend (opened now if it was not).</summary>
+    private DbConnection? SingleBackendConnection() =>
+        _state == ConnectionState.Open && _runtime is { Backends.Count: 1 } runtime
+            ? GetInnerConnectionAsync(runtime.Backends[0], async: false, CancellationToken.None).AsTask().GetAwaiter().GetResult()
+            : null;
 
     public override ConnectionState State => _state;
 
@@ -116,9 +138,15 @@ public sealed class KhonsuConnection : DbConnection
 
     public override async Task OpenAsync(CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_state == ConnectionState.Open)
         {
             throw new InvalidOperationException("The connection is already open.");
+        }
+
+        if (string.IsNullOrWhiteSpace(_connectionString))
+        {
+            throw new InvalidOperationException("The ConnectionString property has not been initialized.");
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -304,6 +332,7 @@ public sealed class KhonsuConnection : DbConnection
     public override async ValueTask DisposeAsync()
     {
         await CloseAsync().ConfigureAwait(false);
+        _disposed = true;
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -312,6 +341,7 @@ public sealed class KhonsuConnection : DbConnection
         if (disposing)
         {
             Close();
+            _disposed = true;
         }
 
         base.Dispose(disposing);

@@ -58,5 +58,8 @@ public sealed class KhonsuParameter : DbParameter
 
     public override object? Value { get; set; }
 
+    /// <summary>Current, as Npgsql's parameters: DbDataAdapter updates send the row's current values.</summary>
+    public override DataRowVersion SourceVersion { get; set; } = DataRowVersion.Current;
+
     public override void ResetDbType() => _dbType = null;
 }

@@ -31,6 +31,14 @@ public sealed class KhonsuProviderFactory : DbProviderFactory
 
     public override DbParameter CreateParameter() => new KhonsuParameter();
 
+    public override bool CanCreateCommandBuilder => true;
+
+    public override DbCommandBuilder CreateCommandBuilder() => new KhonsuCommandBuilder();
+
+    public override bool CanCreateDataAdapter => true;
+
+    public override DbDataAdapter CreateDataAdapter() => new KhonsuDataAdapter();
+
     public override DbConnectionStringBuilder CreateConnectionStringBuilder() => new();
 
     public override DbDataSource CreateDataSource(string connectionString) => KhonsuDataSource.Create(connectionString);

@@ -83,7 +83,8 @@ public sealed class KhonsuTransaction : DbTransaction
     /// <summary>The statements it ran, per backend, as transaction_log shows them.</summary>
     internal OperationSummary Operation { get; } = new();
 
-    protected override DbConnection DbConnection => _connection;
+    /// <summary>The connection, until the transaction commits or rolls back; then null, as ADO.NET defines.</summary>
+    protected override DbConnection? DbConnection => IsCompleted ? null : _connection;
 
     public override void Commit() => CommitAsync(CancellationToken.None).GetAwaiter().GetResult();
 
@@ -120,6 +121,7 @@ public sealed class KhonsuTransaction : DbTransaction
             await RollbackAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
+        Completion.IsDisposed = true;
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -130,6 +132,7 @@ public sealed class KhonsuTransaction : DbTransaction
             Rollback();
         }
 
+        Completion.IsDisposed = true;
         base.Dispose(disposing);
     }
 

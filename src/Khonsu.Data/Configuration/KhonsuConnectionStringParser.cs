@@ -52,6 +52,7 @@ internal static class KhonsuConnectionStringParser
 
     private static KhonsuSettings ParseKeyed(string body)
     {
+        ThrowIfAKeyRepeats(body);
         var builder = new DbConnectionStringBuilder();
         try
         {
@@ -127,6 +128,59 @@ internal static class KhonsuConnectionStringParser
         }
 
         return settings;
+    }
+
+    /// <summary>
+    /// DbConnectionStringBuilder keeps the last of two equal keys without a word; a backend or a
+    /// setting given twice is more likely a mistake than a wish, so it is refused.
+    /// </summary>
+    private static void ThrowIfAKeyRepeats(string body)
+    {
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var at = 0;
+        while (at < body.Length)
+        {
+            var equals = body.IndexOf('=', at);
+            if (equals < 0)
+            {
+                return;
+            }
+
+            var key = body[at..equals].Trim();
+            if (key.Length > 0 && !seen.Add(key))
+            {
+                throw new KhonsuException($"Key '{key}' is given twice in the Khonsu connection string.");
+            }
+
+            at = EndOfValue(body, equals + 1) + 1;
+        }
+    }
+
+    /// <summary>The index of the ';' that ends the value starting at <paramref name="start"/> (or the end), past a quoted value's doubled quotes.</summary>
+    private static int EndOfValue(string body, int start)
+    {
+        var at = start;
+        while (at < body.Length && char.IsWhiteSpace(body[at]))
+        {
+            at++;
+        }
+
+        if (at < body.Length && body[at] is '"' or '\'')
+        {
+            var quote = body[at++];
+            while (at < body.Length)
+            {
+                if (body[at] == quote && (at + 1 >= body.Length || body[at + 1] != quote))
+                {
+                    break;
+                }
+
+                at += body[at] == quote ? 2 : 1;
+            }
+        }
+
+        var end = body.IndexOf(';', Math.Min(at, body.Length));
+        return end < 0 ? body.Length : end;
     }
 
     private static string OriginalSpelling(string body, string folded)

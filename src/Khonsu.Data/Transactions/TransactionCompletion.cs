@@ -15,8 +15,12 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
 
     public bool IsCompleted { get; private set; }
 
+    /// <summary>Set once the transaction is disposed: using it then throws ObjectDisposedException, as Npgsql's does.</summary>
+    public bool IsDisposed { get; set; }
+
     public void EnsureActive()
     {
+        ObjectDisposedException.ThrowIf(IsDisposed, transaction);
         if (IsCompleted)
         {
             throw new InvalidOperationException("This transaction has completed; it is no longer usable.");

@@ -100,6 +100,9 @@ public class ConnectionStringParserTests
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";SafeSnapshotTimeout=0", "Key 'SafeSnapshotTimeout' must be a number of seconds greater than 0")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Autocommit=1", "Key 'Autocommit' must be 'Transaction'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Autocommit=Off", "Key 'Autocommit' must be 'Transaction'")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Sqlite.a=\"Data Source=b.db\"", "Key 'Sqlite.a' is given twice")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db;Cache='x;y'\";LockTimeout=1;locktimeout=2", "Key 'locktimeout' is given twice")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Enlist=maybe", "Key 'Enlist' must be 'true'")]
     [InlineData("Sqlite:Data Source=a.db", "starts with 'Khonsu:'")]
     [InlineData("", "empty")]
     public void Bad_connection_strings_name_the_problem(string connectionString, string expected)
