@@ -19,7 +19,18 @@ public class CrashRecoveryTests
     [InlineData(nameof(CommitStep.AfterParticipantFinished), 1, true)] // SQLite committed, PostgreSQL prepared or (finishes run at once) committed
     [InlineData(nameof(CommitStep.AfterParticipantFinished), 2, true)] // both finished, no end record
     [InlineData(nameof(CommitStep.BeforeEndRecord), 1, true)]
-    public async Task A_killed_commit_is_recovered_to_all_or_nothing_matching_the_log(string stepName, int occurrence, bool committed)
+    public Task A_killed_commit_is_recovered_to_all_or_nothing_matching_the_log(string stepName, int occurrence, bool committed)
+        => KillRecoverAndCheckAsync(stepName, occurrence, committed, inTransactionScope: false);
+
+    /// <summary>The same when the child's writes are in a TransactionScope, killed while its Dispose (after Complete) commits.</summary>
+    [Theory]
+    [InlineData(nameof(CommitStep.AfterAllPrepared), 1, false)]
+    [InlineData(nameof(CommitStep.AfterDecisionLogged), 1, true)]
+    [InlineData(nameof(CommitStep.AfterParticipantFinished), 1, true)]
+    public Task A_TransactionScope_killed_while_it_commits_is_recovered_to_all_or_nothing_matching_the_log(string stepName, int occurrence, bool committed)
+        => KillRecoverAndCheckAsync(stepName, occurrence, committed, inTransactionScope: true);
+
+    private static async Task KillRecoverAndCheckAsync(string stepName, int occurrence, bool committed, bool inTransactionScope)
     {
         var step = Enum.Parse<CommitStep>(stepName); // by name: CommitStep is internal to the engine, a theory public
         await using var db = await TwoDatabases.CreateAsync();
@@ -30,7 +41,7 @@ public class CrashRecoveryTests
         }
 
         await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(connectionString));
-        var transactionId = await CrashChild.KillAtAsync(connectionString, step.ToString(), occurrence, amount: 25);
+        var transactionId = await CrashChild.KillAtAsync(connectionString, step.ToString(), occurrence, amount: 25, inTransactionScope: inTransactionScope);
 
         await using var recovered = await db.OpenAsync(";PrepareLease=0.001");
         await recovered.RecoverAsync();

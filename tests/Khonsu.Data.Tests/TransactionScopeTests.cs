@@ -1,6 +1,5 @@
 using System.Transactions;
 using Dapper;
-using Khonsu.Engine.Coordination;
 using TransactionAbortedException = System.Transactions.TransactionAbortedException;
 using Khonsu.TestSupport;
 
@@ -9,7 +8,8 @@ namespace Khonsu.Data.Tests;
 /// <summary>
 /// System.Transactions: a Khonsu connection opened inside a TransactionScope enlists in it, as a
 /// Npgsql connection does, and the scope commits or rolls back across SQLite and PostgreSQL as one
-/// Khonsu transaction. Dapper does the writes, as application code would.
+/// Khonsu transaction. Dapper does the writes, as application code would. A process killed while
+/// its scope commits: CrashRecoveryTests.
 /// </summary>
 public class TransactionScopeTests
 {
@@ -219,30 +219,6 @@ public class TransactionScopeTests
         await using var connection = await db.OpenAsync();
         var refused = Assert.Throws<InvalidOperationException>(() => connection.BeginTransaction());
         Assert.Contains("TransactionScope", refused.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData(nameof(CommitStep.AfterAllPrepared), false)]
-    [InlineData(nameof(CommitStep.AfterDecisionLogged), true)]
-    [InlineData(nameof(CommitStep.AfterParticipantFinished), true)]
-    public async Task A_process_killed_while_its_completed_scope_commits_is_recovered_to_all_or_nothing(string step, bool committed)
-    {
-        await using var db = await TwoDatabases.CreateAsync();
-        var connectionString = db.ConnectionString(";PrepareLease=0.001");
-        await using (var install = new KhonsuConnection(connectionString))
-        {
-            await install.OpenAsync();
-        }
-
-        await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(connectionString));
-        await CrashChild.KillAtAsync(connectionString, step, occurrence: 1, amount: 25, inTransactionScope: true);
-
-        await using var recovered = await db.OpenAsync(";PrepareLease=0.001");
-        await recovered.RecoverAsync();
-        var balance = (long)(await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"))!;
-        var orders = (long)(await db.PostgresScalarAsync("SELECT count(*) FROM orders WHERE id = 1025"))!;
-        Assert.Equal(committed ? (75L, 1L) : (100L, 0L), (balance, orders));
-        Assert.Equal(0L, await db.PostgresScalarAsync("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"));
     }
 
     private static async Task<(long Balance, long Orders)> StateAsync(TwoDatabases db) =>
