@@ -13,57 +13,74 @@ public sealed class KhonsuBatch : DbBatch
 {
     private KhonsuCommand? _running;
 
+    /// <summary>A batch with no connection yet; set <see cref="Connection"/> before running it.</summary>
     public KhonsuBatch()
     {
     }
 
+    /// <summary>A batch on <paramref name="connection"/>.</summary>
     public KhonsuBatch(KhonsuConnection connection) => Connection = connection;
 
+    /// <summary>The batch's statements, in the order they run.</summary>
     public new KhonsuBatchCommandCollection BatchCommands { get; } = new();
 
+    /// <summary>The Khonsu connection the statements run on.</summary>
     public new KhonsuConnection? Connection { get; set; }
 
+    /// <summary>The Khonsu transaction the statements run in, as <see cref="KhonsuCommand.Transaction"/> for each of them.</summary>
     public new KhonsuTransaction? Transaction { get; set; }
 
+    /// <summary>Seconds each statement may run (given to each statement as its <see cref="KhonsuCommand.CommandTimeout"/>, not to the batch as a whole); 30 by default, 0 for no limit.</summary>
     public override int Timeout { get; set; } = 30;
 
+    /// <inheritdoc/>
     protected override DbBatchCommandCollection DbBatchCommands => BatchCommands;
 
+    /// <inheritdoc/>
     protected override DbConnection? DbConnection
     {
         get => Connection;
         set => Connection = value as KhonsuConnection ?? (value is null ? null : throw new ArgumentException($"A KhonsuBatch runs on a KhonsuConnection, not {value.GetType().Name}."));
     }
 
+    /// <inheritdoc/>
     protected override DbTransaction? DbTransaction
     {
         get => Transaction;
         set => Transaction = value as KhonsuTransaction ?? (value is null ? null : throw new ArgumentException($"A KhonsuBatch runs in a KhonsuTransaction, not {value.GetType().Name}."));
     }
 
+    /// <inheritdoc/>
     public override int ExecuteNonQuery() => ExecuteNonQuery(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Runs every statement; returns the rows changed by all of them (statements that report none count 0).</summary>
     public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default) => ExecuteNonQuery(async: true, cancellationToken);
 
+    /// <inheritdoc/>
     public override object? ExecuteScalar() => ExecuteScalar(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Runs every statement; returns the first column of the first row of the first statement's result.</summary>
     public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default) => ExecuteScalar(async: true, cancellationToken);
 
+    /// <summary>Does nothing: each statement is prepared by its inner provider when it runs, on the backend it is routed to.</summary>
     public override void Prepare()
     {
         // Statements are prepared by the inner providers when they run.
     }
 
+    /// <summary>Does nothing, as <see cref="Prepare"/>.</summary>
     public override Task PrepareAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
+    /// <summary>Cancels the statement running now, if any, through its inner provider.</summary>
     public override void Cancel() => _running?.Cancel();
 
+    /// <summary>Creates a statement for <see cref="BatchCommands"/> (not added to it).</summary>
     public new KhonsuBatchCommand CreateBatchCommand() => new();
 
+    /// <inheritdoc/>
     protected override DbBatchCommand CreateDbBatchCommand() => CreateBatchCommand();
 
+    /// <inheritdoc/>
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
         => ExecuteReader(behavior, async: false, CancellationToken.None).GetAwaiter().GetResult();
 

@@ -22,10 +22,12 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     private StatementExecution? _running;
     private int _commandTimeout = 30;
 
+    /// <summary>A command with no text and no connection yet.</summary>
     public KhonsuCommand()
     {
     }
 
+    /// <summary>A command with the SQL text <paramref name="commandText"/>, on <paramref name="connection"/> if given.</summary>
     public KhonsuCommand(string commandText, KhonsuConnection? connection = null)
     {
         _commandText = commandText;
@@ -43,6 +45,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         CommandTimeout = timeout;
     }
 
+    /// <inheritdoc/>
     [AllowNull]
     public override string CommandText
     {
@@ -61,13 +64,17 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         set => _commandTimeout = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "CommandTimeout must be 0 (no limit) or a positive number of seconds.");
     }
 
+    /// <inheritdoc/>
     public override CommandType CommandType { get; set; } = CommandType.Text;
 
+    /// <inheritdoc/>
     [DefaultValue(true)]
     public override bool DesignTimeVisible { get; set; } = true;
 
+    /// <inheritdoc/>
     public override UpdateRowSource UpdatedRowSource { get; set; } = UpdateRowSource.None;
 
+    /// <summary>The Khonsu connection the command runs on; it cannot change while a reader of the command is open.</summary>
     public new KhonsuConnection? Connection
     {
         get => _connection;
@@ -78,14 +85,17 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         }
     }
 
+    /// <summary>The command's parameters, copied onto the inner provider's parameters when the statement runs.</summary>
     public new KhonsuParameterCollection Parameters => _parameters;
 
+    /// <summary>The Khonsu transaction the command runs in. Null runs it in the connection's transaction in progress, as Npgsql does, or with none on its own; one given must be that transaction, or the command throws when it runs.</summary>
     public new KhonsuTransaction? Transaction
     {
         get => _transaction;
         set => _transaction = value;
     }
 
+    /// <inheritdoc/>
     protected override DbConnection? DbConnection
     {
         get => _connection;
@@ -97,8 +107,10 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         };
     }
 
+    /// <inheritdoc/>
     protected override DbParameterCollection DbParameterCollection => _parameters;
 
+    /// <inheritdoc/>
     protected override DbTransaction? DbTransaction
     {
         get => _transaction;
@@ -110,6 +122,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         };
     }
 
+    /// <summary>Cancels the statement running now, if any, through the inner provider of the backend it was routed to.</summary>
     public override void Cancel() => _running?.Command.Cancel();
 
     /// <summary>
@@ -119,22 +132,29 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// </summary>
     public override void Prepare() => CheckRunnable();
 
+    /// <summary>Creates a parameter for <see cref="Parameters"/> (not added to it).</summary>
     public new KhonsuParameter CreateParameter() => new();
 
+    /// <inheritdoc/>
     protected override DbParameter CreateDbParameter() => CreateParameter();
 
+    /// <inheritdoc/>
     public override int ExecuteNonQuery() => ExecuteNonQuery(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
+    /// <inheritdoc/>
     public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken) => ExecuteNonQuery(async: true, cancellationToken);
 
+    /// <inheritdoc/>
     public override object? ExecuteScalar() => ExecuteScalar(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Read through a reader, so that the row the value comes from is tracked like any other read.</summary>
     public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken) => ExecuteScalar(async: true, cancellationToken);
 
+    /// <inheritdoc/>
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
         => ExecuteReader(behavior, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
+    /// <inheritdoc/>
     protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
         => ExecuteReader(behavior, async: true, cancellationToken);
 

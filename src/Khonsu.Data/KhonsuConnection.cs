@@ -35,10 +35,12 @@ public sealed class KhonsuConnection : DbConnection
     // The ambient transaction this connection is enlisted in: its statements run on its carrier.
     private Transactions.AmbientEnlistment? _enlistment;
 
+    /// <summary>A connection with no connection string yet; set <see cref="ConnectionString"/> before opening it.</summary>
     public KhonsuConnection()
     {
     }
 
+    /// <summary>A connection to the databases <paramref name="connectionString"/> names; the string is checked now (a bad key or value throws), the databases are reached on open.</summary>
     public KhonsuConnection(string connectionString)
     {
         Configuration.ConnectionStringCheck.ThrowIfInvalid(connectionString, nameof(connectionString));
@@ -54,6 +56,7 @@ public sealed class KhonsuConnection : DbConnection
         _enlistsInAmbientTransaction = enlistsInAmbientTransaction;
     }
 
+    /// <summary>The Khonsu connection string: the backends and Khonsu's settings. Checked when set (a bad key or value throws); it cannot change while the connection is open.</summary>
     [AllowNull]
     public override string ConnectionString
     {
@@ -99,6 +102,7 @@ public sealed class KhonsuConnection : DbConnection
             ? GetInnerConnectionAsync(runtime.Backends[0], async: false, CancellationToken.None).AsTask().GetAwaiter().GetResult()
             : null;
 
+    /// <inheritdoc/>
     public override ConnectionState State => _state;
 
     /// <summary>The transaction in progress on this connection, if any.</summary>
@@ -132,10 +136,13 @@ public sealed class KhonsuConnection : DbConnection
     /// <summary>The write-conflict handler of this connection's data source, if it has one.</summary>
     internal Func<KhonsuWriteConflict, KhonsuConflictPolicy>? ConflictHandler => _heldThrough?.ConflictHandler;
 
+    /// <inheritdoc/>
     protected override DbProviderFactory DbProviderFactory => KhonsuProviderFactory.Instance;
 
+    /// <summary>Opens the connection: starts (or joins) the runtime of its connection string and, unless the connection string says Enlist=false, enlists in the ambient TransactionScope, if any. Inner connections open later, when a statement first needs their backend.</summary>
     public override void Open() => OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
 
+    /// <inheritdoc cref="Open"/>
     public override async Task OpenAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -251,8 +258,10 @@ public sealed class KhonsuConnection : DbConnection
         }
     }
 
+    /// <summary>Closes the connection: open readers are closed, a transaction in progress rolls back, and the inner connections go back to their providers' pools (a TransactionScope the connection enlisted in keeps its transaction until the scope ends).</summary>
     public override void Close() => Close(async: false).GetAwaiter().GetResult();
 
+    /// <inheritdoc cref="Close()"/>
     public override Task CloseAsync() => Close(async: true);
 
     /// <summary>
@@ -329,6 +338,7 @@ public sealed class KhonsuConnection : DbConnection
         }
     }
 
+    /// <inheritdoc/>
     public override async ValueTask DisposeAsync()
     {
         await CloseAsync().ConfigureAwait(false);
@@ -336,6 +346,7 @@ public sealed class KhonsuConnection : DbConnection
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -351,16 +362,21 @@ public sealed class KhonsuConnection : DbConnection
 
     internal void ReaderClosed(KhonsuDataReader reader) => _openReaders.Remove(reader);
 
+    /// <summary>Not supported: a Khonsu connection spans the databases its connection string names, so it always throws <see cref="NotSupportedException"/>.</summary>
     public override void ChangeDatabase(string databaseName)
         => throw new NotSupportedException("A Khonsu connection spans several databases; name them in the connection string instead of changing database.");
 
+    /// <summary>Begins a Serializable transaction across every backend it touches.</summary>
     public new KhonsuTransaction BeginTransaction() => BeginTransaction(IsolationLevel.Unspecified);
 
+    /// <summary>Begins a transaction across every backend it touches: Serializable for Unspecified or Serializable, Snapshot for Snapshot and the weaker levels (stronger than asked, as PostgreSQL runs READ UNCOMMITTED as READ COMMITTED); Chaos throws a <see cref="KhonsuException"/>.</summary>
     public new KhonsuTransaction BeginTransaction(IsolationLevel isolationLevel) => (KhonsuTransaction)BeginDbTransaction(isolationLevel);
 
+    /// <inheritdoc cref="BeginTransaction()"/>
     public new async ValueTask<KhonsuTransaction> BeginTransactionAsync(CancellationToken cancellationToken = default)
         => (KhonsuTransaction)await BeginDbTransactionAsync(IsolationLevel.Unspecified, cancellationToken).ConfigureAwait(false);
 
+    /// <inheritdoc cref="BeginTransaction(IsolationLevel)"/>
     public new async ValueTask<KhonsuTransaction> BeginTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken = default)
         => (KhonsuTransaction)await BeginDbTransactionAsync(isolationLevel, cancellationToken).ConfigureAwait(false);
 
@@ -411,22 +427,29 @@ public sealed class KhonsuConnection : DbConnection
         return transaction;
     }
 
+    /// <inheritdoc/>
     protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => StartTransaction(isolationLevel);
 
+    /// <inheritdoc/>
     protected override ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult<DbTransaction>(StartTransaction(isolationLevel));
     }
 
+    /// <summary>Creates a command on this connection.</summary>
     public new KhonsuCommand CreateCommand() => new() { Connection = this };
 
+    /// <inheritdoc/>
     protected override DbCommand CreateDbCommand() => CreateCommand();
 
+    /// <inheritdoc/>
     public override bool CanCreateBatch => true;
 
+    /// <summary>Creates a batch on this connection.</summary>
     public new KhonsuBatch CreateBatch() => new(this);
 
+    /// <inheritdoc/>
     protected override DbBatch CreateDbBatch() => CreateBatch();
 
     /// <summary>

@@ -11,12 +11,15 @@ namespace Khonsu.Data;
 /// </summary>
 public sealed class KhonsuDataAdapter : DbDataAdapter
 {
+    /// <summary>An adapter with no commands yet.</summary>
     public KhonsuDataAdapter()
     {
     }
 
+    /// <summary>An adapter that fills from <paramref name="selectCommand"/>.</summary>
     public KhonsuDataAdapter(KhonsuCommand selectCommand) => SelectCommand = selectCommand;
 
+    /// <summary>An adapter that fills from the query <paramref name="selectCommandText"/> on <paramref name="selectConnection"/>.</summary>
     public KhonsuDataAdapter(string selectCommandText, KhonsuConnection selectConnection)
         : this(new KhonsuCommand(selectCommandText, selectConnection))
     {
@@ -28,7 +31,9 @@ public sealed class KhonsuDataAdapter : DbDataAdapter
     /// <summary>Raised after each row's command ran in <see cref="DbDataAdapter.Update(DataSet)"/>.</summary>
     public event EventHandler<RowUpdatedEventArgs>? RowUpdated;
 
+    /// <inheritdoc/>
     protected override void OnRowUpdating(RowUpdatingEventArgs value) => RowUpdating?.Invoke(this, value);
 
+    /// <inheritdoc/>
     protected override void OnRowUpdated(RowUpdatedEventArgs value) => RowUpdated?.Invoke(this, value);
 }

@@ -39,6 +39,7 @@ public sealed class KhonsuDataSource : DbDataSource
         ConflictHandler = conflictHandler;
     }
 
+    /// <inheritdoc/>
     public override string ConnectionString => _connectionString;
 
     /// <summary>Where the transactions of this data source's connections are logged.</summary>
@@ -61,19 +62,24 @@ public sealed class KhonsuDataSource : DbDataSource
     internal static KhonsuDataSource Create(string connectionString, ILoggerFactory? loggerFactory, Func<KhonsuWriteConflict, KhonsuConflictPolicy>? conflictHandler)
         => new(connectionString, KhonsuConnectionStringParser.Parse(connectionString), loggerFactory, conflictHandler);
 
+    /// <summary>Creates a connection of this data source, not yet open; throws <see cref="ObjectDisposedException"/> once the data source is disposed.</summary>
     public new KhonsuConnection CreateConnection() => (KhonsuConnection)CreateDbConnection();
 
+    /// <summary>Creates and opens a connection of this data source.</summary>
     public new KhonsuConnection OpenConnection() => (KhonsuConnection)OpenDbConnection();
 
+    /// <inheritdoc cref="OpenConnection"/>
     public new async ValueTask<KhonsuConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
         => (KhonsuConnection)await OpenDbConnectionAsync(cancellationToken).ConfigureAwait(false);
 
+    /// <inheritdoc/>
     protected override DbConnection CreateDbConnection()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return new KhonsuConnection(this);
     }
 
+    /// <inheritdoc/>
     protected override async ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default)
     {
         var connection = CreateDbConnection();
@@ -89,6 +95,7 @@ public sealed class KhonsuDataSource : DbDataSource
         }
     }
 
+    /// <inheritdoc/>
     protected override DbConnection OpenDbConnection() => OpenDbConnectionAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     /// <summary>
@@ -149,6 +156,7 @@ public sealed class KhonsuDataSource : DbDataSource
         return ReleaseAsync(lease);
     }
 
+    /// <summary>Refuses new connections at once; the runtime is let go now if no connection of this data source is open, else when the last of them closes.</summary>
     protected override async ValueTask DisposeAsyncCore()
     {
         Task<RuntimeLease>? lease;
@@ -171,6 +179,7 @@ public sealed class KhonsuDataSource : DbDataSource
         await ReleaseAsync(lease).ConfigureAwait(false);
     }
 
+    /// <inheritdoc cref="DisposeAsyncCore"/>
     protected override void Dispose(bool disposing)
     {
         if (disposing)

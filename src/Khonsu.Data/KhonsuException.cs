@@ -12,6 +12,7 @@ public sealed class KhonsuException : DbException
     private readonly string? _sqlState;
     private readonly bool _isTransient;
 
+    /// <summary>An error of Khonsu's own with no SqlState, not transient.</summary>
     public KhonsuException(string message, Exception? innerException = null)
         : base(message, innerException)
     {

@@ -37,6 +37,7 @@ public sealed class KhonsuTransaction : DbTransaction
     /// <summary>The transaction's id, as transaction_log shows it.</summary>
     public string TransactionId => Id.ToString();
 
+    /// <summary>Serializable or Snapshot: the level Khonsu runs the transaction at, which may be stronger than the level asked for (see <see cref="KhonsuConnection.BeginTransaction(IsolationLevel)"/>).</summary>
     public override IsolationLevel IsolationLevel { get; }
 
     /// <summary>
@@ -53,6 +54,7 @@ public sealed class KhonsuTransaction : DbTransaction
     /// </summary>
     public bool IsDeferrable { get; }
 
+    /// <inheritdoc/>
     public override bool SupportsSavepoints => true;
 
     internal Engine.TransactionId Id { get; }
@@ -86,14 +88,19 @@ public sealed class KhonsuTransaction : DbTransaction
     /// <summary>The connection, until the transaction commits or rolls back; then null, as ADO.NET defines.</summary>
     protected override DbConnection? DbConnection => IsCompleted ? null : _connection;
 
+    /// <summary>Commits atomically on every backend the transaction touched (certified, then committed in two phases with the decision in the commit log where one local commit is not enough). A serialization failure throws a <see cref="KhonsuException"/> with SqlState 40001.</summary>
     public override void Commit() => CommitAsync(CancellationToken.None).GetAwaiter().GetResult();
 
+    /// <inheritdoc cref="Commit"/>
     public override Task CommitAsync(CancellationToken cancellationToken = default) => Completion.CommitAsync(cancellationToken);
 
+    /// <inheritdoc/>
     public override void Save(string savepointName) => SaveAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
 
+    /// <inheritdoc/>
     public override void Rollback(string savepointName) => RollbackAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
 
+    /// <summary>Releases the savepoint on every backend the transaction has touched, keeping the work done since it.</summary>
     public override void Release(string savepointName) => ReleaseAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>A savepoint on every backend the transaction has touched so far.</summary>
@@ -107,13 +114,17 @@ public sealed class KhonsuTransaction : DbTransaction
     public override async Task RollbackAsync(string savepointName, CancellationToken cancellationToken = default)
         => await Active().RollbackToAsync(savepointName, Id, cancellationToken).ConfigureAwait(false);
 
+    /// <inheritdoc cref="Release"/>
     public override async Task ReleaseAsync(string savepointName, CancellationToken cancellationToken = default)
         => await Active().ReleaseAsync(savepointName, Id, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>Rolls back the local transaction on every backend the transaction touched.</summary>
     public override void Rollback() => RollbackAsync(CancellationToken.None).GetAwaiter().GetResult();
 
+    /// <inheritdoc cref="Rollback()"/>
     public override Task RollbackAsync(CancellationToken cancellationToken = default) => Completion.RollbackAsync(cancellationToken);
 
+    /// <summary>Rolls back the transaction if it has not completed.</summary>
     public override async ValueTask DisposeAsync()
     {
         if (!IsCompleted)
@@ -125,6 +136,7 @@ public sealed class KhonsuTransaction : DbTransaction
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <inheritdoc cref="DisposeAsync"/>
     protected override void Dispose(bool disposing)
     {
         if (disposing && !IsCompleted)

@@ -10,6 +10,7 @@ namespace Khonsu.Data.Backends;
 /// </summary>
 public abstract class BackendTransaction : ITransactionParticipant
 {
+    /// <summary>A local transaction of <paramref name="backend"/> on <paramref name="connection"/>, as part of the Khonsu transaction <paramref name="transactionId"/>.</summary>
     protected BackendTransaction(KhonsuBackend backend, DbConnection connection, TransactionId transactionId)
     {
         Backend = backend;
@@ -17,12 +18,16 @@ public abstract class BackendTransaction : ITransactionParticipant
         TransactionId = transactionId;
     }
 
+    /// <summary>The backend this local transaction runs on.</summary>
     public KhonsuBackend Backend { get; }
 
+    /// <summary>The inner connection the local transaction runs on.</summary>
     public DbConnection Connection { get; }
 
+    /// <summary>The Khonsu transaction this local transaction belongs to.</summary>
     public TransactionId TransactionId { get; }
 
+    /// <inheritdoc cref="ITransactionParticipant.Name"/>
     public string Name => Backend.Name;
 
     /// <summary>
@@ -135,19 +140,24 @@ public abstract class BackendTransaction : ITransactionParticipant
     public virtual ValueTask RollbackToAsync(string savepoint, CancellationToken cancellationToken)
         => RunAsync("ROLLBACK TO SAVEPOINT " + QuoteSavepoint(savepoint), cancellationToken);
 
+    /// <summary>Releases the savepoint in the local transaction, keeping the work done since it.</summary>
     public virtual ValueTask ReleaseAsync(string savepoint, CancellationToken cancellationToken)
         => RunAsync("RELEASE SAVEPOINT " + QuoteSavepoint(savepoint), cancellationToken);
 
+    /// <inheritdoc cref="ITransactionParticipant.PrepareAsync"/>
     public abstract ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
     /// <inheritdoc cref="ITransactionParticipant.PrepareOnePhaseAsync"/>
     public virtual ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
         => PrepareAsync(transactionId, cancellationToken);
 
+    /// <inheritdoc cref="ITransactionParticipant.CommitAsync"/>
     public abstract ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
+    /// <inheritdoc cref="ITransactionParticipant.RollbackAsync"/>
     public abstract ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken);
 
+    /// <inheritdoc cref="ITransactionParticipant.AbandonAsync"/>
     public abstract ValueTask AbandonAsync(CancellationToken cancellationToken);
 
     private async ValueTask RunAsync(string sql, CancellationToken cancellationToken)

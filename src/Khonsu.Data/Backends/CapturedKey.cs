@@ -8,6 +8,7 @@ namespace Khonsu.Data.Backends;
 /// </summary>
 public static class CapturedKey
 {
+    /// <summary>The key values in <paramref name="keyJson"/>, in column order: integers as <see cref="long"/>, other numbers as <see cref="double"/>, strings, nulls, and anything else as its raw JSON text.</summary>
     public static IReadOnlyList<object?> Parse(string keyJson)
     {
         using var document = JsonDocument.Parse(keyJson);

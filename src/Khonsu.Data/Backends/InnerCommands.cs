@@ -5,6 +5,7 @@ namespace Khonsu.Data.Backends;
 /// <summary>Runs Khonsu's own statements on a backend's inner connection (for backend implementations).</summary>
 public static class InnerCommands
 {
+    /// <summary>Runs a statement that returns no rows; returns the rows it changed, as the inner provider reports them.</summary>
     public static async ValueTask<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         var command = Create(connection, transaction, sql, parameters);
@@ -14,6 +15,7 @@ public static class InnerCommands
         }
     }
 
+    /// <summary>Runs a query; returns the first column of its first row, or null when there is no row or the value is NULL.</summary>
     public static async ValueTask<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         var command = Create(connection, transaction, sql, parameters);
@@ -45,6 +47,7 @@ public static class InnerCommands
         return rows;
     }
 
+    /// <summary>Creates (without running it) a command on the inner connection, in <paramref name="transaction"/>, with the parameters given (null values as DBNull).</summary>
     public static DbCommand Create(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = connection.CreateCommand();

@@ -8,8 +8,10 @@ namespace Khonsu.Data.Backends;
 /// </summary>
 public sealed class KeyedRowTracker(IReadOnlyList<KeyColumns> tables, Action<TableInfo, object[]> read) : IRowReadTracker
 {
+    /// <inheritdoc/>
     public IReadOnlyCollection<string> Tables { get; } = tables.Select(t => t.Table.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
+    /// <inheritdoc/>
     public void OnRow(DbDataReader reader)
     {
         foreach (var table in tables)

@@ -13,6 +13,7 @@ namespace Khonsu.Data.Backends;
 /// </summary>
 public abstract class KhonsuBackend : IAsyncDisposable
 {
+    /// <summary>A backend named <paramref name="name"/> in the connection string, with the options its keys set.</summary>
     protected KhonsuBackend(string name, KhonsuBackendOptions options)
     {
         Name = name;
@@ -25,6 +26,7 @@ public abstract class KhonsuBackend : IAsyncDisposable
     /// <summary>The backend's kind (e.g. "Sqlite").</summary>
     public abstract string Kind { get; }
 
+    /// <summary>The backend's options, as the connection string set them.</summary>
     public KhonsuBackendOptions Options { get; }
 
     /// <summary>The database file, for backends that are files (the default log goes next to it).</summary>

@@ -4,5 +4,6 @@ namespace Khonsu.Data.Backends;
 [AttributeUsage(AttributeTargets.Assembly)]
 public sealed class KhonsuBackendProviderAttribute(Type providerType) : Attribute
 {
+    /// <summary>The assembly's <see cref="KhonsuBackendProvider"/> type.</summary>
     public Type ProviderType { get; } = providerType;
 }

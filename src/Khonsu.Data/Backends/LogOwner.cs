@@ -7,5 +7,6 @@ namespace Khonsu.Data.Backends;
 /// <param name="ClaimedBy">The node that recorded it.</param>
 public sealed record LogOwner(string LogId, string Log, string? ClaimedAt, string? ClaimedBy)
 {
+    /// <summary>The log, its id, and when and by which node it was recorded, for an error message.</summary>
     public override string ToString() => $"{Log} (log id {LogId}){(ClaimedAt is null ? "" : $", recorded {ClaimedAt}")}{(ClaimedBy is null ? "" : $" by {ClaimedBy}")}";
 }

@@ -12,6 +12,7 @@ public sealed class ReadShapeCache
     private const int MaxCached = 10_000;
     private readonly ConcurrentDictionary<string, KeyColumns[]> _shapes = new(StringComparer.Ordinal);
 
+    /// <summary>Where the key columns are in the results of <paramref name="sql"/>: as learnt before, or learnt now from <paramref name="reader"/> with <paramref name="learn"/> (and kept while the cache has room).</summary>
     public KeyColumns[] GetOrLearn<TReader>(string sql, TReader reader, Func<TReader, KeyColumns[]> learn)
     {
         ArgumentNullException.ThrowIfNull(learn);
