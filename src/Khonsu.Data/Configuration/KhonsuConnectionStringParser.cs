@@ -52,7 +52,7 @@ internal static class KhonsuConnectionStringParser
 
     private static KhonsuSettings ParseKeyed(string body)
     {
-        ThrowIfAKeyRepeats(body);
+        ThrowIfABackendRepeats(body);
         var builder = new DbConnectionStringBuilder();
         try
         {
@@ -131,10 +131,11 @@ internal static class KhonsuConnectionStringParser
     }
 
     /// <summary>
-    /// DbConnectionStringBuilder keeps the last of two equal keys without a word; a backend or a
-    /// setting given twice is more likely a mistake than a wish, so it is refused.
+    /// DbConnectionStringBuilder keeps the last of two equal keys without a word. For a setting
+    /// that is ADO.NET's rule, and Khonsu keeps it (code appends an override to a base string). A
+    /// backend named twice is refused: which database a name means must never depend on order.
     /// </summary>
-    private static void ThrowIfAKeyRepeats(string body)
+    private static void ThrowIfABackendRepeats(string body)
     {
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var at = 0;
@@ -147,13 +148,20 @@ internal static class KhonsuConnectionStringParser
             }
 
             var key = body[at..equals].Trim();
-            if (key.Length > 0 && !seen.Add(key))
+            if (IsBackendKey(key) && !seen.Add(key))
             {
-                throw new KhonsuException($"Key '{key}' is given twice in the Khonsu connection string.");
+                throw new KhonsuException($"Key '{key}' is given twice in the Khonsu connection string: each backend is named once.");
             }
 
             at = EndOfValue(body, equals + 1) + 1;
         }
+    }
+
+    /// <summary>&lt;Kind&gt;.&lt;name&gt;, as opposed to a setting or a Route., Conflict. or Kafka. key.</summary>
+    private static bool IsBackendKey(string key)
+    {
+        var dot = key.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0 && key[..dot].ToLowerInvariant() is not ("route" or "conflict" or "kafka");
     }
 
     /// <summary>The index of the ';' that ends the value starting at <paramref name="start"/> (or the end), past a quoted value's doubled quotes.</summary>

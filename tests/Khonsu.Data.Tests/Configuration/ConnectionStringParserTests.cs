@@ -82,6 +82,10 @@ public class ConnectionStringParserTests
         Assert.Null(new KhonsuDataSourceBuilder().AddSqlite("a", "Data Source=a.db").TransactionLogRetention(null).BuildSettings().TransactionLogRetention);
     }
 
+    [Fact]
+    public void A_setting_given_twice_keeps_the_last_as_ADO_NET_does()
+        => Assert.Equal(TimeSpan.FromSeconds(2), KhonsuConnectionStringParser.Parse("Khonsu:Sqlite.a=\"Data Source=a.db\";LockTimeout=1;LockTimeout=2").LockTimeout);
+
     [Theory]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLogRetention=0", "Key 'TransactionLogRetention' must be a length of time greater than 0")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";TransactionLogRetention=-3d", "Key 'TransactionLogRetention' must be a length of time greater than 0")]
@@ -101,7 +105,7 @@ public class ConnectionStringParserTests
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Autocommit=1", "Key 'Autocommit' must be 'Transaction'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Autocommit=Off", "Key 'Autocommit' must be 'Transaction'")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Sqlite.a=\"Data Source=b.db\"", "Key 'Sqlite.a' is given twice")]
-    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db;Cache='x;y'\";LockTimeout=1;locktimeout=2", "Key 'locktimeout' is given twice")]
+    [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db;Cache='x;y'\";Postgres.b=\"Host=h\";postgres.B=\"Host=i\"", "Key 'postgres.B' is given twice")]
     [InlineData("Khonsu:Sqlite.a=\"Data Source=a.db\";Enlist=maybe", "Key 'Enlist' must be 'true'")]
     [InlineData("Sqlite:Data Source=a.db", "starts with 'Khonsu:'")]
     [InlineData("", "empty")]
