@@ -17,14 +17,14 @@ public class OpenTelemetryTests
         await using var db = await LedgerAndShop.CreateAsync();
         var marker = Guid.NewGuid().ToString("N");
         var activities = new List<Activity>();
-        var points = new List<MetricPointCopy>();
+        var snapshots = new List<MetricSnapshot>();
         using var tracing = Sdk.CreateTracerProviderBuilder()
             .AddSource("Khonsu")
-            .AddProcessor(new SimpleActivityExportProcessor(new CollectingExporter<Activity>(a => { lock (activities) { activities.Add(a); } })))
+            .AddInMemoryExporter(activities)
             .Build();
         using var metrics = Sdk.CreateMeterProviderBuilder()
             .AddMeter("Khonsu")
-            .AddReader(new BaseExportingMetricReader(new CollectingExporter<Metric>(m => Copy(m, points))))
+            .AddInMemoryExporter(snapshots)
             .Build();
         var database = db.Postgres.Name;
 
@@ -42,12 +42,9 @@ public class OpenTelemetryTests
             await Execute(khonsu, $"UPDATE orders SET amount = 6 WHERE id = 100 -- {marker}");
         }
 
+        tracing.ForceFlush();
         metrics.ForceFlush();
-        List<Activity> mine;
-        lock (activities)
-        {
-            mine = activities.Where(a => ((string?)a.GetTagItem("db.query.text"))?.Contains(marker, StringComparison.Ordinal) == true).ToList();
-        }
+        var mine = activities.Where(a => ((string?)a.GetTagItem("db.query.text"))?.Contains(marker, StringComparison.Ordinal) == true).ToList();
 
         var select = Assert.Single(mine, a => a.DisplayName == "SELECT ledger.db");
         Assert.Equal(ActivityKind.Client, select.Kind);
@@ -69,11 +66,7 @@ public class OpenTelemetryTests
         Assert.Equal("22P02", failed.GetTagItem("error.type"));
         Assert.Equal("22P02", failed.GetTagItem("db.response.status_code"));
 
-        List<MetricPointCopy> exported;
-        lock (points)
-        {
-            exported = [.. points];
-        }
+        var exported = snapshots.SelectMany(Copy).ToList();
 
         var durations = exported.Where(p => p.Name == "db.client.operation.duration").ToList();
         Assert.All(durations, p => Assert.Equal("s", p.Unit));
@@ -94,18 +87,16 @@ public class OpenTelemetryTests
         var activities = new List<Activity>();
         using var tracing = Sdk.CreateTracerProviderBuilder()
             .AddSource("Khonsu")
-            .AddProcessor(new SimpleActivityExportProcessor(new CollectingExporter<Activity>(a => { lock (activities) { activities.Add(a); } })))
+            .AddInMemoryExporter(activities)
             .Build();
 
         await using var khonsu = await db.OpenAsync();
         await using var shop = await Contexts.ShopAsync(khonsu);
         Assert.Equal(1, await shop.Orders.CountAsync(o => o.Id == 100));
 
-        lock (activities)
-        {
-            var query = Assert.Single(activities, a => Equals(a.GetTagItem("db.namespace"), db.Postgres.Name) && a.DisplayName.StartsWith("SELECT", StringComparison.Ordinal));
-            Assert.Equal("shop", query.GetTagItem("khonsu.backend"));
-        }
+        tracing.ForceFlush();
+        var query = Assert.Single(activities, a => Equals(a.GetTagItem("db.namespace"), db.Postgres.Name) && a.DisplayName.StartsWith("SELECT", StringComparison.Ordinal));
+        Assert.Equal("shop", query.GetTagItem("khonsu.backend"));
     }
 
     private static async Task Execute(KhonsuConnection connection, string sql, params (string Name, object Value)[] parameters)
@@ -126,9 +117,10 @@ public class OpenTelemetryTests
         }
     }
 
-    private static void Copy(Metric metric, List<MetricPointCopy> into)
+    /// <summary>Each point of an exported metric, with its tags, count and sum.</summary>
+    private static IEnumerable<MetricPointCopy> Copy(MetricSnapshot metric)
     {
-        foreach (ref readonly var point in metric.GetMetricPoints())
+        foreach (var point in metric.MetricPoints)
         {
             var tags = new Dictionary<string, object?>();
             foreach (var tag in point.Tags)
@@ -142,10 +134,7 @@ public class OpenTelemetryTests
                 MetricType.LongSum => (point.GetSumLong(), point.GetSumLong()),
                 _ => (0L, 0d),
             };
-            lock (into)
-            {
-                into.Add(new MetricPointCopy(metric.Name, metric.Unit, tags, count, sum));
-            }
+            yield return new MetricPointCopy(metric.Name, metric.Unit, tags, count, sum);
         }
     }
 }
