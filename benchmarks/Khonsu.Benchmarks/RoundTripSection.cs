@@ -1,3 +1,4 @@
+using Khonsu.Testing;
 using Npgsql;
 
 namespace Khonsu.Benchmarks;
@@ -5,7 +6,7 @@ namespace Khonsu.Benchmarks;
 /// <summary>
 /// The round-trips section: how many times a transaction waits for PostgreSQL, through Khonsu and
 /// through the raw provider, counted on the wire by a relay in front of the server
-/// (<see cref="RoundTripProxy"/>) over transactions run one after another, so that nothing else
+/// (<see cref="TcpRelay"/>) over transactions run one after another, so that nothing else
 /// shares the connections. Every connection that went through the relay counts, background work
 /// included: what a transaction costs is what the server sees.
 /// </summary>
@@ -25,7 +26,7 @@ internal sealed class RoundTripSection(BenchOptions options, BenchEnvironment en
         var sqlitePath = Path.Combine(environment.Directory, "rt1.db");
         await BenchEnvironment.CreateSqliteFileAsync(sqlitePath, BenchEnvironment.SqliteTable(1), cancellationToken);
         var server = new NpgsqlConnectionStringBuilder(khonsuDatabase);
-        await using var proxy = new RoundTripProxy(server.Host!, server.Port);
+        await using var proxy = new TcpRelay(server.Host!, server.Port);
         var khonsuThroughProxy = Proxied(khonsuDatabase, proxy);
         var rawThroughProxy = Proxied(rawDatabase, proxy);
         var khonsu = environment.Remember(
@@ -57,11 +58,11 @@ internal sealed class RoundTripSection(BenchOptions options, BenchEnvironment en
         }
     }
 
-    private static string Proxied(string connectionString, RoundTripProxy proxy)
+    private static string Proxied(string connectionString, TcpRelay proxy)
         => new NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
 
     /// <summary>Round trips per transaction over <paramref name="transactions"/> run after a warm-up (catalogs and plans cached).</summary>
-    private static async Task<double> CountAsync(RoundTripProxy proxy, Func<CancellationToken, Task<ILoadClient>> connect, int transactions, CancellationToken cancellationToken)
+    private static async Task<double> CountAsync(TcpRelay proxy, Func<CancellationToken, Task<ILoadClient>> connect, int transactions, CancellationToken cancellationToken)
     {
         var random = new Random(7);
         await using var client = await connect(cancellationToken);
@@ -70,12 +71,12 @@ internal sealed class RoundTripSection(BenchOptions options, BenchEnvironment en
             await client.RunOnceAsync(random, cancellationToken);
         }
 
-        var before = proxy.Total;
+        var before = proxy.RoundTrips;
         for (var i = 0; i < transactions; i++)
         {
             await client.RunOnceAsync(random, cancellationToken);
         }
 
-        return (proxy.Total - before) / (double)transactions;
+        return (proxy.RoundTrips - before) / (double)transactions;
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Data;
 using System.Diagnostics;
 using Khonsu.Engine.Diagnostics;
+using Khonsu.Testing;
 using static Khonsu.Data.Tests.AtomicCommitTests;
 
 namespace Khonsu.Data.Tests;
@@ -167,7 +168,7 @@ public class AutocommitTests
     {
         await using var db = await TwoDatabases.CreateAsync();
         var server = new Npgsql.NpgsqlConnectionStringBuilder(db.Postgres.ConnectionString);
-        await using var proxy = new ReplyDroppingProxy(server.Host!, server.Port);
+        await using var proxy = new TcpRelay(server.Host!, server.Port);
         var proxied = new Npgsql.NpgsqlConnectionStringBuilder(db.Postgres.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false }.ConnectionString;
         var connectionString = $"Khonsu:Postgres.shop=\"{proxied}\";Log=\"{db.LogPath}\";RecoveryInterval=0";
         try
