@@ -95,7 +95,7 @@ public class TopCommandTests
         {
             for (var order = 5000; !stop.IsCancellationRequested; order++)
             {
-                await CliDatabases.TransferAsync(connection, amount: 0, order, stop.Token);
+                await CliDatabases.TransferAsync(connection, amount: 0, order); // each transfer runs to its end: stopping is between them
                 Interlocked.Increment(ref committed);
             }
         });
