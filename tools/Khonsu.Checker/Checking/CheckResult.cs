@@ -9,6 +9,16 @@ public sealed record CheckResult(
     IReadOnlyList<LostCommit> Lost,
     IReadOnlyList<PartialCommit> Partial)
 {
+    /// <summary>Aborted transactions that ran every planned op before failing (at commit): those <see cref="FalsePositives"/> is counted over.</summary>
+    public int AbortedAtCommit { get; init; }
+
+    /// <summary>
+    /// Of <see cref="AbortedAtCommit"/>, how many would have left the committed history serializable
+    /// had they committed at their commit attempt (no cycle through them, no write-write conflict):
+    /// aborts a perfect certifier would not have made. See docs/checker.md, "False positives".
+    /// </summary>
+    public int FalsePositives { get; init; }
+
     /// <summary>No anomaly, no lost commit, no partial commit.</summary>
     public bool Valid => Anomalies.Count == 0 && Lost.Count == 0 && Partial.Count == 0;
 

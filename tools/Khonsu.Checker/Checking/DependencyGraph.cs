@@ -19,6 +19,9 @@ internal sealed class DependencyGraph
 
     public EdgeLabel Edge(int from, int to) => _edges[(from, to)];
 
+    /// <summary>The node of a transaction, or null when no edge touches it.</summary>
+    public int? TryNode(string transactionId) => _index.TryGetValue(transactionId, out var node) ? node : null;
+
     public int Node(string transactionId)
     {
         if (!_index.TryGetValue(transactionId, out var node))

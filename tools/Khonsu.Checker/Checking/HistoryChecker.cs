@@ -12,7 +12,7 @@ namespace Khonsu.Checker.Checking;
 /// committed (their writes take part; their reads, which no commit validated, do not), unless the
 /// audit rows settle their fate.
 /// </summary>
-public static class HistoryChecker
+public static partial class HistoryChecker
 {
     /// <summary>How many candidate edges a cycle search tries per component and anomaly kind.</summary>
     public const int MaxCycleStarts = 500;
@@ -20,7 +20,7 @@ public static class HistoryChecker
     public static CheckResult Check(IReadOnlyList<Transaction> history, FinalState? state = null)
         => new Run(history, state).Check();
 
-    private sealed class Run
+    private sealed partial class Run
     {
         private readonly IReadOnlyList<Transaction> _history;
         private readonly FinalState? _state;
@@ -60,7 +60,12 @@ public static class HistoryChecker
             AddReadEdges();
             AddWriteEdges();
             FindCycles();
-            return new CheckResult(_committed.Count, _aborted, _unknown, _anomalies, _lost, _partial);
+            var (analysed, falsePositives) = CountFalsePositives();
+            return new CheckResult(_committed.Count, _aborted, _unknown, _anomalies, _lost, _partial)
+            {
+                AbortedAtCommit = analysed,
+                FalsePositives = falsePositives,
+            };
         }
 
         private void IndexWrites()
@@ -339,6 +344,8 @@ public static class HistoryChecker
                     {
                         _graph.Add(writer, t.Id, EdgeKinds.WR, op.Key);
                     }
+
+                    NoteReader(op.Key, position.Index, t.Id);
 
                     var list = _order.TryGetValue(op.Key, out var l) ? l : [];
                     if (position.Index + 1 < list.Count)

@@ -7,5 +7,8 @@ namespace Khonsu.Checker.History;
 /// </summary>
 public sealed record Transaction(string Id, int Process, Outcome Outcome, IReadOnlyList<MicroOp> Ops, long InvokedAt = 0, long CompletedAt = 0)
 {
+    /// <summary>The ops the invocation planned (reads without values), when the history recorded them; null in hand-made histories.</summary>
+    public IReadOnlyList<MicroOp>? Planned { get; init; }
+
     public override string ToString() => $"{Id} ({Outcome}: {string.Join(' ', Ops)})";
 }

@@ -73,7 +73,7 @@ public sealed class TransactionHistory
         {
             var invocation = invoked[id];
             result.Add(completed.TryGetValue(id, out var completion)
-                ? new Transaction(id, invocation.Process, completion.Outcome!.Value, completion.Ops, invocation.Time, completion.Time)
+                ? new Transaction(id, invocation.Process, completion.Outcome!.Value, completion.Ops, invocation.Time, completion.Time) { Planned = invocation.Ops }
                 : new Transaction(id, invocation.Process, Outcome.Unknown, invocation.Ops, invocation.Time, long.MaxValue));
         }
 

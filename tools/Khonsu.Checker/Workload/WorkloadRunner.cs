@@ -164,6 +164,8 @@ public static class WorkloadRunner
             await log.WriteLineAsync($"  {count,6} x {reason}");
         }
 
+        var share = result.AbortedAtCommit == 0 ? "-" : (result.FalsePositives / (double)result.AbortedAtCommit).ToString("0.0%", System.Globalization.CultureInfo.InvariantCulture);
+        await log.WriteLineAsync($"false positives: {result.FalsePositives} of {result.AbortedAtCommit} aborts at commit ({share}) would have left the history serializable had they committed (docs/checker.md)");
         await log.WriteLineAsync($"anomalies: {result.Summary()}");
         foreach (var anomaly in result.Anomalies.Take(20))
         {
