@@ -187,6 +187,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     {
         var connection = new SqliteConnection($"Data Source={path}");
         await connection.OpenAsync(cancellationToken);
+        SqliteStatementCounter.Attach(connection);
         await connection.ExecuteAsync(new CommandDefinition("PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL", cancellationToken: cancellationToken));
         return connection;
     }

@@ -20,6 +20,7 @@ internal sealed class SqliteAppliedMarkers(SqliteBackend backend, string connect
         await using (connection.ConfigureAwait(false))
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            SqliteConnectionObserver.Notify(connection);
             return await InnerCommands.QueryAsync(
                 connection,
                 null,
@@ -54,6 +55,7 @@ internal sealed class SqliteAppliedMarkers(SqliteBackend backend, string connect
             await using (connection.ConfigureAwait(false))
             {
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                SqliteConnectionObserver.Notify(connection);
                 await InnerCommands.ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {SqliteBackend.BusyTimeoutMilliseconds}; PRAGMA synchronous = FULL;", cancellationToken).ConfigureAwait(false);
                 var transaction = connection.BeginTransaction(deferred: false);
                 await using (transaction.ConfigureAwait(false))

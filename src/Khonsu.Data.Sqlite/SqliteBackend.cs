@@ -63,6 +63,8 @@ internal sealed class SqliteBackend : KhonsuBackend
             connection.Open();
         }
 
+        SqliteConnectionObserver.Notify(connection);
+
         // SQLite's own busy handler waits in small steps; Microsoft.Data.Sqlite's retry loop sleeps far longer.
         await InnerCommands.ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = FULL;", cancellationToken).ConfigureAwait(false);
         await SqliteCapture.EnsureSessionAsync(connection, cancellationToken).ConfigureAwait(false);

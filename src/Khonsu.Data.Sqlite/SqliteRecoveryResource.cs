@@ -51,6 +51,7 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
         await using (connection.ConfigureAwait(false))
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            SqliteConnectionObserver.Notify(connection);
             await InnerCommands.ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {SqliteBackend.BusyTimeoutMilliseconds}", cancellationToken).ConfigureAwait(false);
             var transaction = connection.BeginTransaction(deferred: false);
             await using (transaction.ConfigureAwait(false))
