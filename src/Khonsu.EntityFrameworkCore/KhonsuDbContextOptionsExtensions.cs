@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Khonsu.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Khonsu.EntityFrameworkCore;
 
@@ -20,7 +21,7 @@ public static class KhonsuDbContextOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(connection);
         var binding = new KhonsuBackendBinding(connection, backend);
-        return await connection.GetInnerConnectionAsync(binding.Backend, async: true, cancellationToken).ConfigureAwait(false);
+        return await binding.ExecutionConnection.GetInnerConnectionAsync(binding.Backend, async: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -37,10 +38,12 @@ public static class KhonsuDbContextOptionsExtensions
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentException.ThrowIfNullOrWhiteSpace(backend);
         var binding = new KhonsuBackendBinding(connection, backend);
-        return builder.AddInterceptors(
-            new KhonsuCommandInterceptor(binding),
-            new KhonsuSaveChangesInterceptor(binding),
-            new KhonsuTransactionInterceptor());
+        return builder
+            .ReplaceService<IRelationalTransactionFactory, KhonsuRelationalTransactionFactory>()
+            .AddInterceptors(
+                new KhonsuCommandInterceptor(binding),
+                new KhonsuSaveChangesInterceptor(binding),
+                new KhonsuTransactionInterceptor(binding));
     }
 
     /// <inheritdoc cref="UseKhonsu(DbContextOptionsBuilder, KhonsuConnection, string)"/>
