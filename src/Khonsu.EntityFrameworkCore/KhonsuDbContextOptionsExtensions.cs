@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Khonsu.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Khonsu.EntityFrameworkCore;
@@ -40,6 +41,9 @@ public static class KhonsuDbContextOptionsExtensions
         var binding = new KhonsuBackendBinding(connection, backend);
         return builder
             .ReplaceService<IRelationalTransactionFactory, KhonsuRelationalTransactionFactory>()
+            // EF's SQLite provider says it has no TransactionScope support (and throws by default); through
+            // Khonsu it has: the Khonsu connection enlists in the scope, and the context runs in its transaction.
+            .ConfigureWarnings(warnings => warnings.Ignore(RelationalEventId.AmbientTransactionWarning))
             .AddInterceptors(
                 new KhonsuCommandInterceptor(binding),
                 new KhonsuSaveChangesInterceptor(binding),
