@@ -25,6 +25,11 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     /// </summary>
     public KhonsuConnection ExecutionConnection => Connection.ExecutionConnection;
 
+    /// <summary>The backend's provider connection the context runs on, opened on first use (see <see cref="ExecutionConnection"/>).</summary>
+    /// <param name="async">False for a synchronous caller (options built in OnConfiguring or AddDbContext).</param>
+    public ValueTask<DbConnection> ProviderConnectionAsync(bool async, CancellationToken cancellationToken)
+        => ExecutionConnection.GetInnerConnectionAsync(Backend, async, cancellationToken);
+
     /// <summary>The Khonsu transaction in progress on the connection (a TransactionScope's, when it is enlisted in one), if any.</summary>
     public KhonsuTransaction? Transaction => ExecutionConnection.CurrentTransaction;
 
