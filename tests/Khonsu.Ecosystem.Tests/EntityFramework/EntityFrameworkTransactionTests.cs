@@ -15,10 +15,8 @@ public class EntityFrameworkTransactionTests
     [Fact]
     public async Task BeginTransactionAsync_through_EF_commits_two_contexts_work_atomically_through_Khonsu()
     {
-        await using var db = await LedgerAndShop.CreateAsync();
-        await using var khonsu = await db.OpenAsync();
-        await using var ledger = await Contexts.LedgerAsync(khonsu);
-        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (db, _, ledger, shop) = contexts;
 
         await ledger.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
@@ -42,10 +40,8 @@ public class EntityFrameworkTransactionTests
     [Fact]
     public async Task BeginTransaction_and_Commit_work_synchronously_and_a_second_context_joins_with_its_own_BeginTransaction()
     {
-        await using var db = await LedgerAndShop.CreateAsync();
-        await using var khonsu = await db.OpenAsync();
-        await using var ledger = await Contexts.LedgerAsync(khonsu);
-        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (db, _, ledger, shop) = contexts;
 
         ledger.Database.CreateExecutionStrategy().Execute(() =>
         {
@@ -68,10 +64,8 @@ public class EntityFrameworkTransactionTests
     [Fact]
     public async Task A_transaction_begun_on_the_KhonsuConnection_is_joined_by_EF_and_committed_by_its_owner()
     {
-        await using var db = await LedgerAndShop.CreateAsync();
-        await using var khonsu = await db.OpenAsync();
-        await using var ledger = await Contexts.LedgerAsync(khonsu);
-        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (db, khonsu, ledger, shop) = contexts;
 
         await ledger.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
@@ -98,10 +92,8 @@ public class EntityFrameworkTransactionTests
     [Fact]
     public async Task Rollback_through_EF_rolls_back_both_contexts_work()
     {
-        await using var db = await LedgerAndShop.CreateAsync();
-        await using var khonsu = await db.OpenAsync();
-        await using var ledger = await Contexts.LedgerAsync(khonsu);
-        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (db, khonsu, ledger, shop) = contexts;
 
         await ledger.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
@@ -116,10 +108,8 @@ public class EntityFrameworkTransactionTests
     [Fact]
     public async Task Disposing_an_EF_transaction_without_Commit_rolls_back_through_Khonsu_on_both_backends()
     {
-        await using var db = await LedgerAndShop.CreateAsync();
-        await using var khonsu = await db.OpenAsync();
-        await using var ledger = await Contexts.LedgerAsync(khonsu);
-        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (db, khonsu, ledger, shop) = contexts;
 
         ledger.Database.CreateExecutionStrategy().Execute(() =>
         {
@@ -136,10 +126,8 @@ public class EntityFrameworkTransactionTests
     [Fact]
     public async Task An_exception_inside_an_EF_transaction_rolls_back_both_contexts_work()
     {
-        await using var db = await LedgerAndShop.CreateAsync();
-        await using var khonsu = await db.OpenAsync();
-        await using var ledger = await Contexts.LedgerAsync(khonsu);
-        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (db, khonsu, ledger, shop) = contexts;
 
         await Assert.ThrowsAsync<ApplicationException>(() => ledger.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
@@ -154,10 +142,8 @@ public class EntityFrameworkTransactionTests
     [Fact]
     public async Task A_SaveChanges_that_fails_inside_an_EF_transaction_is_undone_to_EFs_savepoint_and_the_transaction_commits_the_rest()
     {
-        await using var db = await LedgerAndShop.CreateAsync();
-        await using var khonsu = await db.OpenAsync();
-        await using var ledger = await Contexts.LedgerAsync(khonsu);
-        await using var shop = await Contexts.ShopAsync(khonsu);
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (db, _, ledger, shop) = contexts;
 
         await ledger.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
