@@ -171,6 +171,48 @@ public class EntityFrameworkTransactionTests
     }
 
     [Fact]
+    public async Task A_conflict_at_an_EF_transaction_s_commit_is_retried_whole_by_the_execution_strategy()
+    {
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (db, _, ledger, shop) = contexts;
+        var attempts = 0;
+
+        await ledger.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            attempts++;
+            ledger.ChangeTracker.Clear();
+            shop.ChangeTracker.Clear();
+            await using var transaction = await ledger.Database.BeginTransactionAsync();
+            var order = await shop.Orders.SingleAsync(o => o.Id == 100);
+            if (attempts == 1)
+            {
+                // Another writer changes the order this transaction read: its read is stale at commit.
+                await db.PostgresAsync("UPDATE orders SET amount = amount + 1 WHERE id = 100");
+            }
+
+            (await ledger.Accounts.SingleAsync(a => a.Id == 1)).Balance -= order.Amount;
+            await ledger.SaveChangesAsync();
+            await transaction.CommitAsync();
+        });
+
+        Assert.Equal(2, attempts);
+        Assert.Equal(94L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
+    }
+
+    [Fact]
+    public async Task Joining_at_another_isolation_level_than_the_transaction_s_is_refused()
+    {
+        await using var contexts = await LedgerAndShopContexts.OpenAsync();
+        var (_, khonsu, _, shop) = contexts;
+        await using var transaction = await khonsu.BeginTransactionAsync(System.Data.IsolationLevel.Snapshot);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => shop.Database.BeginTransactionAsync(System.Data.IsolationLevel.Serializable));
+
+        Assert.Contains("Snapshot", error.Message, StringComparison.Ordinal);
+        await using var joined = await shop.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead); // runs at Snapshot too
+    }
+
+    [Fact]
     public async Task A_context_cannot_use_a_provider_transaction_of_its_own()
     {
         await using var db = await LedgerAndShop.CreateAsync();
