@@ -43,6 +43,18 @@ public sealed class KhonsuDataSource : DbDataSource
     public override string ConnectionString => _connectionString;
 
     /// <summary>Where the transactions of this data source's connections are logged.</summary>
+    /// <summary>How many of its connections are open: what keeps its runtime alive after its disposal.</summary>
+    internal int OpenConnections
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _openConnections;
+            }
+        }
+    }
+
     internal KhonsuLog Logger { get; }
 
     /// <summary>The handler of <see cref="KhonsuDataSourceBuilder.OnWriteConflict"/>, if it was given one.</summary>

@@ -19,7 +19,7 @@ internal sealed class EfStatement(KhonsuBackendBinding binding, DbCommand comman
 
     public int CommandTimeout => command.CommandTimeout;
 
-    public KhonsuConnection Connection => binding.Connection;
+    public KhonsuConnection Connection => binding.ExecutionConnection;
 
     public KhonsuTransaction? Transaction => null;
 

@@ -18,8 +18,20 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     public KhonsuBackend Backend => Connection.Runtime.Backends.FirstOrDefault(b => b.Name.Equals(backendName, StringComparison.OrdinalIgnoreCase))
         ?? throw new KhonsuException($"The Khonsu connection has no backend named '{backendName}'.");
 
-    /// <summary>The Khonsu transaction in progress on the connection, if any.</summary>
-    public KhonsuTransaction? Transaction => Connection.CurrentTransaction;
+    /// <summary>
+    /// The connection the context's statements run on: the Khonsu connection itself, or while it is
+    /// enlisted in a TransactionScope, the connection that scope's Khonsu transaction runs on (whose
+    /// backend connection the context then runs on too: see <see cref="KhonsuDbContextOptionsExtensions.GetBackendConnectionAsync"/>).
+    /// </summary>
+    public KhonsuConnection ExecutionConnection => Connection.ExecutionConnection;
+
+    /// <summary>The backend's provider connection the context runs on, opened on first use (see <see cref="ExecutionConnection"/>).</summary>
+    /// <param name="async">False for a synchronous caller (options built in OnConfiguring or AddDbContext).</param>
+    public ValueTask<DbConnection> ProviderConnectionAsync(bool async, CancellationToken cancellationToken)
+        => ExecutionConnection.GetInnerConnectionAsync(Backend, async, cancellationToken);
+
+    /// <summary>The Khonsu transaction in progress on the connection (a TransactionScope's, when it is enlisted in one), if any.</summary>
+    public KhonsuTransaction? Transaction => ExecutionConnection.CurrentTransaction;
 
     /// <summary>
     /// Begins the command's run through Khonsu's statement pipeline (see <see cref="StatementExecution"/>)

@@ -34,6 +34,14 @@ public class KhonsuExecutionStrategy : ExecutionStrategy
     }
 
     /// <summary>
+    /// Whether a failed operation is tried again: not inside a TransactionScope begun outside the
+    /// strategy, where the scope is the unit of work and a failure dooms it (EF's retrying strategies
+    /// refuse to run there at all; this one runs once). To retry a scope, begin it inside
+    /// <c>strategy.ExecuteAsync(...)</c>: the strategy then starts before the scope and retries it whole.
+    /// </summary>
+    public override bool RetriesOnFailure => base.RetriesOnFailure && System.Transactions.Transaction.Current is null;
+
+    /// <summary>
     /// Transient by the exception's own word, or one of PostgreSQL's conflict codes (serialization
     /// failure, deadlock, lock timeout), which Khonsu turns into its serialization failure for its
     /// own commands but which reach EF commands as the provider raised them.

@@ -4,25 +4,31 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace Khonsu.EntityFrameworkCore;
 
 /// <summary>
-/// Refuses EF's own transactions on a Khonsu backend: a provider transaction begun behind Khonsu's
-/// back would commit one backend alone, or (on PostgreSQL) commit Khonsu's local transaction early.
+/// <c>context.Database.BeginTransaction()</c> on a Khonsu backend begins, or joins, the Khonsu
+/// transaction of the context's KhonsuConnection instead of a provider transaction, which would
+/// commit one backend alone behind Khonsu's back: EF gets a <see cref="ContextTransaction"/>, and
+/// <see cref="KhonsuRelationalTransactionFactory"/> wraps it. <c>UseTransaction</c> with a provider
+/// transaction is refused for the same reason.
 /// </summary>
-internal sealed class KhonsuTransactionInterceptor : DbTransactionInterceptor
+internal sealed class KhonsuTransactionInterceptor(KhonsuBackendBinding binding) : DbTransactionInterceptor
 {
-    private const string Message =
-        "A DbContext on a Khonsu backend cannot begin its own transaction: begin it on the KhonsuConnection " +
-        "(BeginTransactionAsync); the context's queries and SaveChanges join it, across every backend.";
+    private const string UseTransactionRefused =
+        "A DbContext on a Khonsu backend cannot use a provider transaction: call context.Database.BeginTransaction(), " +
+        "which begins or joins the Khonsu transaction shared by every context on the same KhonsuConnection, across every backend.";
 
     public override InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
-        => throw new InvalidOperationException(Message);
+        => InterceptionResult<DbTransaction>.SuppressWithResult(ContextTransaction.BeginOrJoin(binding, connection, eventData.IsolationLevel));
 
     public override ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
         DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
-        => throw new InvalidOperationException(Message);
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(TransactionStarting(connection, eventData, result));
+    }
 
     public override DbTransaction TransactionUsed(DbConnection connection, TransactionEventData eventData, DbTransaction result)
-        => throw new InvalidOperationException(Message);
+        => throw new InvalidOperationException(UseTransactionRefused);
 
     public override ValueTask<DbTransaction> TransactionUsedAsync(DbConnection connection, TransactionEventData eventData, DbTransaction result, CancellationToken cancellationToken = default)
-        => throw new InvalidOperationException(Message);
+        => throw new InvalidOperationException(UseTransactionRefused);
 }

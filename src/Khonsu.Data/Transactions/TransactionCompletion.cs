@@ -11,9 +11,10 @@ namespace Khonsu.Data.Transactions;
 /// </summary>
 internal sealed class TransactionCompletion(KhonsuTransaction transaction, KhonsuConnection connection)
 {
-    private bool _committed;
-
     public bool IsCompleted { get; private set; }
+
+    /// <summary>Completed by a commit that succeeded (false while in progress, and after a rollback or a failed commit).</summary>
+    public bool IsCommitted { get; private set; }
 
     /// <summary>Set once the transaction is disposed: using it then throws ObjectDisposedException, as Npgsql's does.</summary>
     public bool IsDisposed { get; set; }
@@ -38,7 +39,7 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
             var serializable = transaction.IsolationLevel == IsolationLevel.Serializable;
             var info = transaction.Snapshots.CommitRequest(transaction.Id, transaction.StartedAt, transaction.Operation.ToString(), participants.Count, transaction.Reads.Reads(participants.RowReads), serializable);
             await connection.Runtime.Coordinator.CommitAsync(info, participants.All, cancellationToken).ConfigureAwait(false);
-            _committed = true;
+            IsCommitted = true;
             connection.Logger.Committed(transaction.TransactionId, participants.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception error) when (transaction.Retry.FailedTransiently(error))
@@ -92,7 +93,7 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
     private void Complete()
     {
         IsCompleted = true;
-        transaction.Retry.Ended(_committed);
+        transaction.Retry.Ended(IsCommitted);
         transaction.Snapshots.Release();
         if (connection.CurrentTransaction == transaction)
         {

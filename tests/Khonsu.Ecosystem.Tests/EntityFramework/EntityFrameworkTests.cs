@@ -375,18 +375,6 @@ public class EntityFrameworkTests
         Assert.Equal(2L, await db.PostgresScalarAsync("SELECT version FROM shipments WHERE id = 1"));
     }
 
-    [Fact]
-    public async Task Beginning_a_transaction_through_EF_is_refused_with_directions()
-    {
-        await using var db = await LedgerAndShop.CreateAsync();
-        await using var khonsu = await db.OpenAsync();
-        await using var shop = await Contexts.ShopAsync(khonsu);
-
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => shop.Database.BeginTransactionAsync());
-
-        Assert.Contains("KhonsuConnection", error.Message, StringComparison.Ordinal);
-    }
-
     private static async Task Run(KhonsuConnection connection, string sql)
     {
         await using var command = connection.CreateCommand();
