@@ -34,6 +34,7 @@ internal static class StatusCommand
         IReadOnlyList<InDoubtTransaction> inDoubt;
         LogIdentity? identity = null;
         LogSource? source = null;
+        (long End, IReadOnlyList<Khonsu.Log.Kafka.KafkaProcessLag> Processes)? processes = null;
         try
         {
             source = target.LogExists ? await LogSource.OpenAsync(target, cancellationToken).ConfigureAwait(false) : null;
@@ -52,6 +53,7 @@ internal static class StatusCommand
                 housekeeping = await source.HousekeepingAsync(cancellationToken).ConfigureAwait(false);
                 log = await source.CommitLogAsync(cancellationToken).ConfigureAwait(false);
                 identity = log is EmbeddedCommitLog embedded ? embedded.KnownIdentity : log.Identity;
+                processes = await ProcessLagView.ReadAsync(log, cancellationToken).ConfigureAwait(false);
             }
 
             inDoubt = await InDoubtScanner.ScanAsync(target, log, reachable, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
@@ -105,6 +107,7 @@ internal static class StatusCommand
                     ["transactionLogOldestDecidedAt"] = housekeeping?.OldestDecidedAt,
                     ["transactionLogRetentionSeconds"] = target.Settings.TransactionLogRetention?.TotalSeconds,
                     ["error"] = logProblem,
+                    ["processes"] = processes is { } lag ? ProcessLagView.Json(lag.Processes) : null,
                     ["transactionLog"] = materialised is { } m ? new JsonObject
                     {
                         ["backend"] = target.TransactionLogHolder!.Name,
@@ -163,6 +166,12 @@ internal static class StatusCommand
                 await output.WriteLineAsync(m.Unavailable is { } why ? $"  transaction_log: {why}"
                     : $"  transaction_log: {where}, applied up to position {(m.Applied is { } applied ? Text.Invariant(applied) : "none yet")}").ConfigureAwait(false);
             }
+            if (processes is { } lag)
+            {
+                await output.WriteLineAsync("  processes (as each last published itself):").ConfigureAwait(false);
+                await ProcessLagView.WriteAsync(output, lag.End, lag.Processes, "    ").ConfigureAwait(false);
+            }
+
             await InDoubtText.WriteAsync(output, inDoubt, now, target.Settings.PrepareLease).ConfigureAwait(false);
         }
 
