@@ -61,7 +61,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         _applier = new KafkaLogApplier(() => _index, MaybeWriteCheckpoint);
         _checkpoints = new KafkaCheckpointStore(options.Address, ConsumerConfig, () => new ProducerConfig(BaseConfig(options, "checkpoints")) { Acks = Acks.All, LingerMs = 5 }, options.OperationTimeout);
         _producer = BuildProducer();
-        _position = new KafkaPositionPublisher(options, Position, new ProducerConfig(BaseConfig(options, "positions")) { Acks = Acks.All }, ConsumerConfig);
+        _position = new KafkaPositionPublisher(options, Position, new ProducerConfig(BaseConfig(options, "positions")) { Acks = Acks.All, MessageTimeoutMs = (int)options.OperationTimeout.TotalMilliseconds }, ConsumerConfig);
         _watermarks = BuildWatermarkClient();
         _tail = new ConsumerBuilder<string, byte[]>(ConsumerConfig("tail"))
             .SetErrorHandler((_, error) => NoteClientError(error))

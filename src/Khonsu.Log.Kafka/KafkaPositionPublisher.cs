@@ -72,7 +72,7 @@ internal sealed class KafkaPositionPublisher : IAsyncDisposable
         }
     }
 
-    private async Task PublishAsync(byte[]? value)
+    private async Task PublishAsync(byte[] value)
     {
         var message = new Message<string, byte[]?> { Key = _position().Process, Value = value };
         try
@@ -84,9 +84,9 @@ internal sealed class KafkaPositionPublisher : IAsyncDisposable
             _topicCreated = true;
             await CreateTopicAsync().ConfigureAwait(false); // the next tick publishes again
         }
-        catch (KafkaException)
+        catch (Exception error) when (error is KafkaException or ObjectDisposedException)
         {
-            // Best effort: the brokers are away; the next tick tries again.
+            // Best effort: the brokers are away (the next tick tries again), or the log is closing.
         }
     }
 
@@ -106,18 +106,41 @@ internal sealed class KafkaPositionPublisher : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops publishing and, within the operation timeout, leaves a tombstone: a process that closed is not lagging.</summary>
+    /// <summary>
+    /// Stops publishing and leaves a tombstone (a process that closed is not lagging), waiting at
+    /// most <see cref="CloseWait"/> for it: a close while the brokers are away is not held up for
+    /// long by what is only a courtesy to `khonsu log lag`.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        var wait = CloseWait(_options.OperationTimeout);
+        try
+        {
+            await _loop.WaitAsync(wait).ConfigureAwait(false); // a position on its way to brokers that are away
+        }
+        catch (TimeoutException)
+        {
+        }
+
         if (_producer is { } producer)
         {
-            await PublishAsync(null).WaitAsync(_options.OperationTimeout).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-            await Task.Run(() => producer.Flush(_options.OperationTimeout)).ConfigureAwait(false);
+            try
+            {
+                producer.Produce(new TopicPartition(Topic, new Partition(0)), new Message<string, byte[]?> { Key = _position().Process, Value = null });
+            }
+            catch (KafkaException)
+            {
+                // The local queue is full (brokers away a long time): no tombstone; the entry goes stale.
+            }
+
+            await Task.Run(() => producer.Flush(wait)).ConfigureAwait(false);
             producer.Dispose();
         }
 
         _stop.Dispose();
     }
+
+    /// <summary>How long closing waits for the last messages: the operation timeout, at most one second.</summary>
+    private static TimeSpan CloseWait(TimeSpan operationTimeout) => operationTimeout < TimeSpan.FromSeconds(1) ? operationTimeout : TimeSpan.FromSeconds(1);
 }

@@ -86,6 +86,29 @@ public class KafkaLogLagTests
         {
             Assert.Equal(["lag-second"], document.RootElement.GetProperty("processes").EnumerateArray().Select(p => p.GetProperty("process").GetString()));
         }
+
+        // One killed stays, at its last position: once another process appends, it lags, in records and in time.
+        await child.KillAsync();
+        var third = connectionString + ";Node=lag-third";
+        await using (var connection = new KhonsuConnection(third))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO orders (id, account_id, amount) VALUES (2000, 1, 1)";
+            await command.ExecuteNonQueryAsync();
+            await transaction.CommitAsync();
+        }
+
+        await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(third));
+        var stale = await CliRun.RunAsync(connectionString, "log", "lag", "--json");
+        using (var document = JsonDocument.Parse(stale.Stdout))
+        {
+            var killed = Assert.Single(document.RootElement.GetProperty("processes").EnumerateArray());
+            Assert.Equal("lag-second", killed.GetProperty("process").GetString());
+            Assert.Equal(document.RootElement.GetProperty("end").GetInt64() - 3, killed.GetProperty("lagRecords").GetInt64()); // offsets 3.. were appended after it died
+            Assert.True(killed.GetProperty("lagSeconds").GetDouble() > 0, stale.Stdout);
+        }
     }
 
     [Fact]

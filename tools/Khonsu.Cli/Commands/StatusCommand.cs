@@ -15,7 +15,7 @@ internal static class StatusCommand
         var command = new Command(
             "status",
             "Show each backend (kind, where, reachable, whether it belongs to another commit log), the commit log (file or kafka:// address, last position, " +
-            "log id, and for a Kafka log how far its materialised transaction_log has got), every in-doubt transaction (decision, age, participants) and, " +
+            "log id, and for a Kafka log how far its materialised transaction_log has got and each process's position, checkpoint and lag), every in-doubt transaction (decision, age, participants) and, " +
             "apart, aborted ones a backend still holds prepared (to roll back). Changes nothing, and reads the embedded log while the application holds it. " +
             "Exit code 0 when all is well, 2 when something is in doubt or to roll back (or a backend belongs to another log), 3 when a backend or the log is unreachable.");
         command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, ExecuteAsync, cancellationToken));
