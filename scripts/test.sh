@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Khonsu's whole test suite, on a fresh Debian machine, as root, with no stdin:
-#   1. installs PostgreSQL and sqlite3 with apt when they are missing (the Kafka tests need nothing
+#   1. installs PostgreSQL, sqlite3 and tmux (khonsu top is tested in a terminal) with apt when they are missing (the Kafka tests need nothing
 #      from apt: librdkafka comes with the librdkafka.redist NuGet package);
 #   2. starts a private PostgreSQL server (fresh data directory, free port on 127.0.0.1) unless
 #      KHONSU_TEST_POSTGRES is already set, and exports KHONSU_TEST_POSTGRES for the tests;

@@ -24,6 +24,7 @@ install_missing() {
   local need=()
   if [ -z "${KHONSU_TEST_POSTGRES:-}" ] && [ -z "$(find_pg_bin)" ]; then need+=(postgresql); fi
   command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+  command -v tmux >/dev/null 2>&1 || need+=(tmux) # khonsu top is tested in a real terminal
   [ ${#need[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing ${need[*]}: run as root (or install them) first"
   log "installing ${need[*]} with apt-get"

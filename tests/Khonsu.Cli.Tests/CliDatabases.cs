@@ -36,16 +36,13 @@ public sealed class CliDatabases : LedgerAndShopDatabases
         {
             await using var connection = new KhonsuConnection(connectionString);
             await connection.OpenAsync();
-            await using var transaction = await connection.BeginTransactionAsync();
-            await ExecuteAsync(connection, $"UPDATE accounts SET balance = balance - {amount} WHERE id = 1");
-            await ExecuteAsync(connection, $"INSERT INTO orders (id, account_id, amount) VALUES ({1000 + amount}, 1, {amount})");
-            await transaction.CommitAsync();
+            var transactionId = await TransferAsync(connection, amount, orderId: 1000 + amount);
             if (beforeStopping is not null)
             {
-                await beforeStopping(transaction.TransactionId);
+                await beforeStopping(transactionId);
             }
 
-            return transaction.TransactionId;
+            return transactionId;
         }
         finally
         {
@@ -66,10 +63,20 @@ public sealed class CliDatabases : LedgerAndShopDatabases
     public static Task<string> CrashChildAtAsync(string connectionString, string step, int occurrence, int amount)
         => CrashChild.KillAtAsync(connectionString, step, occurrence, amount);
 
-    private static async Task ExecuteAsync(KhonsuConnection connection, string sql)
+    /// <summary>Commits one cross-backend transfer on an open connection (account 1 on SQLite pays for order <paramref name="orderId"/> on PostgreSQL) and returns its id.</summary>
+    public static async Task<string> TransferAsync(KhonsuConnection connection, int amount, int orderId, CancellationToken cancellationToken = default)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, $"UPDATE accounts SET balance = balance - {amount} WHERE id = 1", cancellationToken);
+        await ExecuteAsync(connection, $"INSERT INTO orders (id, account_id, amount) VALUES ({orderId}, 1, {amount})", cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return transaction.TransactionId;
+    }
+
+    private static async Task ExecuteAsync(KhonsuConnection connection, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -11,6 +11,7 @@ var root = new RootCommand(
     GlobalOptions.Json,
     GlobalOptions.Timeout,
     StatusCommand.Create(),
+    TopCommand.Create(),
     RecoverCommand.Create(),
     LogCommand.Create(),
     SchemaCommand.Create(),

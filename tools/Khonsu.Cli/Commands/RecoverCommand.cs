@@ -69,7 +69,7 @@ internal static class RecoverCommand
                     $"{log.Identity}. Recover it with the connection string of its own log, or move it to this log first (khonsu log adopt; {LogFence.MoveDocs}).");
             }
 
-            var reachable = target.Backends.Zip(probes).Where(p => p.Second.Reachable).Select(p => p.First.CreateRecoveryResource()).ToList();
+            var reachable = BackendProbe.RecoveryResourcesOfReachable(probes);
             var before = await InDoubtScanner.ScanAsync(target, log, reachable, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             var minAge = TimeSpan.FromSeconds(context.ParseResult.GetValue(MinAge));
             var now = DateTimeOffset.UtcNow;

@@ -26,7 +26,7 @@ internal static class StatusCommand
     {
         var target = context.Target();
         var probes = await BackendProbe.ProbeAllAsync(target, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-        var reachable = target.Backends.Zip(probes).Where(p => p.Second.Reachable).Select(p => p.First.CreateRecoveryResource()).ToList();
+        var reachable = BackendProbe.RecoveryResourcesOfReachable(probes);
 
         long? lastPosition = null;
         LogHousekeeping? housekeeping = null;

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Runtime;
+using Khonsu.Engine.Recovery;
 
 namespace Khonsu.Cli.Infrastructure;
 
@@ -18,6 +19,10 @@ internal sealed record BackendProbe(KhonsuBackend Backend, string Location, bool
 
         return probes;
     }
+
+    /// <summary>Recovery's view of every backend that answered (the others cannot be asked what they hold prepared).</summary>
+    public static IReadOnlyList<IRecoverableResource> RecoveryResourcesOfReachable(IEnumerable<BackendProbe> probes)
+        => probes.Where(p => p.Reachable).Select(p => p.Backend.CreateRecoveryResource()).ToList();
 
     private static async Task<BackendProbe> ProbeAsync(KhonsuTarget target, KhonsuBackend backend, TimeSpan timeout, CancellationToken cancellationToken)
     {
