@@ -331,7 +331,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     }
 
     /// <summary>This process's name on the positions topic: its node id (machine:pid by default).</summary>
-    internal string ProcessName => _options.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
+    private string ProcessName => _options.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <summary>Where the log is and how its clients talk to the brokers.</summary>
     internal KafkaCommitLogOptions Options => _options;
