@@ -59,5 +59,5 @@ public sealed class NemesisStats
     }
 
     public override string ToString()
-        => $"{ChildrenKilled} child processes SIGKILLed (at most {MostChildrenAtOnce} running transactions at once beside the runner), {BackendsTerminated} PostgreSQL backends terminated, SQLite write lock held {SqliteLocksHeld} times, PostgreSQL restarted {PostgresRestarts} times, {KafkaFaults} Kafka faults ({LeaderChanges} leader changes)";
+        => $"{ChildrenKilled} child processes SIGKILLed (at most {MostChildrenAtOnce} of them running transactions at once), {BackendsTerminated} PostgreSQL backends terminated, SQLite write lock held {SqliteLocksHeld} times, PostgreSQL restarted {PostgresRestarts} times, {KafkaFaults} Kafka faults ({LeaderChanges} leader changes)";
 }
