@@ -2,6 +2,11 @@
 // printed as ratios (RATIO lines), then all of them again as a summary. See docs/benchmarks.md.
 using Khonsu.Benchmarks;
 
+if (args.Length > 0 && args[0] == ProcessWorker.Flag)
+{
+    return await ProcessWorker.RunAsync(args); // one application process of the processes section
+}
+
 var options = BenchOptions.Parse(args, Console.Error);
 if (options is null)
 {

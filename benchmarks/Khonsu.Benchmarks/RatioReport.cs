@@ -47,6 +47,7 @@ internal sealed class RatioReport(TextWriter output)
         "roundtrips" => [.. RoundTripSection.RatioIds()],
         "liveness" => [.. LivenessSection.RatioIds()],
         "log" => [.. LogSection.RatioIds()],
+        "processes" => [.. ProcessesSection.RatioIds()],
         "soak" => [.. SoakSection.RatioIds()],
         _ => [],
     };

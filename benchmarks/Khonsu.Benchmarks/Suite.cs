@@ -80,6 +80,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             await new LogSection(options, environment, report).RunAsync(cancellationToken);
         }
 
+        if (options.Runs("processes"))
+        {
+            await new ProcessesSection(options, environment, report).RunAsync(cancellationToken);
+        }
+
         if (options.Runs("soak"))
         {
             await new SoakSection(options, environment, report).RunAsync(cancellationToken);

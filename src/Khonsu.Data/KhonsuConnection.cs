@@ -531,10 +531,19 @@ public sealed class KhonsuConnection : DbConnection
     public Task InstallSchemaAsync(CancellationToken cancellationToken = default) => Runtime.InstallSchemaAsync(cancellationToken).AsTask();
 
     /// <summary>Drives in-doubt transactions to their logged outcome now, rather than waiting for the sweeper.</summary>
+    /// <exception cref="KhonsuException">SqlState 08006 (transient): the commit log could not be read (e.g. a Kafka cluster unreachable past its timeout); nothing was decided.</exception>
     public async Task<int> RecoverAsync(CancellationToken cancellationToken = default)
     {
-        var report = await Runtime.RecoverAsync(cancellationToken).ConfigureAwait(false);
-        return report.Committed + report.Aborted;
+        try
+        {
+            var report = await Runtime.RecoverAsync(cancellationToken).ConfigureAwait(false);
+            return report.Committed + report.Aborted;
+        }
+        catch (Engine.Log.CommitLogUnavailableException error)
+        {
+            // The Engine's type is internal: the caller gets the SqlState a commit gets for the same cause.
+            throw new KhonsuException($"Recovery could not read the commit log, and decided nothing: {error.Message}", "08006", isTransient: true, transactionId: null, error);
+        }
     }
 
     /// <summary>

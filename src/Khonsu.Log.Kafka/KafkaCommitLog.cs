@@ -37,6 +37,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     private readonly TopicPartition _partition;
     private readonly KafkaCheckpointStore _checkpoints;
     private readonly KafkaLogApplier _applier;
+    private readonly KafkaPositionPublisher _position;
     private KafkaLogIndex _index;
     private long _lastCheckpointOffset = -1;
     private long _lastCheckpointAt = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -60,6 +61,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         _applier = new KafkaLogApplier(() => _index, MaybeWriteCheckpoint);
         _checkpoints = new KafkaCheckpointStore(options.Address, ConsumerConfig, () => new ProducerConfig(BaseConfig(options, "checkpoints")) { Acks = Acks.All, LingerMs = 5 }, options.OperationTimeout);
         _producer = BuildProducer();
+        _position = new KafkaPositionPublisher(options, Position, new ProducerConfig(BaseConfig(options, "positions")) { Acks = Acks.All, MessageTimeoutMs = (int)options.OperationTimeout.TotalMilliseconds }, ConsumerConfig);
         _watermarks = BuildWatermarkClient();
         _tail = new ConsumerBuilder<string, byte[]>(ConsumerConfig("tail"))
             .SetErrorHandler((_, error) => NoteClientError(error))
@@ -122,6 +124,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
             log._identity = await log.ReadIdentityAsync(cancellationToken).ConfigureAwait(false);
             log.Opening = new KafkaLogOpening(start == 0 ? null : start - 1, log._index.Next - start, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             Engine.Diagnostics.KhonsuTelemetry.TrackSharedLog(log, () => log._index.Size.Remembered);
+            log._position.Start();
             return log;
         }
         catch
@@ -288,6 +291,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         }
 
         Engine.Diagnostics.KhonsuTelemetry.UntrackSharedLog(this);
+        await _position.DisposeAsync().ConfigureAwait(false);
         var producer = Volatile.Read(ref _producer);
         await Task.Run(() => producer.Flush(_options.OperationTimeout)).ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -317,6 +321,23 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         }
         _stop.Dispose();
     }
+
+    /// <summary>What this process publishes about itself (see <see cref="KafkaPositionPublisher"/>).</summary>
+    private KafkaProcessPosition Position()
+    {
+        var applied = _index.Next - 1;
+        var checkpoint = Volatile.Read(ref _lastCheckpointOffset);
+        return new KafkaProcessPosition(ProcessName, applied < 0 ? null : applied, checkpoint < 0 ? null : checkpoint, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>This process's name on the positions topic: its node id (machine:pid by default).</summary>
+    private string ProcessName => _options.NodeId ?? $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>Where the log is and how its clients talk to the brokers.</summary>
+    internal KafkaCommitLogOptions Options => _options;
+
+    /// <summary>Consumer settings of this log's clients, for a reader of its companion topics (<see cref="KafkaLogLag"/>).</summary>
+    internal ConsumerConfig ReaderConfig(string role) => ConsumerConfig(role);
 
     /// <summary>Waits until the index holds every record the broker reports now; returns that end offset.</summary>
     private async Task<long> CatchUpAsync(CancellationToken cancellationToken)

@@ -23,6 +23,15 @@ internal sealed record KafkaCommitLogOptions
     /// <summary>Setting (<c>Kafka.CheckpointSeconds</c>): also write one when this long passed since the last and records came; 0 turns that off.</summary>
     public const string CheckpointSecondsKey = "CheckpointSeconds";
 
+    /// <summary>Setting (<c>Kafka.PositionSeconds</c>): publish this process's position (applied offset, checkpoint) this often; 0 publishes none.</summary>
+    public const string PositionSecondsKey = "PositionSeconds";
+
+    /// <summary>The default of <see cref="PositionInterval"/>.</summary>
+    public static readonly TimeSpan DefaultPositionInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often this process publishes its position on the positions topic (<see cref="KafkaPositionPublisher"/>); zero: never.</summary>
+    public TimeSpan PositionInterval => TimeSpan.FromSeconds(Setting(PositionSecondsKey, (long)DefaultPositionInterval.TotalSeconds));
+
     /// <summary>The default of <see cref="CheckpointInterval"/> (see docs/kafka-log.md for how it was chosen).</summary>
     public const int DefaultCheckpointInterval = 10_000;
 
@@ -54,7 +63,8 @@ internal sealed record KafkaCommitLogOptions
         => ClientSettings.Where(setting => !IsKhonsuSetting(setting.Key));
 
     internal static bool IsKhonsuSetting(string key)
-        => key.Equals(CheckpointIntervalKey, StringComparison.OrdinalIgnoreCase) || key.Equals(CheckpointSecondsKey, StringComparison.OrdinalIgnoreCase);
+        => key.Equals(CheckpointIntervalKey, StringComparison.OrdinalIgnoreCase) || key.Equals(CheckpointSecondsKey, StringComparison.OrdinalIgnoreCase)
+           || key.Equals(PositionSecondsKey, StringComparison.OrdinalIgnoreCase);
 
     private long Setting(string key, long fallback)
     {

@@ -34,8 +34,13 @@ public partial class BenchmarkSmokeTests
         "roundtrips.sqlite.rmw.extra", "roundtrips.sqlite.autocommit-update.extra", "roundtrips.sqlite.transfer.extra",
         .. LivenessRatios(),
         .. LogRatios(),
+        .. ProcessesRatios(),
         .. SoakRatios(),
     ];
+
+    // The processes section: 2, 3 and 4 processes on one Kafka log against 1.
+    private static IEnumerable<string> ProcessesRatios()
+        => new[] { 2, 3, 4 }.Select(processes => $"processes.rmw-postgres.kafka.p{processes}-vs-p1.throughput");
 
     // The soak (a short one in the quick profile): throughput end against start, and what is held half-way against the end.
     private static IEnumerable<string> SoakRatios()

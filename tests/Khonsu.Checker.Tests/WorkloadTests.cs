@@ -50,15 +50,15 @@ public class WorkloadTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Two_application_processes_at_once_on_a_kafka_log_with_faults_find_nothing()
+    public async Task Three_application_processes_at_once_on_a_kafka_log_with_faults_find_nothing()
     {
         var report = await RunAsync(new WorkloadOptions
         {
             Seed = 14,
-            Duration = TimeSpan.FromSeconds(20),
+            Duration = TimeSpan.FromSeconds(25),
             Nemesis = true,
             Kafka = true,
-            Processes = 2,
+            Processes = 3,
             PostgresServer = PostgresServer.ConnectionString,
             RunnerPath = RunnerPath(),
         });
@@ -66,6 +66,9 @@ public class WorkloadTests(ITestOutputHelper output)
         AssertClean(report);
         Assert.True(report.Result.Committed >= 20, $"only {report.Result.Committed} transactions committed");
         Assert.True(report.Nemesis.ChildrenKilled > 0, "no process was killed while the others ran");
+        Assert.Equal(2, report.Nemesis.MostChildrenAtOnce); // both children ran transactions at the same moment, beside the runner
+        Assert.True(report.Nemesis.LeaderChanges > 0, "the log's leader never moved");
+        Assert.True(report.Nemesis.KafkaFaults > report.Nemesis.LeaderChanges, "no broker went down and no request failed");
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public sealed class EndToEndTests
         return transaction.TransactionId;
     }
 
-    private static async Task ExecuteAsync(DbConnection connection, string sql)
+    internal static async Task ExecuteAsync(DbConnection connection, string sql)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -60,7 +60,7 @@ var run = new WorkloadOptions
     ExtraSettings = Get("khonsu", ""),
     RestartPostgres = options.TryGetValue("restart-postgres", out var restart) ? restart : null,
     Kafka = Get("kafka", "off") == "on",
-    Processes = Int("processes", 1),
+    Processes = Int("processes", Get("kafka", "off") == "on" ? 3 : 1), // with Kafka, several processes by default: the point of a shared log
     EvidenceDirectory = Path.Combine(Path.GetTempPath(), "khonsu-checker-failures"),
     HistoryPath = options.TryGetValue("history", out var history) ? history : null,
 };

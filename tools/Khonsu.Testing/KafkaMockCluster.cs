@@ -44,13 +44,19 @@ public sealed class KafkaMockCluster : IAsyncDisposable
         return new KafkaMockCluster(process, first["BOOTSTRAP ".Length..]);
     }
 
-    /// <summary>A topic with one partition, as Khonsu's log wants it; returns its kafka:// address.</summary>
-    public async Task<string> CreateLogAsync(string? topic = null)
+    /// <summary>
+    /// A topic with one partition, as Khonsu's log wants it, on <paramref name="replicas"/> brokers
+    /// (more than one lets <see cref="MoveLeaderAsync"/> move its leader); returns its kafka:// address.
+    /// </summary>
+    public async Task<string> CreateLogAsync(string? topic = null, int replicas = 1)
     {
         topic ??= "khonsu-log-" + Guid.NewGuid().ToString("N")[..12];
-        await CommandAsync($"topic {topic} 1 1");
+        await CommandAsync($"topic {topic} 1 {replicas}");
         return $"kafka://{Bootstrap}/{topic}";
     }
+
+    /// <summary>Makes <paramref name="broker"/> the leader of partition 0 of <paramref name="topic"/> (a leader change, as after a broker's failover).</summary>
+    public Task MoveLeaderAsync(string topic, int broker) => CommandAsync($"leader {topic} 0 {broker}");
 
     public Task DownAsync(int broker = 1) => CommandAsync($"down {broker}");
 

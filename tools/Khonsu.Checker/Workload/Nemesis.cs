@@ -9,12 +9,28 @@ namespace Khonsu.Checker.Workload;
 
 /// <summary>
 /// The faults: while the in-process clients run, pg_terminate_backend of the run's PostgreSQL
-/// sessions and SQLite's write lock held from another connection; between those phases, the
-/// workload runs in a child process that is SIGKILLed at a random moment (its in-flight
-/// transactions become unknown-outcome; recovery runs when the next process opens the log).
+/// sessions, SQLite's write lock held from another connection, and on a Kafka log its leader
+/// broker down, produce requests failing and leader changes; application processes SIGKILLed at
+/// a random moment (with an embedded log between those phases, one process at a time; with a
+/// Kafka log beside the runner's clients throughout): their in-flight transactions become
+/// unknown-outcome, and recovery finishes them.
 /// </summary>
-internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats, string? restartPostgres = null, KafkaMockCluster? kafka = null)
+internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStats stats, string? restartPostgres = null, KafkaMockCluster? kafka = null, string? kafkaTopic = null, int kafkaBrokers = 1)
 {
+    /// <summary>The broker that leads the log's partition (the runner makes broker 1 the leader before the run).</summary>
+    private int _leader = 1;
+
+    /// <summary>The seeded generator, shared by the fault loop and the child processes' tasks (Random is not thread-safe).</summary>
+    private int Roll(int minValue, int maxValue)
+    {
+        lock (random)
+        {
+            return random.Next(minValue, maxValue);
+        }
+    }
+
+    private int Roll(int maxValue) => Roll(0, maxValue);
+
     /// <summary>Injects in-process faults until <paramref name="stop"/>.</summary>
     public async Task RunFaultsAsync(CancellationToken stop)
     {
@@ -22,24 +38,24 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
         {
             try
             {
-                await Task.Delay(random.Next(200, 900), stop);
+                await Task.Delay(Roll(200, 900), stop);
 
                 // The first fault of a run given a restart command is a restart: every run restarts at least once.
-                if (restartPostgres is not null && (stats.PostgresRestarts == 0 || random.Next(10) == 0))
+                if (restartPostgres is not null && (stats.PostgresRestarts == 0 || Roll(10) == 0))
                 {
                     await RestartPostgresAsync(restartPostgres);
                 }
-                else if (kafka is not null && random.Next(3) == 0)
+                else if (kafka is not null && Roll(3) == 0)
                 {
                     await KafkaFaultAsync(kafka, stop);
                 }
-                else if (random.Next(2) == 0)
+                else if (Roll(2) == 0)
                 {
-                    await TerminateBackendsAsync(all: random.Next(4) == 0);
+                    await TerminateBackendsAsync(all: Roll(4) == 0);
                 }
                 else
                 {
-                    await HoldSqliteWriteLockAsync(TimeSpan.FromMilliseconds(random.Next(50, 600)), stop);
+                    await HoldSqliteWriteLockAsync(TimeSpan.FromMilliseconds(Roll(50, 600)), stop);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -76,25 +92,39 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
         stats.PostgresRestarted();
     }
 
-    /// <summary>The broker down for a while (appends fail or wait), or its next produce requests failing.</summary>
+    /// <summary>
+    /// The leader broker down for a while (appends fail or wait), its next produce requests failing,
+    /// or, on a cluster of several brokers, the partition's leader moved to another broker.
+    /// </summary>
     private async Task KafkaFaultAsync(KafkaMockCluster mock, CancellationToken stop)
     {
-        if (random.Next(2) == 0)
+        // On several brokers the first Kafka fault of a run moves the leader: every such run has one.
+        var canMoveLeader = kafkaBrokers > 1 && kafkaTopic is not null;
+        var fault = canMoveLeader && stats.LeaderChanges == 0 ? 2 : Roll(canMoveLeader ? 3 : 2);
+        if (fault == 0)
         {
-            await mock.DownAsync();
+            var broker = _leader;
+            await mock.DownAsync(broker);
             try
             {
-                await Task.Delay(random.Next(100, 1500), stop);
+                await Task.Delay(Roll(100, 1500), stop);
             }
             finally
             {
-                await mock.UpAsync();
+                await mock.UpAsync(broker);
             }
+        }
+        else if (fault == 1)
+        {
+            // Produce (api key 0): NOT_LEADER_FOR_PARTITION (6), REQUEST_TIMED_OUT (7), NOT_ENOUGH_REPLICAS (19).
+            await mock.PushRequestErrorsAsync(0, [.. Enumerable.Range(0, Roll(1, 4)).Select(_ => new[] { 6, 7, 19 }[Roll(3)])]);
         }
         else
         {
-            // Produce (api key 0): NOT_LEADER_FOR_PARTITION (6), REQUEST_TIMED_OUT (7), NOT_ENOUGH_REPLICAS (19).
-            await mock.PushRequestErrorsAsync(0, [.. Enumerable.Range(0, random.Next(1, 4)).Select(_ => new[] { 6, 7, 19 }[random.Next(3)])]);
+            _leader = 1 + ((_leader + Roll(kafkaBrokers - 1)) % kafkaBrokers); // any broker but the current leader
+            await mock.MoveLeaderAsync(kafkaTopic!, _leader);
+            stats.LeaderChanged();
+            return;
         }
 
         stats.KafkaFault();
@@ -173,8 +203,9 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
             start.ArgumentList.Add(argument);
         }
 
-        var killAfter = random.Next(1, 60);
+        var killAfter = Roll(1, 60);
         var completions = 0;
+        var live = false;
         var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var child = Process.Start(start) ?? throw new InvalidOperationException("Could not start the child runner.");
         var stderr = child.StandardError.ReadToEndAsync();
@@ -188,6 +219,12 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
                 }
 
                 history.Add(e);
+                if (!live)
+                {
+                    live = true; // it runs transactions now, beside the others
+                    stats.ProcessLive();
+                }
+
                 if (e.Outcome is not null && ++completions >= killAfter)
                 {
                     reached.TrySetResult();
@@ -207,6 +244,11 @@ internal sealed class Nemesis(RunDatabases databases, Random random, NemesisStat
 
         await child.WaitForExitAsync();
         await reader;
+        if (live)
+        {
+            stats.ProcessEnded();
+        }
+
         var errors = await stderr;
         if (completions == 0 && errors.Contains("Exception", StringComparison.Ordinal))
         {

@@ -13,6 +13,9 @@ namespace Khonsu.Checker.Workload;
 /// </summary>
 public static class WorkloadRunner
 {
+    /// <summary>Brokers of the mock cluster a Kafka run uses.</summary>
+    private const int KafkaBrokers = 3;
+
     public static async Task<RunReport> RunAsync(WorkloadOptions options, TextWriter log, CancellationToken cancellationToken = default)
     {
         if ((options.Nemesis || options.Processes > 1) && options.Mode == WorkloadMode.Khonsu && options.RunnerPath is null)
@@ -26,20 +29,40 @@ public static class WorkloadRunner
         }
 
         var keys = new Keyspace(options.KeysPerBackend);
-        await using var kafka = options.Kafka ? await KafkaMockCluster.StartAsync() : null;
+        // Three brokers, the log's partition replicated on each, so the nemesis can move its leader.
+        await using var kafka = options.Kafka ? await KafkaMockCluster.StartAsync(KafkaBrokers) : null;
+        var topic = $"checker-{options.Seed}";
         // The log's topic is created first, as docs/kafka-log.md asks of an operator: librdkafka 2.x
         // clients do not have the brokers create a topic on first read.
-        var settings = kafka is null ? options.ExtraSettings : $"{options.ExtraSettings};Log={await kafka.CreateLogAsync($"checker-{options.Seed}")}";
+        var settings = kafka is null ? options.ExtraSettings : $"{options.ExtraSettings};Log={await kafka.CreateLogAsync(topic, KafkaBrokers)}";
+        if (kafka is not null)
+        {
+            await kafka.MoveLeaderAsync(topic, 1); // the leader the nemesis starts from
+        }
+
         await using var databases = await RunDatabases.CreateAsync(options.PostgresServer, keys, settings, cancellationToken);
         var initial = await databases.ReadRegistersAsync(cancellationToken);
         var history = new TransactionHistory();
         var stats = new NemesisStats();
         var reasons = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var random = new Random(options.Seed);
-        var nemesis = new Nemesis(databases, random, stats, options.RestartPostgres, kafka);
+        var nemesis = new Nemesis(databases, random, stats, options.RestartPostgres, kafka, topic, KafkaBrokers);
         var serials = new Serials();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await log.WriteLineAsync($"workload: {options.Mode}, {options.Isolation}, {options.Processes} process(es) of {options.Clients} clients, {keys.PerBackend} registers per backend, nemesis {(options.Nemesis ? "on" : "off")}, {options.Duration.TotalSeconds:0} s{(options.ExtraSettings.Length > 0 ? ", Khonsu settings: " + options.ExtraSettings : "")}");
+
+        // The other processes of the application run for the whole workload, at the same time as the
+        // runner's clients and each other, on the same log and databases: each is SIGKILLed at a
+        // random moment with the nemesis (at the end otherwise) and started again at once.
+        using var endOfWorkload = new CancellationTokenSource(options.Duration);
+        var otherProcesses = Enumerable.Range(1, options.Processes - 1).Select(_ => Task.Run(async () =>
+        {
+            while (!endOfWorkload.IsCancellationRequested)
+            {
+                // A fresh serial per start: every value written in the run stays unique.
+                await nemesis.RunChildAsync(options.RunnerPath!, options, serials.Take(options.Clients), history, databases.KhonsuConnectionString, endOfWorkload.Token, killAtRandom: options.Nemesis);
+            }
+        })).ToList();
 
         while (clock.Elapsed < options.Duration)
         {
@@ -53,6 +76,8 @@ public static class WorkloadRunner
                 await nemesis.RunChildAsync(options.RunnerPath!, options, serials.Take(options.Clients), history);
             }
         }
+
+        await Task.WhenAll(otherProcesses);
 
         var unresolved = options.Mode == WorkloadMode.Khonsu ? await RecoverAsync(databases, cancellationToken) : 0;
         var state = new FinalState(initial, await databases.ReadRegistersAsync(cancellationToken), await databases.ReadInstalledAsync(cancellationToken));
@@ -103,20 +128,6 @@ public static class WorkloadRunner
             clients.Add(nemesis.RunFaultsAsync(stop.Token));
         }
 
-        // The other processes of the application, at the same time on the same log and databases:
-        // each is SIGKILLed at a random moment with the nemesis, at the end of the phase otherwise,
-        // and started again until the phase ends.
-        for (var process = 1; process < options.Processes; process++)
-        {
-            clients.Add(Task.Run(async () =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    // A fresh serial per start: every value written in the run stays unique.
-                    await nemesis.RunChildAsync(options.RunnerPath!, options, serials.Take(options.Clients), history, databases.KhonsuConnectionString, stop.Token, killAtRandom: options.Nemesis);
-                }
-            }));
-        }
 
         await Task.WhenAll(clients);
     }

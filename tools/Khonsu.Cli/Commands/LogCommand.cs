@@ -6,7 +6,7 @@ using Khonsu.Engine;
 
 namespace Khonsu.Cli.Commands;
 
-/// <summary>`khonsu log tail` and `khonsu log show`: the commit log's records (embedded or Kafka), decoded. Read-only.</summary>
+/// <summary>`khonsu log tail` and `khonsu log show` (and `log lag`, `log adopt` in their own files): the commit log's records (embedded or Kafka), decoded. Read-only.</summary>
 internal static class LogCommand
 {
     private static string TransactionLogRows(string table) => $"SELECT participant, status, decision, finished_at, abort_reason FROM {table} WHERE tx_id = @tx ORDER BY participant";
@@ -66,6 +66,7 @@ internal static class LogCommand
         {
             tail,
             show,
+            LogLagCommand.Create(),
             AdoptCommand.Create(),
         };
     }

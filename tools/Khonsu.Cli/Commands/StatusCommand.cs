@@ -15,7 +15,7 @@ internal static class StatusCommand
         var command = new Command(
             "status",
             "Show each backend (kind, where, reachable, whether it belongs to another commit log), the commit log (file or kafka:// address, last position, " +
-            "log id, and for a Kafka log how far its materialised transaction_log has got), every in-doubt transaction (decision, age, participants) and, " +
+            "log id, and for a Kafka log how far its materialised transaction_log has got and each process's position, checkpoint and lag), every in-doubt transaction (decision, age, participants) and, " +
             "apart, aborted ones a backend still holds prepared (to roll back). Changes nothing, and reads the embedded log while the application holds it. " +
             "Exit code 0 when all is well, 2 when something is in doubt or to roll back (or a backend belongs to another log), 3 when a backend or the log is unreachable.");
         command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(parseResult, ExecuteAsync, cancellationToken));
@@ -34,6 +34,7 @@ internal static class StatusCommand
         IReadOnlyList<InDoubtTransaction> inDoubt;
         LogIdentity? identity = null;
         LogSource? source = null;
+        (long End, IReadOnlyList<Khonsu.Log.Kafka.KafkaProcessLag> Processes)? processes = null;
         try
         {
             source = target.LogExists ? await LogSource.OpenAsync(target, cancellationToken).ConfigureAwait(false) : null;
@@ -52,6 +53,7 @@ internal static class StatusCommand
                 housekeeping = await source.HousekeepingAsync(cancellationToken).ConfigureAwait(false);
                 log = await source.CommitLogAsync(cancellationToken).ConfigureAwait(false);
                 identity = log is EmbeddedCommitLog embedded ? embedded.KnownIdentity : log.Identity;
+                processes = await ProcessLagView.ReadAsync(log, cancellationToken).ConfigureAwait(false);
             }
 
             inDoubt = await InDoubtScanner.ScanAsync(target, log, reachable, context.ConnectTimeout, cancellationToken).ConfigureAwait(false);
@@ -105,6 +107,7 @@ internal static class StatusCommand
                     ["transactionLogOldestDecidedAt"] = housekeeping?.OldestDecidedAt,
                     ["transactionLogRetentionSeconds"] = target.Settings.TransactionLogRetention?.TotalSeconds,
                     ["error"] = logProblem,
+                    ["processes"] = processes is { } lag ? ProcessLagView.Json(lag.Processes) : null,
                     ["transactionLog"] = materialised is { } m ? new JsonObject
                     {
                         ["backend"] = target.TransactionLogHolder!.Name,
@@ -163,6 +166,12 @@ internal static class StatusCommand
                 await output.WriteLineAsync(m.Unavailable is { } why ? $"  transaction_log: {why}"
                     : $"  transaction_log: {where}, applied up to position {(m.Applied is { } applied ? Text.Invariant(applied) : "none yet")}").ConfigureAwait(false);
             }
+            if (processes is { } lag)
+            {
+                await output.WriteLineAsync("  processes (as each last published itself):").ConfigureAwait(false);
+                await ProcessLagView.WriteAsync(output, lag.End, lag.Processes, "    ").ConfigureAwait(false);
+            }
+
             await InDoubtText.WriteAsync(output, inDoubt, now, target.Settings.PrepareLease).ConfigureAwait(false);
         }
 

@@ -178,7 +178,10 @@ internal sealed class KhonsuTarget
         try
         {
             // Standard error, so that a skipped checkpoint never mixes into output a script parses.
-            return await LogLocation.OpenAsync(Settings, Backends, NodeId, warning => Console.Error.WriteLine("warning: " + warning), cancellationToken).ConfigureAwait(false);
+            // The tool reads the log for a moment and is not one of the application's processes:
+            // it publishes no position (khonsu log lag lists the processes that do).
+            var quiet = Settings with { LogSettings = new Dictionary<string, string>(Settings.LogSettings, StringComparer.OrdinalIgnoreCase) { ["PositionSeconds"] = "0" } };
+            return await LogLocation.OpenAsync(quiet, Backends, NodeId, warning => Console.Error.WriteLine("warning: " + warning), cancellationToken).ConfigureAwait(false);
         }
         catch (KhonsuException error)
         {
