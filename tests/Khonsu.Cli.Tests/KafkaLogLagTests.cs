@@ -79,6 +79,21 @@ public class KafkaLogLagTests
             Assert.Contains(json.RootElement.GetProperty("inDoubt").EnumerateArray(), t => t.GetProperty("txId").GetString() == child.TransactionId);
         }
 
+        // khonsu top shows the same processes beside its rates, and the child's commit in doubt.
+        var top = await CliRun.RunAsync(connectionString, "top", "--json", "--count", "1", "--window", "3600", "--in-doubt-after", "0");
+        Assert.True(top.ExitCode == 0, top.ToString());
+        using (var json = JsonDocument.Parse(top.Stdout))
+        {
+            Assert.Equal(end, json.RootElement.GetProperty("logEnd").GetInt64());
+            Assert.Equal(["lag-first", "lag-second"], json.RootElement.GetProperty("processes").EnumerateArray().Select(p => p.GetProperty("process").GetString()));
+            Assert.Equal(2, json.RootElement.GetProperty("commits").GetInt32()); // the first's commit and the child's, both decided in the log
+            Assert.Contains(json.RootElement.GetProperty("inDoubt").EnumerateArray(), t => t.GetProperty("txId").GetString() == child.TransactionId);
+        }
+
+        var topText = await CliRun.RunAsync(connectionString, "top", "--count", "1");
+        Assert.Contains("processes of the Kafka log (end: offset 3)", topText.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"lag-first\s+2\s+0\s", topText.Stdout);
+
         // A process that closes cleanly leaves: its runtime's log publishes a tombstone as it closes.
         await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(first));
         var after = await CliRun.RunAsync(connectionString, "log", "lag", "--json");

@@ -1,5 +1,6 @@
 using Khonsu.Cli.InDoubt;
 using Khonsu.Cli.Infrastructure;
+using Khonsu.Log.Kafka;
 
 namespace Khonsu.Cli.Top;
 
@@ -28,6 +29,9 @@ internal sealed record TopFrame(
     /// </summary>
     public IReadOnlyList<InDoubtTransaction> Stuck
         => InDoubt?.Where(t => t.Category != InDoubtCategory.Closed && t.Age(At) >= InDoubtAfter).ToList() ?? [];
+
+    /// <summary>For a Kafka log: its end and each process as it last published itself (<c>khonsu log lag</c>); null otherwise or until the first scan.</summary>
+    public (long End, IReadOnlyList<KafkaProcessLag> Processes)? Lag { get; init; }
 
     /// <summary>Transactions between prepare and end for less than <see cref="InDoubtAfter"/>: committing now.</summary>
     public int Committing => InDoubt?.Count(t => t.Category != InDoubtCategory.Closed && t.Age(At) < InDoubtAfter) ?? 0;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Khonsu.Cli.InDoubt;
+using Khonsu.Cli.LogView;
 
 namespace Khonsu.Cli.Top;
 
@@ -46,6 +47,8 @@ internal static class TopJson
             ["inDoubt"] = frame.InDoubt is null ? null : InDoubtJson.Array(frame.Stuck, InDoubtCategory.InDoubt, frame.At, frame.PrepareLease),
             ["toRollBack"] = frame.InDoubt is null ? null : InDoubtJson.Array(frame.Stuck, InDoubtCategory.ToRollBack, frame.At, frame.PrepareLease),
             ["committing"] = frame.InDoubt is null ? null : frame.Committing,
+            ["logEnd"] = frame.Lag?.End,
+            ["processes"] = frame.Lag is { } lag ? ProcessLagView.Json(lag.Processes) : null,
             ["error"] = frame.Problem,
         };
     }

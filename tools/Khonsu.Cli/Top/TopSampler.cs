@@ -1,6 +1,7 @@
 using Khonsu.Cli.InDoubt;
 using Khonsu.Cli.Infrastructure;
 using Khonsu.Cli.LogView;
+using Khonsu.Log.Kafka;
 
 namespace Khonsu.Cli.Top;
 
@@ -27,6 +28,7 @@ internal sealed class TopSampler : IAsyncDisposable
     private IReadOnlyList<BackendProbe> _backends = [];
     private IReadOnlyList<InDoubtTransaction>? _inDoubt;
     private string? _scanProblem;
+    private (long End, IReadOnlyList<KafkaProcessLag> Processes)? _lag;
 
     public TopSampler(KhonsuTarget target, TimeSpan window, TimeSpan inDoubtAfter, TimeSpan connectTimeout)
     {
@@ -66,7 +68,10 @@ internal sealed class TopSampler : IAsyncDisposable
             _inDoubt,
             _target.Settings.PrepareLease,
             _inDoubtAfter,
-            logProblem ?? _scanProblem);
+            logProblem ?? _scanProblem)
+        {
+            Lag = _lag,
+        };
     }
 
     private async Task ReadNewRecordsAsync(CancellationToken cancellationToken)
@@ -102,6 +107,7 @@ internal sealed class TopSampler : IAsyncDisposable
         {
             var log = _source is null ? null : await _source.CommitLogAsync(cancellationToken).ConfigureAwait(false);
             _inDoubt = await InDoubtScanner.ScanAsync(_target, log, BackendProbe.RecoveryResourcesOfReachable(_backends), _connectTimeout, cancellationToken).ConfigureAwait(false);
+            _lag = log is null ? null : await ProcessLagView.ReadAsync(log, cancellationToken).ConfigureAwait(false);
             _scanProblem = null;
         }
         catch (Exception error) when (error is not OperationCanceledException)

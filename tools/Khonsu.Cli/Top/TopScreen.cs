@@ -1,6 +1,7 @@
 using System.Globalization;
 using Khonsu.Cli.InDoubt;
 using Khonsu.Cli.Infrastructure;
+using Khonsu.Log.Kafka;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 using Text = Khonsu.Cli.Infrastructure.Text;
@@ -39,6 +40,11 @@ internal static class TopScreen
         parts.Add(Aborts(figures));
         parts.Add(Latency(figures));
         parts.Add(InDoubt(frame));
+        if (frame.Lag is { } lag)
+        {
+            parts.Add(Processes(lag.End, lag.Processes));
+        }
+
         return new Rows(parts);
     }
 
@@ -114,6 +120,34 @@ internal static class TopScreen
         if (open.Count > InDoubtShown)
         {
             table.AddRow($"… {open.Count - InDoubtShown} more (khonsu status lists them all)", string.Empty, string.Empty);
+        }
+
+        return table;
+    }
+
+    /// <summary>A Kafka log's processes, as <c>khonsu log lag</c> shows them.</summary>
+    private static IRenderable Processes(long end, IReadOnlyList<KafkaProcessLag> processes)
+    {
+        if (processes.Count == 0)
+        {
+            return new Markup("processes: [grey]none publishes its position[/]");
+        }
+
+        var table = new Table { Title = new TableTitle($"processes of the Kafka log (end: offset {Text.Invariant(end)})"), Border = TableBorder.Simple };
+        table.AddColumn("process");
+        foreach (var column in new[] { "applied", "lag records", "lag", "published" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        foreach (var process in processes)
+        {
+            table.AddRow(
+                Markup.Escape(process.Position.Process),
+                process.Position.Applied is { } applied ? Text.Invariant(applied) : "none",
+                Text.Invariant(process.Records),
+                Seconds(process.Behind),
+                Seconds(process.Silence) + " ago");
         }
 
         return table;
