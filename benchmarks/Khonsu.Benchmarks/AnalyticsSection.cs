@@ -31,7 +31,7 @@ internal sealed class AnalyticsSection(BenchOptions options, BenchEnvironment en
             await connection.OpenAsync(cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition(
                 "CREATE TABLE orders (id bigint PRIMARY KEY, customer integer NOT NULL, region text NOT NULL, amount bigint NOT NULL); " +
-                $"INSERT INTO orders SELECT i, i % 1000, 'r' || (i % 10), (i * 7919) % 1000 FROM generate_series(1, {rows}) i; ANALYZE orders",
+                $"INSERT INTO orders SELECT i, i % 1000, 'r' || (i % 10), (i * 7919) % 1000 FROM generate_series(1::bigint, {rows}) i; ANALYZE orders",
                 commandTimeout: 600,
                 cancellationToken: cancellationToken));
         }
