@@ -3,7 +3,7 @@ namespace Khonsu.Benchmarks;
 /// <summary>The command line: which server, which profile, which sections.</summary>
 internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<string> Sections, string? WorkDirectory, long? Soak = null)
 {
-    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "append", "autocommit", "sync", "roundtrips", "liveness", "log", "processes", "soak"];
+    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "append", "autocommit", "sync", "roundtrips", "analytics", "liveness", "log", "processes", "soak"];
 
     /// <summary>Transactions of the soak (each log): a million in the full soak, a few thousand in the smoke profile.</summary>
     public long SoakTransactions => Soak ?? (Quick ? 2_000 : 1_000_000);

@@ -70,6 +70,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             await new RoundTripSection(options, environment, report).RunAsync(cancellationToken);
         }
 
+        if (options.Runs("analytics"))
+        {
+            await new AnalyticsSection(options, environment, report).RunAsync(cancellationToken);
+        }
+
         if (options.Runs("liveness"))
         {
             await new LivenessSection(options, environment, report).RunAsync(cancellationToken);

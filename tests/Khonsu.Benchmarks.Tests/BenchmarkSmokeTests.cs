@@ -32,6 +32,7 @@ public partial class BenchmarkSmokeTests
         "sync.postgres.execute.throughput", "sync.postgres.execute.p99", "sync.postgres.query.throughput", "sync.postgres.query.p99",
         "roundtrips.postgres.rmw.extra", "roundtrips.postgres.autocommit-update.extra", "roundtrips.postgres.transfer.extra",
         "roundtrips.sqlite.rmw.extra", "roundtrips.sqlite.autocommit-update.extra", "roundtrips.sqlite.transfer.extra",
+        "analytics.postgres-vs-duckdb.latency", "analytics.sqlite-vs-duckdb.latency",
         .. LivenessRatios(),
         .. LogRatios(),
         .. ProcessesRatios(),
