@@ -17,7 +17,7 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
           --postgres <conn>   a PostgreSQL server to use (superuser, max_prepared_transactions > 0); nothing is started.
                               Scratch databases kb_* are created on it and dropped at the end.
           --quick             smoke profile: every scenario, very short runs (figures meaningless).
-          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, append, autocommit, sync, roundtrips, liveness, log, processes, soak.
+          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, append, autocommit, sync, roundtrips, analytics, liveness, log, processes, soak.
                               liveness: transfers in opposite orders over 10 hot rows (SQLite + SQLite, SQLite + PostgreSQL)
                               at 8, 32 and 128 workers, against hand-written 2PC that locks in one global order.
                               autocommit: single-row INSERT/UPDATE with no transaction, Khonsu Autocommit=Transaction
@@ -26,6 +26,7 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
                               asynchronous variants from 32 tasks (default thread pool), Khonsu over PostgreSQL.
                               log: the same transactions through the embedded log and through a Kafka log on
                               librdkafka's mock cluster (the librdkafka bundled by librdkafka.redist).
+                              analytics: a group-by over a million rows in PostgreSQL, SQLite and DuckDB (issue 20's mirror target).
                               processes: 1 to 4 application processes at once on one Kafka log and one PostgreSQL
                               database (8 read-modify-write clients each), committed tx/s as ratios to 1 process.
                               soak: a million transactions through the embedded log and the Kafka log, sampled
