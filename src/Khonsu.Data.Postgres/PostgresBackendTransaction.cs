@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Khonsu.Data.Backends;
+using Khonsu.Data.Execution;
 using Khonsu.Engine;
 using Khonsu.Engine.Commit;
 using Npgsql;
@@ -70,7 +71,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     /// process's oldest transaction, so the younger side of a deadlock gives up first; it is set
     /// again when the transaction becomes the oldest.
     /// </summary>
-    public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
+    public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, bool async, CancellationToken cancellationToken)
     {
         SnapshotStarting();
         if (!spansSeveralBackends)
@@ -81,7 +82,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         if ((Context?.HiddenLockWait ?? backend.Options.LockTimeout) is var wait && wait != _lockTimeout)
         {
             var milliseconds = Math.Max(1, (long)wait.TotalMilliseconds);
-            await InnerCommands.ExecuteAsync(connection, null, $"SET LOCAL lock_timeout = {milliseconds}", cancellationToken).ConfigureAwait(false);
+            await InnerCommands.ExecuteAsync(connection, null, $"SET LOCAL lock_timeout = {milliseconds}", async, cancellationToken).ConfigureAwait(false);
             _lockTimeout = wait;
         }
 
@@ -159,51 +160,51 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     }
 
     /// <summary>The application's savepoints cover the branch too: it began after them, or holds them as well.</summary>
-    public override async ValueTask SaveAsync(string savepoint, CancellationToken cancellationToken)
+    public override async ValueTask SaveAsync(string savepoint, bool async, CancellationToken cancellationToken)
     {
         SnapshotStarting();
-        await base.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
+        await base.SaveAsync(savepoint, async, cancellationToken).ConfigureAwait(false);
         if (_branch is not null)
         {
-            await _branch.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
+            await _branch.SaveAsync(savepoint, async, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Back to the savepoint on the branch too, or, when the branch began after it, the whole branch undone (a later Replace opens a new one).</summary>
-    public override async ValueTask RollbackToAsync(string savepoint, CancellationToken cancellationToken)
+    public override async ValueTask RollbackToAsync(string savepoint, bool async, CancellationToken cancellationToken)
     {
-        await base.RollbackToAsync(savepoint, cancellationToken).ConfigureAwait(false);
-        if (_branch is not null && !await _branch.RollbackToAsync(savepoint, cancellationToken).ConfigureAwait(false))
+        await base.RollbackToAsync(savepoint, async, cancellationToken).ConfigureAwait(false);
+        if (_branch is not null && !await _branch.RollbackToAsync(savepoint, async, cancellationToken).ConfigureAwait(false))
         {
-            await EndBranchAsync(branch => branch.RollbackAsync(cancellationToken)).ConfigureAwait(false);
+            await EndBranchAsync(branch => branch.RollbackAsync(async, cancellationToken)).ConfigureAwait(false);
         }
     }
 
-    public override async ValueTask ReleaseAsync(string savepoint, CancellationToken cancellationToken)
+    public override async ValueTask ReleaseAsync(string savepoint, bool async, CancellationToken cancellationToken)
     {
-        await base.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
+        await base.ReleaseAsync(savepoint, async, cancellationToken).ConfigureAwait(false);
         if (_branch is not null)
         {
-            await _branch.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
+            await _branch.ReleaseAsync(savepoint, async, cancellationToken).ConfigureAwait(false);
         }
     }
 
     public override IEnumerable<ItemId> RowReads => _reads.Items(Name);
 
-    public override ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override ValueTask ValidateReadsAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         SnapshotStarting();
-        return _reads.ValidateAsync(connection, Name, transactionId, cancellationToken);
+        return _reads.ValidateAsync(connection, Name, transactionId, async, cancellationToken);
     }
 
     /// <summary>
     /// The only participant: its writes reported and, if it wrote, its reads validated, in one round
     /// trip; then a plain COMMIT is the commit point.
     /// </summary>
-    public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         SnapshotStarting();
-        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, null, ReadValidations(transactionId, onlyIfWrote: true), Name, cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, null, ReadValidations(transactionId, onlyIfWrote: true), Name, async, cancellationToken).ConfigureAwait(false);
         _state = wrote ? State.OnePhase : State.ReadOnlyPrepared;
         return new ParticipantVote(Name, NeedsRedo: false, writes, ReadOnly: !wrote);
     }
@@ -215,19 +216,19 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
     /// it changed nothing (its applied-marker is a write), and votes as a writer whose reads were
     /// validated.
     /// </summary>
-    public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         SnapshotStarting();
         if (RanWrites && _branch is null)
         {
             var (_, written) = await PrepareMapped(() => PostgresCapturedWrites.ReadAsync(
-                connection, null, ReadValidations(transactionId, onlyIfWrote: false), Name, cancellationToken, PrepareCommands(transactionId.ToString(), _gid))).ConfigureAwait(false);
+                connection, null, ReadValidations(transactionId, onlyIfWrote: false), Name, async, cancellationToken, PrepareCommands(transactionId.ToString(), _gid))).ConfigureAwait(false);
             _state = State.Prepared;
             return new ParticipantVote(Name, NeedsRedo: false, written);
         }
 
-        var (branchWrote, branchWrites) = _branch is null ? (false, []) : await _branch.ReadWritesAsync(cancellationToken).ConfigureAwait(false);
-        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, null, ReadValidations(transactionId, onlyIfWrote: !branchWrote), Name, cancellationToken).ConfigureAwait(false);
+        var (branchWrote, branchWrites) = _branch is null ? (false, []) : await _branch.ReadWritesAsync(async, cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(connection, null, ReadValidations(transactionId, onlyIfWrote: !branchWrote), Name, async, cancellationToken).ConfigureAwait(false);
         if (!wrote && !branchWrote)
         {
             _state = State.ReadOnlyPrepared;
@@ -238,7 +239,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         {
             // Prepared first: a crash before the main one prepares leaves only the branch, which
             // recovery rolls back (no commit record) like any transaction that did not finish preparing.
-            await _branch!.PrepareAsync(PrepareLocalAsync, cancellationToken).ConfigureAwait(false);
+            await _branch!.PrepareAsync((local, localId, gid) => PrepareLocalAsync(local, localId, gid, async, cancellationToken)).ConfigureAwait(false);
         }
 
         if (!wrote)
@@ -247,7 +248,7 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
             return new ParticipantVote(Name, NeedsRedo: false, branchWrites);
         }
 
-        await PrepareLocalAsync(connection, transactionId.ToString(), _gid, cancellationToken).ConfigureAwait(false);
+        await PrepareLocalAsync(connection, transactionId.ToString(), _gid, async, cancellationToken).ConfigureAwait(false);
         _state = State.Prepared;
         return new ParticipantVote(Name, NeedsRedo: false, [.. writes, .. branchWrites]);
     }
@@ -263,19 +264,23 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         return [marker, new NpgsqlBatchCommand($"PREPARE TRANSACTION {Literal(gid)}")];
     }
 
-    private async ValueTask PrepareLocalAsync(NpgsqlConnection local, string localId, string gid, CancellationToken cancellationToken)
+    private async ValueTask PrepareLocalAsync(NpgsqlConnection local, string localId, string gid, bool async, CancellationToken cancellationToken)
         => await PrepareMapped(async () =>
         {
             var batch = new NpgsqlBatch(local);
-            await using (batch.ConfigureAwait(false))
+            try
             {
                 foreach (var command in PrepareCommands(localId, gid))
                 {
                     batch.BatchCommands.Add(command);
                 }
 
-                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await SyncOrAsync.ExecuteNonQueryAsync(batch, async, cancellationToken).ConfigureAwait(false);
                 return true;
+            }
+            finally
+            {
+                await SyncOrAsync.DisposeAsync(batch, async).ConfigureAwait(false);
             }
         }).ConfigureAwait(false);
 
@@ -298,12 +303,12 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         }
     }
 
-    public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask CommitAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         var sql = _state == State.Prepared ? $"COMMIT PREPARED {Literal(_gid)}" : "COMMIT";
         try
         {
-            await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
+            await InnerCommands.ExecuteAsync(connection, null, sql, async, cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException error) when (_state == State.OnePhase && error is not PostgresException)
         {
@@ -318,10 +323,10 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         }
 
         _state = State.Finished;
-        await EndBranchAsync(branch => branch.CommitAsync(cancellationToken)).ConfigureAwait(false);
+        await EndBranchAsync(branch => branch.CommitAsync(async, cancellationToken)).ConfigureAwait(false);
     }
 
-    public override async ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask RollbackAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         if (_state == State.Finished)
         {
@@ -332,25 +337,25 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         _state = State.Finished;
         try
         {
-            await InnerCommands.ExecuteAsync(connection, null, sql, cancellationToken).ConfigureAwait(false);
+            await InnerCommands.ExecuteAsync(connection, null, sql, async, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            await EndBranchAsync(branch => branch.RollbackAsync(cancellationToken)).ConfigureAwait(false);
+            await EndBranchAsync(branch => branch.RollbackAsync(async, cancellationToken)).ConfigureAwait(false);
         }
     }
 
-    public override async ValueTask AbandonAsync(CancellationToken cancellationToken)
+    public override async ValueTask AbandonAsync(bool async, CancellationToken cancellationToken)
     {
         // A prepared transaction lives on in the server; recovery finishes it (and its branch) from the log.
         if (_state is not (State.Prepared or State.Finished))
         {
             _state = State.Finished;
-            await InnerCommands.ExecuteAsync(connection, null, "ROLLBACK", cancellationToken).ConfigureAwait(false);
+            await InnerCommands.ExecuteAsync(connection, null, "ROLLBACK", async, cancellationToken).ConfigureAwait(false);
         }
 
         _state = State.Finished;
-        await EndBranchAsync(branch => branch.AbandonAsync(cancellationToken)).ConfigureAwait(false);
+        await EndBranchAsync(branch => branch.AbandonAsync(async, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>Ends the branch, if there is one, its own way; it is gone afterwards whatever happens.</summary>

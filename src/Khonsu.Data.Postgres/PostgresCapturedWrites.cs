@@ -1,4 +1,5 @@
 using Khonsu.Data.Backends;
+using Khonsu.Data.Execution;
 using Khonsu.Engine.Commit;
 using Npgsql;
 using static Khonsu.Data.Postgres.PostgresSql;
@@ -16,12 +17,13 @@ internal static class PostgresCapturedWrites
     /// <see cref="PostgresSchemaInstaller"/>). <paramref name="backend"/> names the backend in errors.
     /// </summary>
     /// <param name="then">Statements sent after, in the same round trip (PREPARE TRANSACTION); none runs if one before fails.</param>
+    /// <param name="async">False for a synchronous commit: Npgsql's synchronous methods run.</param>
     public static async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadAsync(
-        NpgsqlConnection connection, string? localId, IReadOnlyList<PostgresValidation> validations, string backend, CancellationToken cancellationToken,
+        NpgsqlConnection connection, string? localId, IReadOnlyList<PostgresValidation> validations, string backend, bool async, CancellationToken cancellationToken,
         IReadOnlyList<NpgsqlBatchCommand>? then = null)
     {
         var batch = new NpgsqlBatch(connection);
-        await using (batch.ConfigureAwait(false))
+        try
         {
             // The validations run before the capture rows go: they check nothing unless it wrote.
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_current_xact_id_if_assigned() IS NOT NULL, current_setting('{CaptureSetting}', true) IS NOT DISTINCT FROM 'on'"));
@@ -47,17 +49,18 @@ internal static class PostgresCapturedWrites
             await PostgresValidation.RunAsync(
                 batch,
                 validations,
+                async,
                 cancellationToken,
                 async (reader, index, token) =>
                 {
                     if (index == 0)
                     {
-                        await reader.ReadAsync(token).ConfigureAwait(false);
+                        await SyncOrAsync.ReadAsync(reader, async, token).ConfigureAwait(false);
                         (wrote, capturing) = (reader.GetBoolean(0), reader.GetBoolean(1));
                     }
                     else if (index == validations.Count + 1)
                     {
-                        while (await reader.ReadAsync(token).ConfigureAwait(false))
+                        while (await SyncOrAsync.ReadAsync(reader, async, token).ConfigureAwait(false))
                         {
                             if (Describe(reader) is { } write)
                             {
@@ -75,6 +78,10 @@ internal static class PostgresCapturedWrites
             }
 
             return (wrote, writes);
+        }
+        finally
+        {
+            await SyncOrAsync.DisposeAsync(batch, async).ConfigureAwait(false);
         }
     }
 

@@ -28,7 +28,7 @@ internal sealed class PostgresReadSet
     public IEnumerable<ItemId> Items(string participant) => _rows.Keys.Select(row => ItemId.Of(participant, row.Table.Name, row.Key));
 
     /// <summary>Validates the reads now, in one round trip (see <see cref="Validations"/>).</summary>
-    public async ValueTask ValidateAsync(NpgsqlConnection connection, string participant, TransactionId transactionId, CancellationToken cancellationToken)
+    public async ValueTask ValidateAsync(NpgsqlConnection connection, string participant, TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         var validations = Validations(participant, transactionId, onlyIfWrote: false);
         if (validations.Count == 0)
@@ -37,14 +37,18 @@ internal sealed class PostgresReadSet
         }
 
         var batch = new NpgsqlBatch(connection);
-        await using (batch.ConfigureAwait(false))
+        try
         {
             foreach (var validation in validations)
             {
                 batch.BatchCommands.Add(validation.Command);
             }
 
-            await PostgresValidation.RunAsync(batch, validations, cancellationToken).ConfigureAwait(false);
+            await PostgresValidation.RunAsync(batch, validations, async, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Execution.SyncOrAsync.DisposeAsync(batch, async).ConfigureAwait(false);
         }
     }
 

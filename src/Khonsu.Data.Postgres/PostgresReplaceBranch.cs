@@ -66,14 +66,14 @@ internal sealed class PostgresReplaceBranch
 
     public DbCommand CreateCommand() => _connection.CreateCommand();
 
-    public async ValueTask SaveAsync(string savepoint, CancellationToken cancellationToken)
+    public async ValueTask SaveAsync(string savepoint, bool async, CancellationToken cancellationToken)
     {
-        await InnerCommands.ExecuteAsync(_connection, null, "SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+        await InnerCommands.ExecuteAsync(_connection, null, "SAVEPOINT " + Quote(savepoint), async, cancellationToken).ConfigureAwait(false);
         _savepoints.Add(savepoint);
     }
 
     /// <summary>Back to the savepoint; false when the branch began after it, so the caller must drop the whole branch.</summary>
-    public async ValueTask<bool> RollbackToAsync(string savepoint, CancellationToken cancellationToken)
+    public async ValueTask<bool> RollbackToAsync(string savepoint, bool async, CancellationToken cancellationToken)
     {
         var index = _savepoints.LastIndexOf(savepoint);
         if (index < 0)
@@ -81,53 +81,57 @@ internal sealed class PostgresReplaceBranch
             return false;
         }
 
-        await InnerCommands.ExecuteAsync(_connection, null, "ROLLBACK TO SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+        await InnerCommands.ExecuteAsync(_connection, null, "ROLLBACK TO SAVEPOINT " + Quote(savepoint), async, cancellationToken).ConfigureAwait(false);
         _savepoints.RemoveRange(index + 1, _savepoints.Count - index - 1);
         return true;
     }
 
-    public async ValueTask ReleaseAsync(string savepoint, CancellationToken cancellationToken)
+    public async ValueTask ReleaseAsync(string savepoint, bool async, CancellationToken cancellationToken)
     {
         var index = _savepoints.LastIndexOf(savepoint);
         if (index >= 0)
         {
-            await InnerCommands.ExecuteAsync(_connection, null, "RELEASE SAVEPOINT " + Quote(savepoint), cancellationToken).ConfigureAwait(false);
+            await InnerCommands.ExecuteAsync(_connection, null, "RELEASE SAVEPOINT " + Quote(savepoint), async, cancellationToken).ConfigureAwait(false);
             _savepoints.RemoveRange(index, _savepoints.Count - index);
         }
     }
 
     /// <summary>Its writes, each marked last-writer-wins: they landed on the newest row, so certifiers exempt them from write-write conflicts.</summary>
-    public async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadWritesAsync(CancellationToken cancellationToken)
+    public async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadWritesAsync(bool async, CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(_connection, LocalId, [], _backendName, cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(_connection, LocalId, [], _backendName, async, cancellationToken).ConfigureAwait(false);
         return (wrote, [.. writes.Select(w => w with { LastWriterWins = true })]);
     }
 
     /// <summary>Prepares it with <paramref name="prepare"/> (the participant's PREPARE TRANSACTION and its error mapping).</summary>
-    public async ValueTask PrepareAsync(Func<NpgsqlConnection, string, string, CancellationToken, ValueTask> prepare, CancellationToken cancellationToken)
+    public async ValueTask PrepareAsync(Func<NpgsqlConnection, string, string, ValueTask> prepare)
     {
-        await prepare(_connection, LocalId, _gid, cancellationToken).ConfigureAwait(false);
+        await prepare(_connection, LocalId, _gid).ConfigureAwait(false);
         Prepared = true;
     }
 
     /// <summary>Commits (or rolls back) as the main transaction was decided, then closes its connection.</summary>
-    public ValueTask CommitAsync(CancellationToken cancellationToken)
-        => FinishAsync(Prepared ? $"COMMIT PREPARED {Literal(_gid)}" : "ROLLBACK", cancellationToken);
+    public ValueTask CommitAsync(bool async, CancellationToken cancellationToken)
+        => FinishAsync(Prepared ? $"COMMIT PREPARED {Literal(_gid)}" : "ROLLBACK", async, cancellationToken);
 
-    public ValueTask RollbackAsync(CancellationToken cancellationToken)
-        => FinishAsync(Prepared ? $"ROLLBACK PREPARED {Literal(_gid)}" : "ROLLBACK", cancellationToken);
+    public ValueTask RollbackAsync(bool async, CancellationToken cancellationToken)
+        => FinishAsync(Prepared ? $"ROLLBACK PREPARED {Literal(_gid)}" : "ROLLBACK", async, cancellationToken);
 
     /// <summary>Leaves a prepared branch to recovery; rolls back one that is not.</summary>
-    public ValueTask AbandonAsync(CancellationToken cancellationToken) => FinishAsync(Prepared ? null : "ROLLBACK", cancellationToken);
+    public ValueTask AbandonAsync(bool async, CancellationToken cancellationToken) => FinishAsync(Prepared ? null : "ROLLBACK", async, cancellationToken);
 
-    private async ValueTask FinishAsync(string? sql, CancellationToken cancellationToken)
+    private async ValueTask FinishAsync(string? sql, bool async, CancellationToken cancellationToken)
     {
-        await using (_connection.ConfigureAwait(false))
+        try
         {
             if (sql is not null)
             {
-                await InnerCommands.ExecuteAsync(_connection, null, sql, cancellationToken).ConfigureAwait(false);
+                await InnerCommands.ExecuteAsync(_connection, null, sql, async, cancellationToken).ConfigureAwait(false);
             }
+        }
+        finally
+        {
+            await Execution.SyncOrAsync.DisposeAsync(_connection, async).ConfigureAwait(false);
         }
     }
 }

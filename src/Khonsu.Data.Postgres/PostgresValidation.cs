@@ -1,3 +1,4 @@
+using Khonsu.Data.Execution;
 using Npgsql;
 
 namespace Khonsu.Data.Postgres;
@@ -10,12 +11,14 @@ internal sealed record PostgresValidation(NpgsqlBatchCommand Command, Func<Postg
     /// to its end; a row changed or locked since the snapshot (40001, or 55P03 from NOWAIT) in one
     /// of them is that validation's conflict.
     /// </summary>
-    public static async ValueTask RunAsync(NpgsqlBatch batch, IReadOnlyList<PostgresValidation> validations, CancellationToken cancellationToken, Func<NpgsqlDataReader, int, CancellationToken, ValueTask>? readResult = null)
+    /// <param name="async">False for a synchronous caller: Npgsql's synchronous methods run (see <see cref="Execution.SyncOrAsync"/>).</param>
+    public static async ValueTask RunAsync(
+        NpgsqlBatch batch, IReadOnlyList<PostgresValidation> validations, bool async, CancellationToken cancellationToken, Func<NpgsqlDataReader, int, CancellationToken, ValueTask>? readResult = null)
     {
         try
         {
-            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
+            var reader = (NpgsqlDataReader)await SyncOrAsync.ExecuteReaderAsync(batch, async, cancellationToken).ConfigureAwait(false);
+            try
             {
                 var index = 0;
                 do
@@ -27,7 +30,11 @@ internal sealed record PostgresValidation(NpgsqlBatchCommand Command, Func<Postg
 
                     index++;
                 }
-                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+                while (await SyncOrAsync.NextResultAsync(reader, async, cancellationToken).ConfigureAwait(false));
+            }
+            finally
+            {
+                await SyncOrAsync.DisposeAsync(reader, async).ConfigureAwait(false);
             }
         }
         catch (PostgresException error) when (error.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.LockNotAvailable

@@ -11,11 +11,12 @@ namespace Khonsu.Data.Sqlite;
 /// </summary>
 internal static class SqliteAppliedMarker
 {
-    public static ValueTask<int> WriteAsync(DbConnection connection, DbTransaction transaction, TransactionId transactionId, CancellationToken cancellationToken)
+    public static ValueTask<int> WriteAsync(DbConnection connection, DbTransaction transaction, TransactionId transactionId, bool async, CancellationToken cancellationToken)
         => InnerCommands.ExecuteAsync(
             connection,
             transaction,
             $"INSERT INTO {SqliteSchemaInstaller.AppliedTable} (tx_id, applied_at) VALUES ($id, $at)",
+            async,
             cancellationToken,
             ("$id", transactionId.ToString()),
             ("$at", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));

@@ -43,7 +43,7 @@ internal sealed class SqliteAppliedMarkers(SqliteBackend backend, string connect
         // Served before the transactions waiting (age 0, as recovery's redo is): it holds the lock
         // for one small DELETE, and waiting behind a busy queue it could wait for ever. It holds no
         // other permit, so its wait closes no cycle.
-        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), _holder, age: 0, cancellationToken).ConfigureAwait(false))
+        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), _holder, age: 0, async: true, cancellationToken).ConfigureAwait(false))
         {
             return (0, TimeSpan.Zero); // the file stayed busy: the next pass deletes them
         }

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using Khonsu.Data.Backends;
+using Khonsu.Data.Execution;
 using Khonsu.Engine;
 using Khonsu.Engine.Commit;
 using Microsoft.Data.Sqlite;
@@ -22,7 +23,8 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private const int SqliteBusySnapshot = 517;
 
     // Writers outside the process's queue (other processes) are waited for in busy-handler steps
-    // this short, with an await between them, so no wait blocks a thread for longer.
+    // this short, with an await between them (a pause, for a synchronous caller), so no wait
+    // blocks a thread for longer.
     private const int OtherWritersBusyTimeoutMilliseconds = 10;
     private static readonly TimeSpan FirstRetryPause = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan MaxRetryPause = TimeSpan.FromMilliseconds(50);
@@ -84,12 +86,12 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// snapshot that another writer made stale can never write (SQLITE_BUSY_SNAPSHOT), and a
     /// transaction holding locks on other backends must not wait long (a cross-database deadlock).
     /// </summary>
-    public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken)
+    public override async ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, bool async, CancellationToken cancellationToken)
     {
         if (!_holdsWriteLock && !_backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
         {
             var statementWait = TimeSpan.FromSeconds(command.CommandTimeout == 0 ? int.MaxValue / 1000 : command.CommandTimeout);
-            await TakeWriteLockAsync(statementWait, "it", spansSeveralBackends, cancellationToken).ConfigureAwait(false);
+            await TakeWriteLockAsync(statementWait, "it", spansSeveralBackends, async, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
         }
         else
@@ -115,11 +117,11 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// committed since this transaction's snapshot, and holding it keeps everything read current
     /// until the participant finishes. Coarse (any change to the file is a conflict) but never misses one.
     /// </summary>
-    public override async ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask ValidateReadsAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         if (_hasSnapshot && !_holdsWriteLock)
         {
-            await TakeWriteLockAsync(CommitQueueWait, "a table it read", spansSeveralBackends: true, cancellationToken).ConfigureAwait(false);
+            await TakeWriteLockAsync(CommitQueueWait, "a table it read", spansSeveralBackends: true, async, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
         }
     }
@@ -129,21 +131,21 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// captured keys go to the certifier (no row images: nothing is redone), then SQLite's own
     /// COMMIT is the commit point.
     /// </summary>
-    public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         if (!_holdsWriteLock)
         {
             return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
         }
 
-        var captured = await SqliteCapture.ReadAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
+        var captured = await SqliteCapture.ReadAsync(_connection, _local, async, cancellationToken).ConfigureAwait(false);
         var writes = captured
             .Select(row => new RowWrite(row.Table, RowKey.Format(CapturedKey.Parse(row.KeyJson)), row.FirstOperation == 'I' ? WriteKind.Insert : WriteKind.Update, row.OldVersion, null))
             .ToList();
         return new ParticipantVote(Name, NeedsRedo: false, writes);
     }
 
-    public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         if (!_holdsWriteLock)
         {
@@ -151,7 +153,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
             return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
         }
 
-        var captured = await SqliteCapture.ReadAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
+        var captured = await SqliteCapture.ReadAsync(_connection, _local, async, cancellationToken).ConfigureAwait(false);
         var writes = new List<RowWrite>(captured.Count);
         var tables = _backend.Catalog.ByName;
         foreach (var row in captured)
@@ -161,7 +163,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
                 throw new KhonsuException($"SQLite backend '{Name}': table '{row.Table}' changed in transaction {transactionId} is no longer in the catalog.");
             }
 
-            var write = await DescribeAsync(table, row, cancellationToken).ConfigureAwait(false);
+            var write = await DescribeAsync(table, row, async, cancellationToken).ConfigureAwait(false);
             if (write is not null)
             {
                 writes.Add(write);
@@ -172,7 +174,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         return new ParticipantVote(Name, NeedsRedo: true, writes);
     }
 
-    public override async ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask CommitAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         try
         {
@@ -181,11 +183,11 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
                 // The applied-marker commits with the writes: recovery then knows not to redo them.
                 // A participant that only validated its reads writes nothing, so it makes no other
                 // snapshot stale.
-                await SqliteAppliedMarker.WriteAsync(_connection, _local, transactionId, cancellationToken).ConfigureAwait(false);
+                await SqliteAppliedMarker.WriteAsync(_connection, _local, transactionId, async, cancellationToken).ConfigureAwait(false);
             }
 
-            await SqliteCapture.StopAsync(_connection, _local, cancellationToken).ConfigureAwait(false);
-            await _local.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await SqliteCapture.StopAsync(_connection, _local, async, cancellationToken).ConfigureAwait(false);
+            await SyncOrAsync.CommitAsync(_local, async, cancellationToken).ConfigureAwait(false);
 
             // Before the permit goes: the next transaction's snapshot here sees these writes.
             Context?.Committed();
@@ -195,11 +197,11 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
             // A local transaction that failed to commit ends here too (rolled back): kept open, it
             // would hold the file's write lock and the process's permit until the connection
             // closes. Its commit, if logged, is redone by recovery from the row images.
-            await FinishAsync().ConfigureAwait(false);
+            await FinishAsync(async).ConfigureAwait(false);
         }
     }
 
-    public override async ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public override async ValueTask RollbackAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         if (_finished)
         {
@@ -209,21 +211,21 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         try
         {
             // Rolling back also turns capture off: the flag was set inside this transaction.
-            await _local.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            await SyncOrAsync.RollbackAsync(_local, async, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            await FinishAsync().ConfigureAwait(false);
+            await FinishAsync(async).ConfigureAwait(false);
         }
     }
 
-    public override ValueTask AbandonAsync(CancellationToken cancellationToken) => RollbackAsync(TransactionId, cancellationToken);
+    public override ValueTask AbandonAsync(bool async, CancellationToken cancellationToken) => RollbackAsync(TransactionId, async, cancellationToken);
 
-    private async ValueTask<RowWrite?> DescribeAsync(TableInfo table, CapturedRow row, CancellationToken cancellationToken)
+    private async ValueTask<RowWrite?> DescribeAsync(TableInfo table, CapturedRow row, bool async, CancellationToken cancellationToken)
     {
         var keyValues = CapturedKey.Parse(row.KeyJson);
         var key = RowKey.Format(keyValues);
-        var image = await SqliteRowImages.ReadAsync(_connection, _local, table, keyValues, cancellationToken).ConfigureAwait(false);
+        var image = await SqliteRowImages.ReadAsync(_connection, _local, table, keyValues, async, cancellationToken).ConfigureAwait(false);
         if (image is null)
         {
             // Inserted then deleted again: nothing to make durable.
@@ -238,10 +240,10 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     }
 
     /// <summary>
-    /// Queues in the process for the file's write lock (an await: no thread waits), then takes
-    /// SQLite's lock itself, waiting for writers outside the queue (other processes) in short
-    /// busy-handler steps with an await between them. The permit is held until the local
-    /// transaction ends, or given back at once if this step fails.
+    /// Queues in the process for the file's write lock (an await: no thread waits; a synchronous
+    /// caller blocks its own thread instead), then takes SQLite's lock itself, waiting for writers
+    /// outside the queue (other processes) in short busy-handler steps with a pause between them.
+    /// The permit is held until the local transaction ends, or given back at once if this step fails.
     /// </summary>
     /// <remarks>
     /// The queue finds deadlocks between its own waits exactly (see <see cref="SqliteWriteQueue"/>),
@@ -254,7 +256,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// Writers outside the queue (other processes) are waited for within the hidden-lock bound once
     /// the transaction spans several backends.
     /// </remarks>
-    private async ValueTask TakeWriteLockAsync(TimeSpan statementWait, string what, bool spansSeveralBackends, CancellationToken cancellationToken)
+    private async ValueTask TakeWriteLockAsync(TimeSpan statementWait, string what, bool spansSeveralBackends, bool async, CancellationToken cancellationToken)
     {
         var queue = _backend.WriteQueue;
         var hiddenWait = Context?.HiddenLockWait ?? _backend.Options.LockTimeout;
@@ -263,7 +265,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         {
             var yields = context is { OthersMayHoldHiddenLocks: true };
             var started = Stopwatch.GetTimestamp();
-            if (!await queue.EnterAsync(statementWait, TransactionId, context?.Age ?? long.MaxValue, cancellationToken, yields ? context!.YieldsTo : null, context?.SuspectedDeadlockAfter ?? default)
+            if (!await queue.EnterAsync(statementWait, TransactionId, context?.Age ?? long.MaxValue, async, cancellationToken, yields ? context!.YieldsTo : null, context?.SuspectedDeadlockAfter ?? default)
                     .ConfigureAwait(false))
             {
                 throw Stopwatch.GetElapsedTime(started) < statementWait
@@ -314,7 +316,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
                     throw LockTimedOut(wait, spansSeveralBackends, failure);
                 }
 
-                await Task.Delay(pause < left ? pause : left, cancellationToken).ConfigureAwait(false);
+                await SyncOrAsyncWait.DelayAsync(pause < left ? pause : left, async, cancellationToken).ConfigureAwait(false);
                 pause = pause * 2 < MaxRetryPause ? pause * 2 : MaxRetryPause;
             }
         }
@@ -362,12 +364,12 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         Interlocked.Exchange(ref _permit, null)?.Exit(TransactionId);
     }
 
-    private async ValueTask FinishAsync()
+    private async ValueTask FinishAsync(bool async)
     {
         _finished = true;
         try
         {
-            await _local.DisposeAsync().ConfigureAwait(false);
+            await SyncOrAsync.DisposeAsync(_local, async).ConfigureAwait(false);
         }
         finally
         {

@@ -38,15 +38,16 @@ internal static class SqliteCapture
     }
 
     /// <summary>Turns capture off; runs inside the local transaction, so it commits or rolls back with it.</summary>
-    public static ValueTask<int> StopAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
-        => InnerCommands.ExecuteAsync(connection, transaction, "UPDATE temp.khonsu_state SET active = 0", cancellationToken);
+    public static ValueTask<int> StopAsync(DbConnection connection, DbTransaction transaction, bool async, CancellationToken cancellationToken)
+        => InnerCommands.ExecuteAsync(connection, transaction, "UPDATE temp.khonsu_state SET active = 0", async, cancellationToken);
 
-    public static async ValueTask<IReadOnlyList<CapturedRow>> ReadAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    public static async ValueTask<IReadOnlyList<CapturedRow>> ReadAsync(DbConnection connection, DbTransaction transaction, bool async, CancellationToken cancellationToken)
         => await InnerCommands.QueryAsync(
             connection,
             transaction,
             "SELECT tbl, key, op, old_version FROM temp.khonsu_capture",
             reader => new CapturedRow(reader.GetString(0), reader.GetString(1), reader.GetString(2)[0], reader.IsDBNull(3) ? null : reader.GetInt64(3)),
+            async,
             cancellationToken).ConfigureAwait(false);
 
     private static async ValueTask RebuildTriggersAsync(SqliteConnection connection, SqliteTransaction transaction, SqliteBackend.CatalogState catalog, string versionColumn, CancellationToken cancellationToken)

@@ -29,7 +29,7 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
         // every transaction (age 0): a transaction in doubt keeps others from its rows until then,
         // and redo holds nothing else, so it never closes a cycle of waits.
         var queue = backend.WriteQueue;
-        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), transactionId, age: 0, cancellationToken).ConfigureAwait(false))
+        if (!await queue.EnterAsync(TimeSpan.FromMilliseconds(SqliteBackend.BusyTimeoutMilliseconds), transactionId, age: 0, async: true, cancellationToken).ConfigureAwait(false))
         {
             throw new TimeoutException(
                 $"redo of transaction {transactionId} on '{Name}': this process's transactions kept the database's write lock for {SqliteBackend.BusyTimeoutMilliseconds / 1000} s; recovery tries again later.");
@@ -70,7 +70,7 @@ internal sealed class SqliteRecoveryResource(SqliteBackend backend, string conne
                     await RedoAsync(connection, transaction, table, write, transactionId, cancellationToken).ConfigureAwait(false);
                 }
 
-                await SqliteAppliedMarker.WriteAsync(connection, transaction, transactionId, cancellationToken).ConfigureAwait(false);
+                await SqliteAppliedMarker.WriteAsync(connection, transaction, transactionId, async: true, cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
         }

@@ -9,32 +9,25 @@ namespace Khonsu.Data.Sqlite;
 internal static class SqliteRowImages
 {
     /// <summary>The row as it is now in the transaction, or null if it no longer exists.</summary>
-    public static async ValueTask<RowImage?> ReadAsync(DbConnection connection, DbTransaction transaction, TableInfo table, IReadOnlyList<object?> key, CancellationToken cancellationToken)
+    public static async ValueTask<RowImage?> ReadAsync(DbConnection connection, DbTransaction transaction, TableInfo table, IReadOnlyList<object?> key, bool async, CancellationToken cancellationToken)
     {
         var rowIdOnly = table.KeyColumns is ["rowid"];
         var select = $"SELECT {(rowIdOnly ? "rowid, " : string.Empty)}* FROM {Quote(table.Name)} WHERE {KeyMatch(table)}";
-        var command = InnerCommands.Create(connection, transaction, select, KeyParameters(table, key));
-        await using (command.ConfigureAwait(false))
+        var images = await InnerCommands.QueryAsync(connection, transaction, select, ImageOf, async, cancellationToken, KeyParameters(table, key)).ConfigureAwait(false);
+        return images.Count == 0 ? null : images[0];
+    }
+
+    private static RowImage ImageOf(DbDataReader reader)
+    {
+        var columns = new string[reader.FieldCount];
+        var values = new object?[reader.FieldCount];
+        for (var i = 0; i < reader.FieldCount; i++)
         {
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    return null;
-                }
-
-                var columns = new string[reader.FieldCount];
-                var values = new object?[reader.FieldCount];
-                for (var i = 0; i < reader.FieldCount; i++)
-                {
-                    columns[i] = reader.GetName(i);
-                    values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-                }
-
-                return new RowImage(columns, values);
-            }
+            columns[i] = reader.GetName(i);
+            values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
         }
+
+        return new RowImage(columns, values);
     }
 
     public static string KeyMatch(TableInfo table)

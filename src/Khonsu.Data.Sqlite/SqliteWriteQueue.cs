@@ -99,8 +99,9 @@ internal sealed class SqliteWriteQueue
     /// transaction this one waits for here (the holder, the waiters served before it), said it
     /// should give up for one of them.
     /// </summary>
+    /// <param name="async">False for a synchronous caller: it waits blocked on its own thread, woken by the transaction that hands the permit on, with no thread-pool thread needed.</param>
     /// <exception cref="SqliteDeadlockException">The wait would close a cycle of waits and this transaction is its youngest member, or it was chosen as the victim of a cycle closed later.</exception>
-    public async ValueTask<bool> EnterAsync(TimeSpan wait, TransactionId holder, long age, CancellationToken cancellationToken, Func<long, bool>? yieldTo = null, TimeSpan checkEvery = default)
+    public async ValueTask<bool> EnterAsync(TimeSpan wait, TransactionId holder, long age, bool async, CancellationToken cancellationToken, Func<long, bool>? yieldTo = null, TimeSpan checkEvery = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         Waiter waiter;
@@ -122,7 +123,7 @@ internal sealed class SqliteWriteQueue
         {
             if (yieldTo is null || checkEvery <= TimeSpan.Zero || checkEvery >= wait)
             {
-                await waiter.Granted.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+                await SyncOrAsyncWait.WaitAsync(waiter.Granted.Task, wait, async, cancellationToken).ConfigureAwait(false);
                 return true;
             }
 
@@ -138,7 +139,7 @@ internal sealed class SqliteWriteQueue
 
                 try
                 {
-                    await waiter.Granted.Task.WaitAsync(slice, cancellationToken).ConfigureAwait(false);
+                    await SyncOrAsyncWait.WaitAsync(waiter.Granted.Task, slice, async, cancellationToken).ConfigureAwait(false);
                     return true;
                 }
                 catch (TimeoutException) when (slice < left && !YieldsTo(waiter, yieldTo))
@@ -163,7 +164,7 @@ internal sealed class SqliteWriteQueue
             }
 
             // Granted (or failed as a victim) just as the wait ended: take the outcome it had.
-            await waiter.Granted.Task.ConfigureAwait(false);
+            await SyncOrAsyncWait.WaitAsync(waiter.Granted.Task, Timeout.InfiniteTimeSpan, async, CancellationToken.None).ConfigureAwait(false);
             if (error is OperationCanceledException)
             {
                 Exit(holder);

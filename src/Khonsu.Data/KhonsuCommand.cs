@@ -282,7 +282,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
             execution.Ran();
             await execution.CompleteAsync(recordsAffected, cancellationToken).ConfigureAwait(false);
-            await execution.CommitImplicitAsync(cancellationToken).ConfigureAwait(false);
+            await execution.CommitImplicitAsync(async, cancellationToken).ConfigureAwait(false);
             return result;
         }
         catch (DbException error) when (execution.Translate(error) is KhonsuException translated && translated != error)

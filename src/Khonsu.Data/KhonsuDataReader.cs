@@ -231,7 +231,7 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
 
             // Run outside a transaction: the statement has ended, so its own transaction commits
             // now, and a conflict surfaces here, as a statement's error at close does.
-            await _statement.CommitImplicitAsync(CancellationToken.None).ConfigureAwait(false);
+            await _statement.CommitImplicitAsync(async, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

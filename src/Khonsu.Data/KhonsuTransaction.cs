@@ -89,40 +89,45 @@ public sealed class KhonsuTransaction : DbTransaction
     protected override DbConnection? DbConnection => IsCompleted ? null : _connection;
 
     /// <summary>Commits atomically on every backend the transaction touched (certified, then committed in two phases with the decision in the commit log where one local commit is not enough). A serialization failure throws a <see cref="KhonsuException"/> with SqlState 40001.</summary>
-    public override void Commit() => CommitAsync(CancellationToken.None).GetAwaiter().GetResult();
+    /// <remarks>
+    /// The synchronous methods run the asynchronous ones' code with <c>async: false</c>: every
+    /// participant and the commit log do their I/O with synchronous methods on the caller's thread,
+    /// so the task waited on here has completed, and no thread-pool thread is needed.
+    /// </remarks>
+    public override void Commit() => Completion.CommitAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc cref="Commit"/>
-    public override Task CommitAsync(CancellationToken cancellationToken = default) => Completion.CommitAsync(cancellationToken);
+    public override Task CommitAsync(CancellationToken cancellationToken = default) => Completion.CommitAsync(async: true, cancellationToken);
 
-    /// <inheritdoc/>
-    public override void Save(string savepointName) => SaveAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
+    /// <inheritdoc cref="SaveAsync"/>
+    public override void Save(string savepointName) => Active().SaveAsync(savepointName, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
-    /// <inheritdoc/>
-    public override void Rollback(string savepointName) => RollbackAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
+    /// <inheritdoc cref="RollbackAsync(string, CancellationToken)"/>
+    public override void Rollback(string savepointName) => Active().RollbackToAsync(savepointName, Id, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Releases the savepoint on every backend the transaction has touched, keeping the work done since it.</summary>
-    public override void Release(string savepointName) => ReleaseAsync(savepointName, CancellationToken.None).GetAwaiter().GetResult();
+    public override void Release(string savepointName) => Active().ReleaseAsync(savepointName, Id, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>A savepoint on every backend the transaction has touched so far.</summary>
-    public override async Task SaveAsync(string savepointName, CancellationToken cancellationToken = default)
-        => await Active().SaveAsync(savepointName, cancellationToken).ConfigureAwait(false);
+    public override Task SaveAsync(string savepointName, CancellationToken cancellationToken = default)
+        => Active().SaveAsync(savepointName, async: true, cancellationToken);
 
     /// <summary>
     /// Undoes everything since the savepoint: back to it on the backends touched before it, and
     /// entirely on backends first touched after it (their next statement begins afresh).
     /// </summary>
-    public override async Task RollbackAsync(string savepointName, CancellationToken cancellationToken = default)
-        => await Active().RollbackToAsync(savepointName, Id, cancellationToken).ConfigureAwait(false);
+    public override Task RollbackAsync(string savepointName, CancellationToken cancellationToken = default)
+        => Active().RollbackToAsync(savepointName, Id, async: true, cancellationToken);
 
     /// <inheritdoc cref="Release"/>
-    public override async Task ReleaseAsync(string savepointName, CancellationToken cancellationToken = default)
-        => await Active().ReleaseAsync(savepointName, Id, cancellationToken).ConfigureAwait(false);
+    public override Task ReleaseAsync(string savepointName, CancellationToken cancellationToken = default)
+        => Active().ReleaseAsync(savepointName, Id, async: true, cancellationToken);
 
     /// <summary>Rolls back the local transaction on every backend the transaction touched.</summary>
-    public override void Rollback() => RollbackAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override void Rollback() => Completion.RollbackAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc cref="Rollback()"/>
-    public override Task RollbackAsync(CancellationToken cancellationToken = default) => Completion.RollbackAsync(cancellationToken);
+    public override Task RollbackAsync(CancellationToken cancellationToken = default) => Completion.RollbackAsync(async: true, cancellationToken);
 
     /// <summary>Rolls back the transaction if it has not completed.</summary>
     public override async ValueTask DisposeAsync()

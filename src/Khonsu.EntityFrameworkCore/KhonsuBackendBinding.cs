@@ -42,7 +42,7 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
     /// it is, and null is returned.
     /// <paramref name="recordsWriteReads"/>: false for SaveChanges' statements (see <see cref="IKhonsuStatement.RecordsWriteReads"/>).
     /// </summary>
-    public async ValueTask<StatementExecution?> BeginAsync(DbCommand command, bool mayBeginImplicit, bool recordsWriteReads, CancellationToken cancellationToken)
+    public async ValueTask<StatementExecution?> BeginAsync(DbCommand command, bool mayBeginImplicit, bool recordsWriteReads, bool async, CancellationToken cancellationToken)
     {
         if (Transaction is null)
         {
@@ -54,7 +54,7 @@ internal sealed class KhonsuBackendBinding(KhonsuConnection connection, string b
             }
         }
 
-        return await StatementExecution.BeginAsync(new EfStatement(this, command, mayBeginImplicit, recordsWriteReads), async: true, cancellationToken).ConfigureAwait(false);
+        return await StatementExecution.BeginAsync(new EfStatement(this, command, mayBeginImplicit, recordsWriteReads), async, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

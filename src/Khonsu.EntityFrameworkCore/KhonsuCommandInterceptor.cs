@@ -20,48 +20,102 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
     private readonly Dictionary<DbCommand, Running> _running = new(ReferenceEqualityComparer.Instance);
     private readonly WriteConflictResolution _conflicts = new();
 
+    // Each hook and its Async twin run one body, given async (Npgsql's bool async pattern): EF's
+    // synchronous hooks (SaveChanges, ToList) run the statement pipeline, and an implicit
+    // transaction's commit, with synchronous I/O, so the task waited on has completed.
     public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
-        => ReaderExecutingAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        => ReaderExecutingAsync(command, eventData, result, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
-    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+    public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        => ReaderExecutingAsync(command, eventData, result, async: true, cancellationToken);
+
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+        => NonQueryExecutingAsync(command, eventData, result, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        => NonQueryExecutingAsync(command, eventData, result, async: true, cancellationToken);
+
+    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
+        => ScalarExecutingAsync(command, eventData, result, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
+        => ScalarExecutingAsync(command, eventData, result, async: true, cancellationToken);
+
+    public override DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
+        => ReaderExecutedAsync(command, eventData, result, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    public override ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+        => ReaderExecutedAsync(command, eventData, result, async: true, cancellationToken);
+
+    public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
     {
-        var execution = await BeginAsync(command, eventData, mayBeginImplicit: false, cancellationToken).ConfigureAwait(false);
+        CompleteAsync(Take(command), result, async: false, CancellationToken.None).GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        await CompleteAsync(Take(command), result, async: true, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
+    {
+        CompleteAsync(Take(command), null, async: false, CancellationToken.None).GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
+    {
+        await CompleteAsync(Take(command), null, async: true, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData)
+        => EndAsync(Take(command), eventData.Exception, async: false).GetAwaiter().GetResult();
+
+    public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+        => EndAsync(Take(command), eventData.Exception, async: true).AsTask();
+
+    public override void CommandCanceled(DbCommand command, CommandEndEventData eventData)
+        => EndAsync(Take(command), new OperationCanceledException(), async: false).GetAwaiter().GetResult();
+
+    public override Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
+        => EndAsync(Take(command), new OperationCanceledException(), async: true).AsTask();
+
+    private async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, bool async, CancellationToken cancellationToken)
+    {
+        var execution = await BeginAsync(command, eventData, mayBeginImplicit: false, async, cancellationToken).ConfigureAwait(false);
         return await RunUnderPolicyAsync(
             execution,
             result,
-            (c, token) => c.ExecuteReaderAsync(token),
-            (c, token) => _conflicts.EmptyResultCommand(c).ExecuteReaderAsync(token),
+            (c, token) => SyncOrAsync.ExecuteReaderAsync(c, async, token).AsTask(),
+            (c, token) => SyncOrAsync.ExecuteReaderAsync(_conflicts.EmptyResultCommand(c), async, token).AsTask(),
             resultOpen: true,
             cancellationToken).ConfigureAwait(false);
     }
 
-    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-        => NonQueryExecutingAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
-    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
-        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    private async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, bool async, CancellationToken cancellationToken)
     {
-        var execution = await BeginAsync(command, eventData, mayBeginImplicit: true, cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(command, eventData, mayBeginImplicit: true, async, cancellationToken).ConfigureAwait(false);
         return await RunUnderPolicyAsync(
-            execution, result, (c, token) => c.ExecuteNonQueryAsync(token), (_, _) => Task.FromResult(0), resultOpen: false, cancellationToken).ConfigureAwait(false);
+            execution, result, (c, token) => SyncOrAsync.ExecuteNonQueryAsync(c, async, token).AsTask(), (_, _) => Task.FromResult(0), resultOpen: false, cancellationToken).ConfigureAwait(false);
     }
 
-    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
-        => ScalarExecutingAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
-    public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
-        DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
+    private async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<object> result, bool async, CancellationToken cancellationToken)
     {
-        var execution = await BeginAsync(command, eventData, mayBeginImplicit: true, cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(command, eventData, mayBeginImplicit: true, async, cancellationToken).ConfigureAwait(false);
         return await RunUnderPolicyAsync(
-            execution, result, async (c, token) => (await c.ExecuteScalarAsync(token).ConfigureAwait(false))!, (_, _) => Task.FromResult<object>(null!), resultOpen: false, cancellationToken).ConfigureAwait(false);
+            execution, result, async (c, token) => (await SyncOrAsync.ExecuteScalarAsync(c, async, token).ConfigureAwait(false))!, (_, _) => Task.FromResult<object>(null!), resultOpen: false, cancellationToken).ConfigureAwait(false);
     }
 
-    public override DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
-        => ReaderExecutedAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
-    public override async ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+    private async ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, bool async, CancellationToken cancellationToken)
     {
         var running = Take(command);
         if (running?.Execution is not { } execution)
@@ -76,59 +130,29 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         var reads = eventData.CommandSource == CommandSource.SaveChanges ? null : execution.NewReaderReads();
         if (!_conflicts.StillReads(execution))
         {
-            await execution.EndAsync(async: true).ConfigureAwait(false);
+            await execution.EndAsync(async).ConfigureAwait(false);
         }
 
         return reads is null ? result : new TrackingDataReader(result, reads);
     }
 
-    public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
-        => NonQueryExecutedAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
-    public override async ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
-    {
-        await CompleteAsync(Take(command), result, cancellationToken).ConfigureAwait(false);
-        return result;
-    }
-
-    public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
-        => ScalarExecutedAsync(command, eventData, result, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
-    public override async ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
-    {
-        await CompleteAsync(Take(command), null, cancellationToken).ConfigureAwait(false);
-        return result;
-    }
-
-    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData)
-        => EndAsync(Take(command), eventData.Exception).AsTask().GetAwaiter().GetResult();
-
-    public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
-        => EndAsync(Take(command), eventData.Exception).AsTask();
-
-    public override void CommandCanceled(DbCommand command, CommandEndEventData eventData)
-        => EndAsync(Take(command), new OperationCanceledException()).AsTask().GetAwaiter().GetResult();
-
-    public override Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
-        => EndAsync(Take(command), new OperationCanceledException()).AsTask();
-
     /// <summary>
     /// The begin phase, when the command takes part in a Khonsu transaction (else it is measured
     /// only); what EF still read of the last statement is settled first.
     /// </summary>
-    private async ValueTask<StatementExecution?> BeginAsync(DbCommand command, CommandEventData eventData, bool mayBeginImplicit, CancellationToken cancellationToken)
+    private async ValueTask<StatementExecution?> BeginAsync(DbCommand command, CommandEventData eventData, bool mayBeginImplicit, bool async, CancellationToken cancellationToken)
     {
         StatementExecution? execution = null;
         StatementScope? telemetry = null;
         try
         {
-            execution = await binding.BeginAsync(command, mayBeginImplicit, recordsWriteReads: eventData.CommandSource != CommandSource.SaveChanges, cancellationToken).ConfigureAwait(false);
+            execution = await binding.BeginAsync(command, mayBeginImplicit, recordsWriteReads: eventData.CommandSource != CommandSource.SaveChanges, async, cancellationToken).ConfigureAwait(false);
             telemetry = execution is null ? StatementTelemetry.Start(binding.Backend, command.Connection!, command.CommandText) : null;
-            await _conflicts.SettleAsync(execution, cancellationToken).ConfigureAwait(false);
+            await _conflicts.SettleAsync(execution, async, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error)
         {
-            await EndAsync(new Running(execution, telemetry), error).ConfigureAwait(false);
+            await EndAsync(new Running(execution, telemetry), error, async).ConfigureAwait(false);
             throw;
         }
 
@@ -167,7 +191,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
     /// A conflict there fails the command with Khonsu's transient 40001, which the context's
     /// execution strategy may retry.
     /// </summary>
-    private static async ValueTask CompleteAsync(Running? running, int? recordsAffected, CancellationToken cancellationToken)
+    private static async ValueTask CompleteAsync(Running? running, int? recordsAffected, bool async, CancellationToken cancellationToken)
     {
         if (running?.Execution is not { } execution)
         {
@@ -180,7 +204,7 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         {
             execution.Ran();
             await execution.CompleteAsync(recordsAffected, cancellationToken).ConfigureAwait(false);
-            await execution.CommitImplicitAsync(cancellationToken).ConfigureAwait(false);
+            await execution.CommitImplicitAsync(async, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error)
         {
@@ -190,18 +214,18 @@ internal sealed class KhonsuCommandInterceptor(KhonsuBackendBinding binding) : D
         }
         finally
         {
-            await execution.EndAsync(async: true, failure).ConfigureAwait(false);
+            await execution.EndAsync(async, failure).ConfigureAwait(false);
         }
     }
 
     /// <summary>The command failed or was cancelled: the end phase rolls back an implicit transaction it began.</summary>
-    private static async ValueTask EndAsync(Running? running, Exception error)
+    private static async ValueTask EndAsync(Running? running, Exception error, bool async)
     {
         running?.Telemetry?.End(error);
         if (running?.Execution is { } execution)
         {
             execution.Transaction?.Retry.FailedTransiently(error);
-            await execution.EndAsync(async: true, error).ConfigureAwait(false);
+            await execution.EndAsync(async, error).ConfigureAwait(false);
         }
     }
 

@@ -53,7 +53,7 @@ internal sealed class WriteConflictResolution
     /// Before the next statement (EF has closed the last reader by then): the last reader's
     /// savepoint goes, if its transaction is still the one in progress, and what produced it ends.
     /// </summary>
-    public async ValueTask SettleAsync(StatementExecution? next, CancellationToken cancellationToken)
+    public async ValueTask SettleAsync(StatementExecution? next, bool async, CancellationToken cancellationToken)
     {
         var last = _stillRead;
         _stillRead = null;
@@ -64,12 +64,12 @@ internal sealed class WriteConflictResolution
                 await last.ReleaseGuardAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await last.EndAsync(async: true).ConfigureAwait(false);
+            await last.EndAsync(async).ConfigureAwait(false);
         }
 
         foreach (var command in _emptyResults)
         {
-            await command.DisposeAsync().ConfigureAwait(false);
+            await SyncOrAsync.DisposeAsync(command, async).ConfigureAwait(false);
         }
 
         _emptyResults.Clear();

@@ -150,7 +150,8 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     /// Cancelling ends the wait, not the produce: the record may still be written.
     /// </summary>
     /// <exception cref="CommitLogUnavailableException">Kafka did not acknowledge in time, or refused; the record may or may not be in the log.</exception>
-    public async ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default)
+    /// <remarks>A synchronous caller (<paramref name="async"/> false) blocks on the delivery report and on the tail, which librdkafka's poll thread and the tail thread complete: it needs no thread-pool thread.</remarks>
+    public async ValueTask<AppendResult> AppendAsync(LogRecord record, bool async, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -162,7 +163,8 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         DeliveryResult<string, byte[]> delivered;
         try
         {
-            delivered = await producer.ProduceAsync(_partition, message, cancellationToken).ConfigureAwait(false);
+            var producing = producer.ProduceAsync(_partition, message, cancellationToken);
+            delivered = async ? await producing.ConfigureAwait(false) : producing.GetAwaiter().GetResult();
         }
         catch (ProduceException<string, byte[]> error)
         {
@@ -180,7 +182,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
 
         var offset = delivered.Offset.Value;
         _applier.Acknowledged(offset, asRead);
-        await WaitAppliedAsync(offset, $"the {Describe(record)} was written at offset {offset} but the log before it could not be read", cancellationToken).ConfigureAwait(false);
+        await WaitAppliedAsync(offset, $"the {Describe(record)} was written at offset {offset} but the log before it could not be read", async, cancellationToken).ConfigureAwait(false);
         Engine.Diagnostics.KhonsuTelemetry.LogAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         return new AppendResult(new LogPosition(offset), _index.DecisionAsOf(record.TransactionId, offset))
         {
@@ -261,7 +263,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
     /// end records, so nothing is written for it.
     /// </summary>
     public async ValueTask NoteParticipantStatusAsync(
-        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default)
+        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, bool async, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(participant);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -279,7 +281,7 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
             Reason = reason,
             Participants = [new ParticipantVote(participant, NeedsRedo: false, [])],
         };
-        await AppendAsync(note, cancellationToken).ConfigureAwait(false);
+        await AppendAsync(note, async, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Delivers what is in flight (within the operation timeout), stops the tail, and closes the clients.</summary>
@@ -346,17 +348,17 @@ internal sealed class KafkaCommitLog : ISharedCommitLog
         var end = (await QueryWatermarksAsync(cancellationToken).ConfigureAwait(false)).High.Value;
         if (end > 0)
         {
-            await WaitAppliedAsync(end - 1, $"the log's end (offset {end}) could not be read", cancellationToken).ConfigureAwait(false);
+            await WaitAppliedAsync(end - 1, $"the log's end (offset {end}) could not be read", async: true, cancellationToken).ConfigureAwait(false);
         }
 
         return end;
     }
 
-    private async Task WaitAppliedAsync(long offset, string what, CancellationToken cancellationToken)
+    private async Task WaitAppliedAsync(long offset, string what, bool async, CancellationToken cancellationToken)
     {
         try
         {
-            await _index.WaitAppliedAsync(offset, cancellationToken).WaitAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+            await SyncOrAsyncWait.WaitAsync(_index.WaitAppliedAsync(offset, cancellationToken), _options.OperationTimeout, async, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException error)
         {

@@ -78,4 +78,64 @@ public class SynchronousIoTests
         Assert.Null(failure);
         Assert.Equal([caller], readOn);
     }
+
+    [Theory]
+    [InlineData("explicit, SQLite and PostgreSQL")]
+    [InlineData("autocommit write")]
+    public async Task A_synchronous_commit_reads_its_reply_on_the_calling_thread(string commit)
+    {
+        await using var db = await TwoDatabases.CreateAsync();
+
+        // A deferred constraint trigger runs at PREPARE TRANSACTION (two-phase) or COMMIT (one
+        // phase), not with the statement: its notice rides on the commit's own reply, late.
+        await db.PostgresAsync("""
+            CREATE FUNCTION noisy_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RAISE NOTICE 'committing'; RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER orders_noisy_commit AFTER INSERT OR UPDATE ON orders DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION noisy_commit()
+            """);
+        await using var connection = await db.OpenAsync();
+        var shop = connection.Runtime.Backends.Single(b => b.Name == "shop");
+        var inner = (NpgsqlConnection)await connection.GetInnerConnectionAsync(shop, async: true, CancellationToken.None);
+
+        var readOn = new ConcurrentQueue<int>();
+        inner.Notice += (_, _) => readOn.Enqueue(Environment.CurrentManagedThreadId);
+        var caller = 0;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            caller = Environment.CurrentManagedThreadId;
+            try
+            {
+                if (commit == "autocommit write")
+                {
+                    using var update = new KhonsuCommand("UPDATE orders SET amount = amount + 1 WHERE id = 100", connection);
+                    Assert.Equal(1, update.ExecuteNonQuery());
+                    return;
+                }
+
+                using var transaction = connection.BeginTransaction();
+                using (var debit = new KhonsuCommand("UPDATE accounts SET balance = balance - 5 WHERE id = 1", connection) { Transaction = transaction })
+                {
+                    debit.ExecuteNonQuery();
+                }
+
+                using (var order = new KhonsuCommand("UPDATE orders SET amount = amount + 5 WHERE id = 100", connection) { Transaction = transaction })
+                {
+                    order.ExecuteNonQuery();
+                }
+
+                Assert.Empty(readOn); // deferred: nothing yet
+                transaction.Commit();
+            }
+            catch (Exception error)
+            {
+                failure = error;
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.Null(failure);
+        Assert.Equal([caller], readOn);
+        Assert.Equal(commit == "autocommit write" ? 6L : 10L, Convert.ToInt64(await db.PostgresScalarAsync("SELECT amount FROM orders WHERE id = 100"), System.Globalization.CultureInfo.InvariantCulture));
+    }
 }

@@ -210,7 +210,8 @@ internal sealed class CommitCertifier : ICertifierMemory
     /// <see cref="Certify"/>, once no safe snapshot candidate is taking its backend snapshots
     /// (see <see cref="OpenSafeSnapshotAsync"/>); read-only transactions never wait.
     /// </summary>
-    public async ValueTask<CertificationResult> CertifyAsync(CertificationRequest request, bool serializable, CancellationToken cancellationToken)
+    /// <param name="async">False for a synchronous commit: the wait at a closed gate blocks the caller's thread instead of needing a thread-pool thread to resume it.</param>
+    public async ValueTask<CertificationResult> CertifyAsync(CertificationRequest request, bool serializable, bool async, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         while (true)
@@ -225,7 +226,14 @@ internal sealed class CommitCertifier : ICertifierMemory
                 }
             }
 
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (async)
+            {
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                gate.Wait(cancellationToken); // the gate only ever completes successfully
+            }
         }
     }
 

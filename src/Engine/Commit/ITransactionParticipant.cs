@@ -3,6 +3,12 @@ namespace Khonsu.Engine.Commit;
 /// <summary>
 /// One backend's local transaction inside a Khonsu transaction, as the coordinator drives it.
 /// </summary>
+/// <remarks>
+/// Every step takes <c>async</c> (Npgsql's <c>bool async</c> pattern): false for a synchronous
+/// caller (<c>KhonsuTransaction.Commit</c>), which the participant serves with the inner provider's
+/// synchronous methods, so the task it returns has already completed and no thread-pool thread is
+/// needed to finish it.
+/// </remarks>
 internal interface ITransactionParticipant
 {
     /// <summary>The backend's name in the connection string.</summary>
@@ -14,7 +20,7 @@ internal interface ITransactionParticipant
     /// <see cref="SerializationConflictException"/> when a version changed underneath; any
     /// exception is a no vote.
     /// </summary>
-    ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
+    ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
     /// <summary>
     /// For a transaction with this one participant: checks the versions and reports the writes as
@@ -22,8 +28,8 @@ internal interface ITransactionParticipant
     /// commit (<see cref="CommitAsync"/>) is then the commit point, with no log record: one
     /// database commits atomically by itself. The default prepares fully.
     /// </summary>
-    ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
-        => PrepareAsync(transactionId, cancellationToken);
+    ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
+        => PrepareAsync(transactionId, async, cancellationToken);
 
     /// <summary>
     /// Whether the participant alone commits atomically with one local COMMIT (see
@@ -39,18 +45,18 @@ internal interface ITransactionParticipant
     /// the transaction's snapshot, and keeps it so until the participant finishes. Throws
     /// <see cref="SerializationConflictException"/> otherwise.
     /// </summary>
-    ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken);
+    ValueTask ValidateReadsAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
     /// <summary>Commits a prepared participant, writing its applied-marker in the same local transaction (none after a one-phase prepare).</summary>
-    ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);
+    ValueTask CommitAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
     /// <summary>Rolls back, whether or not the participant prepared. Must not throw when there is nothing to undo.</summary>
-    ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken);
+    ValueTask RollbackAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
     /// <summary>
     /// Lets go of the local transaction without deciding it, after a prepare whose outcome the
     /// log could not confirm. A prepared PostgreSQL transaction stays prepared; SQLite's local
     /// transaction is dropped, and redone from the log if the decision turns out to be commit.
     /// </summary>
-    ValueTask AbandonAsync(CancellationToken cancellationToken);
+    ValueTask AbandonAsync(bool async, CancellationToken cancellationToken);
 }

@@ -47,8 +47,9 @@ internal abstract class CertificationStrategy
     /// from deciding (cancelled, the log failed); the caller aborts the transaction either way.
     /// </summary>
     /// <param name="newRecord">A bare commit record of the transaction, for a strategy that must log a read-only one.</param>
+    /// <param name="async">False for a synchronous commit: waits block the caller's thread (see <see cref="CommitCoordinator.CommitAsync"/>).</param>
     public abstract ValueTask<CertificationVerdict> CertifyAsync(
-        TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, Func<TransactionInfo, LogRecord> newRecord, CancellationToken cancellationToken);
+        TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, Func<TransactionInfo, LogRecord> newRecord, bool async, CancellationToken cancellationToken);
 
     /// <summary>The commit record with what the log needs to certify it, if the log certifies.</summary>
     public abstract LogRecord CommitRecord(LogRecord commit, TransactionInfo transaction);
@@ -64,7 +65,7 @@ internal abstract class CertificationStrategy
 
     /// <summary>Certifies with this process's certifier, when there is one and the transaction took its snapshot.</summary>
     private protected async ValueTask<CertificationVerdict> CertifyLocallyAsync(
-        TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, IReadOnlyCollection<ItemId> writes, CancellationToken cancellationToken)
+        TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, IReadOnlyCollection<ItemId> writes, bool async, CancellationToken cancellationToken)
     {
         if (_certifier is null || transaction.Snapshot is not { } snapshot)
         {
@@ -80,7 +81,7 @@ internal abstract class CertificationStrategy
         };
 
         // Waits while a deferrable transaction holds writers back; cancelled there, it is not certified.
-        var verdict = await _certifier.CertifyAsync(request, transaction.Serializable, cancellationToken).ConfigureAwait(false);
+        var verdict = await _certifier.CertifyAsync(request, transaction.Serializable, async, cancellationToken).ConfigureAwait(false);
         return verdict.Commit ? CertificationVerdict.Held : CertificationVerdict.Refused(verdict);
     }
 }

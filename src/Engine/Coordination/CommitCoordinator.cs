@@ -55,7 +55,12 @@ internal sealed class CommitCoordinator
     /// logged and the participants are finished (a participant that fails to finish is left to
     /// recovery: the transaction is committed all the same).
     /// </summary>
-    public async ValueTask CommitAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, CancellationToken cancellationToken)
+    /// <param name="async">
+    /// False for a synchronous caller: every participant and the log are asked with their
+    /// synchronous I/O, one after the other, so the returned task has completed when this returns
+    /// and no step waits for a thread-pool thread (one protocol for both, Npgsql's <c>bool async</c>).
+    /// </param>
+    public async ValueTask CommitAsync(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, bool async, CancellationToken cancellationToken)
     {
         if (participants.Count == 0)
         {
@@ -68,7 +73,7 @@ internal sealed class CommitCoordinator
         using var activity = KhonsuTelemetry.ActivitySource.StartActivity("khonsu.commit", ActivityKind.Internal);
         activity?.SetTag("khonsu.transaction_id", transaction.Id.ToString());
         activity?.SetTag("khonsu.participants", participants.Count);
-        var commit = new CommitRun(transaction, participants, new PhaseClock(activity));
+        var commit = new CommitRun(transaction, participants, async, new PhaseClock(activity));
         try
         {
             await StepAsync(CommitStep.BeforePrepare, transaction.Id).ConfigureAwait(false);
@@ -112,14 +117,14 @@ internal sealed class CommitCoordinator
     }
 
     /// <summary>Rolls every participant back. Nothing is logged: presumed abort.</summary>
-    public async ValueTask RollbackAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId, CancellationToken cancellationToken)
+    public async ValueTask RollbackAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         List<Exception>? errors = null;
         foreach (var participant in participants)
         {
             try
             {
-                await participant.RollbackAsync(transactionId, cancellationToken).ConfigureAwait(false);
+                await participant.RollbackAsync(transactionId, async, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception error)
             {
@@ -137,7 +142,8 @@ internal sealed class CommitCoordinator
     /// Phase 1, prepare: every participant votes. All are asked at once, so that one database's
     /// round trip and sync run while another prepares (SQLite prepares in process, PostgreSQL over
     /// the network): prepare costs the slowest participant, not their sum. Their votes are then
-    /// taken in participant order, each step reported as its participant is prepared. A crash can
+    /// taken in participant order, each step reported as its participant is prepared (a synchronous
+    /// caller's participants prepare one after the other, each vote complete when asked). A crash can
     /// leave any set of them prepared, which recovery rolls back alike: nothing is decided yet.
     /// Then the reads that must be current are validated.
     /// </summary>
@@ -148,7 +154,7 @@ internal sealed class CommitCoordinator
         var voting = new ValueTask<ParticipantVote>[participants.Count];
         for (var i = 0; i < participants.Count; i++)
         {
-            voting[i] = VoteAsync(participants[i], transaction.Id, commit.OnePhase, cancellationToken);
+            voting[i] = VoteAsync(participants[i], transaction.Id, commit.OnePhase, commit.Async, cancellationToken);
         }
 
         // Every vote is awaited, even after a no: a participant still preparing cannot be rolled back.
@@ -182,7 +188,7 @@ internal sealed class CommitCoordinator
             {
                 if (votes[i].ReadOnly)
                 {
-                    await participants[i].ValidateReadsAsync(transaction.Id, cancellationToken).ConfigureAwait(false);
+                    await participants[i].ValidateReadsAsync(transaction.Id, commit.Async, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -211,10 +217,10 @@ internal sealed class CommitCoordinator
     }
 
     /// <summary>One participant's vote, its failure kept in the returned task (a no) rather than thrown while the others are being asked.</summary>
-    private static async ValueTask<ParticipantVote> VoteAsync(ITransactionParticipant participant, TransactionId transactionId, bool onePhase, CancellationToken cancellationToken)
+    private static async ValueTask<ParticipantVote> VoteAsync(ITransactionParticipant participant, TransactionId transactionId, bool onePhase, bool async, CancellationToken cancellationToken)
         => onePhase
-            ? await participant.PrepareOnePhaseAsync(transactionId, cancellationToken).ConfigureAwait(false)
-            : await participant.PrepareAsync(transactionId, cancellationToken).ConfigureAwait(false);
+            ? await participant.PrepareOnePhaseAsync(transactionId, async, cancellationToken).ConfigureAwait(false)
+            : await participant.PrepareAsync(transactionId, async, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Phase 2: a transaction declared read-only that wrote after all is refused.</summary>
     private static void CheckReadOnly(CommitRun commit)
@@ -232,7 +238,7 @@ internal sealed class CommitCoordinator
     /// </summary>
     private async ValueTask CertifyAsync(CommitRun commit, CancellationToken cancellationToken)
     {
-        var verdict = await _certification.CertifyAsync(commit.Transaction, commit.Votes, _bareCommitRecord, cancellationToken).ConfigureAwait(false);
+        var verdict = await _certification.CertifyAsync(commit.Transaction, commit.Votes, _bareCommitRecord, commit.Async, cancellationToken).ConfigureAwait(false);
         if (verdict.Refusal is { } refusal)
         {
             throw commit.Refuse(Conflict(refusal.Reason, refusal.Item, commit.Participants));
@@ -260,12 +266,12 @@ internal sealed class CommitCoordinator
     {
         try
         {
-            await commit.Participants[0].CommitAsync(commit.Transaction.Id, cancellationToken).ConfigureAwait(false);
+            await commit.Participants[0].CommitAsync(commit.Transaction.Id, commit.Async, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             // Nothing was logged, so nothing is: rolling back is the whole abort.
-            await RollbackQuietlyAsync(commit.Participants, commit.Transaction.Id).ConfigureAwait(false);
+            await RollbackQuietlyAsync(commit).ConfigureAwait(false);
             throw;
         }
 
@@ -298,7 +304,7 @@ internal sealed class CommitCoordinator
 
         if (aborted is not null)
         {
-            await RollbackQuietlyAsync(commit.Participants, commit.Transaction.Id).ConfigureAwait(false);
+            await RollbackQuietlyAsync(commit).ConfigureAwait(false);
             aborted.Throw();
         }
 
@@ -315,7 +321,7 @@ internal sealed class CommitCoordinator
         try
         {
             var record = _certification.CommitRecord(NewRecord(LogRecordKind.Commit, transaction, commit.Votes), transaction);
-            appended = await _log.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+            appended = await _log.AppendAsync(record, commit.Async, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception appendError)
         {
@@ -342,7 +348,7 @@ internal sealed class CommitCoordinator
         try
         {
             var abort = NewRecord(LogRecordKind.Abort, transaction, []) with { Reason = "the commit record could not be confirmed: " + appendError.Message };
-            settled = await _log.AppendAsync(abort, CancellationToken.None).ConfigureAwait(false);
+            settled = await _log.AppendAsync(abort, commit.Async, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -350,7 +356,7 @@ internal sealed class CommitCoordinator
             {
                 try
                 {
-                    await participant.AbandonAsync(CancellationToken.None).ConfigureAwait(false);
+                    await participant.AbandonAsync(commit.Async, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception)
                 {
@@ -384,7 +390,7 @@ internal sealed class CommitCoordinator
         if (finished)
         {
             await StepAsync(CommitStep.BeforeEndRecord, commit.Transaction.Id).ConfigureAwait(false);
-            await TryAppendAsync(NewRecord(LogRecordKind.End, commit.Transaction, commit.Votes)).ConfigureAwait(false);
+            await TryAppendAsync(NewRecord(LogRecordKind.End, commit.Transaction, commit.Votes), commit.Async).ConfigureAwait(false);
         }
     }
 
@@ -414,7 +420,7 @@ internal sealed class CommitCoordinator
                 // Committed in the log: recovery finishes this participant later.
                 var name = commit.Participants[i].Name;
                 (unfinished ??= []).Add(name);
-                await NoteQuietlyAsync(transactionId, name, ParticipantStatus.InDoubt, Describe(error)).ConfigureAwait(false);
+                await NoteQuietlyAsync(transactionId, name, ParticipantStatus.InDoubt, Describe(error), commit.Async).ConfigureAwait(false);
             }
 
             await StepAsync(CommitStep.AfterParticipantFinished, transactionId).ConfigureAwait(false);
@@ -438,7 +444,7 @@ internal sealed class CommitCoordinator
     {
         try
         {
-            await participant.CommitAsync(commit.Transaction.Id, CancellationToken.None).ConfigureAwait(false);
+            await participant.CommitAsync(commit.Transaction.Id, commit.Async, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception error)
         {
@@ -494,20 +500,20 @@ internal sealed class CommitCoordinator
     /// </summary>
     private async ValueTask AbortAsync(CommitRun commit, string reason)
     {
-        var rolledBack = await RollbackQuietlyAsync(commit.Participants, commit.Transaction.Id).ConfigureAwait(false);
+        var rolledBack = await RollbackQuietlyAsync(commit).ConfigureAwait(false);
         var votes = commit.Participants.Select(p => new ParticipantVote(p.Name, false, [])).ToList();
-        await TryAppendAsync(NewRecord(LogRecordKind.Abort, commit.Transaction, votes) with { Reason = reason, EndsTransaction = rolledBack }).ConfigureAwait(false);
+        await TryAppendAsync(NewRecord(LogRecordKind.Abort, commit.Transaction, votes) with { Reason = reason, EndsTransaction = rolledBack }, commit.Async).ConfigureAwait(false);
     }
 
     /// <returns>Whether every participant rolled back.</returns>
-    private static async ValueTask<bool> RollbackQuietlyAsync(IReadOnlyList<ITransactionParticipant> participants, TransactionId transactionId)
+    private static async ValueTask<bool> RollbackQuietlyAsync(CommitRun commit)
     {
         var all = true;
-        foreach (var participant in participants)
+        foreach (var participant in commit.Participants)
         {
             try
             {
-                await participant.RollbackAsync(transactionId, CancellationToken.None).ConfigureAwait(false);
+                await participant.RollbackAsync(commit.Transaction.Id, commit.Async, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -520,11 +526,11 @@ internal sealed class CommitCoordinator
     }
 
     /// <summary>Appends a record that the protocol does not depend on (abort under presumed abort, end).</summary>
-    private async ValueTask TryAppendAsync(LogRecord record)
+    private async ValueTask TryAppendAsync(LogRecord record, bool async)
     {
         try
         {
-            await _log.AppendAsync(record, CancellationToken.None).ConfigureAwait(false);
+            await _log.AppendAsync(record, async, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -532,11 +538,11 @@ internal sealed class CommitCoordinator
         }
     }
 
-    private async ValueTask NoteQuietlyAsync(TransactionId transactionId, string participant, ParticipantStatus status, string reason)
+    private async ValueTask NoteQuietlyAsync(TransactionId transactionId, string participant, ParticipantStatus status, string reason, bool async)
     {
         try
         {
-            await _log.NoteParticipantStatusAsync(transactionId, participant, status, reason, CancellationToken.None).ConfigureAwait(false);
+            await _log.NoteParticipantStatusAsync(transactionId, participant, status, reason, async, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -561,11 +567,14 @@ internal sealed class CommitCoordinator
     private static string Describe(Exception error) => error.GetType().Name + ": " + error.Message;
 
     /// <summary>One commit on its way through the protocol: what each phase learnt that a later one needs.</summary>
-    private sealed class CommitRun(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, PhaseClock clock)
+    private sealed class CommitRun(TransactionInfo transaction, IReadOnlyList<ITransactionParticipant> participants, bool async, PhaseClock clock)
     {
         public TransactionInfo Transaction { get; } = transaction;
 
         public IReadOnlyList<ITransactionParticipant> Participants { get; } = participants;
+
+        /// <summary>False for a synchronous caller: every step does its I/O with synchronous methods (see <see cref="CommitAsync"/>).</summary>
+        public bool Async { get; } = async;
 
         public PhaseClock Clock { get; } = clock;
 

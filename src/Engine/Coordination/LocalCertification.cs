@@ -17,12 +17,12 @@ internal sealed class LocalCertification(CommitCertifier? certifier) : Certifica
     public override bool TrustsSafeSnapshots => true;
 
     public override ValueTask<CertificationVerdict> CertifyAsync(
-        TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, Func<TransactionInfo, LogRecord> newRecord, CancellationToken cancellationToken)
+        TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, Func<TransactionInfo, LogRecord> newRecord, bool async, CancellationToken cancellationToken)
     {
         var writes = CertificationRequest.WritesOf(votes);
         return writes.Count == 0 && TrustsSafeSnapshot(transaction)
             ? ValueTask.FromResult(CertificationVerdict.Unchecked)
-            : CertifyLocallyAsync(transaction, votes, writes, cancellationToken);
+            : CertifyLocallyAsync(transaction, votes, writes, async, cancellationToken);
     }
 
     public override LogRecord CommitRecord(LogRecord commit, TransactionInfo transaction) => commit;

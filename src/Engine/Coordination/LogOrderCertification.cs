@@ -33,7 +33,7 @@ internal sealed class LogOrderCertification(ISharedCommitLog log, CommitCertifie
     /// when its commit record is read back. Then this process's certifier has its say.
     /// </summary>
     public override async ValueTask<CertificationVerdict> CertifyAsync(
-        TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, Func<TransactionInfo, LogRecord> newRecord, CancellationToken cancellationToken)
+        TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, Func<TransactionInfo, LogRecord> newRecord, bool async, CancellationToken cancellationToken)
     {
         var writes = CertificationRequest.WritesOf(votes);
         if (CertifiesInLog(transaction))
@@ -53,14 +53,14 @@ internal sealed class LogOrderCertification(ISharedCommitLog log, CommitCertifie
                 }
 
                 if (transaction.Serializable && transaction.Reads.Count > 0
-                    && await CertifyReadOnlyInLogAsync(newRecord(transaction) with { Certification = certification }, cancellationToken).ConfigureAwait(false) is { } refused)
+                    && await CertifyReadOnlyInLogAsync(newRecord(transaction) with { Certification = certification }, async, cancellationToken).ConfigureAwait(false) is { } refused)
                 {
                     return CertificationVerdict.Refused(refused);
                 }
             }
         }
 
-        return await CertifyLocallyAsync(transaction, votes, writes, cancellationToken).ConfigureAwait(false);
+        return await CertifyLocallyAsync(transaction, votes, writes, async, cancellationToken).ConfigureAwait(false);
     }
 
     public override LogRecord CommitRecord(LogRecord commit, TransactionInfo transaction)
@@ -75,9 +75,9 @@ internal sealed class LogOrderCertification(ISharedCommitLog log, CommitCertifie
     /// back with the append. Failing or cancelled, whatever became of the record, it is an abort:
     /// nothing was written anywhere.
     /// </summary>
-    private async ValueTask<CertificationResult?> CertifyReadOnlyInLogAsync(LogRecord record, CancellationToken cancellationToken)
+    private async ValueTask<CertificationResult?> CertifyReadOnlyInLogAsync(LogRecord record, bool async, CancellationToken cancellationToken)
     {
-        var appended = await log.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        var appended = await log.AppendAsync(record, async, cancellationToken).ConfigureAwait(false);
         return appended.Refusal is { } refusal ? new CertificationResult(false, refusal.Reason, refusal.Item, refusal.ConflictsWith) : null;
     }
 

@@ -176,7 +176,7 @@ internal sealed class EmbeddedCommitLog : ICommitLog
     /// transaction's outcome is whatever <see cref="GetDecisionAsync"/> later reports.
     /// </summary>
     /// <exception cref="ArgumentException">The record holds a value the codec cannot carry.</exception>
-    public async ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(LogRecord record, bool async, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
 
@@ -184,7 +184,7 @@ internal sealed class EmbeddedCommitLog : ICommitLog
         // record the codec refuses fails its own caller rather than the whole batch.
         var encoded = LogRecordCodec.Encode(record);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var result = await Writer.SubmitAsync(new PendingAppend(record, encoded), cancellationToken).ConfigureAwait(false);
+        var result = await Writer.SubmitAsync(new PendingAppend(record, encoded), async, cancellationToken).ConfigureAwait(false);
         Diagnostics.KhonsuTelemetry.LogAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         return result;
     }
@@ -228,7 +228,7 @@ internal sealed class EmbeddedCommitLog : ICommitLog
         while (true)
         {
             var batch = new PendingTruncation(from, endedBefore, keep, TruncationScan, TruncationBatch);
-            var step = await Writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            var step = await Writer.SubmitAsync(batch, async: true, cancellationToken).ConfigureAwait(false);
             Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.LogRecords, step.Records, batch.Held);
             deleted += step.Records;
             if (step.Done)
@@ -253,7 +253,7 @@ internal sealed class EmbeddedCommitLog : ICommitLog
         while (true)
         {
             var batch = new PendingHistoryDeletion(after, finishedBefore, TruncationBatch);
-            var step = await Writer.SubmitAsync(batch, cancellationToken).ConfigureAwait(false);
+            var step = await Writer.SubmitAsync(batch, async: true, cancellationToken).ConfigureAwait(false);
             Diagnostics.KhonsuTelemetry.RecordTruncation(Diagnostics.KhonsuTelemetry.TransactionLogRows, step.Rows, batch.Held);
             deleted += step.Rows;
             if (step.Done)
@@ -271,11 +271,11 @@ internal sealed class EmbeddedCommitLog : ICommitLog
 
     /// <summary>Goes through the writer like an append, so transaction_log changes in log order.</summary>
     public async ValueTask NoteParticipantStatusAsync(
-        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default)
+        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, bool async, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(participant);
         var note = new PendingNote(transactionId, participant, LogText.Status(status), reason);
-        await Writer.SubmitAsync(note, cancellationToken).ConfigureAwait(false);
+        await Writer.SubmitAsync(note, async, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -16,7 +16,14 @@ internal interface ICommitLog : IAsyncDisposable
     /// <summary>
     /// Appends a record and returns once it is durable. Concurrent appends share syncs.
     /// </summary>
-    ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default);
+    /// <param name="record">The record.</param>
+    /// <param name="async">
+    /// False for a synchronous caller (a synchronous commit): the log then makes the record durable
+    /// without needing a thread-pool thread (blocking waits, synchronous I/O on the caller's thread),
+    /// and the returned task has completed. <see cref="CommitLogExtensions.AppendAsync"/> is the asynchronous call.
+    /// </param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    ValueTask<AppendResult> AppendAsync(LogRecord record, bool async, CancellationToken cancellationToken);
 
     /// <summary>The first decision (commit or abort) logged for a transaction, or null if none: presumed abort.</summary>
     ValueTask<LoggedRecord?> GetDecisionAsync(TransactionId transactionId, CancellationToken cancellationToken = default);
@@ -31,6 +38,7 @@ internal interface ICommitLog : IAsyncDisposable
     /// Records that a participant's status changed outside the commit path (recovery found it
     /// in doubt, or could not reach it), so transaction_log shows it. Not part of the protocol.
     /// </summary>
+    /// <param name="async">As for <see cref="AppendAsync"/>.</param>
     ValueTask NoteParticipantStatusAsync(
-        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default);
+        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, bool async, CancellationToken cancellationToken);
 }

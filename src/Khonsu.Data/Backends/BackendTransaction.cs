@@ -8,6 +8,11 @@ namespace Khonsu.Data.Backends;
 /// A backend's local transaction inside a Khonsu transaction: statements run in it for real, and
 /// the coordinator prepares and finishes it.
 /// </summary>
+/// <remarks>
+/// Its steps take <c>async</c>: false for a synchronous caller (<c>Commit</c>, <c>ExecuteNonQuery</c>),
+/// served with the inner provider's synchronous methods (<see cref="InnerCommands"/> takes the
+/// choice too), so the returned task has completed and no thread-pool thread is needed.
+/// </remarks>
 public abstract class BackendTransaction : ITransactionParticipant
 {
     /// <summary>A local transaction of <paramref name="backend"/> on <paramref name="connection"/>, as part of the Khonsu transaction <paramref name="transactionId"/>.</summary>
@@ -61,7 +66,7 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// waits here must be bounded by <see cref="KhonsuBackendOptions.LockTimeout"/>: a deadlock
     /// across databases is invisible to each of them.
     /// </summary>
-    public virtual ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public virtual ValueTask BeforeStatementAsync(DbCommand command, bool spansSeveralBackends, bool async, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <summary>
     /// A tracker for the rows of the reader's current result set, or null when the backend does
@@ -130,38 +135,38 @@ public abstract class BackendTransaction : ITransactionParticipant
     public virtual ValueTask TakeSnapshotAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <inheritdoc cref="ITransactionParticipant.ValidateReadsAsync"/>
-    public abstract ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken);
+    public abstract ValueTask ValidateReadsAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
     /// <summary>Creates a savepoint in the local transaction (same SQL on SQLite and PostgreSQL).</summary>
-    public virtual ValueTask SaveAsync(string savepoint, CancellationToken cancellationToken)
-        => RunAsync("SAVEPOINT " + QuoteSavepoint(savepoint), cancellationToken);
+    public virtual ValueTask SaveAsync(string savepoint, bool async, CancellationToken cancellationToken)
+        => RunAsync("SAVEPOINT " + QuoteSavepoint(savepoint), async, cancellationToken);
 
     /// <summary>Undoes the local transaction's work since the savepoint, which stays.</summary>
-    public virtual ValueTask RollbackToAsync(string savepoint, CancellationToken cancellationToken)
-        => RunAsync("ROLLBACK TO SAVEPOINT " + QuoteSavepoint(savepoint), cancellationToken);
+    public virtual ValueTask RollbackToAsync(string savepoint, bool async, CancellationToken cancellationToken)
+        => RunAsync("ROLLBACK TO SAVEPOINT " + QuoteSavepoint(savepoint), async, cancellationToken);
 
     /// <summary>Releases the savepoint in the local transaction, keeping the work done since it.</summary>
-    public virtual ValueTask ReleaseAsync(string savepoint, CancellationToken cancellationToken)
-        => RunAsync("RELEASE SAVEPOINT " + QuoteSavepoint(savepoint), cancellationToken);
+    public virtual ValueTask ReleaseAsync(string savepoint, bool async, CancellationToken cancellationToken)
+        => RunAsync("RELEASE SAVEPOINT " + QuoteSavepoint(savepoint), async, cancellationToken);
 
     /// <inheritdoc cref="ITransactionParticipant.PrepareAsync"/>
-    public abstract ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken);
+    public abstract ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
     /// <inheritdoc cref="ITransactionParticipant.PrepareOnePhaseAsync"/>
-    public virtual ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
-        => PrepareAsync(transactionId, cancellationToken);
+    public virtual ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
+        => PrepareAsync(transactionId, async, cancellationToken);
 
     /// <inheritdoc cref="ITransactionParticipant.CommitAsync"/>
-    public abstract ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken);
+    public abstract ValueTask CommitAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
     /// <inheritdoc cref="ITransactionParticipant.RollbackAsync"/>
-    public abstract ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken);
+    public abstract ValueTask RollbackAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
     /// <inheritdoc cref="ITransactionParticipant.AbandonAsync"/>
-    public abstract ValueTask AbandonAsync(CancellationToken cancellationToken);
+    public abstract ValueTask AbandonAsync(bool async, CancellationToken cancellationToken);
 
-    private async ValueTask RunAsync(string sql, CancellationToken cancellationToken)
-        => await InnerCommands.ExecuteAsync(Connection, InnerTransaction, sql, cancellationToken).ConfigureAwait(false);
+    private async ValueTask RunAsync(string sql, bool async, CancellationToken cancellationToken)
+        => await InnerCommands.ExecuteAsync(Connection, InnerTransaction, sql, async, cancellationToken).ConfigureAwait(false);
 
     private static string QuoteSavepoint(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

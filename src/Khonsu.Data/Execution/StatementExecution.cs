@@ -113,7 +113,7 @@ internal sealed class StatementExecution
         var execution = new StatementExecution(statement, transaction ?? implicitTransaction, route, innerConnection, StatementTelemetry.Start(route.Backend, innerConnection, statement.CommandText), implicitTransaction);
         try
         {
-            await execution.EnlistAsync(cancellationToken).ConfigureAwait(false);
+            await execution.EnlistAsync(async, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error)
         {
@@ -216,8 +216,10 @@ internal sealed class StatementExecution
     }
 
     /// <summary>Commits the statement's implicit transaction, if it began one that has not completed (the connection closed first).</summary>
-    public Task CommitImplicitAsync(CancellationToken cancellationToken)
-        => Implicit is { IsCompleted: false } begun ? begun.CommitAsync(cancellationToken) : Task.CompletedTask;
+    /// <param name="async">False for a synchronous statement: the commit does synchronous I/O too.</param>
+    /// <param name="cancellationToken">Honoured until the decision.</param>
+    public Task CommitImplicitAsync(bool async, CancellationToken cancellationToken)
+        => Implicit is { IsCompleted: false } begun ? begun.Completion.CommitAsync(async, cancellationToken) : Task.CompletedTask;
 
     /// <summary>What the transaction reads through the statement's reader; null outside a transaction, on a branch, or when dropped.</summary>
     public ReaderReads? NewReaderReads() => Local is null || Transaction is null || OnBranch || Dropped ? null : new ReaderReads(Transaction, Local, Route, _statement.CommandText);
@@ -247,7 +249,7 @@ internal sealed class StatementExecution
 
         if (Implicit is not null)
         {
-            await Implicit.Completion.RollBackQuietlyAsync().ConfigureAwait(false);
+            await Implicit.Completion.RollBackQuietlyAsync(async).ConfigureAwait(false);
         }
     }
 
@@ -257,7 +259,7 @@ internal sealed class StatementExecution
     /// the branch's row locks), else the caller's or a new one; then the database's parser says what
     /// it reads, and the participant prepares for it.
     /// </summary>
-    private async ValueTask EnlistAsync(CancellationToken cancellationToken)
+    private async ValueTask EnlistAsync(bool async, CancellationToken cancellationToken)
     {
         if (Transaction is not null)
         {
@@ -281,7 +283,7 @@ internal sealed class StatementExecution
         if (Local is not null)
         {
             Local.RanWrites |= Route.Writes && !OnBranch;
-            await Local.BeforeStatementAsync(Command, Transaction!.Participants.Count > 1, cancellationToken).ConfigureAwait(false);
+            await Local.BeforeStatementAsync(Command, Transaction!.Participants.Count > 1, async, cancellationToken).ConfigureAwait(false);
         }
     }
 

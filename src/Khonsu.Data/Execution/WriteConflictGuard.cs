@@ -46,7 +46,7 @@ internal sealed class WriteConflictGuard
             return null;
         }
 
-        await local!.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        await local!.SaveAsync(Savepoint, async: true, cancellationToken).ConfigureAwait(false);
         return new WriteConflictGuard(transaction!, local, route, connection.Runtime.ConflictPolicies.PolicyOf(route), connection.ConflictHandler);
     }
 
@@ -60,7 +60,7 @@ internal sealed class WriteConflictGuard
     /// <summary>The statement succeeded: its savepoint goes, and new keys, if Append turned them on.</summary>
     public async ValueTask ReleaseAsync(CancellationToken cancellationToken)
     {
-        await _local.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        await _local.ReleaseAsync(Savepoint, async: true, cancellationToken).ConfigureAwait(false);
         if (_generatingKeys)
         {
             _generatingKeys = false;
@@ -83,7 +83,7 @@ internal sealed class WriteConflictGuard
             return policy;
         }
 
-        await _local.RollbackToAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        await _local.RollbackToAsync(Savepoint, async: true, cancellationToken).ConfigureAwait(false);
         if (policy == KhonsuConflictPolicy.Append)
         {
             await _local.GenerateKeysAsync(true, cancellationToken).ConfigureAwait(false);
@@ -91,7 +91,7 @@ internal sealed class WriteConflictGuard
         }
         else
         {
-            await _local.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+            await _local.ReleaseAsync(Savepoint, async: true, cancellationToken).ConfigureAwait(false);
         }
 
         if (policy == KhonsuConflictPolicy.Replace)

@@ -81,7 +81,7 @@ internal sealed class SafeSnapshotProtocol(KhonsuTransaction transaction)
             else
             {
                 transaction.Snapshots.DropCut();
-                await transaction.Owner.Runtime.Coordinator.RollbackAsync(transaction.Participants.All, transaction.Id, CancellationToken.None).ConfigureAwait(false);
+                await transaction.Owner.Runtime.Coordinator.RollbackAsync(transaction.Participants.All, transaction.Id, async: true, CancellationToken.None).ConfigureAwait(false);
                 transaction.Participants.Clear();
             }
         }

@@ -29,7 +29,9 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
     }
 
     /// <summary>Certifies and commits atomically on every participant; an Engine failure comes out as its <see cref="KhonsuException"/> (see <see cref="CommitFailures"/>).</summary>
-    public async Task CommitAsync(CancellationToken cancellationToken)
+    /// <param name="async">False for <see cref="KhonsuTransaction.Commit"/> and a synchronous statement's implicit transaction: synchronous I/O all the way down (see <see cref="Engine.Coordination.CommitCoordinator.CommitAsync"/>).</param>
+    /// <param name="cancellationToken">Honoured until the decision.</param>
+    public async Task CommitAsync(bool async, CancellationToken cancellationToken)
     {
         EnsureActive();
         var started = Stopwatch.GetTimestamp();
@@ -38,7 +40,7 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
         {
             var serializable = transaction.IsolationLevel == IsolationLevel.Serializable;
             var info = transaction.Snapshots.CommitRequest(transaction.Id, transaction.StartedAt, transaction.Operation.ToString(), participants.Count, transaction.Reads.Reads(participants.RowReads), serializable);
-            await connection.Runtime.Coordinator.CommitAsync(info, participants.All, cancellationToken).ConfigureAwait(false);
+            await connection.Runtime.Coordinator.CommitAsync(info, participants.All, async, cancellationToken).ConfigureAwait(false);
             IsCommitted = true;
             connection.Logger.Committed(transaction.TransactionId, participants.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
@@ -56,12 +58,12 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
         }
     }
 
-    public async Task RollbackAsync(CancellationToken cancellationToken)
+    public async Task RollbackAsync(bool async, CancellationToken cancellationToken)
     {
         EnsureActive();
         try
         {
-            await connection.Runtime.Coordinator.RollbackAsync(transaction.Participants.All, transaction.Id, cancellationToken).ConfigureAwait(false);
+            await connection.Runtime.Coordinator.RollbackAsync(transaction.Participants.All, transaction.Id, async, cancellationToken).ConfigureAwait(false);
             connection.Logger.RolledBack(transaction.TransactionId, transaction.Participants.Count);
         }
         finally
@@ -76,13 +78,13 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
     /// a broken connection would; the transaction completes either way, and a broken inner
     /// connection is replaced on next use.
     /// </summary>
-    public async ValueTask RollBackQuietlyAsync()
+    public async ValueTask RollBackQuietlyAsync(bool async)
     {
         try
         {
             if (!IsCompleted)
             {
-                await RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                await RollbackAsync(async, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (Exception error) when (error is DbException or InvalidOperationException)

@@ -34,11 +34,11 @@ internal sealed class TransactionParticipants
     public void Clear() => _all.Clear();
 
     /// <summary>A savepoint on every backend touched so far.</summary>
-    public async Task SaveAsync(string name, CancellationToken cancellationToken)
+    public async Task SaveAsync(string name, bool async, CancellationToken cancellationToken)
     {
         foreach (var participant in _all)
         {
-            await participant.SaveAsync(name, cancellationToken).ConfigureAwait(false);
+            await participant.SaveAsync(name, async, cancellationToken).ConfigureAwait(false);
         }
 
         _savepoints.Add((name, _all.Count));
@@ -48,30 +48,30 @@ internal sealed class TransactionParticipants
     /// Back to the savepoint on the backends touched before it, and entirely on backends first
     /// touched after it (their next statement begins afresh, so they are dropped).
     /// </summary>
-    public async Task RollbackToAsync(string name, TransactionId id, CancellationToken cancellationToken)
+    public async Task RollbackToAsync(string name, TransactionId id, bool async, CancellationToken cancellationToken)
     {
         var index = Find(name, id);
         var touchedBefore = _savepoints[index].Participants;
         for (var i = 0; i < touchedBefore; i++)
         {
-            await _all[i].RollbackToAsync(name, cancellationToken).ConfigureAwait(false);
+            await _all[i].RollbackToAsync(name, async, cancellationToken).ConfigureAwait(false);
         }
 
         for (var i = _all.Count - 1; i >= touchedBefore; i--)
         {
-            await _all[i].RollbackAsync(id, cancellationToken).ConfigureAwait(false);
+            await _all[i].RollbackAsync(id, async, cancellationToken).ConfigureAwait(false);
             _all.RemoveAt(i);
         }
 
         _savepoints.RemoveRange(index + 1, _savepoints.Count - index - 1);
     }
 
-    public async Task ReleaseAsync(string name, TransactionId id, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(string name, TransactionId id, bool async, CancellationToken cancellationToken)
     {
         var index = Find(name, id);
         for (var i = 0; i < _savepoints[index].Participants; i++)
         {
-            await _all[i].ReleaseAsync(name, cancellationToken).ConfigureAwait(false);
+            await _all[i].ReleaseAsync(name, async, cancellationToken).ConfigureAwait(false);
         }
 
         _savepoints.RemoveRange(index, _savepoints.Count - index);

@@ -93,14 +93,14 @@ public class SafeSnapshotTests
         var certifier = new CommitCertifier();
         var first = TransactionId.New();
         var firstSnapshot = certifier.TakeSnapshot();
-        Assert.True((await certifier.CertifyAsync(new CertificationRequest(first, firstSnapshot, [], [Control]), true, CancellationToken.None)).Commit);
+        Assert.True((await certifier.CertifyAsync(new CertificationRequest(first, firstSnapshot, [], [Control]), true, async: true, CancellationToken.None)).Commit);
 
         var opening = certifier.OpenSafeSnapshotAsync(CancellationToken.None);
         var second = TransactionId.New();
         var secondSnapshot = certifier.TakeSnapshot();
-        var waitingWriter = certifier.CertifyAsync(new CertificationRequest(second, secondSnapshot, [], [Receipt]), true, CancellationToken.None);
+        var waitingWriter = certifier.CertifyAsync(new CertificationRequest(second, secondSnapshot, [], [Receipt]), true, async: true, CancellationToken.None);
         var readerId = TransactionId.New();
-        var reader = certifier.CertifyAsync(new CertificationRequest(readerId, certifier.TakeSnapshot(mayWrite: false), [Other], []), true, CancellationToken.None);
+        var reader = certifier.CertifyAsync(new CertificationRequest(readerId, certifier.TakeSnapshot(mayWrite: false), [Other], []), true, async: true, CancellationToken.None);
         Assert.False(waitingWriter.IsCompleted); // held at the gate: it would otherwise keep the certifier from ever being quiet
         Assert.True(reader.IsCompletedSuccessfully); // read-only transactions never wait
 
@@ -128,8 +128,8 @@ public class SafeSnapshotTests
         using var cancelOpening = new CancellationTokenSource();
         using var cancelWriter = new CancellationTokenSource();
         var opening = certifier.OpenSafeSnapshotAsync(cancelOpening.Token);
-        var cancelled = certifier.CertifyAsync(new CertificationRequest(TransactionId.New(), certifier.TakeSnapshot(), [], [Receipt]), true, cancelWriter.Token);
-        var waiting = certifier.CertifyAsync(new CertificationRequest(TransactionId.New(), certifier.TakeSnapshot(), [], [Other]), true, CancellationToken.None);
+        var cancelled = certifier.CertifyAsync(new CertificationRequest(TransactionId.New(), certifier.TakeSnapshot(), [], [Receipt]), true, async: true, cancelWriter.Token);
+        var waiting = certifier.CertifyAsync(new CertificationRequest(TransactionId.New(), certifier.TakeSnapshot(), [], [Other]), true, async: true, CancellationToken.None);
 
         await cancelWriter.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);

@@ -15,7 +15,7 @@ public class CommitCoordinatorTests
         var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b"));
         var transaction = NewTransaction();
 
-        await new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, b], CancellationToken.None);
+        await new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, b], async: true, CancellationToken.None);
 
         Assert.Equal(["prepare", "commit"], a.Calls);
         Assert.Equal(["prepare", "commit"], b.Calls);
@@ -29,7 +29,7 @@ public class CommitCoordinatorTests
         var stillPreparing = new TaskCompletionSource();
         var (a, b) = (new MemoryParticipant("a") { HoldPrepare = stillPreparing.Task }, new MemoryParticipant("b"));
 
-        var commit = new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask();
+        var commit = new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], async: true, CancellationToken.None).AsTask();
 
         // The memory log and b answer at once, so all of this ran before CommitAsync returned.
         Assert.Equal(["prepare"], b.Calls);
@@ -45,7 +45,7 @@ public class CommitCoordinatorTests
         var stillFinishing = new TaskCompletionSource();
         var (a, b) = (new MemoryParticipant("a") { HoldCommit = stillFinishing.Task }, new MemoryParticipant("b"));
 
-        var commit = new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask();
+        var commit = new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], async: true, CancellationToken.None).AsTask();
 
         Assert.Equal(["prepare", "commit"], b.Calls);
         Assert.Equal([LogRecordKind.Commit], _log.Records.Select(r => r.Record.Kind)); // no end record before a finished
@@ -59,7 +59,7 @@ public class CommitCoordinatorTests
     {
         var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailPrepare = new SerializationConflictException("b", "t", "1", "row changed") });
 
-        var error = await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask());
+        var error = await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], async: true, CancellationToken.None).AsTask());
 
         Assert.Equal("row changed", error.Message);
         Assert.Equal(["prepare", "rollback"], a.Calls);
@@ -74,7 +74,7 @@ public class CommitCoordinatorTests
     {
         var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailPrepare = new SerializationConflictException("b", "t", "1", "row changed") });
 
-        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], async: true, CancellationToken.None).AsTask());
 
         Assert.True(Assert.Single(_log.Records).Record.EndsTransaction, "nothing is left prepared: the abort needs no recovery");
     }
@@ -85,7 +85,7 @@ public class CommitCoordinatorTests
         var a = new MemoryParticipant("a") { FailRollback = new IOException("connection lost") };
         var b = new MemoryParticipant("b") { FailPrepare = new SerializationConflictException("b", "t", "1", "row changed") };
 
-        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], async: true, CancellationToken.None).AsTask());
 
         Assert.False(Assert.Single(_log.Records).Record.EndsTransaction, "a may still be prepared: recovery must roll it back");
     }
@@ -95,7 +95,7 @@ public class CommitCoordinatorTests
     {
         var (a, b) = (new MemoryParticipant("a", writes: 0), new MemoryParticipant("b", writes: 0));
 
-        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None);
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], async: true, CancellationToken.None);
 
         Assert.Empty(_log.Records);
         Assert.Equal(["prepare", "validate", "commit"], a.Calls);
@@ -106,7 +106,7 @@ public class CommitCoordinatorTests
     {
         var (reader, writer) = (new MemoryParticipant("reader", writes: 0), new MemoryParticipant("writer"));
 
-        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader, writer], CancellationToken.None);
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader, writer], async: true, CancellationToken.None);
 
         Assert.Equal(["writer"], _log.Records[0].Record.Participants.Select(p => p.Participant));
     }
@@ -117,7 +117,7 @@ public class CommitCoordinatorTests
         var reader = new MemoryParticipant("reader", writes: 0) { FailValidation = new SerializationConflictException("reader", "t", "1", "read row changed") };
         var writer = new MemoryParticipant("writer");
 
-        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader, writer], CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader, writer], async: true, CancellationToken.None).AsTask());
 
         Assert.Equal(["prepare", "validate", "rollback"], reader.Calls);
         Assert.Equal(["prepare", "rollback"], writer.Calls);
@@ -129,7 +129,7 @@ public class CommitCoordinatorTests
     {
         var reader = new MemoryParticipant("reader", writes: 0);
 
-        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader], CancellationToken.None);
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [reader], async: true, CancellationToken.None);
 
         Assert.Equal(["prepare-one-phase", "commit"], reader.Calls);
     }
@@ -139,7 +139,7 @@ public class CommitCoordinatorTests
     {
         var (a, b) = (new MemoryParticipant("a", writes: 0), new MemoryParticipant("b", writes: 0));
 
-        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None);
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], async: true, CancellationToken.None);
 
         Assert.Equal(["prepare", "validate", "commit"], a.Calls);
         Assert.Equal(["prepare", "validate", "commit"], b.Calls);
@@ -154,14 +154,14 @@ public class CommitCoordinatorTests
         var (a, b) = (new MemoryParticipant("a", writes: 0), new MemoryParticipant("b", writes: 0));
         var safe = NewTransaction() with { Snapshot = certifier.TakeSnapshot(mayWrite: false), ReadOnly = true, SafeSnapshot = true, Reads = [new ItemId("a", "t", "x")] };
 
-        await coordinator.CommitAsync(safe, [a, b], CancellationToken.None);
+        await coordinator.CommitAsync(safe, [a, b], async: true, CancellationToken.None);
 
         Assert.Equal(["prepare", "commit"], a.Calls);
         Assert.Equal(["prepare", "commit"], b.Calls);
         Assert.Empty(_log.Records);
         Assert.Equal(new CertificationSequence(0), certifier.LastCertified); // took no position: nothing to remember
         var wrote = new MemoryParticipant("a");
-        await Assert.ThrowsAsync<ReadOnlyViolationException>(async () => await coordinator.CommitAsync(safe with { Id = TransactionId.New() }, [wrote], CancellationToken.None));
+        await Assert.ThrowsAsync<ReadOnlyViolationException>(async () => await coordinator.CommitAsync(safe with { Id = TransactionId.New() }, [wrote], async: true, CancellationToken.None));
     }
 
     [Fact]
@@ -169,7 +169,7 @@ public class CommitCoordinatorTests
     {
         var (a, b) = (new MemoryParticipant("a"), new MemoryParticipant("b") { FailCommit = new IOException("connection lost") });
 
-        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], CancellationToken.None);
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, b], async: true, CancellationToken.None);
 
         Assert.Equal([LogRecordKind.Commit], _log.Records.Select(r => r.Record.Kind));
         Assert.Contains(_log.Notes, n => n.Participant == "b" && n.Status == ParticipantStatus.InDoubt);
@@ -182,7 +182,7 @@ public class CommitCoordinatorTests
         await _log.AppendAsync(new LogRecord { Kind = LogRecordKind.Abort, TransactionId = transaction.Id, NodeId = "sweeper", Timestamp = DateTimeOffset.UtcNow });
         var a = new MemoryParticipant("a");
 
-        await Assert.ThrowsAsync<TransactionAbortedException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, new MemoryParticipant("b")], CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<TransactionAbortedException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, new MemoryParticipant("b")], async: true, CancellationToken.None).AsTask());
 
         Assert.Equal(["prepare", "rollback"], a.Calls);
     }
@@ -193,7 +193,7 @@ public class CommitCoordinatorTests
         _log.FailAppend = record => record.Kind == LogRecordKind.Commit ? new IOException("disk gone") : null;
         var a = new MemoryParticipant("a");
 
-        await Assert.ThrowsAsync<IOException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, new MemoryParticipant("b")], CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<IOException>(() => new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [a, new MemoryParticipant("b")], async: true, CancellationToken.None).AsTask());
 
         Assert.Equal(["prepare", "rollback"], a.Calls);
         Assert.Equal(LogRecordKind.Abort, Assert.Single(_log.Records).Record.Kind);
@@ -206,7 +206,7 @@ public class CommitCoordinatorTests
         var a = new MemoryParticipant("a");
         var transaction = NewTransaction();
 
-        var error = await Assert.ThrowsAsync<CommitOutcomeUnknownException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, new MemoryParticipant("b")], CancellationToken.None).AsTask());
+        var error = await Assert.ThrowsAsync<CommitOutcomeUnknownException>(() => new CommitCoordinator(_log, "node").CommitAsync(transaction, [a, new MemoryParticipant("b")], async: true, CancellationToken.None).AsTask());
 
         Assert.Equal(transaction.Id, error.TransactionId);
         Assert.Equal(["prepare", "abandon"], a.Calls);
@@ -218,7 +218,7 @@ public class CommitCoordinatorTests
         var steps = new List<CommitStep>();
         var coordinator = new CommitCoordinator(_log, "node") { StepObserver = (step, _) => { steps.Add(step); return ValueTask.CompletedTask; } };
 
-        await coordinator.CommitAsync(NewTransaction(), [new MemoryParticipant("a"), new MemoryParticipant("b")], CancellationToken.None);
+        await coordinator.CommitAsync(NewTransaction(), [new MemoryParticipant("a"), new MemoryParticipant("b")], async: true, CancellationToken.None);
 
         Assert.Equal(
             [CommitStep.BeforePrepare, CommitStep.AfterParticipantPrepared, CommitStep.AfterParticipantPrepared, CommitStep.AfterAllPrepared,
@@ -233,10 +233,10 @@ public class CommitCoordinatorTests
         var coordinator = new CommitCoordinator(_log, "node", certifier: certifier);
         var first = NewTransaction() with { Snapshot = certifier.TakeSnapshot() };
         var second = NewTransaction() with { Snapshot = certifier.TakeSnapshot() };
-        await coordinator.CommitAsync(first, [new MemoryParticipant("a")], CancellationToken.None);
+        await coordinator.CommitAsync(first, [new MemoryParticipant("a")], async: true, CancellationToken.None);
 
         var participant = new MemoryParticipant("a");
-        var conflict = await Assert.ThrowsAsync<SerializationConflictException>(() => coordinator.CommitAsync(second, [participant], CancellationToken.None).AsTask());
+        var conflict = await Assert.ThrowsAsync<SerializationConflictException>(() => coordinator.CommitAsync(second, [participant], async: true, CancellationToken.None).AsTask());
 
         Assert.Equal(("a", "t", "1"), (conflict.Participant, conflict.Table, conflict.Key));
         Assert.Contains(first.Id.ToString(), conflict.Message, StringComparison.Ordinal);
@@ -250,7 +250,7 @@ public class CommitCoordinatorTests
     {
         var participant = new MemoryParticipant("a");
 
-        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [participant], CancellationToken.None);
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction(), [participant], async: true, CancellationToken.None);
 
         Assert.Equal(["prepare-one-phase", "commit"], participant.Calls);
         Assert.Empty(_log.Records);
@@ -261,7 +261,7 @@ public class CommitCoordinatorTests
     {
         var (reader, writer) = (new MemoryParticipant("reader", writes: 0), new MemoryParticipant("writer"));
 
-        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction() with { Serializable = false }, [reader, writer], CancellationToken.None);
+        await new CommitCoordinator(_log, "node").CommitAsync(NewTransaction() with { Serializable = false }, [reader, writer], async: true, CancellationToken.None);
 
         Assert.Equal(["prepare", "commit"], reader.Calls);
     }

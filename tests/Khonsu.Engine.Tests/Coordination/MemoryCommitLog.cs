@@ -25,7 +25,7 @@ internal sealed class MemoryCommitLog : ICommitLog
 
     public List<(TransactionId Id, string Participant, ParticipantStatus Status)> Notes { get; } = [];
 
-    public ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default)
+    public ValueTask<AppendResult> AppendAsync(LogRecord record, bool async, CancellationToken cancellationToken)
     {
         if (FailAppend(record) is { } error)
         {
@@ -75,7 +75,7 @@ internal sealed class MemoryCommitLog : ICommitLog
         }
     }
 
-    public ValueTask NoteParticipantStatusAsync(TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default)
+    public ValueTask NoteParticipantStatusAsync(TransactionId transactionId, string participant, ParticipantStatus status, string? reason, bool async, CancellationToken cancellationToken)
     {
         lock (Notes)
         {

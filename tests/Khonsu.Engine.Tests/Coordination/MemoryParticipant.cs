@@ -19,7 +19,7 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
     /// <summary>When set, commit returns only once it completes: a participant still finishing.</summary>
     public Task? HoldCommit { get; set; }
 
-    public ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         Calls.Add("prepare");
         if (FailPrepare is not null)
@@ -32,22 +32,22 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
         return HoldPrepare is null ? ValueTask.FromResult(vote) : AfterAsync(HoldPrepare, vote);
     }
 
-    public ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
-        var vote = PrepareAsync(transactionId, cancellationToken);
+        var vote = PrepareAsync(transactionId, async, cancellationToken);
         Calls[^1] = "prepare-one-phase";
         return vote;
     }
 
     public Exception? FailValidation { get; set; }
 
-    public ValueTask ValidateReadsAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public ValueTask ValidateReadsAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         Calls.Add("validate");
         return FailValidation is null ? ValueTask.CompletedTask : ValueTask.FromException(FailValidation);
     }
 
-    public ValueTask CommitAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public ValueTask CommitAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         Calls.Add("commit");
         return FailCommit is not null ? ValueTask.FromException(FailCommit) : HoldCommit is null ? ValueTask.CompletedTask : new ValueTask(HoldCommit);
@@ -55,13 +55,13 @@ internal sealed class MemoryParticipant(string name, int writes = 1) : ITransact
 
     public Exception? FailRollback { get; set; }
 
-    public ValueTask RollbackAsync(TransactionId transactionId, CancellationToken cancellationToken)
+    public ValueTask RollbackAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         Calls.Add("rollback");
         return FailRollback is null ? ValueTask.CompletedTask : ValueTask.FromException(FailRollback);
     }
 
-    public ValueTask AbandonAsync(CancellationToken cancellationToken)
+    public ValueTask AbandonAsync(bool async, CancellationToken cancellationToken)
     {
         Calls.Add("abandon");
         return ValueTask.CompletedTask;

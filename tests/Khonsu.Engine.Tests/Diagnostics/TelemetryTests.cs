@@ -47,7 +47,7 @@ public sealed class TelemetryTests : IDisposable
     {
         var transaction = new TransactionInfo(TransactionId.New(), DateTimeOffset.UtcNow, null);
 
-        await new CommitCoordinator(new MemoryCommitLog(), "node").CommitAsync(transaction, [new MemoryParticipant("a"), new MemoryParticipant("b")], CancellationToken.None);
+        await new CommitCoordinator(new MemoryCommitLog(), "node").CommitAsync(transaction, [new MemoryParticipant("a"), new MemoryParticipant("b")], async: true, CancellationToken.None);
 
         Assert.Contains(Measurements("khonsu.transactions"), m => Equals(m.Tags["khonsu.outcome"], "committed"));
         Assert.Equal(["finish", "log", "prepare", "total"], Measurements("khonsu.commit.duration").Select(m => (string)m.Tags["khonsu.phase"]!).Distinct().Order());
@@ -83,7 +83,7 @@ public sealed class TelemetryTests : IDisposable
         var transaction = new TransactionInfo(TransactionId.New(), DateTimeOffset.UtcNow, null);
         var conflicting = new MemoryParticipant("a") { FailPrepare = new SerializationConflictException("a", "t", "1", "changed") };
 
-        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(new MemoryCommitLog(), "node").CommitAsync(transaction, [conflicting], CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<SerializationConflictException>(() => new CommitCoordinator(new MemoryCommitLog(), "node").CommitAsync(transaction, [conflicting], async: true, CancellationToken.None).AsTask());
 
         Assert.Contains(Measurements("khonsu.transactions"), m => Equals(m.Tags["khonsu.outcome"], "aborted") && Equals(m.Tags["khonsu.abort_reason"], "conflict"));
         Assert.Equal("aborted", Assert.Single(Activities(transaction.Id)).GetTagItem("khonsu.outcome"));

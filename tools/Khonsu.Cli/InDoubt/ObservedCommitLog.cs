@@ -12,9 +12,9 @@ internal sealed class ObservedCommitLog(ICommitLog inner, Action<LogRecord> appe
 {
     public LogIdentity Identity => inner.Identity;
 
-    public async ValueTask<AppendResult> AppendAsync(LogRecord record, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(LogRecord record, bool async, CancellationToken cancellationToken)
     {
-        var result = await inner.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        var result = await inner.AppendAsync(record, async, cancellationToken).ConfigureAwait(false);
         appended(record);
         return result;
     }
@@ -29,8 +29,8 @@ internal sealed class ObservedCommitLog(ICommitLog inner, Action<LogRecord> appe
         => inner.ReadFromAsync(from, cancellationToken);
 
     public ValueTask NoteParticipantStatusAsync(
-        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, CancellationToken cancellationToken = default)
-        => inner.NoteParticipantStatusAsync(transactionId, participant, status, reason, cancellationToken);
+        TransactionId transactionId, string participant, ParticipantStatus status, string? reason, bool async, CancellationToken cancellationToken)
+        => inner.NoteParticipantStatusAsync(transactionId, participant, status, reason, async, cancellationToken);
 
     /// <summary>The inner log belongs to the caller.</summary>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -9,9 +9,14 @@ namespace Khonsu.Engine.Log.Embedded;
 /// <remarks>
 /// The leader writes on its own thread, so a commit that finds the log idle (one client, or a
 /// quiet moment) pays its SQLite transaction and nothing else: no hand-over to a writer thread
-/// and back. Once its own work is durable the leader returns; work queued meanwhile is written
-/// by a drain on the thread pool, which keeps writing batch after batch until the queue is
-/// empty, as a dedicated writer loop would under load.
+/// and back. Once its own work is durable the leader returns and leaves the writer's role free;
+/// work queued meanwhile is written by whoever takes the role first: a caller that waits
+/// synchronously (woken to take it, it writes on its own thread), a caller that arrives, or a
+/// drain on the thread pool, which keeps writing batch after batch until the queue is empty, as a
+/// dedicated writer loop would under load. So a synchronous commit never needs a thread-pool
+/// thread to make progress: it writes (SQLite's synchronous I/O, its sync included) or waits
+/// blocked on its own thread, and when the pool is starved the synchronous callers keep the log
+/// moving among themselves.
 /// </remarks>
 internal sealed class GroupCommitWriter : IAsyncDisposable
 {
@@ -23,6 +28,9 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Queue<PendingWrite> _queue = new();
     private bool _writing;
+
+    // The writer's role is free for whoever takes it first (see OfferRole); _writing stays set.
+    private bool _vacant;
     private bool _closed;
     private TaskCompletionSource? _idle;
 
@@ -44,9 +52,17 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     /// on this thread when no one else is writing. Cancelling the wait withdraws the work if the
     /// writer has not taken it yet; once taken, it is written all the same, and only the wait ends.
     /// </summary>
-    public async ValueTask<TResult> SubmitAsync<TResult>(PendingWrite<TResult> work, CancellationToken cancellationToken)
+    /// <param name="work">What to write.</param>
+    /// <param name="async">False for a synchronous caller: it waits blocked on its own thread, and writes the queue itself when the writer's role comes free.</param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    public async ValueTask<TResult> SubmitAsync<TResult>(PendingWrite<TResult> work, bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (!async)
+        {
+            work.WaitSynchronously();
+        }
+
         bool lead;
         lock (_gate)
         {
@@ -56,13 +72,17 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
             }
 
             _queue.Enqueue(work);
-            lead = !_writing;
-            _writing = true;
+            lead = TakeRole();
         }
 
-        if (lead && Lead(work))
+        if (lead && Lead(work, async))
         {
-            return await work.Completion.ConfigureAwait(false);
+            return await work.Completion.ConfigureAwait(false); // completed: the leader wrote it
+        }
+
+        if (!async)
+        {
+            return WaitSynchronously(work, cancellationToken);
         }
 
         try
@@ -99,13 +119,102 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// As the writer, writes batches until <paramref name="own"/> is durable; then leaves what is
-    /// still queued to a drain on the thread pool, or stops being the writer if nothing is.
-    /// Returns false when it wrote nothing because another connection holds the file's write lock
-    /// (a tool writing to it): the drain waits for that on the thread pool instead, so that the
-    /// caller's wait stays cancellable.
+    /// A synchronous caller's wait: blocked on its own thread until its work is written, taking the
+    /// writer's role itself whenever it comes free (<see cref="OfferRole"/>).
     /// </summary>
-    private bool Lead(PendingWrite own)
+    private TResult WaitSynchronously<TResult>(PendingWrite<TResult> work, CancellationToken cancellationToken)
+    {
+        while (!work.Completion.IsCompleted)
+        {
+            try
+            {
+                work.WaitForWake(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                work.TryWithdraw();
+                lock (_gate)
+                {
+                    // It may have been offered the role as it gave up: offer it on.
+                    if (_vacant)
+                    {
+                        OfferRole();
+                    }
+                }
+
+                throw;
+            }
+
+            bool lead;
+            lock (_gate)
+            {
+                lead = _vacant && TakeRole();
+            }
+
+            if (lead)
+            {
+                Lead(work, async: false);
+            }
+        }
+
+        return work.Completion.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Called under the lock: whether the caller becomes the writer (no one writes, or the role is free), taking the role if so.</summary>
+    private bool TakeRole()
+    {
+        var take = !_writing || _vacant;
+        _writing = true;
+        _vacant = false;
+        return take;
+    }
+
+    /// <summary>
+    /// Called under the lock by a writer that leaves with work still queued: the role is free for
+    /// whoever takes it first. A caller waiting synchronously is woken to take it on its own
+    /// thread; with none, a drain is started on the thread pool (an asynchronous caller's wait
+    /// needs the pool anyway).
+    /// </summary>
+    private void OfferRole()
+    {
+        _vacant = true;
+        foreach (var work in _queue)
+        {
+            if (work.IsSynchronous && work.IsQueued)
+            {
+                work.Wake();
+                return;
+            }
+        }
+
+        _ = Task.Run(DrainIfVacant);
+    }
+
+    /// <summary>A drain started by <see cref="OfferRole"/>: it writes only if no one took the role meanwhile.</summary>
+    private void DrainIfVacant()
+    {
+        lock (_gate)
+        {
+            if (!_vacant)
+            {
+                return;
+            }
+
+            _vacant = false;
+        }
+
+        Drain();
+    }
+
+    /// <summary>
+    /// As the writer, writes batches until <paramref name="own"/> is durable; then offers the role
+    /// to whoever takes it first (<see cref="OfferRole"/>) if work is still queued, or stops being
+    /// the writer if none is. Returns false when an asynchronous caller wrote nothing because
+    /// another connection holds the file's write lock (a tool writing to it): it leaves the wait
+    /// for that lock to whoever takes the role, so that its own wait stays cancellable. A
+    /// synchronous caller waits for the lock itself (BEGIN IMMEDIATE, with the busy timeout).
+    /// </summary>
+    private bool Lead(PendingWrite own, bool async)
     {
         bool begun;
         try
@@ -114,17 +223,21 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
         }
         catch (Exception)
         {
-            // The drain meets the error again and fails the batch with it.
+            // The next batch meets the error again and fails with it.
             begun = false;
         }
 
-        if (!begun)
+        if (!begun && async)
         {
-            _ = Task.Run(Drain);
+            lock (_gate)
+            {
+                OfferRole();
+            }
+
             return false;
         }
 
-        _begun = true;
+        _begun = begun;
         while (!own.WasTaken)
         {
             if (!WriteNextBatches())
@@ -138,11 +251,13 @@ internal sealed class GroupCommitWriter : IAsyncDisposable
             if (_queue.Count == 0)
             {
                 StopWriting();
-                return true;
+            }
+            else
+            {
+                OfferRole();
             }
         }
 
-        _ = Task.Run(Drain);
         return true;
     }
 
