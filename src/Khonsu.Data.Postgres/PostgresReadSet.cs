@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Text;
 using Khonsu.Data.Backends;
 using Khonsu.Engine;
@@ -15,11 +14,20 @@ namespace Khonsu.Data.Postgres;
 /// that a concurrent writer holds is a conflict at once (NOWAIT): that writer is about to change
 /// what was read, and waiting for it deadlocks whenever it validates a row this transaction wrote
 /// (PostgreSQL would break that only after deadlock_timeout, a second).
+/// <para>
+/// A changed or held row does not refuse the transaction here: one such row is an
+/// rw-antidependency to its writer, which serializes after this transaction unless a cycle closes.
+/// The rows are validated again one by one to learn which changed (<see cref="Stale"/>), and the
+/// certifier, which knows the Khonsu transactions that wrote them, decides (see
+/// <see cref="BackendTransaction.StaleReads"/>).
+/// </para>
 /// </summary>
 internal sealed class PostgresReadSet
 {
     private const int KeysPerStatement = 500;
+    private const string RowSavepoint = "khonsu_validation_row";
     private readonly Dictionary<(TableInfo Table, string Key), object[]> _rows = [];
+    private readonly List<(TableInfo Table, string Key)> _stale = [];
 
     public int Count => _rows.Count;
 
@@ -27,11 +35,14 @@ internal sealed class PostgresReadSet
 
     public IEnumerable<ItemId> Items(string participant) => _rows.Keys.Select(row => ItemId.Of(participant, row.Table.Name, row.Key));
 
-    /// <summary>Validates the reads now, in one round trip (see <see cref="Validations"/>).</summary>
+    /// <summary>The rows the last validation found changed since the snapshot, or held by an unfinished writer.</summary>
+    public IReadOnlyCollection<ItemId> Stale(string participant) => [.. _stale.Select(row => ItemId.Of(participant, row.Table.Name, row.Key))];
+
+    /// <summary>Validates the reads now, in one round trip when none changed (see <see cref="Validation"/>).</summary>
     public async ValueTask ValidateAsync(NpgsqlConnection connection, string participant, TransactionId transactionId, CancellationToken cancellationToken)
     {
-        var validations = Validations(participant, transactionId, onlyIfWrote: false);
-        if (validations.Count == 0)
+        var validation = Validation(participant, transactionId, onlyIfWrote: false);
+        if (validation.Results == 0)
         {
             return;
         }
@@ -39,12 +50,8 @@ internal sealed class PostgresReadSet
         var batch = new NpgsqlBatch(connection);
         await using (batch.ConfigureAwait(false))
         {
-            foreach (var validation in validations)
-            {
-                batch.BatchCommands.Add(validation.Command);
-            }
-
-            await PostgresValidation.RunAsync(batch, validations, cancellationToken).ConfigureAwait(false);
+            validation.AddTo(batch);
+            await validation.RunAsync(batch, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -54,45 +61,105 @@ internal sealed class PostgresReadSet
     /// written by the time they run (a one-time filter on pg_current_xact_id_if_assigned()): a
     /// transaction that wrote nothing commits at its snapshot, where its reads are current.
     /// </summary>
-    public IReadOnlyList<PostgresValidation> Validations(string participant, TransactionId transactionId, bool onlyIfWrote)
+    public PostgresValidation Validation(string participant, TransactionId transactionId, bool onlyIfWrote)
     {
-        var validations = new List<PostgresValidation>();
+        _stale.Clear();
+        if (_rows.Count == 0)
+        {
+            return PostgresValidation.None;
+        }
+
+        var locks = new List<NpgsqlBatchCommand>();
         foreach (var byTable in _rows.GroupBy(r => r.Key.Table))
         {
             foreach (var chunk in byTable.Chunk(KeysPerStatement))
             {
-                var (sql, parameters) = LockRows(byTable.Key, chunk.Select(r => r.Value).ToList(), onlyIfWrote);
-                var command = new NpgsqlBatchCommand(sql);
-                foreach (var (name, value) in parameters)
-                {
-                    command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-                }
-
-                var table = byTable.Key;
-                var key = chunk.Length == 1 ? chunk[0].Key.Key : null;
-                validations.Add(new PostgresValidation(command, error => new SerializationConflictException(
-                    participant,
-                    table.Name,
-                    key,
-                    $"a row of {Qualified(table.Schema, table.Name)} that transaction {transactionId} read on backend '{participant}' was changed by another transaction since its snapshot",
-                    error)));
+                locks.Add(LockRows(byTable.Key, [.. chunk.Select(r => r.Value)], onlyIfWrote));
             }
         }
 
-        return validations;
+        // PostgreSQL's own SSI names no row: the refusal names the first table read.
+        var table = _rows.Keys.First().Table.Name;
+        return new PostgresValidation(this, locks, onlyIfWrote, error => new SerializationConflictException(
+            participant,
+            table,
+            null,
+            $"PostgreSQL refused the rows that transaction {transactionId} read on backend '{participant}': {error.MessageText}",
+            error));
     }
 
-    private static (string Sql, (string Name, object? Value)[] Parameters) LockRows(TableInfo table, IReadOnlyList<object[]> keys, bool onlyIfWrote)
+    /// <summary>
+    /// After a validation statement failed (and its savepoint was rolled back): locks each row again
+    /// in a savepoint of its own, in as many round trips as rows fail plus one, and records the rows
+    /// that were changed since the snapshot or are held by an unfinished writer as stale. The others
+    /// keep their share locks, as a validation that passed leaves them.
+    /// </summary>
+    public async ValueTask FindChangedRowsAsync(NpgsqlConnection connection, bool onlyIfWrote, Func<PostgresException, Exception> refusal, CancellationToken cancellationToken)
     {
-        var parameters = new List<(string Name, object? Value)>();
+        var pending = _rows.ToList();
+        var afterFailure = false;
+        while (pending.Count > 0)
+        {
+            var batch = new NpgsqlBatch(connection);
+            await using (batch.ConfigureAwait(false))
+            {
+                if (afterFailure)
+                {
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"ROLLBACK TO SAVEPOINT {RowSavepoint}"));
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {RowSavepoint}"));
+                }
+
+                foreach (var row in pending)
+                {
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {RowSavepoint}"));
+                    batch.BatchCommands.Add(LockRows(row.Key.Table, [row.Value], onlyIfWrote));
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {RowSavepoint}"));
+                }
+
+                // Each lock statement gives one result (the savepoints give none), so the results
+                // reached before the error tell which row failed.
+                var reached = 0;
+                try
+                {
+                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        reached = 1;
+                        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            reached++;
+                        }
+                    }
+
+                    return;
+                }
+                catch (PostgresException error) when (PostgresValidation.IsRowConflict(error))
+                {
+                    _stale.Add(pending[reached].Key);
+                    pending = pending.GetRange(reached + 1, pending.Count - reached - 1);
+                    afterFailure = true;
+                }
+                catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.SerializationFailure)
+                {
+                    throw refusal(error);
+                }
+            }
+        }
+
+        await InnerCommands.ExecuteAsync(connection, null, $"ROLLBACK TO SAVEPOINT {RowSavepoint}; RELEASE SAVEPOINT {RowSavepoint}", cancellationToken).ConfigureAwait(false);
+    }
+
+    private static NpgsqlBatchCommand LockRows(TableInfo table, IReadOnlyList<object[]> keys, bool onlyIfWrote)
+    {
+        var command = new NpgsqlBatchCommand();
         var tuples = new StringBuilder();
         foreach (var key in keys)
         {
             tuples.Append(tuples.Length == 0 ? "(" : ", (");
             for (var i = 0; i < key.Length; i++)
             {
-                var name = "k" + parameters.Count;
-                parameters.Add((name, key[i]));
+                var name = "k" + command.Parameters.Count;
+                command.Parameters.AddWithValue(name, key[i] ?? DBNull.Value);
                 tuples.Append(i == 0 ? "@" : ", @").Append(name);
             }
 
@@ -101,6 +168,7 @@ internal sealed class PostgresReadSet
 
         var columns = string.Join(", ", table.KeyColumns.Select(Quote));
         var condition = onlyIfWrote ? "pg_current_xact_id_if_assigned() IS NOT NULL AND " : "";
-        return ($"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE {condition}({columns}) IN ({tuples}) FOR SHARE NOWAIT", [.. parameters]);
+        command.CommandText = $"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE {condition}({columns}) IN ({tuples}) FOR SHARE NOWAIT";
+        return command;
     }
 }
