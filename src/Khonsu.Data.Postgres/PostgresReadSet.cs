@@ -90,20 +90,23 @@ internal sealed class PostgresReadSet
 
     /// <summary>
     /// After a validation statement failed (and its savepoint was rolled back): locks each row again
-    /// in a savepoint of its own, in as many round trips as rows fail plus one, and records the rows
-    /// that were changed since the snapshot or are held by an unfinished writer as stale. The others
-    /// keep their share locks, as a validation that passed leaves them.
+    /// in a savepoint of its own, in as many round trips as rows fail plus one, and records as stale
+    /// the rows that were changed since the snapshot or are held by a writer that has not finished.
+    /// The others keep their share locks, as a validation that passed leaves them. A row held by a
+    /// transaction Khonsu prepared (the old version's xmax is its xid in pg_prepared_xacts) is not
+    /// stale: that writer is certified before it commits, either after this transaction (and then
+    /// finds it as a reader of what it writes) or before (and then explains the change).
     /// </summary>
     public async ValueTask FindChangedRowsAsync(NpgsqlConnection connection, bool onlyIfWrote, Func<PostgresException, Exception> refusal, CancellationToken cancellationToken)
     {
         var pending = _rows.ToList();
-        var afterFailure = false;
+        var failed = new List<(KeyValuePair<(TableInfo Table, string Key), object[]> Row, bool Held)>();
         while (pending.Count > 0)
         {
             var batch = new NpgsqlBatch(connection);
             await using (batch.ConfigureAwait(false))
             {
-                if (afterFailure)
+                if (failed.Count > 0)
                 {
                     batch.BatchCommands.Add(new NpgsqlBatchCommand($"ROLLBACK TO SAVEPOINT {RowSavepoint}"));
                     batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {RowSavepoint}"));
@@ -131,13 +134,16 @@ internal sealed class PostgresReadSet
                         }
                     }
 
-                    return;
+                    break;
                 }
                 catch (PostgresException error) when (PostgresValidation.IsRowConflict(error))
                 {
-                    _stale.Add(pending[reached].Key);
+                    failed.Add((pending[reached], error.SqlState == PostgresErrorCodes.LockNotAvailable));
                     pending = pending.GetRange(reached + 1, pending.Count - reached - 1);
-                    afterFailure = true;
+                    if (pending.Count == 0)
+                    {
+                        await InnerCommands.ExecuteAsync(connection, null, $"ROLLBACK TO SAVEPOINT {RowSavepoint}; RELEASE SAVEPOINT {RowSavepoint}", cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (PostgresException error) when (error.SqlState == PostgresErrorCodes.SerializationFailure)
                 {
@@ -146,12 +152,54 @@ internal sealed class PostgresReadSet
             }
         }
 
-        await InnerCommands.ExecuteAsync(connection, null, $"ROLLBACK TO SAVEPOINT {RowSavepoint}; RELEASE SAVEPOINT {RowSavepoint}", cancellationToken).ConfigureAwait(false);
+        var heldByKhonsu = await HeldByPreparedKhonsuAsync(connection, [.. failed.Where(f => f.Held).Select(f => f.Row)], cancellationToken).ConfigureAwait(false);
+        _stale.AddRange(failed.Select(f => f.Row.Key).Where(row => !heldByKhonsu.Contains(row)));
     }
 
-    private static NpgsqlBatchCommand LockRows(TableInfo table, IReadOnlyList<object[]> keys, bool onlyIfWrote)
+    /// <summary>Which of <paramref name="rows"/> (held, 55P03) a transaction Khonsu prepared holds, in one round trip.</summary>
+    private static async ValueTask<HashSet<(TableInfo Table, string Key)>> HeldByPreparedKhonsuAsync(
+        NpgsqlConnection connection, IReadOnlyList<KeyValuePair<(TableInfo Table, string Key), object[]>> rows, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlBatchCommand();
+        var held = new HashSet<(TableInfo Table, string Key)>();
+        if (rows.Count == 0)
+        {
+            return held;
+        }
+
+        var batch = new NpgsqlBatch(connection);
+        await using (batch.ConfigureAwait(false))
+        {
+            foreach (var row in rows)
+            {
+                var command = new NpgsqlBatchCommand();
+                var condition = KeyCondition(row.Key.Table, [row.Value], command);
+                command.CommandText = $"SELECT EXISTS (SELECT 1 FROM {Qualified(row.Key.Table.Schema, row.Key.Table.Name)} AS r JOIN pg_prepared_xacts AS p ON p.transaction = r.xmax WHERE {condition} AND starts_with(p.gid, {Literal(GidPrefix)}))";
+                batch.BatchCommands.Add(command);
+            }
+
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                var index = 0;
+                do
+                {
+                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && reader.GetBoolean(0))
+                    {
+                        held.Add(rows[index].Key);
+                    }
+
+                    index++;
+                }
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return held;
+    }
+
+    /// <summary><c>(key columns) IN ((@k0, ...), ...)</c> for <paramref name="keys"/>, their values added to <paramref name="command"/>.</summary>
+    private static string KeyCondition(TableInfo table, IEnumerable<object[]> keys, NpgsqlBatchCommand command)
+    {
         var tuples = new StringBuilder();
         foreach (var key in keys)
         {
@@ -166,9 +214,14 @@ internal sealed class PostgresReadSet
             tuples.Append(')');
         }
 
-        var columns = string.Join(", ", table.KeyColumns.Select(Quote));
+        return $"({string.Join(", ", table.KeyColumns.Select(Quote))}) IN ({tuples})";
+    }
+
+    private static NpgsqlBatchCommand LockRows(TableInfo table, IReadOnlyList<object[]> keys, bool onlyIfWrote)
+    {
+        var command = new NpgsqlBatchCommand();
         var condition = onlyIfWrote ? "pg_current_xact_id_if_assigned() IS NOT NULL AND " : "";
-        command.CommandText = $"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE {condition}({columns}) IN ({tuples}) FOR SHARE NOWAIT";
+        command.CommandText = $"SELECT 1 FROM {Qualified(table.Schema, table.Name)} WHERE {condition}{KeyCondition(table, keys, command)} FOR SHARE NOWAIT";
         return command;
     }
 }
