@@ -191,6 +191,9 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
 
     public override IEnumerable<ItemId> RowReads => _reads.Items(Name);
 
+    /// <summary>Rows read that its validation found changed or held (see <see cref="PostgresReadSet"/>): the certifier decides.</summary>
+    public override IReadOnlyCollection<ItemId> StaleReads => _reads.Stale(Name);
+
     public override ValueTask ValidateReadsAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         SnapshotStarting();
@@ -253,8 +256,8 @@ internal sealed class PostgresBackendTransaction(PostgresBackend backend, Npgsql
         return new ParticipantVote(Name, NeedsRedo: false, [.. writes, .. branchWrites]);
     }
 
-    private IReadOnlyList<PostgresValidation> ReadValidations(TransactionId transactionId, bool onlyIfWrote)
-        => validateReads ? _reads.Validations(Name, transactionId, onlyIfWrote) : [];
+    private PostgresValidation ReadValidations(TransactionId transactionId, bool onlyIfWrote)
+        => validateReads ? _reads.Validation(Name, transactionId, onlyIfWrote) : PostgresValidation.None;
 
     /// <summary>PREPARE TRANSACTION with the local id's applied-marker, so recovery can tell "committed" from "rolled back".</summary>
     private static NpgsqlBatchCommand[] PrepareCommands(string localId, string gid)

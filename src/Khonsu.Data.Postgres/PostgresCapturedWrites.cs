@@ -11,7 +11,8 @@ internal static class PostgresCapturedWrites
 {
     /// <summary>
     /// Whether a local transaction wrote anything at all, and the tracked rows it changed (taken out
-    /// of the capture table), in one round trip with <paramref name="validations"/> of its reads.
+    /// of the capture table), in one round trip with <paramref name="validation"/> of its reads (two
+    /// more, and one per changed row, when a row read was changed: see <see cref="PostgresValidation"/>).
     /// <paramref name="localId"/>: the id a Replace branch tags its rows with; null for the
     /// participant's own transaction, whose rows carry its PostgreSQL transaction id (see
     /// <see cref="PostgresSchemaInstaller"/>). <paramref name="backend"/> names the backend in errors.
@@ -19,70 +20,89 @@ internal static class PostgresCapturedWrites
     /// <param name="then">Statements sent after, in the same round trip (PREPARE TRANSACTION); none runs if one before fails.</param>
     /// <param name="async">False for a synchronous commit: Npgsql's synchronous methods run.</param>
     public static async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadAsync(
-        NpgsqlConnection connection, string? localId, IReadOnlyList<PostgresValidation> validations, string backend, bool async, CancellationToken cancellationToken,
+        NpgsqlConnection connection, string? localId, PostgresValidation validation, string backend, bool async, CancellationToken cancellationToken,
         IReadOnlyList<NpgsqlBatchCommand>? then = null)
     {
-        var batch = new NpgsqlBatch(connection);
-        try
+        while (true)
         {
-            // The validations run before the capture rows go: they check nothing unless it wrote.
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_current_xact_id_if_assigned() IS NOT NULL, current_setting('{CaptureSetting}', true) IS NOT DISTINCT FROM 'on'"));
-            foreach (var validation in validations)
+            var batch = new NpgsqlBatch(connection);
+            try
             {
-                batch.BatchCommands.Add(validation.Command);
-            }
-
-            var take = new NpgsqlBatchCommand(
-                $"DELETE FROM {Schema}.capture WHERE tx_id = {(localId is null ? "pg_current_xact_id_if_assigned()::text" : "@id")} RETURNING tbl, key::text, first_op, last_op, old_version, new_version");
-            if (localId is not null)
-            {
-                take.Parameters.AddWithValue("id", localId);
-            }
-
-            batch.BatchCommands.Add(take);
-            foreach (var command in then ?? [])
-            {
-                batch.BatchCommands.Add(command);
-            }
-            var (wrote, capturing) = (false, false);
-            var writes = new List<RowWrite>();
-            await PostgresValidation.RunAsync(
-                batch,
-                validations,
-                async,
-                cancellationToken,
-                async (reader, index, token) =>
+                // The validations run before the capture rows go: they check nothing unless it wrote.
+                batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_current_xact_id_if_assigned() IS NOT NULL, current_setting('{CaptureSetting}', true) IS NOT DISTINCT FROM 'on'"));
+                validation.AddTo(batch);
+                var take = new NpgsqlBatchCommand(
+                    $"DELETE FROM {Schema}.capture WHERE tx_id = {(localId is null ? "pg_current_xact_id_if_assigned()::text" : "@id")} RETURNING tbl, key::text, first_op, last_op, old_version, new_version");
+                if (localId is not null)
                 {
-                    if (index == 0)
+                    take.Parameters.AddWithValue("id", localId);
+                }
+
+                batch.BatchCommands.Add(take);
+                foreach (var command in then ?? [])
+                {
+                    batch.BatchCommands.Add(command);
+                }
+
+                var (wrote, capturing) = (false, false);
+                var writes = new List<RowWrite>();
+                var ran = await validation.RunAsync(
+                    batch,
+                    async,
+                    cancellationToken,
+                    async (reader, index, token) =>
                     {
-                        await SyncOrAsync.ReadAsync(reader, async, token).ConfigureAwait(false);
-                        (wrote, capturing) = (reader.GetBoolean(0), reader.GetBoolean(1));
-                    }
-                    else if (index == validations.Count + 1)
-                    {
-                        while (await SyncOrAsync.ReadAsync(reader, async, token).ConfigureAwait(false))
+                        if (index == 0)
                         {
-                            if (Describe(reader) is { } write)
+                            await SyncOrAsync.ReadAsync(reader, async, token).ConfigureAwait(false);
+                            (wrote, capturing) = (reader.GetBoolean(0), reader.GetBoolean(1));
+                        }
+                        else if (index == validation.Results + 1)
+                        {
+                            while (await SyncOrAsync.ReadAsync(reader, async, token).ConfigureAwait(false))
                             {
-                                writes.Add(write);
+                                if (Describe(reader) is { } write)
+                                {
+                                    writes.Add(write);
+                                }
                             }
                         }
-                    }
-                }).ConfigureAwait(false);
+                    }).ConfigureAwait(false);
 
-            if (wrote && localId is null && !capturing)
-            {
-                // Its rows were not captured: committing would hide its writes from certification.
-                throw new KhonsuException(
-                    $"The connection to PostgreSQL backend '{backend}' runs without the session setting {CaptureSetting}=on that Khonsu opens it with (startup parameter options), so the writes of this transaction were not captured. A connection pooler in front of PostgreSQL that drops startup parameters causes this; connect Khonsu to PostgreSQL directly or let the pooler pass 'options'.");
+                if (!ran)
+                {
+                    // The reads were validated row by row: the rest of the batch again, without them.
+                    validation = PostgresValidation.None;
+                    then = then?.Select(Copy).ToList();
+                    continue;
+                }
+
+                if (wrote && localId is null && !capturing)
+                {
+                    // Its rows were not captured: committing would hide its writes from certification.
+                    throw new KhonsuException(
+                        $"The connection to PostgreSQL backend '{backend}' runs without the session setting {CaptureSetting}=on that Khonsu opens it with (startup parameter options), so the writes of this transaction were not captured. A connection pooler in front of PostgreSQL that drops startup parameters causes this; connect Khonsu to PostgreSQL directly or let the pooler pass 'options'.");
+                }
+
+                return (wrote, writes);
             }
+            finally
+            {
+                await SyncOrAsync.DisposeAsync(batch, async).ConfigureAwait(false);
+            }
+        }
+    }
 
-            return (wrote, writes);
-        }
-        finally
+    /// <summary>A statement for a new batch: one command belongs to the batch it was sent in.</summary>
+    private static NpgsqlBatchCommand Copy(NpgsqlBatchCommand command)
+    {
+        var copy = new NpgsqlBatchCommand(command.CommandText);
+        foreach (NpgsqlParameter parameter in command.Parameters)
         {
-            await SyncOrAsync.DisposeAsync(batch, async).ConfigureAwait(false);
+            copy.Parameters.AddWithValue(parameter.ParameterName, parameter.Value ?? DBNull.Value);
         }
+
+        return copy;
     }
 
     private static RowWrite? Describe(System.Data.Common.DbDataReader reader)

@@ -99,7 +99,7 @@ internal sealed class PostgresReplaceBranch
     /// <summary>Its writes, each marked last-writer-wins: they landed on the newest row, so certifiers exempt them from write-write conflicts.</summary>
     public async ValueTask<(bool Wrote, IReadOnlyList<RowWrite> Writes)> ReadWritesAsync(bool async, CancellationToken cancellationToken)
     {
-        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(_connection, LocalId, [], _backendName, async, cancellationToken).ConfigureAwait(false);
+        var (wrote, writes) = await PostgresCapturedWrites.ReadAsync(_connection, LocalId, PostgresValidation.None, _backendName, async, cancellationToken).ConfigureAwait(false);
         return (wrote, [.. writes.Select(w => w with { LastWriterWins = true })]);
     }
 

@@ -48,6 +48,28 @@ internal sealed record CertificationRequest(
     /// </summary>
     public IReadOnlyCollection<ItemId> LastWriterWins { get; init; } = [];
 
+    /// <summary>
+    /// Rows of <see cref="Reads"/> whose participant found them changed since the snapshot (or held
+    /// by a writer that has not finished) and reported them instead of refusing: each must have a
+    /// concurrent writer the certifier knows and the transaction did not see, or it is refused.
+    /// </summary>
+    public IReadOnlyCollection<ItemId> StaleReads { get; init; } = [];
+
+    /// <summary>The stale row reads the votes report (see <see cref="ParticipantVote.StaleReads"/>).</summary>
+    public static IReadOnlyCollection<ItemId> StaleReadsOf(IReadOnlyList<ParticipantVote> votes)
+    {
+        // Almost always none: then nothing is allocated on the way to every certification.
+        for (var i = 0; i < votes.Count; i++)
+        {
+            if (votes[i].StaleReads.Count > 0)
+            {
+                return votes.SelectMany(vote => vote.StaleReads).ToHashSet();
+            }
+        }
+
+        return [];
+    }
+
     /// <summary>The rows of the votes' writes marked <see cref="RowWrite.LastWriterWins"/>, as certifier items.</summary>
     public static HashSet<ItemId> LastWriterWinsOf(IEnumerable<ParticipantVote> votes)
         => votes.SelectMany(vote => vote.Writes.Where(write => write.LastWriterWins).Select(write => ItemId.Of(vote.Participant, write.Table, write.Key))).ToHashSet();

@@ -64,7 +64,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     public CertificationResult Certify(CertificationRequest request, CertificationSequence position, bool serializable = true)
     {
         var candidate = Candidate(request, position);
-        var verdict = Check(candidate, serializable, request.SnapshotsTakenBy);
+        var verdict = Check(candidate, serializable, request);
         // Read-only transactions are remembered too: one can be Tin of a later pivot.
         if (verdict.Commit)
         {
@@ -80,7 +80,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
     /// alone can only remember what the log holds.
     /// </summary>
     public CertificationResult Check(CertificationRequest request, CertificationSequence position, bool serializable = true)
-        => Check(Candidate(request, position), serializable, request.SnapshotsTakenBy);
+        => Check(Candidate(request, position), serializable, request);
 
     private CommittedTransaction Candidate(CertificationRequest request, CertificationSequence position)
         => new(request.TransactionId, position, request.Snapshot, Distinct(request.Reads), new HashSet<ItemId>(request.Writes), request.VisibleUpTo, request.BackendSnapshots)
@@ -128,7 +128,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
         }
     }
 
-    private CertificationResult Check(CommittedTransaction t, bool serializable, CertificationSequence? snapshotsTakenBy)
+    private CertificationResult Check(CommittedTransaction t, bool serializable, CertificationRequest request)
     {
         if (t.Snapshot < _horizon && _summary.ConflictsWith(t, serializable) is { } forgotten)
         {
@@ -146,6 +146,14 @@ internal sealed class SsiCertifier(int capacity = 10_000)
             return new CertificationResult(false, $"write-write conflict on {first.Item}: {first.Writer.Id} wrote it after this transaction's snapshot", first.Item, first.Writer.Id);
         }
 
+        if (UnknownWriter(t, request.StaleReads) is { } unexplained)
+        {
+            return new CertificationResult(
+                false,
+                $"it read {unexplained}, which was changed since its snapshot by a transaction the certifier does not know of (a writer outside Khonsu, or one not certified yet), whose reads it cannot check",
+                unexplained);
+        }
+
         if (!serializable)
         {
             return CertificationResult.Committed;
@@ -153,7 +161,7 @@ internal sealed class SsiCertifier(int capacity = 10_000)
 
         // T -rw-> X: T read something X wrote after T's snapshot.
         var unseenReads = UnseenWrites(t, t.Reads);
-        if (snapshotsTakenBy is { } takenBy && FracturedRead(unseenReads, takenBy) is { } fractured)
+        if (request.SnapshotsTakenBy is { } takenBy && FracturedRead(unseenReads, takenBy) is { } fractured)
         {
             return fractured;
         }
@@ -232,6 +240,27 @@ internal sealed class SsiCertifier(int capacity = 10_000)
 
         found?.Sort();
         return found;
+    }
+
+    /// <summary>
+    /// The first of <paramref name="staleReads"/> (rows its participant found changed since the
+    /// snapshot, or held by an unfinished writer) that no remembered transaction committed after the
+    /// snapshot wrote without <paramref name="t"/> seeing it. A stale row with such a writer is the
+    /// rw-antidependency <c>t -rw-> writer</c>, which the rules below weigh like any other; one
+    /// without is a writer the certifier cannot see (outside Khonsu, or not certified yet), whose
+    /// reads could close a cycle unseen, so it is refused as the participant used to refuse it.
+    /// </summary>
+    private ItemId? UnknownWriter(CommittedTransaction t, IReadOnlyCollection<ItemId> staleReads)
+    {
+        foreach (var stale in staleReads)
+        {
+            if (UnseenWrites(t, [stale]).Count == 0)
+            {
+                return stale;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Each writer once, with the first of its writes met, in commit order.</summary>

@@ -47,6 +47,17 @@ internal interface ITransactionParticipant
     /// </summary>
     ValueTask ValidateReadsAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// After <see cref="PrepareAsync"/> or <see cref="ValidateReadsAsync"/>: the rows read that were
+    /// changed since the snapshot, or held by a writer that has not finished, which the participant
+    /// reports instead of refusing. One such row is an rw-antidependency, not an anomaly by itself:
+    /// the certifier lets the transaction commit when it knows the transaction that wrote the row
+    /// (a Khonsu transaction committed after the snapshot) and no dangerous structure forms, and
+    /// refuses it otherwise (a writer outside Khonsu, whose reads it cannot know). Empty by default:
+    /// a participant that refuses every changed read itself reports none.
+    /// </summary>
+    IReadOnlyCollection<ItemId> StaleReads => [];
+
     /// <summary>Commits a prepared participant, writing its applied-marker in the same local transaction (none after a one-phase prepare).</summary>
     ValueTask CommitAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken);
 

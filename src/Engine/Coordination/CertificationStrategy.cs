@@ -67,9 +67,13 @@ internal abstract class CertificationStrategy
     private protected async ValueTask<CertificationVerdict> CertifyLocallyAsync(
         TransactionInfo transaction, IReadOnlyList<ParticipantVote> votes, IReadOnlyCollection<ItemId> writes, bool async, CancellationToken cancellationToken)
     {
+        var staleReads = CertificationRequest.StaleReadsOf(votes);
         if (_certifier is null || transaction.Snapshot is not { } snapshot)
         {
-            return CertificationVerdict.Unchecked;
+            // No certifier can tell who changed a stale read: the participant's refusal stands.
+            return staleReads.Count == 0
+                ? CertificationVerdict.Unchecked
+                : CertificationVerdict.Refused(new CertificationResult(false, $"it read {staleReads.First()}, which was changed since its snapshot, and no certifier checks this transaction", staleReads.First()));
         }
 
         var request = new CertificationRequest(transaction.Id, snapshot, transaction.Reads, writes)
@@ -78,6 +82,7 @@ internal abstract class CertificationStrategy
             VisibleUpTo = transaction.VisibleUpTo,
             BackendSnapshots = transaction.BackendSnapshots,
             LastWriterWins = CertificationRequest.LastWriterWinsOf(votes),
+            StaleReads = staleReads,
         };
 
         // Waits while a deferrable transaction holds writers back; cancelled there, it is not certified.

@@ -193,8 +193,22 @@ internal sealed class CommitCoordinator
             }
         }
 
-        commit.Votes = MarkLastWriterWins(votes, transaction.LastWriterWinsTables);
+        commit.Votes = MarkLastWriterWins(WithStaleReads(votes, participants), transaction.LastWriterWinsTables);
         commit.Clock.End("prepare");
+    }
+
+    /// <summary>The rows each participant's validation found changed and left for the certifier to judge (see <see cref="ITransactionParticipant.StaleReads"/>).</summary>
+    private static List<ParticipantVote> WithStaleReads(List<ParticipantVote> votes, IReadOnlyList<ITransactionParticipant> participants)
+    {
+        for (var i = 0; i < votes.Count; i++)
+        {
+            if (participants[i].StaleReads is { Count: > 0 } stale)
+            {
+                votes[i] = votes[i] with { StaleReads = stale };
+            }
+        }
+
+        return votes;
     }
 
     /// <summary>

@@ -127,6 +127,9 @@ public abstract class BackendTransaction : ITransactionParticipant
     /// <summary>The rows the transaction read here, one by one, for the certifier (see <see cref="TrackReads"/>).</summary>
     public virtual IEnumerable<ItemId> RowReads => [];
 
+    /// <inheritdoc cref="ITransactionParticipant.StaleReads"/>
+    public virtual IReadOnlyCollection<ItemId> StaleReads => [];
+
     /// <summary>
     /// Makes the local transaction take its snapshot now rather than at its first read, for a
     /// deferrable read-only transaction whose snapshots on every backend must form one cut. Nothing
