@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Khonsu.Engine.Certification;
 
 /// <summary>
@@ -8,8 +11,8 @@ namespace Khonsu.Engine.Certification;
 /// </summary>
 internal sealed class ItemIndex
 {
-    // Most items are touched by one remembered transaction (a row written once): those hold it in a
-    // one-element array, the others a TransactionsByPosition. Fewer objects for the GC to trace.
+    // Most items are touched by one remembered transaction (a row written once): those hold it
+    // itself, the others a TransactionsByPosition. No object of its own per item for the GC to trace.
     private readonly Dictionary<ItemId, object> _byItem = [];
 
     /// <summary>Items indexed (for the memory figures).</summary>
@@ -17,17 +20,17 @@ internal sealed class ItemIndex
 
     public void Add(ItemId item, CommittedTransaction transaction)
     {
-        ref var entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_byItem, item, out var exists);
+        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_byItem, item, out var exists);
         if (!exists)
         {
-            entry = new[] { transaction };
+            entry = transaction;
         }
-        else if (entry is CommittedTransaction[] single)
+        else if (entry is CommittedTransaction single)
         {
-            if (!ReferenceEquals(single[0], transaction))
+            if (!ReferenceEquals(single, transaction))
             {
                 var transactions = new TransactionsByPosition();
-                transactions.Add(single[0]);
+                transactions.Add(single);
                 transactions.Add(transaction);
                 entry = transactions;
             }
@@ -46,8 +49,8 @@ internal sealed class ItemIndex
             return;
         }
 
-        var emptied = entry is CommittedTransaction[] single
-            ? single[0].Position <= transaction.Position
+        var emptied = entry is CommittedTransaction single
+            ? single.Position <= transaction.Position
             : ((TransactionsByPosition)entry).RemoveThrough(transaction.Position) > 0 && ((TransactionsByPosition)entry).Count == 0;
         if (emptied)
         {
@@ -57,9 +60,21 @@ internal sealed class ItemIndex
 
     /// <summary>The transactions that touched <paramref name="item"/> and committed after <paramref name="snapshot"/>, oldest first.</summary>
     public ReadOnlySpan<CommittedTransaction> After(ItemId item, CertificationSequence snapshot)
-        => !_byItem.TryGetValue(item, out var entry) ? []
-            : entry is CommittedTransaction[] single ? (single[0].Position > snapshot ? single : [])
-            : ((TransactionsByPosition)entry).After(snapshot);
+    {
+        ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_byItem, item);
+        if (Unsafe.IsNullRef(ref entry))
+        {
+            return [];
+        }
+
+        if (entry is CommittedTransaction single)
+        {
+            // A span over the dictionary's own slot: callers read it before the index changes.
+            return single.Position > snapshot ? new ReadOnlySpan<CommittedTransaction>(ref Unsafe.As<object, CommittedTransaction>(ref entry)) : [];
+        }
+
+        return ((TransactionsByPosition)entry).After(snapshot);
+    }
 
     public void Clear() => _byItem.Clear();
 }

@@ -83,10 +83,17 @@ internal sealed class SsiCertifier(int capacity = 10_000)
         => Check(Candidate(request, position), serializable, request);
 
     private CommittedTransaction Candidate(CertificationRequest request, CertificationSequence position)
-        => new(request.TransactionId, position, request.Snapshot, Distinct(request.Reads), new HashSet<ItemId>(request.Writes), request.VisibleUpTo, request.BackendSnapshots)
+        => new(request.TransactionId, position, request.Snapshot, Distinct(request.Reads), SetOf(request.Writes), request.VisibleUpTo, request.BackendSnapshots)
         {
-            LastWriterWins = request.LastWriterWins.Count == 0 ? CommittedTransaction.NoItems : new HashSet<ItemId>(request.LastWriterWins),
+            LastWriterWins = request.LastWriterWins.Count == 0 ? CommittedTransaction.NoItems : SetOf(request.LastWriterWins),
         };
+
+    /// <summary>
+    /// The items as a set: the request's own when it is one already (the commit path builds its
+    /// writes as a set and never changes it after asking), saving a copy per certification.
+    /// </summary>
+    private static HashSet<ItemId> SetOf(IReadOnlyCollection<ItemId> items)
+        => items is HashSet<ItemId> set && ReferenceEquals(set.Comparer, EqualityComparer<ItemId>.Default) ? set : new HashSet<ItemId>(items);
 
     /// <summary>Each item once, in the order first met; the set that checks it is reused (callers serialise certifications).</summary>
     private ItemId[] Distinct(IReadOnlyCollection<ItemId> items)
