@@ -23,6 +23,7 @@ internal sealed class RatioReport(TextWriter output)
             "certifier.history1000-vs-history100", "certifier.history3000-vs-history100",
             "certifier.reads10.history3000-vs-history100", "certifier.history3000.reads1000-vs-reads10",
             "certifier.bytes.reads100-vs-reads10", "certifier.bytes.reads1000-vs-reads10",
+            "certifier.cpu.reads10-vs-goal", "certifier.cpu.reads10.history3000-vs-history100", "certifier.cpu.reads1000-vs-reads10",
         ],
         "rmw" =>
         [

@@ -20,6 +20,7 @@ public partial class BenchmarkSmokeTests
         "certifier.history1000-vs-history100", "certifier.history3000-vs-history100",
         "certifier.reads10.history3000-vs-history100", "certifier.history3000.reads1000-vs-reads10",
         "certifier.bytes.reads100-vs-reads10", "certifier.bytes.reads1000-vs-reads10",
+        "certifier.cpu.reads10-vs-goal", "certifier.cpu.reads10.history3000-vs-history100", "certifier.cpu.reads1000-vs-reads10",
         "rmw.sqlite.latency.c1", "rmw.sqlite.alloc.c1", "rmw.sqlite.throughput.c8", "rmw.sqlite.throughput.c32",
         "rmw.postgres.latency.c1", "rmw.postgres.alloc.c1", "rmw.postgres.throughput.c8", "rmw.postgres.throughput.c32",
         "transfer.latency.c1", "transfer.alloc.c1", "transfer.throughput.c1", "transfer.throughput.c8", "transfer.throughput.c32",
