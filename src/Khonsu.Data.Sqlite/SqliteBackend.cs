@@ -20,7 +20,7 @@ internal sealed class SqliteBackend : KhonsuBackend
     private readonly string _connectionString;
     private readonly string _dataSource;
     private SqliteAppliedMarkers? _markers;
-    private volatile CatalogState _catalog = new(new BackendCatalog([]), 0);
+    private volatile CatalogState _catalog = new(new BackendCatalog([]));
 
     public SqliteBackend(string name, string connectionString, string dataSource, KhonsuBackendOptions options)
         : base(name, options)
@@ -67,7 +67,6 @@ internal sealed class SqliteBackend : KhonsuBackend
 
         // SQLite's own busy handler waits in small steps; Microsoft.Data.Sqlite's retry loop sleeps far longer.
         await InnerCommands.ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = FULL;", cancellationToken).ConfigureAwait(false);
-        await SqliteCapture.EnsureSessionAsync(connection, cancellationToken).ConfigureAwait(false);
     }
 
     public override ValueTask InstallSchemaAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
@@ -76,7 +75,7 @@ internal sealed class SqliteBackend : KhonsuBackend
     public override async ValueTask<BackendCatalog> LoadCatalogAsync(DbConnection connection, BackendTransaction? transaction, CancellationToken cancellationToken)
     {
         var catalog = await SqliteCatalogReader.ReadAsync((SqliteConnection)connection, (SqliteTransaction?)transaction?.InnerTransaction, Options.VersionColumn, cancellationToken).ConfigureAwait(false);
-        _catalog = new CatalogState(catalog, _catalog.Version + 1);
+        _catalog = new CatalogState(catalog);
         return catalog;
     }
 
@@ -87,20 +86,12 @@ internal sealed class SqliteBackend : KhonsuBackend
         DbConnection connection, TransactionId transactionId, IsolationLevel isolationLevel, CancellationToken cancellationToken)
     {
         var sqlite = (SqliteConnection)connection;
+        var capture = await SqliteCapture.SessionAsync(sqlite, _catalog, Options.VersionColumn, cancellationToken).ConfigureAwait(false);
 
         // Deferred: the snapshot starts at the first read, the write lock at the first write.
         var local = sqlite.BeginTransaction(deferred: true);
-        try
-        {
-            await SqliteCapture.StartAsync(sqlite, local, _catalog, Options.VersionColumn, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await local.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return new SqliteBackendTransaction(this, sqlite, local, transactionId, isolationLevel == IsolationLevel.Serializable);
+        capture.Start();
+        return new SqliteBackendTransaction(this, sqlite, local, capture, transactionId, isolationLevel == IsolationLevel.Serializable);
     }
 
     public override TransactionLogTables TransactionLogTables => SqliteTransactionLogTables.Instance;
@@ -143,8 +134,11 @@ internal sealed class SqliteBackend : KhonsuBackend
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>The catalog with a version number, so each pooled handle knows when its capture triggers are stale.</summary>
-    internal sealed record CatalogState(BackendCatalog Catalog, int Version)
+    /// <summary>
+    /// The catalog as loaded once: each pooled handle's capture session keeps the instance its
+    /// triggers were built for, and builds them again when the backend's is another (a schema change).
+    /// </summary>
+    internal sealed record CatalogState(BackendCatalog Catalog)
     {
         /// <summary>Tables by name, built once per catalog rather than at every prepare.</summary>
         public IReadOnlyDictionary<string, TableInfo> ByName { get; } = Catalog.Tables.ToDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);

@@ -20,6 +20,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private readonly SqliteBackend _backend;
     private readonly SqliteConnection _connection;
     private readonly SqliteTransaction _local;
+    private readonly SqliteCaptureSession _capture;
     private const int SqliteBusySnapshot = 517;
 
     // Writers outside the process's queue (other processes) are waited for in busy-handler steps
@@ -40,12 +41,13 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private bool _finished;
 
     /// <param name="trackRows">Serializable: rows read are reported to the certifier one by one where the result carries their key.</param>
-    public SqliteBackendTransaction(SqliteBackend backend, SqliteConnection connection, SqliteTransaction local, TransactionId transactionId, bool trackRows)
+    public SqliteBackendTransaction(SqliteBackend backend, SqliteConnection connection, SqliteTransaction local, SqliteCaptureSession capture, TransactionId transactionId, bool trackRows)
         : base(backend, connection, transactionId)
     {
         _backend = backend;
         _connection = connection;
         _local = local;
+        _capture = capture;
         _trackRows = trackRows;
     }
 
@@ -131,18 +133,17 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// captured keys go to the certifier (no row images: nothing is redone), then SQLite's own
     /// COMMIT is the commit point.
     /// </summary>
-    public override async ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
+    public override ValueTask<ParticipantVote> PrepareOnePhaseAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
         if (!_holdsWriteLock)
         {
-            return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
+            return ValueTask.FromResult(new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true));
         }
 
-        var captured = await SqliteCapture.ReadAsync(_connection, _local, async, cancellationToken).ConfigureAwait(false);
-        var writes = captured
+        var writes = _capture.Captured
             .Select(row => new RowWrite(row.Table, RowKey.Format(CapturedKey.Parse(row.KeyJson)), row.FirstOperation == 'I' ? WriteKind.Insert : WriteKind.Update, row.OldVersion, null))
             .ToList();
-        return new ParticipantVote(Name, NeedsRedo: false, writes);
+        return ValueTask.FromResult(new ParticipantVote(Name, NeedsRedo: false, writes));
     }
 
     public override async ValueTask<ParticipantVote> PrepareAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
@@ -153,7 +154,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
             return new ParticipantVote(Name, NeedsRedo: false, [], ReadOnly: true);
         }
 
-        var captured = await SqliteCapture.ReadAsync(_connection, _local, async, cancellationToken).ConfigureAwait(false);
+        var captured = _capture.Captured;
         var writes = new List<RowWrite>(captured.Count);
         var tables = _backend.Catalog.ByName;
         foreach (var row in captured)
@@ -186,7 +187,6 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
                 await SqliteAppliedMarker.WriteAsync(_connection, _local, transactionId, async, cancellationToken).ConfigureAwait(false);
             }
 
-            await SqliteCapture.StopAsync(_connection, _local, async, cancellationToken).ConfigureAwait(false);
             await SyncOrAsync.CommitAsync(_local, async, cancellationToken).ConfigureAwait(false);
 
             // Before the permit goes: the next transaction's snapshot here sees these writes.
@@ -210,13 +210,31 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
 
         try
         {
-            // Rolling back also turns capture off: the flag was set inside this transaction.
             await SyncOrAsync.RollbackAsync(_local, async, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             await FinishAsync(async).ConfigureAwait(false);
         }
+    }
+
+    public override async ValueTask SaveAsync(string savepoint, bool async, CancellationToken cancellationToken)
+    {
+        await base.SaveAsync(savepoint, async, cancellationToken).ConfigureAwait(false);
+        _capture.Save(savepoint);
+    }
+
+    /// <summary>SQLite undoes the rows written since the savepoint; the capture forgets them too.</summary>
+    public override async ValueTask RollbackToAsync(string savepoint, bool async, CancellationToken cancellationToken)
+    {
+        await base.RollbackToAsync(savepoint, async, cancellationToken).ConfigureAwait(false);
+        _capture.RollbackTo(savepoint);
+    }
+
+    public override async ValueTask ReleaseAsync(string savepoint, bool async, CancellationToken cancellationToken)
+    {
+        await base.ReleaseAsync(savepoint, async, cancellationToken).ConfigureAwait(false);
+        _capture.Release(savepoint);
     }
 
     public override ValueTask AbandonAsync(bool async, CancellationToken cancellationToken) => RollbackAsync(TransactionId, async, cancellationToken);
@@ -367,6 +385,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private async ValueTask FinishAsync(bool async)
     {
         _finished = true;
+        _capture.Stop();
         try
         {
             await SyncOrAsync.DisposeAsync(_local, async).ConfigureAwait(false);

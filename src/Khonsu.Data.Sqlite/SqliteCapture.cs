@@ -8,52 +8,37 @@ namespace Khonsu.Data.Sqlite;
 
 /// <summary>
 /// Captures what a Khonsu transaction writes, in the database itself: TEMP triggers, which exist
-/// only on Khonsu's own connections, record each changed row's key and version into a TEMP table
-/// while a Khonsu transaction is active. Other writers are never slowed or affected.
+/// only on Khonsu's own connections, pass each changed row's key and version to the handle's
+/// <see cref="SqliteCaptureSession"/>, which keeps them while a Khonsu transaction is active.
+/// Other writers are never slowed or affected.
 /// </summary>
 internal static class SqliteCapture
 {
     private const string TriggerPrefix = "khonsu_capture_";
 
-    public static ValueTask<int> EnsureSessionAsync(DbConnection connection, CancellationToken cancellationToken)
-        => InnerCommands.ExecuteAsync(
-            connection,
-            null,
-            """
-            CREATE TEMP TABLE IF NOT EXISTS khonsu_capture (tbl TEXT NOT NULL, key TEXT NOT NULL, op TEXT NOT NULL, old_version INTEGER, PRIMARY KEY (tbl, key));
-            CREATE TEMP TABLE IF NOT EXISTS khonsu_state (id INTEGER PRIMARY KEY CHECK (id = 1), active INTEGER NOT NULL, catalog_version INTEGER NOT NULL);
-            INSERT OR IGNORE INTO temp.khonsu_state VALUES (1, 0, -1);
-            """,
-            cancellationToken);
-
-    /// <summary>Turns capture on for the transaction, first bringing this handle's triggers up to the catalog.</summary>
-    public static async ValueTask StartAsync(SqliteConnection connection, SqliteTransaction transaction, SqliteBackend.CatalogState catalog, string versionColumn, CancellationToken cancellationToken)
+    /// <summary>
+    /// The handle's capture session, its triggers first brought up to the catalog: a statement only
+    /// when the catalog changed since they were built (or the handle is new). Runs before the local
+    /// transaction begins, so that the triggers it builds are not rolled back with it while the
+    /// session believes them built.
+    /// </summary>
+    public static async ValueTask<SqliteCaptureSession> SessionAsync(SqliteConnection connection, SqliteBackend.CatalogState catalog, string versionColumn, CancellationToken cancellationToken)
     {
-        var version = await InnerCommands.ScalarAsync(
-            connection, transaction, "DELETE FROM temp.khonsu_capture; UPDATE temp.khonsu_state SET active = 1 RETURNING catalog_version", cancellationToken).ConfigureAwait(false);
-        if (Convert.ToInt32(version, System.Globalization.CultureInfo.InvariantCulture) != catalog.Version)
+        var session = SqliteCaptureSession.Of(connection.Handle!);
+        if (!ReferenceEquals(session.TriggersBuiltFor, catalog))
         {
-            await RebuildTriggersAsync(connection, transaction, catalog, versionColumn, cancellationToken).ConfigureAwait(false);
+            session.TriggersBuiltFor = null;
+            await RebuildTriggersAsync(connection, catalog, versionColumn, cancellationToken).ConfigureAwait(false);
+            session.TriggersBuiltFor = catalog;
         }
+
+        return session;
     }
 
-    /// <summary>Turns capture off; runs inside the local transaction, so it commits or rolls back with it.</summary>
-    public static ValueTask<int> StopAsync(DbConnection connection, DbTransaction transaction, bool async, CancellationToken cancellationToken)
-        => InnerCommands.ExecuteAsync(connection, transaction, "UPDATE temp.khonsu_state SET active = 0", async, cancellationToken);
-
-    public static async ValueTask<IReadOnlyList<CapturedRow>> ReadAsync(DbConnection connection, DbTransaction transaction, bool async, CancellationToken cancellationToken)
-        => await InnerCommands.QueryAsync(
-            connection,
-            transaction,
-            "SELECT tbl, key, op, old_version FROM temp.khonsu_capture",
-            reader => new CapturedRow(reader.GetString(0), reader.GetString(1), reader.GetString(2)[0], reader.IsDBNull(3) ? null : reader.GetInt64(3)),
-            async,
-            cancellationToken).ConfigureAwait(false);
-
-    private static async ValueTask RebuildTriggersAsync(SqliteConnection connection, SqliteTransaction transaction, SqliteBackend.CatalogState catalog, string versionColumn, CancellationToken cancellationToken)
+    private static async ValueTask RebuildTriggersAsync(SqliteConnection connection, SqliteBackend.CatalogState catalog, string versionColumn, CancellationToken cancellationToken)
     {
         var existing = await InnerCommands.QueryAsync(
-            connection, transaction, $"SELECT name FROM sqlite_temp_master WHERE type = 'trigger' AND name LIKE '{TriggerPrefix}%'", reader => reader.GetString(0), cancellationToken).ConfigureAwait(false);
+            connection, null, $"SELECT name FROM sqlite_temp_master WHERE type = 'trigger' AND name LIKE '{TriggerPrefix}%'", reader => reader.GetString(0), cancellationToken).ConfigureAwait(false);
 
         var sql = new StringBuilder();
         foreach (var name in existing)
@@ -66,13 +51,13 @@ internal static class SqliteCapture
             AppendTriggers(sql, table, versionColumn);
         }
 
-        sql.Append("UPDATE temp.khonsu_state SET catalog_version = ").Append(catalog.Version).Append(';');
-        await InnerCommands.ExecuteAsync(connection, transaction, sql.ToString(), cancellationToken).ConfigureAwait(false);
+        // A failure part way leaves the session's catalog unset: the next transaction rebuilds them all.
+        await InnerCommands.ExecuteAsync(connection, null, sql.ToString(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// INSERT OR IGNORE keeps the first capture of each row: its first operation and the version
-    /// it had before this transaction touched it. Prepare reads the row's final state.
+    /// The session keeps the first capture of each row: its first operation and the version it had
+    /// before this transaction touched it. Prepare reads the row's final state.
     /// </summary>
     private static void AppendTriggers(StringBuilder sql, TableInfo table, string versionColumn)
     {
@@ -91,14 +76,13 @@ internal static class SqliteCapture
         var key = "json_array(" + string.Join(", ", table.KeyColumns.Select(k => row + "." + Quote(k))) + ")";
         sql.Append("CREATE TEMP TRIGGER ").Append(Quote(TriggerPrefix + char.ToLowerInvariant(op) + operation[0] + suffix + "_" + table.Name))
             .Append(" AFTER ").Append(operation).Append(" ON main.").Append(Quote(table.Name))
-            .Append(" FOR EACH ROW WHEN (SELECT active FROM khonsu_state)");
+            .Append(" FOR EACH ROW");
         if (extraCondition is not null)
         {
-            sql.Append(" AND (").Append(extraCondition).Append(')');
+            sql.Append(" WHEN ").Append(extraCondition);
         }
 
-        // Trigger bodies may not qualify table names; TEMP objects are found first.
-        sql.Append(" BEGIN INSERT OR IGNORE INTO khonsu_capture (tbl, key, op, old_version) VALUES (")
+        sql.Append(" BEGIN SELECT ").Append(SqliteCaptureSession.FunctionName).Append('(')
             .Append(Literal(table.Name)).Append(", ").Append(key).Append(", '").Append(op).Append("', ").Append(oldVersion).Append("); END;\n");
     }
 }

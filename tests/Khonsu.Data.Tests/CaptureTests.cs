@@ -138,7 +138,7 @@ public class CaptureTests
         Assert.Equal(1L, await db.SqliteScalarAsync("SELECT balance FROM accounts WHERE id = 1"));
     }
 
-    private static async Task<LogRecord> CommitRecordAsync(TwoDatabases db, string transactionId)
+    internal static async Task<LogRecord> CommitRecordAsync(TwoDatabases db, string transactionId)
     {
         // Read-only: the test's runtime holds the log.
         await using var log = EmbeddedCommitLog.OpenReadOnly(db.LogPath);
