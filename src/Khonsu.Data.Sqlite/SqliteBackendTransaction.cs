@@ -153,7 +153,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private bool ValidatesRowByRow
         => _trackRows
             && _rowsRead.Count > 0
-            && _backend.DatabaseFilePath is not null
+            && !_backend.WriteQueue.File.StartsWith("memory:", StringComparison.Ordinal) // shared-cache memory: table locks, no WAL snapshots
             && Context is { ReadsWholeTables: false }
             && SqliteRowVersions.CanValidate(_rowsRead.Rows.Keys.Select(row => row.Table));
 
