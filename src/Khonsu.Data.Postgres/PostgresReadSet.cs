@@ -27,17 +27,16 @@ internal sealed class PostgresReadSet
 {
     private const int KeysPerStatement = 500;
     private const string RowSavepoint = "khonsu_validation_row";
-    private readonly Dictionary<(TableInfo Table, string Key), object[]> _rows = [];
-    private readonly List<(TableInfo Table, string Key)> _stale = [];
+    private readonly RowsRead _read = new();
 
-    public int Count => _rows.Count;
+    public int Count => _read.Count;
 
-    public void Add(TableInfo table, object[] keyValues) => _rows.TryAdd((table, RowKey.Format(keyValues)), keyValues);
+    public void Add(TableInfo table, object[] keyValues) => _read.Add(table, keyValues);
 
-    public IEnumerable<ItemId> Items(string participant) => _rows.Keys.Select(row => ItemId.Of(participant, row.Table.Name, row.Key));
+    public IEnumerable<ItemId> Items(string participant) => _read.Items(participant);
 
     /// <summary>The rows the last validation found changed since the snapshot, or held by an unfinished writer.</summary>
-    public IReadOnlyCollection<ItemId> Stale(string participant) => [.. _stale.Select(row => ItemId.Of(participant, row.Table.Name, row.Key))];
+    public IReadOnlyCollection<ItemId> Stale(string participant) => _read.Stale(participant);
 
     /// <summary>Validates the reads now, in one round trip when none changed (see <see cref="Validation"/>).</summary>
     public async ValueTask ValidateAsync(NpgsqlConnection connection, string participant, TransactionId transactionId, bool async, CancellationToken cancellationToken)
@@ -68,14 +67,14 @@ internal sealed class PostgresReadSet
     /// </summary>
     public PostgresValidation Validation(string participant, TransactionId transactionId, bool onlyIfWrote)
     {
-        _stale.Clear();
-        if (_rows.Count == 0)
+        _read.ClearStale();
+        if (_read.Count == 0)
         {
             return PostgresValidation.None;
         }
 
         var locks = new List<NpgsqlBatchCommand>();
-        foreach (var byTable in _rows.GroupBy(r => r.Key.Table))
+        foreach (var byTable in _read.Rows.GroupBy(r => r.Key.Table))
         {
             foreach (var chunk in byTable.Chunk(KeysPerStatement))
             {
@@ -84,7 +83,7 @@ internal sealed class PostgresReadSet
         }
 
         // PostgreSQL's own SSI names no row: the refusal names the first table read.
-        var table = _rows.Keys.First().Table.Name;
+        var table = _read.Rows.Keys.First().Table.Name;
         return new PostgresValidation(this, locks, onlyIfWrote, error => new SerializationConflictException(
             participant,
             table,
@@ -104,7 +103,7 @@ internal sealed class PostgresReadSet
     /// </summary>
     public async ValueTask FindChangedRowsAsync(NpgsqlConnection connection, bool onlyIfWrote, Func<PostgresException, Exception> refusal, bool async, CancellationToken cancellationToken)
     {
-        var pending = _rows.ToList();
+        var pending = _read.Rows.ToList();
         var failed = new List<(KeyValuePair<(TableInfo Table, string Key), object[]> Row, bool Held)>();
         while (pending.Count > 0)
         {
@@ -166,7 +165,10 @@ internal sealed class PostgresReadSet
         }
 
         var heldByKhonsu = await HeldByPreparedKhonsuAsync(connection, [.. failed.Where(f => f.Held).Select(f => f.Row)], async, cancellationToken).ConfigureAwait(false);
-        _stale.AddRange(failed.Select(f => f.Row.Key).Where(row => !heldByKhonsu.Contains(row)));
+        foreach (var row in failed.Select(f => f.Row.Key).Where(row => !heldByKhonsu.Contains(row)))
+        {
+            _read.MarkStale(row);
+        }
     }
 
     /// <summary>Which of <paramref name="rows"/> (held, 55P03) a transaction Khonsu prepared holds, in one round trip.</summary>

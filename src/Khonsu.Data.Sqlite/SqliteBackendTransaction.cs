@@ -34,7 +34,11 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private static readonly TimeSpan CommitQueueWait = TimeSpan.FromSeconds(30);
     private SqliteWriteQueue? _permit;
     private readonly bool _trackRows;
-    private readonly HashSet<(string Table, string Key)> _rowsRead = [];
+    private readonly RowsRead _rowsRead = new();
+
+    // A participant that validated its row reads one by one holds the write lock here instead
+    // (see ValidateRowsAsync): its own snapshot is older than the lock.
+    private (SqliteConnection Connection, SqliteTransaction Transaction)? _validator;
     private bool _holdsWriteLock;
     private bool _wrote;
     private bool _hasSnapshot;
@@ -52,8 +56,8 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     }
 
     /// <summary>
-    /// Rows only go to the certifier: SQLite validates reads for the whole file (see
-    /// <see cref="ValidateReadsAsync"/>), so nothing is locked or checked per row. Finer items let a
+    /// Rows go to the certifier, and are validated one by one by their version when they are all
+    /// the transaction read here (see <see cref="ValidateReadsAsync"/>). Finer items let a
     /// transaction commit beside one that wrote other rows of a table it read by key.
     /// </summary>
     public override IRowReadTracker? TrackReads(DbDataReader reader, string sql)
@@ -64,14 +68,17 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         }
 
         var tables = _backend.Catalog.ReadShapes.Of((SqliteDataReader)reader, sql);
-        return tables.Length == 0 ? null : new KeyedRowTracker(tables, (table, key) => _rowsRead.Add((table.Name, RowKey.Format(key))));
+        return tables.Length == 0 ? null : new KeyedRowTracker(tables, _rowsRead.Add);
     }
 
     /// <summary>SQLite's authorizer, in process: cheap enough to ask for every text (see <see cref="SqliteStatementAnalyzer.TablesRead"/>).</summary>
     public override ValueTask<StatementReads?> ParseReadsAsync(DbCommand command, bool namesUnknownRelations, bool writes, CancellationToken cancellationToken)
         => ValueTask.FromResult(_backend.StatementAnalyzer.TablesRead(_connection.Handle!, command.CommandText, _backend.Catalog.ByName));
 
-    public override IEnumerable<ItemId> RowReads => _rowsRead.Select(row => ItemId.Of(Name, row.Table, row.Key));
+    public override IEnumerable<ItemId> RowReads => _rowsRead.Items(Name);
+
+    /// <summary>Rows read that their validation found changed since the snapshot (see <see cref="SqliteRowVersions"/>): the certifier decides.</summary>
+    public override IReadOnlyCollection<ItemId> StaleReads => _rowsRead.Stale(Name);
 
     public override DbTransaction? InnerTransaction => _local;
 
@@ -93,7 +100,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         if (!_holdsWriteLock && !_backend.StatementAnalyzer.IsReadOnly(_connection.Handle!, command.CommandText))
         {
             var statementWait = TimeSpan.FromSeconds(command.CommandTimeout == 0 ? int.MaxValue / 1000 : command.CommandTimeout);
-            await TakeWriteLockAsync(statementWait, "it", spansSeveralBackends, async, cancellationToken).ConfigureAwait(false);
+            await TakeWriteLockAsync(_connection, statementWait, "it", spansSeveralBackends, async, cancellationToken).ConfigureAwait(false);
             _holdsWriteLock = true;
         }
         else
@@ -114,18 +121,75 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     }
 
     /// <summary>
-    /// SQLite keeps no record of who changed what since a snapshot, so reads are validated for the
-    /// whole database: taking the write lock fails (SQLITE_BUSY_SNAPSHOT) if any other connection
-    /// committed since this transaction's snapshot, and holding it keeps everything read current
-    /// until the participant finishes. Coarse (any change to the file is a conflict) but never misses one.
+    /// SQLite keeps no record of who changed what since a snapshot. Where everything the
+    /// transaction read here was rows read by key, each is validated by its version (see
+    /// <see cref="ValidateRowsAsync"/>): a changed row is an rw-antidependency for the certifier,
+    /// not a refusal. Otherwise (a predicate read, a table without a version column, an in-memory
+    /// database, Snapshot isolation, which tracks no rows) reads are validated for the whole
+    /// database: taking the write lock fails (SQLITE_BUSY_SNAPSHOT) if any other connection
+    /// committed since this transaction's snapshot. Either way the write lock, held until the
+    /// participant finishes, keeps what was read current.
     /// </summary>
     public override async ValueTask ValidateReadsAsync(TransactionId transactionId, bool async, CancellationToken cancellationToken)
     {
-        if (_hasSnapshot && !_holdsWriteLock)
+        if (!_hasSnapshot || _holdsWriteLock || _validator is not null)
         {
-            await TakeWriteLockAsync(CommitQueueWait, "a table it read", spansSeveralBackends: true, async, cancellationToken).ConfigureAwait(false);
-            _holdsWriteLock = true;
+            return;
         }
+
+        if (ValidatesRowByRow)
+        {
+            await ValidateRowsAsync(async, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await TakeWriteLockAsync(_connection, CommitQueueWait, "a table it read", spansSeveralBackends: true, async, cancellationToken).ConfigureAwait(false);
+        _holdsWriteLock = true;
+    }
+
+    /// <summary>
+    /// Whether every read of the transaction here is a row read by key that a version validates.
+    /// One that recorded no read at all (a query run with ExecuteNonQuery, say) keeps the file-level
+    /// validation it always had.
+    /// </summary>
+    private bool ValidatesRowByRow
+        => _trackRows
+            && _rowsRead.Count > 0
+            && !_backend.WriteQueue.File.StartsWith("memory:", StringComparison.Ordinal) // shared-cache memory: table locks, no WAL snapshots
+            && Context is { ReadsWholeTables: false }
+            && SqliteRowVersions.CanValidate(_rowsRead.Rows.Keys.Select(row => row.Table));
+
+    /// <summary>
+    /// This transaction's snapshot cannot take the write lock once another connection committed
+    /// (SQLITE_BUSY_SNAPSHOT), and it wrote nothing here: a connection of its own takes the lock
+    /// with a current snapshot, and each row read is compared, by version, between the two. The
+    /// lock stays held until the participant finishes, so the unchanged rows stay current.
+    /// </summary>
+    private async ValueTask ValidateRowsAsync(bool async, CancellationToken cancellationToken)
+    {
+        var connection = (SqliteConnection)_backend.CreateConnection();
+        try
+        {
+            if (async)
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                connection.Open();
+            }
+
+            SqliteConnectionObserver.Notify(connection);
+            _validator = (connection, connection.BeginTransaction(deferred: true));
+        }
+        catch
+        {
+            await SyncOrAsync.DisposeAsync(connection, async).ConfigureAwait(false);
+            throw;
+        }
+
+        await TakeWriteLockAsync(connection, CommitQueueWait, "a row it read", spansSeveralBackends: true, async, cancellationToken).ConfigureAwait(false);
+        await SqliteRowVersions.FindChangedAsync((_connection, _local), _validator.Value, _rowsRead, _backend.Options.VersionColumn, async, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -274,7 +338,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     /// Writers outside the queue (other processes) are waited for within the hidden-lock bound once
     /// the transaction spans several backends.
     /// </remarks>
-    private async ValueTask TakeWriteLockAsync(TimeSpan statementWait, string what, bool spansSeveralBackends, bool async, CancellationToken cancellationToken)
+    private async ValueTask TakeWriteLockAsync(SqliteConnection connection, TimeSpan statementWait, string what, bool spansSeveralBackends, bool async, CancellationToken cancellationToken)
     {
         var queue = _backend.WriteQueue;
         var hiddenWait = Context?.HiddenLockWait ?? _backend.Options.LockTimeout;
@@ -310,7 +374,7 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
             while (true)
             {
                 var left = wait - Stopwatch.GetElapsedTime(lockStarted);
-                var failure = TryWriteLock((int)Math.Clamp(left.TotalMilliseconds, 0, OtherWritersBusyTimeoutMilliseconds));
+                var failure = TryWriteLock(connection, (int)Math.Clamp(left.TotalMilliseconds, 0, OtherWritersBusyTimeoutMilliseconds));
                 if (failure is null)
                 {
                     return;
@@ -348,10 +412,10 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>One try at SQLite's write lock; null when taken, else SQLite's error.</summary>
-    private SqliteException? TryWriteLock(int busyTimeoutMilliseconds)
+    private static SqliteException? TryWriteLock(SqliteConnection connection, int busyTimeoutMilliseconds)
     {
         // A write that changes nothing still takes the write lock, or fails on a stale snapshot.
-        var handle = _connection.Handle!;
+        var handle = connection.Handle!;
         raw.sqlite3_busy_timeout(handle, busyTimeoutMilliseconds);
         int rc;
         try
@@ -392,6 +456,14 @@ internal sealed class SqliteBackendTransaction : BackendTransaction
         }
         finally
         {
+            if (_validator is { } validator)
+            {
+                _validator = null;
+                // Rolls back: it wrote nothing, it only held the write lock.
+                await SyncOrAsync.DisposeAsync(validator.Transaction, async).ConfigureAwait(false);
+                await SyncOrAsync.DisposeAsync(validator.Connection, async).ConfigureAwait(false);
+            }
+
             // Only now that SQLite's lock is released: the next in the queue takes it at once.
             ReleasePermit();
         }

@@ -17,9 +17,11 @@ public sealed class ParticipantContext
     private readonly Func<bool> _othersMayHoldHiddenLocks;
     private Action? _snapshotStarting;
     private readonly Action _committed;
+    private readonly Func<bool> _readsWholeTables;
 
-    internal ParticipantContext(TransactionAges ages, long age, TimeSpan lockTimeout, Func<bool> othersMayHoldHiddenLocks, Action snapshotStarting, Action committed)
+    internal ParticipantContext(TransactionAges ages, long age, TimeSpan lockTimeout, Func<bool> othersMayHoldHiddenLocks, Action snapshotStarting, Action committed, Func<bool>? readsWholeTables = null)
     {
+        _readsWholeTables = readsWholeTables ?? (() => true);
         _ages = ages;
         Age = age;
         LockTimeout = lockTimeout;
@@ -83,6 +85,13 @@ public sealed class ParticipantContext
     /// then. Only the first call counts.
     /// </summary>
     public void SnapshotStarting() => Interlocked.Exchange(ref _snapshotStarting, null)?.Invoke();
+
+    /// <summary>
+    /// Whether the transaction read a table of this backend whole (a predicate read, or a read of
+    /// something that is not a table), so that the rows it read one by one do not cover its reads
+    /// here. True when unknown.
+    /// </summary>
+    internal bool ReadsWholeTables => _readsWholeTables();
 
     /// <summary>
     /// Call once the local transaction committed, before giving back anything another transaction

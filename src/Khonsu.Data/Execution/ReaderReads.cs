@@ -36,7 +36,8 @@ internal sealed class ReaderReads(KhonsuTransaction transaction, BackendTransact
         {
             _state = State.Reading;
             _tracker = hasRow ? local.TrackReads(reader, sql) : null;
-            transaction.Reads.RecordTableReads(route, _tracker?.Tables ?? []);
+            // A lookup of no key at all (an empty array of keys) can match no row, whatever is inserted.
+            transaction.Reads.RecordTableReads(route, route.PointKeys == 0 ? route.ReadTables : _tracker?.Tables ?? []);
         }
 
         if (!hasRow)

@@ -278,6 +278,7 @@ internal sealed class StatementExecution
         {
             // Only a serializable transaction's reads go to the certifier.
             Route = await Connection.Runtime.Router.WithParsedReadsAsync(Route, Local, Command, cancellationToken).ConfigureAwait(false);
+            Route = Route.ForExecution(Command.Parameters);
         }
 
         if (Local is not null)

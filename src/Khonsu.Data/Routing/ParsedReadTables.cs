@@ -33,6 +33,6 @@ internal static class ParsedReadTables
         }
 
         // A point statement whose trigger or function reads more is no longer covered by its own rows.
-        return route with { ReadTables = readTables, ReadsUnknownRelations = unknown, PointKeys = widened ? null : route.PointKeys };
+        return route with { ReadTables = readTables, ReadsUnknownRelations = unknown, PointKeys = widened ? null : route.PointKeys, Lookup = widened ? null : route.Lookup };
     }
 }

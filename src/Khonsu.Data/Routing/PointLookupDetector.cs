@@ -8,7 +8,8 @@ namespace Khonsu.Data.Routing;
 /// conflict. A point lookup is a SELECT, UPDATE or DELETE of one table, with no join,
 /// subquery, WITH or set operation, whose WHERE, split at its top-level ANDs, binds every key
 /// column: <c>col = value</c>, <c>value = col</c>, <c>(a, b) = (value, value)</c>, or, for one column,
-/// <c>col IN (values)</c>, a value being a parameter or a literal. Every other read may match a row
+/// <c>col IN (values)</c>, or PostgreSQL's <c>col = ANY (@array)</c>, whose key count only the
+/// parameter's value tells (see <see cref="LookupOf"/>), a value being a parameter or a literal. Every other read may match a row
 /// a concurrent transaction inserts, so it counts as a read of the whole table. What this cannot
 /// classify is no point lookup: being wrong that way costs an abort, never a missed conflict.
 /// It reads the scanner's tokens, so strings, comments and quoted names never fool it.
@@ -21,6 +22,14 @@ internal static class PointLookupDetector
     /// twice): a lookup that returns fewer rows missed a key, which a concurrent insert may fill.
     /// </summary>
     public static int? KeysLookedUp(string sql, IReadOnlyList<string> keyColumns)
+        => LookupOf(sql, keyColumns) is { KeyArrays.Count: 0 } lookup ? lookup.Keys : null;
+
+    /// <summary>
+    /// The statement's point lookup, as a shape that holds for every execution of the text: the
+    /// keys its literals and scalar parameters bind, and the array parameters (<c>id = ANY (@ids)</c>)
+    /// whose lengths multiply them (see <see cref="PointLookup.KeysFor"/>); null when it is no point lookup.
+    /// </summary>
+    public static PointLookup? LookupOf(string sql, IReadOnlyList<string> keyColumns)
     {
         var statement = Statement.Of(sql);
         if (keyColumns.Count == 0 || statement is null || statement.HasNestedQuery())
@@ -85,26 +94,47 @@ internal static class PointLookupDetector
     }
 
     /// <summary>The product over the key columns of how many values each is bound to; null if one is unbound.</summary>
-    private static int? KeysBound(Statement statement, List<(int Start, int End)> conjuncts, IReadOnlyList<string> keyColumns)
+    private static PointLookup? KeysBound(Statement statement, List<(int Start, int End)> conjuncts, IReadOnlyList<string> keyColumns)
     {
-        var bound = new Dictionary<string, int>(StringComparer.Ordinal);
+        var bound = new Dictionary<string, Binding>(StringComparer.Ordinal);
         foreach (var (start, end) in conjuncts)
         {
             statement.Bind(start, end, bound);
         }
 
         long keys = 1;
+        var arrays = new List<string>();
         foreach (var column in keyColumns)
         {
-            if (!bound.TryGetValue(column, out var values))
+            if (!bound.TryGetValue(column, out var binding))
             {
                 return null;
             }
 
-            keys = Math.Min(keys * values, int.MaxValue);
+            if (binding.Array is { } array)
+            {
+                arrays.Add(array);
+            }
+            else
+            {
+                keys = Math.Min(keys * binding.Values, int.MaxValue);
+            }
         }
 
-        return (int)keys;
+        return new PointLookup((int)keys, arrays);
+    }
+
+    /// <summary>How a key column is bound: to <see cref="Values"/> values, or to the elements of the array parameter <see cref="Array"/>.</summary>
+    private readonly record struct Binding(int Values, string? Array)
+    {
+        /// <summary>Two conjuncts bind the column: the one that names fewer keys holds (a fixed count over an array's).</summary>
+        public Binding And(Binding other)
+            => (Array, other.Array) switch
+            {
+                (null, null) => Values <= other.Values ? this : other,
+                (null, _) => this,
+                _ => other,
+            };
     }
 
     /// <summary>The tokens of a text holding one statement (trailing semicolons aside).</summary>
@@ -238,7 +268,7 @@ internal static class PointLookupDetector
         }
 
         /// <summary>Records the key columns one conjunct binds, with how many values; anything else binds nothing.</summary>
-        public void Bind(int start, int end, Dictionary<string, int> bound)
+        public void Bind(int start, int end, Dictionary<string, Binding> bound)
         {
             if (this[start].Kind == TokenKind.Open && CloseOf(start) == end - 1)
             {
@@ -253,6 +283,11 @@ internal static class PointLookupDetector
             if (ColumnEnd(start) is { } column && IsEquals(column) && IsValue(column + 1) && column + 2 == end)
             {
                 Add(bound, ColumnName(column), 1);
+            }
+            else if (ColumnEnd(start) is { } compared && IsEquals(compared) && IsWord(compared + 1, "any") && this[compared + 2].Kind == TokenKind.Open
+                     && IsNamedOrNumberedParameter(compared + 3) && this[compared + 4].Kind == TokenKind.Close && compared + 5 == end)
+            {
+                Add(bound, ColumnName(compared), new Binding(0, sql.Substring(this[compared + 3].Start, this[compared + 3].Length)));
             }
             else if (IsValue(start) && IsEquals(start + 1) && ColumnEnd(start + 2) == end)
             {
@@ -271,7 +306,7 @@ internal static class PointLookupDetector
         }
 
         /// <summary>A row comparison (a, b) = (value, value): each column bound to one value.</summary>
-        private void BindRow(int columnsStart, int columnsEnd, int valuesStart, int valuesEnd, Dictionary<string, int> bound)
+        private void BindRow(int columnsStart, int columnsEnd, int valuesStart, int valuesEnd, Dictionary<string, Binding> bound)
         {
             if (ListOf(columnsStart, columnsEnd, i => ColumnEnd(i) == i + 1) is not { } count || ListOf(valuesStart, valuesEnd, IsValue) != count)
             {
@@ -301,8 +336,10 @@ internal static class PointLookupDetector
             return (end - start) % 2 == 1 ? count : null;
         }
 
-        private static void Add(Dictionary<string, int> bound, string column, int values)
-            => bound[column] = bound.TryGetValue(column, out var known) ? Math.Min(known, values) : values;
+        private static void Add(Dictionary<string, Binding> bound, string column, int values) => Add(bound, column, new Binding(values, null));
+
+        private static void Add(Dictionary<string, Binding> bound, string column, Binding binding)
+            => bound[column] = bound.TryGetValue(column, out var known) ? known.And(binding) : binding;
 
         /// <summary>The index after a column reference (name, or names joined by dots) at <paramref name="i"/>, or null.</summary>
         private int? ColumnEnd(int i)
@@ -324,6 +361,10 @@ internal static class PointLookupDetector
         private string ColumnName(int end) => SqlTableReferenceScanner.NameOf(sql, this[end - 1]);
 
         private bool IsEquals(int i) => this[i] is { Kind: TokenKind.Other, Length: 1 } token && sql[token.Start] == '=';
+
+        /// <summary>A parameter with a name or number (@p, :p, $1): one whose value the execution can look up.</summary>
+        private bool IsNamedOrNumberedParameter(int i)
+            => this[i] is { Kind: TokenKind.Other, Length: > 1 } token && sql[token.Start] is '@' or ':' or '$';
 
         /// <summary>A parameter (@p, :p, $1, ?, ?1) or a string or number literal: one value, whatever the row.</summary>
         private bool IsValue(int i)

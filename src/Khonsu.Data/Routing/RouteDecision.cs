@@ -20,6 +20,21 @@ internal sealed record RouteDecision(KhonsuBackend Backend, bool ChangesSchema, 
     public int? PointKeys { get; init; }
 
     /// <summary>
+    /// The point lookup's shape (see <see cref="PointLookup"/>). Over array parameters
+    /// (<c>id = ANY (@ids)</c>) <see cref="PointKeys"/> stays null, a whole-table read, until an
+    /// execution's values count the keys (see <see cref="ForExecution"/>): the route is cached per
+    /// text, so it holds the lookup's shape, never one execution's count.
+    /// </summary>
+    public PointLookup? Lookup { get; init; }
+
+    /// <summary>
+    /// This route for one execution with <paramref name="parameters"/>: a point lookup over array
+    /// parameters gets their key count (still null when they cannot be counted).
+    /// </summary>
+    public RouteDecision ForExecution(System.Data.Common.DbParameterCollection? parameters)
+        => Lookup is { KeyArrays.Count: > 0 } lookup ? this with { PointKeys = lookup.KeysFor(parameters) } : this;
+
+    /// <summary>
     /// The statement writes (inserts, updates, deletes, merges, truncates, copies in; DDL too): what
     /// it filtered on is read even when it returns nothing, and a read-only transaction refuses it.
     /// </summary>

@@ -115,9 +115,12 @@ internal sealed class StatementRouter
             readTables = [];
         }
 
+        var lookup = onlyTable is null || readTables.Count == 0 ? null : PointLookupDetector.LookupOf(sql, onlyTable.KeyColumns);
         return new RouteDecision(backend, false, readTables, unknown)
         {
-            PointKeys = onlyTable is null || readTables.Count == 0 ? null : PointLookupDetector.KeysLookedUp(sql, onlyTable.KeyColumns),
+            // Over array parameters, the count waits for an execution's values (ForExecution).
+            PointKeys = lookup is { KeyArrays.Count: 0 } ? lookup.Keys : null,
+            Lookup = lookup,
             Writes = scan.Writes || scan.Kind == StatementKind.Dml,
             Tables = named,
             ControlsTransaction = scan.ControlsTransaction,

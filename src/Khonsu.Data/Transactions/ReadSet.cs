@@ -39,6 +39,16 @@ internal sealed class ReadSet(bool serializable)
         }
     }
 
+    /// <summary>
+    /// Whether the transaction read a table of <paramref name="backend"/> whole (or something there
+    /// that is not a table): its rows read one by one then do not cover its reads there.
+    /// </summary>
+    public bool ReadsWholeTablesOn(string backend)
+    {
+        var name = ItemId.AnyTableOf(backend).Backend;
+        return _tableReads.Any(item => item.Backend == name);
+    }
+
     /// <summary>What the commit request certifies: these tables and the participants' row reads.</summary>
     public IReadOnlyCollection<ItemId> Reads(IEnumerable<ItemId> rowReads) => serializable ? [.. _tableReads, .. rowReads] : [];
 

@@ -37,7 +37,8 @@ internal sealed class TransactionEnlistment(KhonsuTransaction transaction, Khons
             runtime.Settings.LockTimeout,
             () => participants.OthersMayHoldHiddenLocks(local),
             () => snapshots.TakeOn(backend.Name),
-            () => certifier.FinishedOn(id, backend.Name));
+            () => certifier.FinishedOn(id, backend.Name),
+            () => transaction.Reads.ReadsWholeTablesOn(backend.Name));
         participants.Add(local);
         snapshots.ParticipantBegun();
         return local;

@@ -131,6 +131,32 @@ public class PhantomTests
             await t1.WriteAsync(Db.Postgres, sql);
         }
 
+        await BookSlotThreeThenCommitAsync(t1, book, commits);
+    }
+
+    [Theory]
+    [InlineData(new[] { 1, 2 }, true)]
+    [InlineData(new[] { 2 }, true)]
+    [InlineData(new int[0], true)] // matches no row, whatever is inserted
+    [InlineData(new[] { 1, 3 }, false)] // found 1 of 2 keys: the insert of 3 is what it missed
+    [InlineData(new[] { 3 }, false)]
+    public async Task A_lookup_of_an_array_of_keys_conflicts_only_with_inserts_of_the_keys_it_looked_up(int[] ids, bool commits)
+    {
+        // As above: the key count comes from the parameter's value, for the same text each time.
+        await using var db = await SlotsAndDaysAsync();
+        await using var t1 = await KhonsuSession.BeginAsync(db, "T1", IsolationLevel.Serializable);
+        await using var book = await KhonsuSession.BeginAsync(db, "book", IsolationLevel.Serializable);
+
+        await t1.CountRowsAsync(Db.Postgres, "SELECT id, version, day FROM slots WHERE id = ANY(@ids)", ("ids", ids));
+        await BookSlotThreeThenCommitAsync(t1, book, commits);
+    }
+
+    /// <summary>
+    /// Book reads day 1 and inserts slot 3 on it, and commits; T1 then writes day 1, which Book
+    /// read, so a conflict of T1's own read with Book's insert makes T1 a pivot: it commits or not.
+    /// </summary>
+    private static async Task BookSlotThreeThenCommitAsync(KhonsuSession t1, KhonsuSession book, bool commits)
+    {
         await book.ReadAsync(Db.Sqlite, "SELECT closed FROM days WHERE id = 1");
         await book.WriteAsync(Db.Postgres, "INSERT INTO slots (id, day) VALUES (3, 1)");
         await book.CommitAsync();

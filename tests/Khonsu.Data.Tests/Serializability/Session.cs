@@ -35,15 +35,7 @@ public abstract class Session : IAsyncDisposable
                 return;
             }
 
-            await using var command = CreateCommand(db, sql);
-            foreach (var (name, parameterValue) in parameters)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = name;
-                parameter.Value = parameterValue;
-                command.Parameters.Add(parameter);
-            }
-
+            await using var command = CreateCommand(db, sql, parameters);
             value = Convert.ToInt64(await command.ExecuteScalarAsync() ?? 0L);
         });
         return value;
@@ -52,12 +44,12 @@ public abstract class Session : IAsyncDisposable
     public Task WriteAsync(Db db, string sql) => StepAsync(() => ExecuteAsync(db, sql));
 
     /// <summary>Reads every row of the result, as an application listing them would; returns how many.</summary>
-    public async Task<int> CountRowsAsync(Db db, string sql)
+    public async Task<int> CountRowsAsync(Db db, string sql, params (string Name, object Value)[] parameters)
     {
         var rows = -1;
         await StepAsync(async () =>
         {
-            await using var command = CreateCommand(db, sql);
+            await using var command = CreateCommand(db, sql, parameters);
             await using var reader = await command.ExecuteReaderAsync();
             for (rows = 0; await reader.ReadAsync(); rows++)
             {
@@ -78,6 +70,20 @@ public abstract class Session : IAsyncDisposable
 
     /// <summary>A command that runs in the session's transaction on <paramref name="db"/>.</summary>
     protected abstract DbCommand CreateCommand(Db db, string sql);
+
+    private DbCommand CreateCommand(Db db, string sql, (string Name, object Value)[] parameters)
+    {
+        var command = CreateCommand(db, sql);
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
 
     protected abstract Task ExecuteAsync(Db db, string sql);
 
