@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using DuckDB.NET.Data;
 using Khonsu.Mirror.DuckDb;
-using Khonsu.Testing;
 
 namespace Khonsu.Mirror.Tests;
 
@@ -29,7 +27,7 @@ public sealed class MirrorCrashTests
         var lastCommit = await LastCommitPositionAsync(databases.LogPath);
 
         // Two transactions per DuckDB transaction: a long backlog of small commits to land in.
-        using (var applier = Start(databases, "mirror", "run", "--mirror", databases.MirrorPath, "--group", "2"))
+        using (var applier = KhonsuTool.Start(databases.Followed, "mirror", "run", "--mirror", databases.MirrorPath, "--group", "2"))
         {
             var applied = 0;
             while (await applier.StandardOutput.ReadLineAsync() is { } line)
@@ -48,13 +46,8 @@ public sealed class MirrorCrashTests
         var killedAt = (await DuckDbMirror.ReadPositionAsync(databases.MirrorPath))!;
         Assert.True(killedAt.ThroughPosition < lastCommit, $"the kill came after the applier caught up (position {killedAt.ThroughPosition}, last commit {lastCommit}): it proves nothing");
 
-        using (var resumed = Start(databases, "mirror", "run", "--mirror", databases.MirrorPath, "--once"))
-        {
-            var output = await resumed.StandardOutput.ReadToEndAsync();
-            await resumed.WaitForExitAsync();
-            Assert.True(resumed.ExitCode == 0, output + await resumed.StandardError.ReadToEndAsync());
-            Assert.Contains($"mirror at position {killedAt.ThroughPosition}", output);
-        }
+        var resumed = await KhonsuTool.RunAsync(databases.Followed, "mirror", "run", "--mirror", databases.MirrorPath, "--once");
+        Assert.Contains($"mirror at position {killedAt.ThroughPosition}", resumed);
 
         await using var query = new DuckDBConnection($"Data Source={databases.MirrorPath};ACCESS_MODE=READ_ONLY");
         await query.OpenAsync();
@@ -63,19 +56,6 @@ public sealed class MirrorCrashTests
         // Every transaction once: the mirror records each applied transaction under its id (a primary key).
         Assert.Equal(2L + Transfers, Convert.ToInt64(await MirrorQueries.ScalarAsync(query, "SELECT count(*) FROM khonsu_mirror.transactions")));
         Assert.Equal(lastCommit, Convert.ToInt64(await MirrorQueries.ScalarAsync(query, "SELECT max(position) FROM khonsu_mirror.transactions")));
-    }
-
-    private static Process Start(MirrorDatabases databases, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Built.Path("tools", "Khonsu.Cli", "khonsu.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["KHONSU_CONNECTION_STRING"] = databases.Followed;
-        return Process.Start(start)!;
     }
 
     private static async Task<long> LastCommitPositionAsync(string logPath)
