@@ -91,6 +91,25 @@ public sealed class ChangeStreamTests
         Assert.Contains("build it again from the sources", gap.Message);
     }
 
+    [Fact]
+    public async Task A_row_written_before_its_table_was_followed_stops_the_stream_naming_table_and_position_instead_of_streaming_nulls()
+    {
+        await using var databases = await MirrorDatabases.CreateAsync();
+        await using (var connection = await databases.OpenAsync(databases.ConnectionString()))
+        {
+            await MirrorDatabases.TransferAsync(connection, account: 1, wallet: 1, amount: 3);
+        }
+
+        await using var stream = await KhonsuChangeStream.OpenAsync(databases.Followed);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await foreach (var group in stream.ReadAsync(0))
+            {
+            }
+        });
+        Assert.Matches(@"^The commit record at position \d+ holds a row of table 'wallets' of backend 'shop' without its image", error.Message);
+    }
+
     private static RecordBatch Batch(ChangeGroup group, string backend, string table)
         => Assert.Single(group.Batches, b => ChangeGroup.BackendOf(b) == backend && ChangeGroup.TableOf(b) == table);
 

@@ -62,6 +62,15 @@ public sealed class KhonsuChangeStream : IAsyncDisposable
                 continue; // a transaction that touched no followed table is not in the stream
             }
 
+            if (writes.FirstOrDefault(w => w.Write.Image is null && w.Write.Kind != Engine.Commit.WriteKind.Delete) is { Write: not null } bare)
+            {
+                // Silent nulls in the mirror would be worse than stopping: say which table lacks its images.
+                throw new InvalidOperationException(
+                    $"The commit record at position {logged.Position.Value} holds a row of table '{bare.Write.Table}' of backend '{bare.Participant}' without its image: " +
+                    "the table was not followed when it was written, or its database lacks the capture trigger that keeps images (with Schema=Manual, run khonsu schema install after adding Follow keys; khonsu schema check reports it). " +
+                    $"Read the stream from a later position (after {logged.Position.Value}).");
+            }
+
             var transactionId = logged.Record.TransactionId.ToString();
             transactions.Add(new CommittedChange(transactionId, logged.Position.Value, logged.Record.Timestamp, writes.Count));
             rows.AddRange(writes.Select(w => new ChangeRow(logged.Position.Value, transactionId, w.Write) { Backend = w.Participant }));
