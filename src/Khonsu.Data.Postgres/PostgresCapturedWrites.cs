@@ -32,7 +32,7 @@ internal static class PostgresCapturedWrites
                 batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_current_xact_id_if_assigned() IS NOT NULL, current_setting('{CaptureSetting}', true) IS NOT DISTINCT FROM 'on'"));
                 validation.AddTo(batch);
                 var take = new NpgsqlBatchCommand(
-                    $"DELETE FROM {Schema}.capture WHERE tx_id = {(localId is null ? "pg_current_xact_id_if_assigned()::text" : "@id")} RETURNING tbl, key::text, first_op, last_op, old_version, new_version");
+                    $"DELETE FROM {Schema}.capture WHERE tx_id = {(localId is null ? "pg_current_xact_id_if_assigned()::text" : "@id")} RETURNING tbl, key::text, first_op, last_op, old_version, new_version, image::text");
                 if (localId is not null)
                 {
                     take.Parameters.AddWithValue("id", localId);
@@ -117,6 +117,8 @@ internal static class PostgresCapturedWrites
             (_, 'D') => WriteKind.Delete,
             _ => WriteKind.Update,
         };
-        return kind is null ? null : new RowWrite(reader.GetString(0), RowKey.Format(CapturedKey.Parse(reader.GetString(1))), kind.Value, oldVersion, kind == WriteKind.Delete ? null : newVersion);
+        // A table a mirror follows carries its row (see PostgresRowImages); others carry none.
+        var image = reader.IsDBNull(6) ? null : PostgresRowImages.Parse(reader.GetString(6));
+        return kind is null ? null : new RowWrite(reader.GetString(0), RowKey.Format(CapturedKey.Parse(reader.GetString(1))), kind.Value, oldVersion, kind == WriteKind.Delete ? null : newVersion, image);
     }
 }

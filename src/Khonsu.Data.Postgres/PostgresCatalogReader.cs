@@ -21,14 +21,16 @@ internal static class PostgresCatalogReader
                      WHERE i.indrelid = c.oid AND i.indisprimary
                      ORDER BY k.ord) AS keys,
                EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = @version AND NOT a.attisdropped) AS has_version,
-               (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname IN ('khonsu_version', 'khonsu_capture')) = 2 AS has_triggers,
+               EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'khonsu_version') AS has_version_trigger,
                ARRAY(SELECT k.attnum::int2
                      FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                      WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY k.ord) AS key_attnums,
                (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = @version AND NOT a.attisdropped) AS version_attnum,
                g.generated,
                (SELECT k.conname::text FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS key_constraint,
-               EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'khonsu_append') AS has_append_trigger
+               EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'khonsu_append') AS has_append_trigger,
+               EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'khonsu_capture') AS has_capture_trigger,
+               EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = '{{PostgresRowImages.ImageTrigger}}') AS has_image_trigger
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         CROSS JOIN LATERAL (
@@ -60,7 +62,8 @@ internal static class PostgresCatalogReader
         $"SELECT position('{PostgresSql.CaptureSetting}' IN prosrc) > 0 FROM pg_proc WHERE oid = to_regprocedure('{PostgresSql.Schema}.capture()')";
 
     /// <summary>
-    /// Reads the catalog. A table has Khonsu's triggers when it has the version and capture ones,
+    /// Reads the catalog. A table has Khonsu's triggers when it has the version and capture ones (the capture trigger that
+    /// keeps row images where a mirror follows the table, the plain one elsewhere),
     /// and, if it is configured with the Append policy and its key is generated, the append one.
     /// </summary>
     public static async ValueTask<PostgresCatalog> ReadAsync(NpgsqlConnection connection, KhonsuBackendOptions options, CancellationToken cancellationToken)
@@ -75,7 +78,9 @@ internal static class PostgresCatalogReader
                 var appends = generated && options.AppendsTo(schema, name);
                 var table = new TableInfo(schema, name, reader.GetFieldValue<string[]>(3), reader.GetBoolean(4))
                 {
-                    HasKhonsuTriggers = reader.GetBoolean(5) && (!appends || reader.GetBoolean(10)),
+                    // The capture trigger that matches whether a mirror follows the table, and not the other.
+                    HasKhonsuTriggers = reader.GetBoolean(5) && reader.GetBoolean(11) != options.Follows(schema, name) && reader.GetBoolean(12) == options.Follows(schema, name)
+                                        && (!appends || reader.GetBoolean(10)),
                     KeyIsGenerated = generated,
                     KeyConstraint = reader.IsDBNull(9) ? null : reader.GetString(9),
                 };

@@ -38,7 +38,7 @@ internal static class PostgresSchemaInstaller
         var tables = new StringBuilder();
         foreach (var table in catalog.Tables.Where(t => !t.HasVersionColumn || !t.HasKhonsuTriggers))
         {
-            AppendTableObjects(tables, table, versionColumn, options.AppendsTo(table.Schema, table.Name));
+            AppendTableObjects(tables, table, versionColumn, options.AppendsTo(table.Schema, table.Name), options.Follows(table.Schema, table.Name));
         }
 
         if (!inTransaction)
@@ -56,8 +56,9 @@ internal static class PostgresSchemaInstaller
         CREATE SCHEMA IF NOT EXISTS {{Schema}};
         CREATE UNLOGGED TABLE IF NOT EXISTS {{Schema}}.capture (
             tx_id text NOT NULL, tbl text NOT NULL, key jsonb NOT NULL,
-            first_op "char" NOT NULL, last_op "char" NOT NULL, old_version bigint, new_version bigint,
+            first_op "char" NOT NULL, last_op "char" NOT NULL, old_version bigint, new_version bigint, image jsonb,
             PRIMARY KEY (tx_id, tbl, key));
+        {{PostgresRowImages.AddImageColumn}}
         CREATE TABLE IF NOT EXISTS {{Schema}}.applied (tx_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
         {{PostgresLogOwnerTable.Create}}
         CREATE OR REPLACE FUNCTION {{Schema}}.{{Quote("bump_" + versionColumn)}}() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -77,6 +78,7 @@ internal static class PostgresSchemaInstaller
             key_row jsonb;
             k jsonb := '[]'::jsonb;
             op "char" := left(TG_OP, 1);
+            image jsonb;
         BEGIN
             -- A Replace branch (and builds before capture by transaction id) names its writes;
             -- any other Khonsu transaction is known by its PostgreSQL id, which needs no statement
@@ -94,14 +96,18 @@ internal static class PostgresSchemaInstaller
             IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
             IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
             key_row := coalesce(old_row, new_row);
+            -- A table a mirror follows has this trigger under its own name: its row goes to the
+            -- log (after a delete, the row as it was, whose key the mirror deletes).
+            IF TG_NAME = '{{PostgresRowImages.ImageTrigger}}' THEN image := coalesce(new_row, old_row); END IF;
             FOR i IN 1 .. TG_NARGS - 1 LOOP
                 k := k || jsonb_build_array(key_row -> TG_ARGV[i]);
             END LOOP;
-            INSERT INTO {{Schema}}.capture AS c (tx_id, tbl, key, first_op, last_op, old_version, new_version)
+            INSERT INTO {{Schema}}.capture AS c (tx_id, tbl, key, first_op, last_op, old_version, new_version, image)
             VALUES (tx, TG_TABLE_NAME, k, op, op,
                     CASE WHEN version_column <> '' THEN (old_row ->> version_column)::bigint END,
-                    CASE WHEN version_column <> '' THEN (new_row ->> version_column)::bigint END)
-            ON CONFLICT (tx_id, tbl, key) DO UPDATE SET last_op = EXCLUDED.last_op, new_version = EXCLUDED.new_version;
+                    CASE WHEN version_column <> '' THEN (new_row ->> version_column)::bigint END,
+                    image)
+            ON CONFLICT (tx_id, tbl, key) DO UPDATE SET last_op = EXCLUDED.last_op, new_version = EXCLUDED.new_version, image = EXCLUDED.image;
             RETURN NULL;
         END $fn$;
         CREATE OR REPLACE FUNCTION {{Schema}}.append_key() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -138,13 +144,16 @@ internal static class PostgresSchemaInstaller
 
         """;
 
-    private static void AppendTableObjects(StringBuilder sql, TableInfo table, string versionColumn, bool appends)
+    private static void AppendTableObjects(StringBuilder sql, TableInfo table, string versionColumn, bool appends, bool followed)
     {
         var name = Qualified(table.Schema, table.Name);
         var arguments = string.Join(", ", new[] { versionColumn }.Concat(table.KeyColumns).Select(Literal));
         sql.Append($"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {Quote(versionColumn)} bigint NOT NULL DEFAULT 1;\n");
         sql.Append($"CREATE OR REPLACE TRIGGER khonsu_version BEFORE UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION {Schema}.{Quote("bump_" + versionColumn)}();\n");
-        sql.Append($"CREATE OR REPLACE TRIGGER khonsu_capture AFTER INSERT OR UPDATE OR DELETE ON {name} FOR EACH ROW EXECUTE FUNCTION {Schema}.capture({arguments});\n");
+        // One capture trigger or the other: its name tells the function whether the row's image goes to the log.
+        var (capture, other) = followed ? (PostgresRowImages.ImageTrigger, "khonsu_capture") : ("khonsu_capture", PostgresRowImages.ImageTrigger);
+        sql.Append($"DROP TRIGGER IF EXISTS {other} ON {name};\n");
+        sql.Append($"CREATE OR REPLACE TRIGGER {capture} AFTER INSERT OR UPDATE OR DELETE ON {name} FOR EACH ROW EXECUTE FUNCTION {Schema}.capture({arguments});\n");
         if (appends && table.KeyIsGenerated)
         {
             // Off (one setting read per row) unless the Append policy runs a conflicting insert again.

@@ -16,7 +16,7 @@ public sealed partial class PackedKhonsu : IAsyncLifetime
     public static readonly string[] PackageIds =
     [
         "Khonsu.Engine", "Khonsu.Data", "Khonsu.Data.Sqlite", "Khonsu.Data.Postgres", "Khonsu.Log.Kafka",
-        "Khonsu.EntityFrameworkCore", "Khonsu.Data.DependencyInjection", "Khonsu.Cli",
+        "Khonsu.EntityFrameworkCore", "Khonsu.Data.DependencyInjection", "Khonsu.Mirror", "Khonsu.Cli",
     ];
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "khonsu-packaging-tests", Guid.NewGuid().ToString("N"));

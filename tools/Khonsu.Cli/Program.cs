@@ -15,6 +15,8 @@ var root = new RootCommand(
     RecoverCommand.Create(),
     LogCommand.Create(),
     SchemaCommand.Create(),
+    ChangesCommand.Create(),
+    MirrorCommand.Create(),
     BenchCommand.Create(),
 };
 

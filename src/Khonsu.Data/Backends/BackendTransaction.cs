@@ -50,6 +50,13 @@ public abstract class BackendTransaction : ITransactionParticipant
     internal bool RanWrites { get; set; }
 
     /// <summary>
+    /// Whether a statement that may write a table a mirror follows (<see cref="KhonsuBackendOptions.FollowedTables"/>)
+    /// has run in it: such a transaction never commits in one phase, because a one-phase commit
+    /// writes no log record and the change stream would never see it.
+    /// </summary>
+    internal bool WroteFollowedTable { get; set; }
+
+    /// <summary>
     /// Whether this local transaction may hold locks that other transactions wait on where Khonsu
     /// cannot see the wait (PostgreSQL row locks): a transaction waiting elsewhere while it holds
     /// them bounds that wait (see <see cref="ParticipantContext.OthersMayHoldHiddenLocks"/>). Waits
@@ -123,6 +130,9 @@ public abstract class BackendTransaction : ITransactionParticipant
 
     /// <inheritdoc cref="ITransactionParticipant.CanCommitInOnePhase"/>
     public virtual bool CanCommitInOnePhase => true;
+
+    /// <summary>What the coordinator asks: the backend's answer, unless a followed table was written (see <see cref="WroteFollowedTable"/>).</summary>
+    bool ITransactionParticipant.CanCommitInOnePhase => CanCommitInOnePhase && !WroteFollowedTable;
 
     /// <summary>The rows the transaction read here, one by one, for the certifier (see <see cref="TrackReads"/>).</summary>
     public virtual IEnumerable<ItemId> RowReads => [];

@@ -67,7 +67,8 @@ internal static class KhonsuConnectionStringParser
         var routes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var conflicts = new Dictionary<string, KhonsuConflictPolicy>(StringComparer.OrdinalIgnoreCase);
         var logSettings = new Dictionary<string, string>(StringComparer.Ordinal);
-        var settings = new KhonsuSettings { Backends = backends, Routes = routes, ConflictPolicies = conflicts, LogSettings = logSettings };
+        var followed = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
+        var settings = new KhonsuSettings { Backends = backends, Routes = routes, ConflictPolicies = conflicts, LogSettings = logSettings, FollowedTables = followed };
         foreach (string folded in builder.Keys)
         {
             // DbConnectionStringBuilder folds keys to lower case; backend names and error messages keep the user's spelling.
@@ -81,6 +82,10 @@ internal static class KhonsuConnectionStringParser
             else if (dot > 0 && key[..dot].Equals("Conflict", StringComparison.OrdinalIgnoreCase))
             {
                 conflicts[key[(dot + 1)..]] = ConflictPolicies.Parse(key, value);
+            }
+            else if (dot > 0 && key[..dot].Equals("Follow", StringComparison.OrdinalIgnoreCase))
+            {
+                followed[key[(dot + 1)..]] = FollowedTables.Parse(key, value);
             }
             else if (dot > 0 && key[..dot].Equals("Kafka", StringComparison.OrdinalIgnoreCase))
             {
@@ -112,6 +117,14 @@ internal static class KhonsuConnectionStringParser
         if (backends.Count == 0)
         {
             throw new KhonsuException("The Khonsu connection string names no backend: add e.g. Sqlite.main=\"Data Source=app.db\" or Postgres.main=\"Host=...\".");
+        }
+
+        foreach (var backend in followed.Keys)
+        {
+            if (!backends.Any(b => b.Name.Equals(backend, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new KhonsuException($"Key 'Follow.{backend}' names backend '{backend}', which the connection string does not define.");
+            }
         }
 
         foreach (var (table, backend) in routes)
@@ -279,7 +292,7 @@ internal static class KhonsuConnectionStringParser
                 return settings with { TransactionLogRetention = Duration.Parse(key, value) };
             default:
                 throw new KhonsuException(
-                    $"Unknown key '{key}' in the Khonsu connection string. Valid keys: <Kind>.<name> (e.g. Sqlite.main, Postgres.shop), Route.<table>, Conflict.<table>, Kafka.<setting>, {string.Join(", ", SettingKeys)}.");
+                    $"Unknown key '{key}' in the Khonsu connection string. Valid keys: <Kind>.<name> (e.g. Sqlite.main, Postgres.shop), Route.<table>, Conflict.<table>, Follow.<backend>, Kafka.<setting>, {string.Join(", ", SettingKeys)}.");
         }
     }
 

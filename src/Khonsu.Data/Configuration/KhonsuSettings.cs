@@ -17,6 +17,16 @@ internal sealed record KhonsuSettings
     /// <summary>Write-write conflict policies by table, from <c>Conflict.&lt;table&gt;=&lt;policy&gt;</c> (checked against the catalogs at open).</summary>
     public IReadOnlyDictionary<string, KhonsuConflictPolicy> ConflictPolicies { get; init; } = new Dictionary<string, KhonsuConflictPolicy>();
 
+    /// <summary>
+    /// Tables a mirror follows, by backend name, from <c>Follow.&lt;backend&gt;=&lt;table&gt;,&lt;table&gt;</c>:
+    /// their writes carry row images into the commit log and never commit in one phase, so the change
+    /// stream sees them (docs/mirror.md). Other tables pay nothing.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> FollowedTables { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>The tables of backend <paramref name="backend"/> a mirror follows (none when the connection string names none).</summary>
+    public IReadOnlyList<string> FollowedOn(string backend) => FollowedTables.TryGetValue(backend, out var tables) ? tables : [];
+
     public SchemaMode Schema { get; init; } = SchemaMode.Auto;
 
     /// <summary>Name of the row-version column.</summary>

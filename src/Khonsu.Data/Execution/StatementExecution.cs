@@ -284,9 +284,17 @@ internal sealed class StatementExecution
         if (Local is not null)
         {
             Local.RanWrites |= Route.Writes && !OnBranch;
+            Local.WroteFollowedTable |= MayWriteFollowedTable(Route, Local.Backend.Options);
             await Local.BeforeStatementAsync(Command, Transaction!.Participants.Count > 1, async, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Whether the statement may write a table a mirror follows: it writes and names one, or names
+    /// something that is not a known table (a view, a function) whose writes Khonsu cannot see.
+    /// </summary>
+    private static bool MayWriteFollowedTable(RouteDecision route, KhonsuBackendOptions options)
+        => route.Writes && options.FollowedTables.Count > 0 && (route.ReadsUnknownRelations || route.Tables.Any(options.Follows));
 
     /// <summary>
     /// The statement ran: it waits on nothing any more, and if it was the first on its backend, the

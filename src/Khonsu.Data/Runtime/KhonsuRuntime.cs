@@ -159,7 +159,7 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
         {
             foreach (var settingsOfBackend in settings.Backends)
             {
-                backends.Add(CreateBackend(settingsOfBackend, options));
+                backends.Add(CreateBackend(settingsOfBackend, options with { FollowedTables = settings.FollowedOn(settingsOfBackend.Name) }));
             }
 
             // The log first: a runtime refused its embedded log (another process holds it) touches no database.

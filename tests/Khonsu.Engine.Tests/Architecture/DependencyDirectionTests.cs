@@ -21,6 +21,7 @@ public sealed class DependencyDirectionTests
         ["src/Khonsu.EntityFrameworkCore"] = ["src/Khonsu.Data", "src/Engine"],
         ["src/Khonsu.Data.DependencyInjection"] = ["src/Khonsu.Data", "src/Engine"],
         ["src/Khonsu.Log.Kafka"] = ["src/Engine"],
+        ["src/Khonsu.Mirror"] = ["src/Khonsu.Data", "src/Engine"],
     };
 
     [Fact]

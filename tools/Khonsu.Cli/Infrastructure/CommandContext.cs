@@ -14,7 +14,10 @@ internal sealed class CommandContext(ParseResult parseResult, TextWriter output)
     public TimeSpan ConnectTimeout => TimeSpan.FromSeconds(ParseResult.GetValue(GlobalOptions.Timeout));
 
     /// <summary>Parses the connection string (option, else environment) and builds the backends, contacting nothing.</summary>
-    public KhonsuTarget Target()
+    public KhonsuTarget Target() => KhonsuTarget.Create(ConnectionString());
+
+    /// <summary>The connection string as given (option, else environment), for the commands that open what it names themselves.</summary>
+    public string ConnectionString()
     {
         var connectionString = ParseResult.GetValue(GlobalOptions.Connection);
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -27,6 +30,6 @@ internal sealed class CommandContext(ParseResult parseResult, TextWriter output)
             throw new CliException(ExitCodes.Usage, $"no connection string: pass --connection or set {GlobalOptions.ConnectionVariable}.");
         }
 
-        return KhonsuTarget.Create(connectionString);
+        return connectionString;
     }
 }

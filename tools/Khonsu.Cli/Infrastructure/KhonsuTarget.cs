@@ -86,7 +86,7 @@ internal sealed class KhonsuTarget
             try
             {
                 var provider = BackendRegistry.Resolve(backend.Kind, backend.Key);
-                backends.Add(provider.CreateBackend(backend.Name, backend.ConnectionString, options));
+                backends.Add(provider.CreateBackend(backend.Name, backend.ConnectionString, options with { FollowedTables = settings.FollowedOn(backend.Name) }));
             }
             catch (KhonsuException error)
             {
