@@ -175,12 +175,19 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         => RunAsync(
             async (command, token) =>
             {
-                var reads = _running!.NewReaderReads();
-                var reader = async ? await command.ExecuteReaderAsync(token).ConfigureAwait(false) : command.ExecuteReader();
+                var execution = _running!;
+                var held = execution.TakePrefetched(_parameters);
+                var reads = execution.NewReaderReads();
+                var reader = held ?? (async ? await command.ExecuteReaderAsync(token).ConfigureAwait(false) : command.ExecuteReader());
                 try
                 {
                     var hasRow = async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read();
                     reads?.OnRead(reader, hasRow);
+                    if (hasRow)
+                    {
+                        execution.Capture?.OnRow(reader);
+                    }
+
                     reads?.EndResultSet();
                     var value = hasRow ? reader.GetValue(0) : null;
 
@@ -223,7 +230,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
             }
 
             execution.Ran();
-            return new KhonsuDataReader(opened.Reader, execution, closeOnEnd, endAsync => EndAsync(execution, endAsync), opened.FirstRead);
+            return new KhonsuDataReader(opened.Reader, execution, closeOnEnd, endAsync => EndAsync(execution, endAsync), opened.FirstRead, _parameters);
         }
         catch (DbException error) when (execution.Translate(error) is KhonsuException translated && translated != error)
         {
@@ -244,8 +251,13 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// a PostgreSQL write with RETURNING runs to its end before it sends a row, so its conflict
     /// surfaces here, before the caller has seen anything, where a policy can still resolve it.
     /// </summary>
-    private static async Task<OpenedReader> OpenReaderAsync(StatementExecution execution, DbCommand command, CommandBehavior behavior, bool async, CancellationToken cancellationToken)
+    private async Task<OpenedReader> OpenReaderAsync(StatementExecution execution, DbCommand command, CommandBehavior behavior, bool async, CancellationToken cancellationToken)
     {
+        if (execution.TakePrefetched(_parameters) is { } held)
+        {
+            return new OpenedReader(held, null);
+        }
+
         var reader = async ? await command.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false) : command.ExecuteReader(behavior);
         if (!execution.Guarded)
         {
@@ -282,6 +294,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
             execution.Ran();
             await execution.CompleteAsync(recordsAffected, cancellationToken).ConfigureAwait(false);
+            await execution.ObservedAsync(_parameters, async, cancellationToken).ConfigureAwait(false);
             await execution.CommitImplicitAsync(async, cancellationToken).ConfigureAwait(false);
             return result;
         }

@@ -3,6 +3,7 @@ using System.Data.Common;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Configuration;
 using Khonsu.Data.Diagnostics;
+using Khonsu.Data.Prefetch;
 using Khonsu.Data.Routing;
 
 namespace Khonsu.Data.Execution;
@@ -41,6 +42,7 @@ internal sealed class StatementExecution
         Route = route;
         Telemetry = telemetry;
         Implicit = implicitTransaction;
+        Capture = transaction?.Prefetch is null || statement.GivenCommand is not null ? null : new ResultCapture();
     }
 
     public KhonsuConnection Connection => _statement.Connection;
@@ -68,6 +70,12 @@ internal sealed class StatementExecution
 
     /// <summary>The Ignore policy dropped it: it read and wrote nothing.</summary>
     public bool Dropped { get; private set; }
+
+    /// <summary>The first rows the application read of the statement's result, for the prefetch model; null when prefetching is off.</summary>
+    public ResultCapture? Capture { get; }
+
+    /// <summary>The held result of a prefetch that served the statement instead of the database (see <see cref="TakePrefetched"/>).</summary>
+    public HeldResult? Served { get; private set; }
 
     /// <summary>The statement's span and latency measurement, ended when it ends.</summary>
     public StatementScope Telemetry { get; }
@@ -98,6 +106,13 @@ internal sealed class StatementExecution
             throw KhonsuException.ReadOnlyViolation(
                 $"Transaction {transaction.TransactionId} is read-only: cannot execute {StatementTelemetry.OperationName(statement.CommandText) ?? "a write"} on backend '{route.Backend.Name}'.",
                 transaction.Id);
+        }
+
+        if (transaction?.Prefetch is { } prefetch)
+        {
+            // The backend's connection must be free of prefetches, and held results it could change go.
+            var mayWrite = route.Writes || route.ChangesSchema || route.ControlsTransaction || !PrefetchableText.IsPlainRead(statement.CommandText);
+            await prefetch.BeforeStatementAsync(route.Backend, mayWrite, async).ConfigureAwait(false);
         }
 
         var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, async, cancellationToken).ConfigureAwait(false);
@@ -222,7 +237,33 @@ internal sealed class StatementExecution
         => Implicit is { IsCompleted: false } begun ? begun.Completion.CommitAsync(async, cancellationToken) : Task.CompletedTask;
 
     /// <summary>What the transaction reads through the statement's reader; null outside a transaction, on a branch, or when dropped.</summary>
-    public ReaderReads? NewReaderReads() => Local is null || Transaction is null || OnBranch || Dropped ? null : new ReaderReads(Transaction, Local, Route, _statement.CommandText);
+    /// <remarks>A served prefetch's rows are tracked by the tracker learned from its live result.</remarks>
+    public ReaderReads? NewReaderReads()
+        => Local is null || Transaction is null || OnBranch || Dropped
+            ? null
+            : new ReaderReads(Transaction, Local, Route, _statement.CommandText, Served is { } served ? _ => served.Tracker : null);
+
+    /// <summary>
+    /// A reader over the held result of a prefetch of exactly this read (same text, same
+    /// parameters), taken so the statement is not run; null: run it. Only for a read of the
+    /// caller's own command (not EF Core's), in a transaction that prefetches.
+    /// </summary>
+    public System.Data.Common.DbDataReader? TakePrefetched(KhonsuParameterCollection parameters)
+    {
+        if (Transaction?.Prefetch is not { } prefetch || Capture is null || OnBranch || Route.Writes)
+        {
+            return null;
+        }
+
+        Served = prefetch.TryTake(Route.Backend, _statement.CommandText, parameters);
+        return Served?.Open();
+    }
+
+    /// <summary>The statement completed: the prefetch model learns from it and sends the reads it predicts (see <see cref="TransactionPrefetch.StatementCompletedAsync"/>).</summary>
+    public ValueTask ObservedAsync(KhonsuParameterCollection parameters, bool async, CancellationToken cancellationToken)
+        => Transaction?.Prefetch is { } prefetch && Capture is not null && !Dropped && !OnBranch && !Transaction.IsCompleted
+            ? prefetch.StatementCompletedAsync(Route, _statement.CommandText, parameters, Capture.Rows, async, cancellationToken)
+            : ValueTask.CompletedTask;
 
     /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
     public Exception Translate(DbException error) => Local?.AsSerializationFailure(error) ?? (Exception)error;
