@@ -176,7 +176,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
             async (command, token) =>
             {
                 var execution = _running!;
-                var held = execution.TakePrefetched(_parameters);
+                var held = execution.OpenServed();
                 var reads = execution.NewReaderReads();
                 var reader = held ?? (async ? await command.ExecuteReaderAsync(token).ConfigureAwait(false) : command.ExecuteReader());
                 try
@@ -210,11 +210,12 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
             },
             dropped: null,
             async,
-            cancellationToken);
+            cancellationToken,
+            servable: true);
 
     private async Task<DbDataReader> ExecuteReader(CommandBehavior behavior, bool async, CancellationToken cancellationToken)
     {
-        var execution = await BeginAsync(async, cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(async, cancellationToken, servable: true).ConfigureAwait(false);
         var closeOnEnd = behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null;
         try
         {
@@ -251,9 +252,9 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// a PostgreSQL write with RETURNING runs to its end before it sends a row, so its conflict
     /// surfaces here, before the caller has seen anything, where a policy can still resolve it.
     /// </summary>
-    private async Task<OpenedReader> OpenReaderAsync(StatementExecution execution, DbCommand command, CommandBehavior behavior, bool async, CancellationToken cancellationToken)
+    private static async Task<OpenedReader> OpenReaderAsync(StatementExecution execution, DbCommand command, CommandBehavior behavior, bool async, CancellationToken cancellationToken)
     {
-        if (execution.TakePrefetched(_parameters) is { } held)
+        if (execution.OpenServed() is { } held)
         {
             return new OpenedReader(held, null);
         }
@@ -280,9 +281,10 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// <paramref name="execute"/> returns its result and how many rows it changed (null: unknown).
     /// <paramref name="dropped"/> is its result when the Ignore policy drops it.
     /// </summary>
-    private async Task<T> RunAsync<T>(Func<DbCommand, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, bool async, CancellationToken cancellationToken)
+    /// <param name="servable">The caller reads the statement's result (a scalar): a prefetch held for it may serve it.</param>
+    private async Task<T> RunAsync<T>(Func<DbCommand, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, bool async, CancellationToken cancellationToken, bool servable = false)
     {
-        var execution = await BeginAsync(async, cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(async, cancellationToken, servable).ConfigureAwait(false);
         Exception? failure = null;
         try
         {
@@ -321,7 +323,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     }
 
     /// <summary>The begin phase, after the checks ADO.NET makes of a command about to run.</summary>
-    private async ValueTask<StatementExecution> BeginAsync(bool async, CancellationToken cancellationToken)
+    private async ValueTask<StatementExecution> BeginAsync(bool async, CancellationToken cancellationToken, bool servable = false)
     {
         cancellationToken.ThrowIfCancellationRequested();
         CheckRunnable();
@@ -336,7 +338,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
         try
         {
-            _running = await StatementExecution.BeginAsync(this, async, cancellationToken).ConfigureAwait(false);
+            _running = await StatementExecution.BeginAsync(this, async, cancellationToken, servable ? _parameters : null).ConfigureAwait(false);
             return _running;
         }
         catch (Exception error) when (NoteFailure(error))

@@ -32,6 +32,7 @@ internal sealed class StatementExecution
     private readonly DbConnection _innerConnection;
     private readonly List<DbCommand> _created = [];
     private WriteConflictGuard? _guard;
+    private KhonsuParameterCollection? _servableWith;
     private bool _ended;
 
     private StatementExecution(IKhonsuStatement statement, KhonsuTransaction? transaction, RouteDecision route, DbConnection innerConnection, StatementScope telemetry, KhonsuTransaction? implicitTransaction)
@@ -94,7 +95,8 @@ internal sealed class StatementExecution
     /// <param name="statement">What runs.</param>
     /// <param name="async">False for a synchronous caller: the inner connection opens with the provider's synchronous methods (see <see cref="SyncOrAsync"/>).</param>
     /// <param name="cancellationToken">Honoured until the statement runs.</param>
-    public static async ValueTask<StatementExecution> BeginAsync(IKhonsuStatement statement, bool async, CancellationToken cancellationToken)
+    /// <param name="servableWith">The parameters of a statement whose result the caller reads (a reader, a scalar): a prefetch held for it with exactly these serves it (<see cref="Served"/>). Null: it always runs.</param>
+    public static async ValueTask<StatementExecution> BeginAsync(IKhonsuStatement statement, bool async, CancellationToken cancellationToken, KhonsuParameterCollection? servableWith = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var connection = statement.Connection;
@@ -125,7 +127,10 @@ internal sealed class StatementExecution
         var implicitTransaction = transaction is null && statement.MayBeginImplicit && route.RunsAsImplicitTransaction && runtime.Settings.Autocommit == AutocommitMode.Transaction
             ? connection.BeginImplicitTransaction()
             : null;
-        var execution = new StatementExecution(statement, transaction ?? implicitTransaction, route, innerConnection, StatementTelemetry.Start(route.Backend, innerConnection, statement.CommandText), implicitTransaction);
+        var execution = new StatementExecution(statement, transaction ?? implicitTransaction, route, innerConnection, StatementTelemetry.Start(route.Backend, innerConnection, statement.CommandText), implicitTransaction)
+        {
+            _servableWith = servableWith,
+        };
         try
         {
             await execution.EnlistAsync(async, cancellationToken).ConfigureAwait(false);
@@ -243,20 +248,20 @@ internal sealed class StatementExecution
             ? null
             : new ReaderReads(Transaction, Local, Route, _statement.CommandText, Served is { } served ? _ => served.Tracker : null);
 
-    /// <summary>
-    /// A reader over the held result of a prefetch of exactly this read (same text, same
-    /// parameters), taken so the statement is not run; null: run it. Only for a read of the
-    /// caller's own command (not EF Core's), in a transaction that prefetches.
-    /// </summary>
-    public System.Data.Common.DbDataReader? TakePrefetched(KhonsuParameterCollection parameters)
-    {
-        if (Transaction?.Prefetch is not { } prefetch || Capture is null || OnBranch || Route.Writes)
-        {
-            return null;
-        }
+    /// <summary>A reader over the held result that serves the statement (see <see cref="Served"/>), or null: the statement runs.</summary>
+    public System.Data.Common.DbDataReader? OpenServed() => Served?.Open();
 
-        Served = prefetch.TryTake(Route.Backend, _statement.CommandText, parameters);
-        return Served?.Open();
+    /// <summary>
+    /// Takes the held result of a prefetch of exactly this read (same text, same parameters), if
+    /// any: the statement is then served, and nothing runs on its backend. Only for a read whose
+    /// result the caller reads, of its own command (not EF Core's), in a transaction that prefetches.
+    /// </summary>
+    private void TakePrefetched()
+    {
+        if (Transaction?.Prefetch is { } prefetch && _servableWith is { } parameters && Capture is not null && !OnBranch && !Route.Writes)
+        {
+            Served = prefetch.TryTake(Route.Backend, _statement.CommandText, parameters);
+        }
     }
 
     /// <summary>The statement completed: the prefetch model learns from it and sends the reads it predicts (see <see cref="TransactionPrefetch.StatementCompletedAsync"/>).</summary>
@@ -321,8 +326,10 @@ internal sealed class StatementExecution
             Route = await Connection.Runtime.Router.WithParsedReadsAsync(Route, Local, Command, cancellationToken).ConfigureAwait(false);
         }
 
-        if (Local is not null)
+        TakePrefetched();
+        if (Local is not null && Served is null)
         {
+            // A served statement sends nothing: the participant has nothing to prepare for.
             Local.RanWrites |= Route.Writes && !OnBranch;
             await Local.BeforeStatementAsync(Command, Transaction!.Participants.Count > 1, async, cancellationToken).ConfigureAwait(false);
         }
