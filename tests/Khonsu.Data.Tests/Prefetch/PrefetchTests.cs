@@ -138,6 +138,25 @@ public class PrefetchTests
     }
 
     [Fact]
+    public async Task The_model_is_saved_when_the_runtime_closes_and_restored_when_it_opens()
+    {
+        await using var db = await CreateAsync();
+        var state = db.Directory.File("prefetch.bin");
+        var settings = $";Prefetch=On;PrefetchState={state}";
+        await using (var connection = await db.OpenAsync(settings))
+        {
+            await TrainOrderThenAccountAsync(connection);
+        }
+
+        Assert.False(File.Exists(state));
+        await KhonsuConnection.ClearPoolAsync(new KhonsuConnection(db.ConnectionString(settings)));
+        Assert.True(File.Exists(state));
+
+        await using var reopened = await db.OpenAsync(settings);
+        Assert.Equal(2, reopened.Runtime.Prefetch!.Model.TemplateCount);
+    }
+
+    [Fact]
     public async Task Without_the_setting_nothing_is_prefetched()
     {
         await using var db = await CreateAsync();

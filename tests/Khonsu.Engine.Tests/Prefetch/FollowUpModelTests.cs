@@ -93,8 +93,9 @@ public class FollowUpModelTests
 
         Assert.Contains(model.Predict(new StatementObservation(Order, [7], [[7L, 1007L]])), p => p.Template == Lines);
 
-        // The application stops reading lines after an order.
-        for (var i = 0; i < 40; i++)
+        // The application stops reading lines after an order. Twelve runs: without forgetting, 40
+        // of 52 runs were followed by lines (0.77, still predicted); with it, the old runs weigh less.
+        for (var i = 0; i < 12; i++)
         {
             model.Learn([], new StatementObservation(Order, [i], [[(long)i, 5L]]));
         }
