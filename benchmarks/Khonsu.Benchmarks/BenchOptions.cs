@@ -3,7 +3,7 @@ namespace Khonsu.Benchmarks;
 /// <summary>The command line: which server, which profile, which sections.</summary>
 internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<string> Sections, string? WorkDirectory, long? Soak = null)
 {
-    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "append", "autocommit", "sync", "roundtrips", "analytics", "liveness", "log", "processes", "soak"];
+    public static readonly string[] AllSections = ["read", "certifier", "rmw", "transfer", "backends", "aborts", "append", "autocommit", "sync", "roundtrips", "analytics", "liveness", "log", "processes", "prefetch", "soak"];
 
     /// <summary>Transactions of the soak (each log): a million in the full soak, a few thousand in the smoke profile.</summary>
     public long SoakTransactions => Soak ?? (Quick ? 2_000 : 1_000_000);
@@ -17,7 +17,7 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
           --postgres <conn>   a PostgreSQL server to use (superuser, max_prepared_transactions > 0); nothing is started.
                               Scratch databases kb_* are created on it and dropped at the end.
           --quick             smoke profile: every scenario, very short runs (figures meaningless).
-          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, append, autocommit, sync, roundtrips, analytics, liveness, log, processes, soak.
+          --only <list>       sections to run, comma-separated: read, certifier, rmw, transfer, backends, aborts, append, autocommit, sync, roundtrips, analytics, liveness, log, processes, soak, prefetch.
                               liveness: transfers in opposite orders over 10 hot rows (SQLite + SQLite, SQLite + PostgreSQL)
                               at 8, 32 and 128 workers, against hand-written 2PC that locks in one global order.
                               autocommit: single-row INSERT/UPDATE with no transaction, Khonsu Autocommit=Transaction
@@ -29,6 +29,8 @@ internal sealed record BenchOptions(string? Postgres, bool Quick, IReadOnlySet<s
                               analytics: a group-by over a million rows in PostgreSQL, SQLite and DuckDB (issue 20's mirror target).
                               processes: 1 to 4 application processes at once on one Kafka log and one PostgreSQL
                               database (8 read-modify-write clients each), committed tx/s as ratios to 1 process.
+                              prefetch: an N+1 read transaction (order, lines, customer, stock of each line) over
+                              SQLite + PostgreSQL behind 0.5 ms and 2 ms of injected latency, Prefetch off against on.
                               soak: a million transactions through the embedded log and the Kafka log, sampled
                               every 5 % (disk, heap, throughput); about an hour, so only with --only soak or --quick.
           --soak <n>          transactions of the soak (default 1,000,000; --quick: 2,000).

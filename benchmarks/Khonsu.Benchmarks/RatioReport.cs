@@ -50,6 +50,7 @@ internal sealed class RatioReport(TextWriter output)
         "log" => [.. LogSection.RatioIds()],
         "processes" => [.. ProcessesSection.RatioIds()],
         "soak" => [.. SoakSection.RatioIds()],
+        "prefetch" => [.. PrefetchSection.RatioIds()],
         _ => [],
     };
 

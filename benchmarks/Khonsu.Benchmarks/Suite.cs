@@ -90,6 +90,11 @@ internal sealed class Suite(BenchOptions options, BenchEnvironment environment, 
             await new ProcessesSection(options, environment, report).RunAsync(cancellationToken);
         }
 
+        if (options.Runs("prefetch"))
+        {
+            await new PrefetchSection(options, environment, report).RunAsync(cancellationToken);
+        }
+
         if (options.Runs("soak"))
         {
             await new SoakSection(options, environment, report).RunAsync(cancellationToken);

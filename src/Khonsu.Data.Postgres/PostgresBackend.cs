@@ -12,6 +12,9 @@ internal sealed class PostgresBackend(string name, NpgsqlDataSource dataSource, 
 {
     public override string Kind => "Postgres";
 
+    /// <summary>An error aborts the whole transaction ("current transaction is aborted") until a savepoint is rolled back to.</summary>
+    internal override bool StatementErrorAbortsTransaction => true;
+
     public override DbConnection CreateConnection() => dataSource.CreateConnection();
 
     public override ValueTask OpenConnectionAsync(DbConnection connection, bool async, CancellationToken cancellationToken)

@@ -175,12 +175,19 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
         => RunAsync(
             async (command, token) =>
             {
-                var reads = _running!.NewReaderReads();
-                var reader = async ? await command.ExecuteReaderAsync(token).ConfigureAwait(false) : command.ExecuteReader();
+                var execution = _running!;
+                var held = execution.OpenServed();
+                var reads = execution.NewReaderReads();
+                var reader = held ?? (async ? await command.ExecuteReaderAsync(token).ConfigureAwait(false) : command.ExecuteReader());
                 try
                 {
                     var hasRow = async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read();
                     reads?.OnRead(reader, hasRow);
+                    if (hasRow)
+                    {
+                        execution.Capture?.OnRow(reader);
+                    }
+
                     reads?.EndResultSet();
                     var value = hasRow ? reader.GetValue(0) : null;
 
@@ -203,11 +210,12 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
             },
             dropped: null,
             async,
-            cancellationToken);
+            cancellationToken,
+            servable: true);
 
     private async Task<DbDataReader> ExecuteReader(CommandBehavior behavior, bool async, CancellationToken cancellationToken)
     {
-        var execution = await BeginAsync(async, cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(async, cancellationToken, servable: true).ConfigureAwait(false);
         var closeOnEnd = behavior.HasFlag(CommandBehavior.CloseConnection) ? _connection : null;
         try
         {
@@ -223,7 +231,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
             }
 
             execution.Ran();
-            return new KhonsuDataReader(opened.Reader, execution, closeOnEnd, endAsync => EndAsync(execution, endAsync), opened.FirstRead);
+            return new KhonsuDataReader(opened.Reader, execution, closeOnEnd, endAsync => EndAsync(execution, endAsync), opened.FirstRead, _parameters);
         }
         catch (DbException error) when (execution.Translate(error) is KhonsuException translated && translated != error)
         {
@@ -246,6 +254,11 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// </summary>
     private static async Task<OpenedReader> OpenReaderAsync(StatementExecution execution, DbCommand command, CommandBehavior behavior, bool async, CancellationToken cancellationToken)
     {
+        if (execution.OpenServed() is { } held)
+        {
+            return new OpenedReader(held, null);
+        }
+
         var reader = async ? await command.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false) : command.ExecuteReader(behavior);
         if (!execution.Guarded)
         {
@@ -268,9 +281,10 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     /// <paramref name="execute"/> returns its result and how many rows it changed (null: unknown).
     /// <paramref name="dropped"/> is its result when the Ignore policy drops it.
     /// </summary>
-    private async Task<T> RunAsync<T>(Func<DbCommand, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, bool async, CancellationToken cancellationToken)
+    /// <param name="servable">The caller reads the statement's result (a scalar): a prefetch held for it may serve it.</param>
+    private async Task<T> RunAsync<T>(Func<DbCommand, CancellationToken, Task<(T Result, int? RecordsAffected)>> execute, T dropped, bool async, CancellationToken cancellationToken, bool servable = false)
     {
-        var execution = await BeginAsync(async, cancellationToken).ConfigureAwait(false);
+        var execution = await BeginAsync(async, cancellationToken, servable).ConfigureAwait(false);
         Exception? failure = null;
         try
         {
@@ -282,6 +296,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
             execution.Ran();
             await execution.CompleteAsync(recordsAffected, cancellationToken).ConfigureAwait(false);
+            await execution.ObservedAsync(_parameters, async, cancellationToken).ConfigureAwait(false);
             await execution.CommitImplicitAsync(async, cancellationToken).ConfigureAwait(false);
             return result;
         }
@@ -308,7 +323,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
     }
 
     /// <summary>The begin phase, after the checks ADO.NET makes of a command about to run.</summary>
-    private async ValueTask<StatementExecution> BeginAsync(bool async, CancellationToken cancellationToken)
+    private async ValueTask<StatementExecution> BeginAsync(bool async, CancellationToken cancellationToken, bool servable = false)
     {
         cancellationToken.ThrowIfCancellationRequested();
         CheckRunnable();
@@ -323,7 +338,7 @@ public sealed class KhonsuCommand : DbCommand, IKhonsuStatement
 
         try
         {
-            _running = await StatementExecution.BeginAsync(this, async, cancellationToken).ConfigureAwait(false);
+            _running = await StatementExecution.BeginAsync(this, async, cancellationToken, servable ? _parameters : null).ConfigureAwait(false);
             return _running;
         }
         catch (Exception error) when (NoteFailure(error))

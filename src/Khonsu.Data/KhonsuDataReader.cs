@@ -17,13 +17,16 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     private readonly KhonsuConnection? _closeOnEnd;
     private readonly Func<bool, ValueTask> _end;
     private readonly Execution.ReaderReads? _reads;
+    private readonly KhonsuParameterCollection? _parameters;
     private bool? _readAhead;
     private int? _recordsAffectedAtClose;
     private bool _closed;
 
     /// <param name="readAhead">What the inner reader's first Read returned, when Khonsu read it ahead (see <see cref="KhonsuCommand"/>); the caller's first Read returns it.</param>
-    internal KhonsuDataReader(DbDataReader inner, Execution.StatementExecution statement, KhonsuConnection? closeOnEnd, Func<bool, ValueTask> end, bool? readAhead = null)
+    /// <param name="parameters">The command's parameters, which the prefetch model learns from when the reader closes.</param>
+    internal KhonsuDataReader(DbDataReader inner, Execution.StatementExecution statement, KhonsuConnection? closeOnEnd, Func<bool, ValueTask> end, bool? readAhead = null, KhonsuParameterCollection? parameters = null)
     {
+        _parameters = parameters;
         _inner = inner;
         _readAhead = readAhead;
         _statement = statement;
@@ -187,12 +190,18 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
     private bool Track(bool hasRow)
     {
         _reads?.OnRead(_inner, hasRow);
+        if (hasRow)
+        {
+            _statement.Capture?.OnRow(_inner);
+        }
+
         return hasRow;
     }
 
     private bool NewResultSet(bool hasResult)
     {
         _reads?.NextResultSet();
+        _statement.Capture?.EndResultSet();
         return hasResult;
     }
 
@@ -228,6 +237,10 @@ public sealed class KhonsuDataReader : DbDataReader, IDbColumnSchemaGenerator
 
             _recordsAffectedAtClose = _inner.RecordsAffected;
             await _statement.CompleteAsync(_recordsAffectedAtClose, CancellationToken.None).ConfigureAwait(false);
+            if (_parameters is not null)
+            {
+                await _statement.ObservedAsync(_parameters, async, CancellationToken.None).ConfigureAwait(false);
+            }
 
             // Run outside a transaction: the statement has ended, so its own transaction commits
             // now, and a conflict surfaces here, as a statement's error at close does.

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using Khonsu.Data.Prefetch;
 using Khonsu.Data.Transactions;
 
 namespace Khonsu.Data;
@@ -32,6 +33,7 @@ public sealed class KhonsuTransaction : DbTransaction
         Snapshots = new TransactionSnapshots(connection, IsReadOnly, IsDeferrable);
         Enlistment = new TransactionEnlistment(this, connection);
         Completion = new TransactionCompletion(this, connection);
+        Prefetch = !isImplicit && connection.Runtime.Prefetch is { } prefetch ? new TransactionPrefetch(this, connection, prefetch) : null;
     }
 
     /// <summary>The transaction's id, as transaction_log shows it.</summary>
@@ -85,6 +87,9 @@ public sealed class KhonsuTransaction : DbTransaction
     /// <summary>The statements it ran, per backend, as transaction_log shows them.</summary>
     internal OperationSummary Operation { get; } = new();
 
+    /// <summary>Reads sent ahead of the application and held for it (connection-string key <c>Prefetch</c>); null when off, and in an implicit transaction.</summary>
+    internal TransactionPrefetch? Prefetch { get; }
+
     /// <summary>The connection, until the transaction commits or rolls back; then null, as ADO.NET defines.</summary>
     protected override DbConnection? DbConnection => IsCompleted ? null : _connection;
 
@@ -100,28 +105,28 @@ public sealed class KhonsuTransaction : DbTransaction
     public override Task CommitAsync(CancellationToken cancellationToken = default) => Completion.CommitAsync(async: true, cancellationToken);
 
     /// <inheritdoc cref="SaveAsync"/>
-    public override void Save(string savepointName) => Active().SaveAsync(savepointName, async: false, CancellationToken.None).GetAwaiter().GetResult();
+    public override void Save(string savepointName) => SavepointSaveAsync(savepointName, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc cref="RollbackAsync(string, CancellationToken)"/>
-    public override void Rollback(string savepointName) => Active().RollbackToAsync(savepointName, Id, async: false, CancellationToken.None).GetAwaiter().GetResult();
+    public override void Rollback(string savepointName) => SavepointRollbackAsync(savepointName, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Releases the savepoint on every backend the transaction has touched, keeping the work done since it.</summary>
-    public override void Release(string savepointName) => Active().ReleaseAsync(savepointName, Id, async: false, CancellationToken.None).GetAwaiter().GetResult();
+    public override void Release(string savepointName) => SavepointReleaseAsync(savepointName, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>A savepoint on every backend the transaction has touched so far.</summary>
     public override Task SaveAsync(string savepointName, CancellationToken cancellationToken = default)
-        => Active().SaveAsync(savepointName, async: true, cancellationToken);
+        => SavepointSaveAsync(savepointName, async: true, cancellationToken);
 
     /// <summary>
     /// Undoes everything since the savepoint: back to it on the backends touched before it, and
     /// entirely on backends first touched after it (their next statement begins afresh).
     /// </summary>
     public override Task RollbackAsync(string savepointName, CancellationToken cancellationToken = default)
-        => Active().RollbackToAsync(savepointName, Id, async: true, cancellationToken);
+        => SavepointRollbackAsync(savepointName, async: true, cancellationToken);
 
     /// <inheritdoc cref="Release"/>
     public override Task ReleaseAsync(string savepointName, CancellationToken cancellationToken = default)
-        => Active().ReleaseAsync(savepointName, Id, async: true, cancellationToken);
+        => SavepointReleaseAsync(savepointName, async: true, cancellationToken);
 
     /// <summary>Rolls back the local transaction on every backend the transaction touched.</summary>
     public override void Rollback() => Completion.RollbackAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
@@ -152,6 +157,28 @@ public sealed class KhonsuTransaction : DbTransaction
         Completion.IsDisposed = true;
         base.Dispose(disposing);
     }
+
+    // A savepoint operation runs on every backend: prefetches in flight finish first, and a
+    // rollback to a savepoint may undo what held results saw, so nothing stays held across one.
+    private async Task SavepointSaveAsync(string savepointName, bool async, CancellationToken cancellationToken)
+    {
+        await DrainPrefetchesAsync(async).ConfigureAwait(false);
+        await Active().SaveAsync(savepointName, async, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task SavepointRollbackAsync(string savepointName, bool async, CancellationToken cancellationToken)
+    {
+        await DrainPrefetchesAsync(async).ConfigureAwait(false);
+        await Active().RollbackToAsync(savepointName, Id, async, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task SavepointReleaseAsync(string savepointName, bool async, CancellationToken cancellationToken)
+    {
+        await DrainPrefetchesAsync(async).ConfigureAwait(false);
+        await Active().ReleaseAsync(savepointName, Id, async, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask DrainPrefetchesAsync(bool async) => Prefetch?.DrainAsync(dropAll: true, async) ?? ValueTask.CompletedTask;
 
     private TransactionParticipants Active()
     {

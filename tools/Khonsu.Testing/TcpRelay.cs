@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -11,6 +12,8 @@ namespace Khonsu.Testing;
 /// <item><see cref="RoundTrips"/> counts round trips per connection: one begins each time the
 /// client sends after the server has answered, however many segments either side's message takes
 /// and whatever the messages are, so the count is the provider's, not a guess from its API.</item>
+/// <item><see cref="Delay"/> holds every segment, each way, that long before passing it on: a
+/// network's latency, with segments in flight overlapping as on a wire (<see cref="DelayLine"/>).</item>
 /// <item><see cref="DropReplies"/> makes the next reply close the client's connection instead of
 /// reaching it: the request still reaches the server and runs, as when a network fails right after
 /// a COMMIT was sent.</item>
@@ -25,6 +28,8 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly ConcurrentBag<Connection> _connections = [];
     private readonly Task _accepting;
     private volatile bool _dropReplies;
+    private long _delayTicks;
+    private DelayLine? _delayLine;
 
     /// <summary>Listens on a free loopback port and relays every connection to <paramref name="host"/>:<paramref name="port"/>.</summary>
     public TcpRelay(string host, int port)
@@ -34,6 +39,25 @@ public sealed class TcpRelay : IAsyncDisposable
         (_host, _port) = (host, port);
         _listener.Start();
         _accepting = AcceptAsync();
+    }
+
+    /// <summary>
+    /// How long each segment is held, each way, before it is passed on; zero (the default) passes it
+    /// at once. Change it while no traffic flows: segments already held keep their time.
+    /// </summary>
+    public TimeSpan Delay
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _delayTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            if (value > TimeSpan.Zero)
+            {
+                Interlocked.CompareExchange(ref _delayLine, new DelayLine(), null);
+            }
+
+            Interlocked.Exchange(ref _delayTicks, value.Ticks);
+        }
     }
 
     /// <summary>The loopback port clients connect to.</summary>
@@ -60,6 +84,7 @@ public sealed class TcpRelay : IAsyncDisposable
         }
 
         await Task.WhenAll(_connections.Select(c => c.Running));
+        _delayLine?.Dispose();
         _stop.Dispose();
     }
 
@@ -121,7 +146,15 @@ public sealed class TcpRelay : IAsyncDisposable
                 var read = await from.ReadAsync(buffer, cancellationToken);
                 if (read == 0)
                 {
-                    to.Socket.Shutdown(SocketShutdown.Send);
+                    if (relay._delayLine is { } held && relay.Delay is { Ticks: > 0 } last)
+                    {
+                        held.Post(to, [], last); // the end, after what is still held
+                    }
+                    else
+                    {
+                        to.Socket.Shutdown(SocketShutdown.Send);
+                    }
+
                     return;
                 }
 
@@ -141,7 +174,14 @@ public sealed class TcpRelay : IAsyncDisposable
                     _answered = true;
                 }
 
-                await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                if (relay._delayLine is { } line && relay.Delay is { Ticks: > 0 } delay)
+                {
+                    line.Post(to, buffer.AsSpan(0, read), delay);
+                }
+                else
+                {
+                    await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
             }
         }
 
@@ -149,6 +189,77 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             client.Dispose();
             server.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Passes held segments on at their time, in the order they came, from a thread of its own that
+    /// sleeps with the kernel's high-resolution timer (the runtime's timers and Task.Delay resolve
+    /// whole milliseconds at best, which a 0.5 ms delay cannot use). Every segment is held the same
+    /// time, so the first in the queue is always the next due.
+    /// </summary>
+    private sealed class DelayLine : IDisposable
+    {
+        private readonly BlockingCollection<(long Due, NetworkStream To, byte[] Data)> _queue = [];
+        private readonly Thread _thread;
+
+        public DelayLine()
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "TcpRelay delay line" };
+            _thread.Start();
+        }
+
+        public void Post(NetworkStream to, ReadOnlySpan<byte> data, TimeSpan delay)
+            => _queue.Add((Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency), to, data.ToArray()));
+
+        public void Dispose()
+        {
+            _queue.CompleteAdding();
+            _thread.Join();
+            _queue.Dispose();
+        }
+
+        private void Run()
+        {
+            foreach (var (due, to, data) in _queue.GetConsumingEnumerable())
+            {
+                var wait = due - Stopwatch.GetTimestamp();
+                if (wait > 0)
+                {
+                    Sleep(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency));
+                }
+
+                try
+                {
+                    if (data.Length == 0)
+                    {
+                        to.Socket.Shutdown(SocketShutdown.Send);
+                    }
+                    else
+                    {
+                        to.Write(data);
+                    }
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+                {
+                    // That connection closed: its held segments have nowhere to go.
+                }
+            }
+        }
+
+        private static void Sleep(TimeSpan time)
+        {
+            var request = new TimeSpec { Seconds = (long)time.TotalSeconds, Nanoseconds = (long)(time.Ticks % TimeSpan.TicksPerSecond * 100) };
+            _ = NanoSleep(in request, IntPtr.Zero);
+        }
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "nanosleep")]
+        private static extern int NanoSleep(in TimeSpec request, IntPtr remaining);
+
+        private struct TimeSpec
+        {
+            public long Seconds;
+            public long Nanoseconds;
         }
     }
 }

@@ -117,5 +117,32 @@ internal static class KhonsuTelemetry
 
     internal static void UntrackTransactionLog(object materializer) => TransactionLogs.Remove(materializer);
 
+    /// <summary>Prefetched statements judged, tagged khonsu.prefetch.outcome: consumed (the application ran it and was served) or dropped.</summary>
+    internal static readonly Counter<long> PrefetchedStatements = Meter.CreateCounter<long>(
+        "khonsu.prefetch.statements", "{statement}", "Prefetched reads, by whether the application consumed them.");
+
+    /// <summary>Reads the application ran with prefetching on, tagged khonsu.prefetch.served (true: from a prefetch).</summary>
+    internal static readonly Counter<long> PrefetchReads = Meter.CreateCounter<long>(
+        "khonsu.prefetch.reads", "{statement}", "Reads the application ran with prefetching on, by whether a prefetch served them.");
+
+    /// <summary>Every live prefetch model, weakly, for the precision and recall gauges.</summary>
+    private static readonly ConditionalWeakTable<Prefetch.FollowUpModel, object?> PrefetchModels = [];
+
+    /// <summary>Each live model's precision: consumed prefetches over judged ones.</summary>
+    internal static readonly ObservableGauge<double> PrefetchPrecision = Meter.CreateObservableGauge(
+        "khonsu.prefetch.precision",
+        () => PrefetchModels.Where(m => m.Key.Precision is not null).Select(m => new Measurement<double>(m.Key.Precision!.Value)),
+        "1",
+        "Share of prefetched reads the application consumed.");
+
+    /// <summary>Each live model's recall: reads served from a prefetch over the reads the application ran.</summary>
+    internal static readonly ObservableGauge<double> PrefetchRecall = Meter.CreateObservableGauge(
+        "khonsu.prefetch.recall",
+        () => PrefetchModels.Where(m => m.Key.Recall is not null).Select(m => new Measurement<double>(m.Key.Recall!.Value)),
+        "1",
+        "Share of the application's reads served from a prefetch.");
+
+    internal static void Track(Prefetch.FollowUpModel model) => PrefetchModels.AddOrUpdate(model, null);
+
     private sealed record LagSource(string Backend, Func<long> Lag);
 }

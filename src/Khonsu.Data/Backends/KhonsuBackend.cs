@@ -112,4 +112,11 @@ public abstract class KhonsuBackend : IAsyncDisposable
         GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>
+    /// Whether an error in a statement leaves the whole local transaction unusable (PostgreSQL's
+    /// "current transaction is aborted"), so that work Khonsu sends on its own (a prefetch) must
+    /// run inside a savepoint of its own.
+    /// </summary>
+    internal virtual bool StatementErrorAbortsTransaction => false;
 }

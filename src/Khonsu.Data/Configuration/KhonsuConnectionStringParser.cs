@@ -14,7 +14,7 @@ internal static class KhonsuConnectionStringParser
 {
     public const string Prefix = "Khonsu:";
 
-    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog", "TransactionLogRetention", "Autocommit", "Enlist"];
+    private static readonly string[] SettingKeys = ["Log", "Schema", "VersionColumn", "Node", "PrepareLease", "RecoveryInterval", "LockTimeout", "SafeSnapshotTimeout", "PostgresIsolation", "TransactionLog", "TransactionLogRetention", "Autocommit", "Enlist", "Prefetch", "PrefetchConfidence", "PrefetchBudget", "PrefetchState"];
 
     public static KhonsuSettings Parse(string connectionString)
     {
@@ -286,6 +286,25 @@ internal static class KhonsuConnectionStringParser
                 return bool.TryParse(value.Trim(), out var enlist)
                     ? settings with { Enlist = enlist }
                     : throw new KhonsuException("Key 'Enlist' must be 'true' (the default: a connection opened inside a TransactionScope enlists in it) or 'false'.");
+            case "prefetch":
+                return value.Trim().ToLowerInvariant() switch
+                {
+                    "on" or "true" => settings with { PrefetchOn = true },
+                    "off" or "false" => settings with { PrefetchOn = false },
+                    _ => throw new KhonsuException("Key 'Prefetch' must be 'Off' (the default) or 'On' (reads the model predicts are sent ahead inside the transaction; see docs/prefetch.md)."),
+                };
+            case "prefetchconfidence":
+                return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var confidence) && confidence is > 0 and <= 1
+                    ? settings with { PrefetchTuning = settings.PrefetchTuning with { Confidence = confidence } }
+                    : throw new KhonsuException("Key 'PrefetchConfidence' must be a number greater than 0 and at most 1, e.g. 0.6.");
+            case "prefetchbudget":
+                return int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var budget) && budget > 0
+                    ? settings with { PrefetchTuning = settings.PrefetchTuning with { Budget = budget } }
+                    : throw new KhonsuException("Key 'PrefetchBudget' must be a whole number of statements greater than 0, e.g. 64.");
+            case "prefetchstate":
+                return string.IsNullOrWhiteSpace(value)
+                    ? throw new KhonsuException("Key 'PrefetchState' must be the path of a file for the prefetch model's state.")
+                    : settings with { PrefetchTuning = settings.PrefetchTuning with { StatePath = value.Trim() } };
             case "recoveryinterval":
                 return settings with { RecoveryInterval = Seconds(key, value, allowZero: true) };
             case "transactionlogretention":

@@ -68,6 +68,15 @@ internal sealed record KhonsuSettings
     /// <summary>Whether a connection opened inside a <c>TransactionScope</c> enlists in it (key <c>Enlist</c>), as Npgsql's do by default.</summary>
     public bool Enlist { get; init; } = true;
 
+    /// <summary>Key <c>Prefetch</c>: prefetching inside transactions is on (off by default).</summary>
+    public bool PrefetchOn { get; init; }
+
+    /// <summary>Keys <c>PrefetchConfidence</c>, <c>PrefetchBudget</c>, <c>PrefetchState</c>, in whatever order they come.</summary>
+    public PrefetchSettings PrefetchTuning { get; init; } = new();
+
+    /// <summary>Prefetching's settings when it is on; null when it is off.</summary>
+    public PrefetchSettings? Prefetch => PrefetchOn ? PrefetchTuning : null;
+
     /// <summary>How often the recovery sweeper runs; zero turns it off (recovery still runs at open).</summary>
     public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -59,4 +59,10 @@ internal sealed partial class KhonsuLog(ILogger logger)
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Information, Message = "transaction_log on backend {Backend} is being updated again, up to log position {Position}")]
     public partial void TransactionLogResumed(string backend, long position);
+
+    [LoggerMessage(EventId = 1060, Level = LogLevel.Warning, Message = "The prefetch model's state file {Path} could not be read; prefetching learns afresh")]
+    public partial void PrefetchStateUnreadable(string path, Exception error);
+
+    [LoggerMessage(EventId = 1061, Level = LogLevel.Warning, Message = "The prefetch model's state could not be saved to {Path}")]
+    public partial void PrefetchStateNotSaved(string path, Exception error);
 }

@@ -11,7 +11,8 @@ namespace Khonsu.Data.Execution;
 /// A point lookup of several keys that returns fewer rows missed a key, which a concurrent insert
 /// may fill: when the application moves past such a result set, its table counts as read whole.
 /// </summary>
-internal sealed class ReaderReads(KhonsuTransaction transaction, BackendTransaction local, RouteDecision route, string sql)
+/// <param name="trackReads">How a result set's rows are tracked; null: by the participant (<see cref="BackendTransaction.TrackReads"/>). A held prefetch brings the tracker its live result gave.</param>
+internal sealed class ReaderReads(KhonsuTransaction transaction, BackendTransaction local, RouteDecision route, string sql, Func<DbDataReader, IRowReadTracker?>? trackReads = null)
 {
     private State _state;
     private IRowReadTracker? _tracker;
@@ -35,7 +36,7 @@ internal sealed class ReaderReads(KhonsuTransaction transaction, BackendTransact
         if (_state == State.NotRead)
         {
             _state = State.Reading;
-            _tracker = hasRow ? local.TrackReads(reader, sql) : null;
+            _tracker = hasRow ? (trackReads is null ? local.TrackReads(reader, sql) : trackReads(reader)) : null;
             // A lookup of no key at all (an empty array of keys) can match no row, whatever is inserted.
             transaction.Reads.RecordTableReads(route, route.PointKeys == 0 ? route.ReadTables : _tracker?.Tables ?? []);
         }

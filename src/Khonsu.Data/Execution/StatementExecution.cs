@@ -3,6 +3,7 @@ using System.Data.Common;
 using Khonsu.Data.Backends;
 using Khonsu.Data.Configuration;
 using Khonsu.Data.Diagnostics;
+using Khonsu.Data.Prefetch;
 using Khonsu.Data.Routing;
 
 namespace Khonsu.Data.Execution;
@@ -31,6 +32,7 @@ internal sealed class StatementExecution
     private readonly DbConnection _innerConnection;
     private readonly List<DbCommand> _created = [];
     private WriteConflictGuard? _guard;
+    private KhonsuParameterCollection? _servableWith;
     private bool _ended;
 
     private StatementExecution(IKhonsuStatement statement, KhonsuTransaction? transaction, RouteDecision route, DbConnection innerConnection, StatementScope telemetry, KhonsuTransaction? implicitTransaction)
@@ -41,6 +43,7 @@ internal sealed class StatementExecution
         Route = route;
         Telemetry = telemetry;
         Implicit = implicitTransaction;
+        Capture = transaction?.Prefetch is null || statement.GivenCommand is not null ? null : new ResultCapture();
     }
 
     public KhonsuConnection Connection => _statement.Connection;
@@ -69,6 +72,12 @@ internal sealed class StatementExecution
     /// <summary>The Ignore policy dropped it: it read and wrote nothing.</summary>
     public bool Dropped { get; private set; }
 
+    /// <summary>The first rows the application read of the statement's result, for the prefetch model; null when prefetching is off.</summary>
+    public ResultCapture? Capture { get; }
+
+    /// <summary>The held result of a prefetch that served the statement instead of the database (see <see cref="TakePrefetched"/>).</summary>
+    public HeldResult? Served { get; private set; }
+
     /// <summary>The statement's span and latency measurement, ended when it ends.</summary>
     public StatementScope Telemetry { get; }
 
@@ -86,7 +95,8 @@ internal sealed class StatementExecution
     /// <param name="statement">What runs.</param>
     /// <param name="async">False for a synchronous caller: the inner connection opens with the provider's synchronous methods (see <see cref="SyncOrAsync"/>).</param>
     /// <param name="cancellationToken">Honoured until the statement runs.</param>
-    public static async ValueTask<StatementExecution> BeginAsync(IKhonsuStatement statement, bool async, CancellationToken cancellationToken)
+    /// <param name="servableWith">The parameters of a statement whose result the caller reads (a reader, a scalar): a prefetch held for it with exactly these serves it (<see cref="Served"/>). Null: it always runs.</param>
+    public static async ValueTask<StatementExecution> BeginAsync(IKhonsuStatement statement, bool async, CancellationToken cancellationToken, KhonsuParameterCollection? servableWith = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var connection = statement.Connection;
@@ -100,6 +110,13 @@ internal sealed class StatementExecution
                 transaction.Id);
         }
 
+        if (transaction?.Prefetch is { } prefetch)
+        {
+            // The backend's connection must be free of prefetches, and held results it could change go.
+            var mayWrite = route.Writes || route.ChangesSchema || route.ControlsTransaction || !PrefetchableText.IsPlainRead(statement.CommandText);
+            await prefetch.BeforeStatementAsync(route.Backend, mayWrite, async).ConfigureAwait(false);
+        }
+
         var innerConnection = await connection.GetInnerConnectionAsync(route.Backend, async, cancellationToken).ConfigureAwait(false);
         if (statement.GivenCommand is { } given && !ReferenceEquals(given.Connection, innerConnection))
         {
@@ -110,7 +127,10 @@ internal sealed class StatementExecution
         var implicitTransaction = transaction is null && statement.MayBeginImplicit && route.RunsAsImplicitTransaction && runtime.Settings.Autocommit == AutocommitMode.Transaction
             ? connection.BeginImplicitTransaction()
             : null;
-        var execution = new StatementExecution(statement, transaction ?? implicitTransaction, route, innerConnection, StatementTelemetry.Start(route.Backend, innerConnection, statement.CommandText), implicitTransaction);
+        var execution = new StatementExecution(statement, transaction ?? implicitTransaction, route, innerConnection, StatementTelemetry.Start(route.Backend, innerConnection, statement.CommandText), implicitTransaction)
+        {
+            _servableWith = servableWith,
+        };
         try
         {
             await execution.EnlistAsync(async, cancellationToken).ConfigureAwait(false);
@@ -222,7 +242,33 @@ internal sealed class StatementExecution
         => Implicit is { IsCompleted: false } begun ? begun.Completion.CommitAsync(async, cancellationToken) : Task.CompletedTask;
 
     /// <summary>What the transaction reads through the statement's reader; null outside a transaction, on a branch, or when dropped.</summary>
-    public ReaderReads? NewReaderReads() => Local is null || Transaction is null || OnBranch || Dropped ? null : new ReaderReads(Transaction, Local, Route, _statement.CommandText);
+    /// <remarks>A served prefetch's rows are tracked by the tracker learned from its live result.</remarks>
+    public ReaderReads? NewReaderReads()
+        => Local is null || Transaction is null || OnBranch || Dropped
+            ? null
+            : new ReaderReads(Transaction, Local, Route, _statement.CommandText, Served is { } served ? _ => served.Tracker : null);
+
+    /// <summary>A reader over the held result that serves the statement (see <see cref="Served"/>), or null: the statement runs.</summary>
+    public System.Data.Common.DbDataReader? OpenServed() => Served?.Open();
+
+    /// <summary>
+    /// Takes the held result of a prefetch of exactly this read (same text, same parameters), if
+    /// any: the statement is then served, and nothing runs on its backend. Only for a read whose
+    /// result the caller reads, of its own command (not EF Core's), in a transaction that prefetches.
+    /// </summary>
+    private void TakePrefetched()
+    {
+        if (Transaction?.Prefetch is { } prefetch && _servableWith is { } parameters && Capture is not null && !OnBranch && !Route.Writes)
+        {
+            Served = prefetch.TryTake(Route.Backend, _statement.CommandText, parameters);
+        }
+    }
+
+    /// <summary>The statement completed: the prefetch model learns from it and sends the reads it predicts (see <see cref="TransactionPrefetch.StatementCompletedAsync"/>).</summary>
+    public ValueTask ObservedAsync(KhonsuParameterCollection parameters, bool async, CancellationToken cancellationToken)
+        => Transaction?.Prefetch is { } prefetch && Capture is not null && !Dropped && !OnBranch && !Transaction.IsCompleted
+            ? prefetch.StatementCompletedAsync(Route, _statement.CommandText, parameters, Capture.Rows, async, cancellationToken)
+            : ValueTask.CompletedTask;
 
     /// <summary>The statement's error as the caller should see it (see <see cref="BackendTransaction.AsSerializationFailure"/>).</summary>
     public Exception Translate(DbException error) => Local?.AsSerializationFailure(error) ?? (Exception)error;
@@ -281,8 +327,10 @@ internal sealed class StatementExecution
             Route = Route.ForExecution(Command.Parameters);
         }
 
-        if (Local is not null)
+        TakePrefetched();
+        if (Local is not null && Served is null)
         {
+            // A served statement sends nothing: the participant has nothing to prepare for.
             Local.RanWrites |= Route.Writes && !OnBranch;
             Local.WroteFollowedTable |= MayWriteFollowedTable(Route, Local.Backend.Options);
             await Local.BeforeStatementAsync(Command, Transaction!.Participants.Count > 1, async, cancellationToken).ConfigureAwait(false);

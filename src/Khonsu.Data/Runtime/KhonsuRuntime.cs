@@ -74,6 +74,9 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
     public KhonsuSettings Settings { get; }
 
+    /// <summary>Prefetching inside transactions (the model and template shapes); null when <c>Prefetch</c> is off.</summary>
+    public Prefetch.RuntimePrefetch? Prefetch { get; private init; }
+
     public IReadOnlyList<KhonsuBackend> Backends { get; }
 
     public ICommitLog Log { get; }
@@ -209,7 +212,10 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
             shared.Certifier.OverdueAfter = settings.PrepareLease;
         }
 
-        var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger, conflictPolicies);
+        var runtime = new KhonsuRuntime(settings, backends, catalogs, log, nodeId, logger, conflictPolicies)
+        {
+            Prefetch = settings.Prefetch is { } prefetch ? await Khonsu.Data.Prefetch.RuntimePrefetch.OpenAsync(prefetch, logger, cancellationToken).ConfigureAwait(false) : null,
+        };
         var logDescription = LogLocation.IsKafka(settings.LogPath) ? settings.LogPath!.Trim() : LogLocation.Resolve(settings, backends);
         logger.Started(nodeId, string.Join(", ", backends.Select(b => $"{b.Name} ({b.Kind})")), logDescription);
         try
@@ -291,10 +297,24 @@ internal sealed class KhonsuRuntime : IAsyncDisposable
 
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
+        await SavePrefetchStateAsync().ConfigureAwait(false);
 
         // Last: the materialiser and the sweeper used the backends' connections until now.
         await DisposeAllAsync(Backends).ConfigureAwait(false);
         _catalogLock.Dispose();
+    }
+
+    /// <summary>The model outlives the runtime in its state file; failing to write it loses only what was learned.</summary>
+    private async ValueTask SavePrefetchStateAsync()
+    {
+        try
+        {
+            await (Prefetch?.SaveAsync(CancellationToken.None) ?? Task.CompletedTask).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            Logger.PrefetchStateNotSaved(Prefetch!.Settings.StatePath!, error);
+        }
     }
 
     private static async ValueTask DisposeAllAsync(IEnumerable<KhonsuBackend> backends)

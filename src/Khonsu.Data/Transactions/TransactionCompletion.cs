@@ -38,6 +38,8 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
         var participants = transaction.Participants;
         try
         {
+            // Before the snapshots and reads are read: a prefetch may still run, and what is held goes unread.
+            await (transaction.Prefetch?.DrainAsync(dropAll: true, async) ?? ValueTask.CompletedTask).ConfigureAwait(false);
             var serializable = transaction.IsolationLevel == IsolationLevel.Serializable;
             var info = transaction.Snapshots.CommitRequest(transaction.Id, transaction.StartedAt, transaction.Operation.ToString(), participants.Count, transaction.Reads.Reads(participants.RowReads), serializable);
             await connection.Runtime.Coordinator.CommitAsync(info, participants.All, async, cancellationToken).ConfigureAwait(false);
@@ -63,6 +65,7 @@ internal sealed class TransactionCompletion(KhonsuTransaction transaction, Khons
         EnsureActive();
         try
         {
+            await (transaction.Prefetch?.DrainAsync(dropAll: true, async) ?? ValueTask.CompletedTask).ConfigureAwait(false);
             await connection.Runtime.Coordinator.RollbackAsync(transaction.Participants.All, transaction.Id, async, cancellationToken).ConfigureAwait(false);
             connection.Logger.RolledBack(transaction.TransactionId, transaction.Participants.Count);
         }

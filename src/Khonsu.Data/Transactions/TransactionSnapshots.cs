@@ -58,6 +58,14 @@ internal sealed class TransactionSnapshots(KhonsuConnection connection, bool rea
         }
     }
 
+    /// <summary>
+    /// A statement ran off the application's flow (a prefetch), possibly the first on its backend,
+    /// possibly after the application's statements elsewhere marked the snapshots taken: whatever
+    /// is certified from now on began committing after every snapshot so far.
+    /// </summary>
+    /// <remarks>A participant still pending keeps its mark: its own first statement moves the bound later again.</remarks>
+    public void StatementRanOffFlow() => _snapshotsTakenBy = connection.Runtime.Certifier.LastCertified;
+
     /// <summary>What the coordinator certifies and commits: the positions, with the transaction's reads.</summary>
     public TransactionInfo CommitRequest(TransactionId id, DateTimeOffset startedAt, string operation, int participants, IReadOnlyCollection<ItemId> reads, bool serializable)
     {
