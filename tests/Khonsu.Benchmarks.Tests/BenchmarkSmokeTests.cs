@@ -37,12 +37,19 @@ public partial class BenchmarkSmokeTests
         .. LivenessRatios(),
         .. LogRatios(),
         .. ProcessesRatios(),
+        .. PrefetchRatios(),
         .. SoakRatios(),
     ];
 
     // The processes section: 2, 3 and 4 processes on one Kafka log against 1.
     private static IEnumerable<string> ProcessesRatios()
         => new[] { 2, 3, 4 }.Select(processes => $"processes.rmw-postgres.kafka.p{processes}-vs-p1.throughput");
+
+    // The prefetch section: per injected delay (0.5 ms and 2 ms each way), prefetch on against off.
+    private static IEnumerable<string> PrefetchRatios()
+        => from delay in new[] { "0_5ms", "2ms" }
+           from id in new[] { "roundtrips", "p50.c1", "p99.c1", "throughput.c1", "throughput.c8", "precision", "recall" }
+           select $"prefetch.{delay}.{id}";
 
     // The soak (a short one in the quick profile): throughput end against start, and what is held half-way against the end.
     private static IEnumerable<string> SoakRatios()
