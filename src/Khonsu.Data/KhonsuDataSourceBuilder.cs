@@ -36,6 +36,20 @@ public sealed class KhonsuDataSourceBuilder
         return this;
     }
 
+    /// <summary>
+    /// Names tables of <paramref name="backend"/> that a change-stream mirror follows (the
+    /// <c>Follow.&lt;backend&gt;</c> key): their writes enter the commit log with row images.
+    /// </summary>
+    public KhonsuDataSourceBuilder Follow(string backend, params string[] tables)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(backend);
+        ArgumentNullException.ThrowIfNull(tables);
+        return Set($"Follow.{backend}", string.Join(",", tables));
+    }
+
+    /// <summary>Turns prefetching inside transactions on or off (the <c>Prefetch</c> key; see docs/prefetch.md).</summary>
+    public KhonsuDataSourceBuilder Prefetch(bool on = true) => Set("Prefetch", on ? "On" : "Off");
+
     /// <summary>Sends statements on <paramref name="table"/> to <paramref name="backend"/> (the <c>Route.&lt;table&gt;</c> key).</summary>
     public KhonsuDataSourceBuilder Route(string table, string backend)
     {

@@ -22,17 +22,22 @@ public class DataSourceBuilderTests
             .LockTimeout(TimeSpan.FromMilliseconds(250))
             .RecoveryInterval(TimeSpan.Zero)
             .PostgresSerializable()
+            .Follow("Shop", "orders", "customers")
+            .Prefetch()
             .BuildSettings();
         var parsed = KhonsuConnectionStringParser.Parse(
             "Khonsu:Sqlite.ledger=\"Data Source=/tmp/a;b/ledger.db\";Postgres.Shop='Host=db;Username=app;Password=\"p;w=d\"';Route.audit=ledger;Conflict.orders=Replace;" +
-            "Log=/var/khonsu/log.db;Schema=Manual;VersionColumn=row_version;Node=node-7;PrepareLease=90;LockTimeout=0.25;RecoveryInterval=0;PostgresIsolation=Serializable");
+            "Log=/var/khonsu/log.db;Schema=Manual;VersionColumn=row_version;Node=node-7;PrepareLease=90;LockTimeout=0.25;RecoveryInterval=0;PostgresIsolation=Serializable;Follow.Shop=orders,customers;Prefetch=On");
 
         Assert.Equal(parsed.Backends, built.Backends);
         Assert.Equal(parsed.Routes.OrderBy(r => r.Key), built.Routes.OrderBy(r => r.Key));
         Assert.Equal(parsed.LogSettings, built.LogSettings);
         Assert.Equal(parsed.ConflictPolicies, built.ConflictPolicies);
         Assert.Equal(KhonsuConflictPolicy.Replace, built.ConflictPolicies["orders"]);
-        Assert.Equal(parsed with { Backends = built.Backends, Routes = built.Routes, LogSettings = built.LogSettings, ConflictPolicies = built.ConflictPolicies }, built);
+        Assert.Equal(parsed.FollowedTables, built.FollowedTables);
+        Assert.Equal(["orders", "customers"], built.FollowedOn("Shop"));
+        Assert.True(built.PrefetchOn);
+        Assert.Equal(parsed with { Backends = built.Backends, Routes = built.Routes, LogSettings = built.LogSettings, ConflictPolicies = built.ConflictPolicies, FollowedTables = built.FollowedTables }, built);
         Assert.True(built.PostgresSerializable);
         Assert.Equal(TimeSpan.FromMilliseconds(250), built.LockTimeout);
         Assert.Equal("Shop", built.Backends[1].Name);
