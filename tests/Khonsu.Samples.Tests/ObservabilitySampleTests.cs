@@ -86,10 +86,13 @@ public partial class ObservabilitySampleTests
     /// <summary>Every instrument of the meter "Khonsu", with the statics that create them run first.</summary>
     private static List<Instrument> KhonsuInstruments()
     {
-        foreach (var holder in new[] { "Khonsu.Engine.Diagnostics.KhonsuTelemetry", "Khonsu.Data.Diagnostics.StatementTelemetry" })
+        // Khonsu.Data and what it references, and the mirror's package, which an application adds on its own.
+        var assemblies = new[] { typeof(KhonsuConnection).Assembly, typeof(Khonsu.Mirror.MirrorApplier).Assembly }
+            .Concat(typeof(KhonsuConnection).Assembly.GetReferencedAssemblies().Select(System.Reflection.Assembly.Load))
+            .ToList();
+        foreach (var holder in new[] { "Khonsu.Engine.Diagnostics.KhonsuTelemetry", "Khonsu.Data.Diagnostics.StatementTelemetry", "Khonsu.Mirror.MirrorTelemetry" })
         {
-            var type = typeof(KhonsuConnection).Assembly.GetType(holder)
-                       ?? typeof(KhonsuConnection).Assembly.GetReferencedAssemblies().Select(System.Reflection.Assembly.Load).Select(a => a.GetType(holder)).FirstOrDefault(t => t is not null)
+            var type = assemblies.Select(a => a.GetType(holder)).FirstOrDefault(t => t is not null)
                        ?? throw new InvalidOperationException($"{holder} not found: where do Khonsu's instruments live now?");
             RuntimeHelpers.RunClassConstructor(type.TypeHandle);
         }
