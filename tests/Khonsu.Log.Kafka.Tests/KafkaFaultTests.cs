@@ -26,9 +26,30 @@ public sealed class KafkaFaultTests : IAsyncLifetime
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"waited {started.Elapsed}");
 
         await _cluster.UpAsync();
-        var id = TransactionId.New();
-        Assert.Equal(LogRecordKind.Commit, (await log.AppendAsync(LogRecords.New(LogRecordKind.Commit, id))).Decision);
+        var (id, appended) = await AppendOnceReconnectedAsync(log);
+        Assert.Equal(LogRecordKind.Commit, appended.Decision);
         Assert.Equal(LogRecordKind.Commit, (await log.GetDecisionAsync(id))!.Record.Kind);
+    }
+
+    /// <summary>
+    /// Appends a new record, again while the attempt fails transiently: the client reconnects to a
+    /// broker that came back after a backoff of its own (up to librdkafka's reconnect.backoff.max.ms),
+    /// which on a loaded machine can outlast one attempt's 1.5 s message timeout. Ten attempts
+    /// outlast any backoff; a log that still fails then has not come back.
+    /// </summary>
+    private static async Task<(TransactionId Id, AppendResult Result)> AppendOnceReconnectedAsync(KafkaCommitLog log)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var id = TransactionId.New();
+            try
+            {
+                return (id, await log.AppendAsync(LogRecords.New(LogRecordKind.Commit, id)));
+            }
+            catch (CommitLogUnavailableException) when (attempt < 10)
+            {
+            }
+        }
     }
 
     [Fact]
